@@ -1,0 +1,86 @@
+"""The `asst-deploy` command line: a thin click group whose commands load lazily."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from asst_deploy import __version__
+from asst_deploy.errors import AsstDeployError
+
+# command name -> "module:attribute"; imported only when the command runs, so that
+# network-free commands never import the openai SDK (start-up time is a feature).
+COMMANDS: dict[str, str] = {
+    "validate": "asst_deploy.cli.validate:validate",
+    "schema": "asst_deploy.cli.schema:schema",
+    "sandbox": "asst_deploy.cli.sandbox:sandbox",
+}
+
+EXIT_ERROR = 1
+EXIT_UNEXPECTED = 3
+EXIT_INTERRUPTED = 130
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand is used."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, attr = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="asst-deploy")
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Assistant-as-code: keep OpenAI assistants, vector stores and files in git."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI with the error boundary: 1 expected error, 3 unexpected, 130 Ctrl-C."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        code = cli.main(args=argv, prog_name="asst-deploy", standalone_mode=False)
+    except AsstDeployError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(EXIT_ERROR)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # the boundary: anything else is a bug in asst-deploy
+        if debug:
+            traceback.print_exc()
+        else:
+            click.echo(
+                f"Unexpected error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in asst-deploy; run again with --debug for the traceback.",
+                err=True,
+            )
+        sys.exit(EXIT_UNEXPECTED)
+    sys.exit(code if isinstance(code, int) else 0)

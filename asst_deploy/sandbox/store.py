@@ -1,0 +1,149 @@
+"""The sandbox's state: JSON objects in SQLite (a file or memory), kept in creation order."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import string
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_ALPHABET = string.ascii_letters + string.digits
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parent TEXT NOT NULL DEFAULT '',
+    seq INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, parent, id)
+);
+CREATE INDEX IF NOT EXISTS objects_order ON objects (kind, parent, seq);
+CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, content BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+def new_id(prefix: str) -> str:
+    """An id shaped like the real service's: prefix, underscore, 24 alphanumerics."""
+    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+def now() -> int:
+    return int(time.time())
+
+
+class Store:
+    """Objects by (kind, parent, id); `parent` scopes children (a thread's messages, a
+    vector store's files). Listing returns creation order, oldest first.
+
+    One connection guarded by a lock: the server is a single process and every operation
+    is short, so this is simpler and as fast as a pool. A file path makes the state
+    survive restarts (the `sandbox` target keeps it under the project).
+    """
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path or ":memory:"
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several writes so they commit together (or not at all)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _next_seq(self) -> int:
+        row = self._db.execute(
+            "INSERT INTO counters (name, value) VALUES ('seq', 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value"
+        ).fetchone()
+        return int(row[0])
+
+    def insert(self, kind: str, obj: dict[str, Any], *, parent: str = "") -> dict[str, Any]:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO objects (kind, id, parent, seq, data) VALUES (?, ?, ?, ?, ?)",
+                (kind, obj["id"], parent, self._next_seq(), json.dumps(obj)),
+            )
+        return obj
+
+    def put(self, kind: str, obj: dict[str, Any], *, parent: str = "") -> dict[str, Any]:
+        """Replace an existing object, keeping its place in the order."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE objects SET data = ? WHERE kind = ? AND parent = ? AND id = ?",
+                (json.dumps(obj), kind, parent, obj["id"]),
+            )
+            if cursor.rowcount == 0:
+                raise KeyError(f"{kind} {obj['id']} does not exist")
+        return obj
+
+    def get(self, kind: str, id: str, *, parent: str = "") -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM objects WHERE kind = ? AND parent = ? AND id = ?",
+                (kind, parent, id),
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def delete(self, kind: str, id: str, *, parent: str = "") -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM objects WHERE kind = ? AND parent = ? AND id = ?", (kind, parent, id)
+            )
+        return cursor.rowcount > 0
+
+    def delete_children(self, parent: str) -> None:
+        """Drop everything scoped under `parent` (a deleted thread's messages and runs)."""
+        with self._lock:
+            self._db.execute("DELETE FROM objects WHERE parent = ?", (parent,))
+
+    def list(self, kind: str, *, parent: str = "") -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM objects WHERE kind = ? AND parent = ? ORDER BY seq",
+                (kind, parent),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def parents_of(self, kind: str, id: str) -> list[str]:
+        """Every parent under which an object of `kind` with `id` exists."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT parent FROM objects WHERE kind = ? AND id = ? ORDER BY seq", (kind, id)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def put_blob(self, id: str, content: bytes) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO blobs (id, content) VALUES (?, ?)", (id, content)
+            )
+
+    def get_blob(self, id: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT content FROM blobs WHERE id = ?", (id,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def delete_blob(self, id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM blobs WHERE id = ?", (id,))

@@ -1,0 +1,1 @@
+"""Spec loading: YAML files to an immutable, validated desired state."""

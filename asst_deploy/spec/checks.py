@@ -1,0 +1,99 @@
+"""Semantic checks the schema cannot express: JSON Schema validity, strict mode, metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from asst_deploy import identity, limits
+from asst_deploy.spec.yamlpos import JsonPath
+
+Finding = tuple[JsonPath, str, str]  # (path relative to the checked value, message, hint)
+
+_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+_SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+
+
+def json_schema_findings(value: Any) -> Iterator[Finding]:
+    """Problems that make `value` an invalid JSON Schema (draft 2020-12)."""
+    try:
+        Draft202012Validator.check_schema(value)
+    except SchemaError as exc:
+        yield (
+            tuple(exc.path),
+            f"not a valid JSON Schema: {exc.message}",
+            "see https://json-schema.org/draft/2020-12",
+        )
+
+
+def _subschemas(node: dict[str, Any]) -> Iterator[tuple[JsonPath, Any]]:
+    for name in _SUBSCHEMA_MAPS:
+        for key, sub in (node.get(name) or {}).items():
+            yield (name, key), sub
+    for name in _SUBSCHEMA_LISTS:
+        for i, sub in enumerate(node.get(name) or []):
+            yield (name, i), sub
+    if isinstance(node.get("items"), dict):
+        yield ("items",), node["items"]
+
+
+def strict_findings(value: Any, path: JsonPath = ()) -> Iterator[Finding]:
+    """Where a schema breaks the API's strict-mode rules: every object closes itself
+    (additionalProperties: false) and lists all of its properties as required."""
+    if not isinstance(value, dict):
+        return
+    if not path and value.get("type") != "object":
+        yield path, "strict mode: the top-level schema must be of type 'object'", "set type: object"
+    if value.get("type") == "object" or "properties" in value:
+        where = "/".join(map(str, path)) or "the top level"
+        if value.get("additionalProperties") is not False:
+            yield (
+                path,
+                f"strict mode: the object at {where} must set additionalProperties: false",
+                "add 'additionalProperties: false'",
+            )
+        required = set(value.get("required") or [])
+        missing = [p for p in value.get("properties") or {} if p not in required]
+        if missing:
+            yield (
+                path,
+                f"strict mode: the object at {where} must list every property as required; "
+                f"missing: {', '.join(missing)}",
+                "add them to 'required' (use a null type for optional fields)",
+            )
+    for sub_path, sub in _subschemas(value):
+        yield from strict_findings(sub, (*path, *sub_path))
+
+
+def metadata_findings(metadata: dict[str, Any]) -> Iterator[Finding]:
+    """Reserved keys are the tool's own, and they count against the API's 16 pairs."""
+    reserved_prefix = identity.PROJECT_KEY.split(".")[0] + "."
+    for key in metadata:
+        if key.startswith(reserved_prefix):
+            yield (key,), f"metadata key '{key}' is reserved for asst-deploy", "rename it"
+    room = limits.METADATA_PAIRS_MAX - len(identity.RESERVED_METADATA_KEYS)
+    if len(metadata) > room:
+        yield (
+            (),
+            f"metadata has {len(metadata)} pairs; at most {room} are allowed because "
+            f"asst-deploy keeps {len(identity.RESERVED_METADATA_KEYS)} of the API's "
+            f"{limits.METADATA_PAIRS_MAX} for identity",
+            "remove some pairs",
+        )
+
+
+def chunking_findings(strategy: dict[str, Any]) -> Iterator[Finding]:
+    static = strategy.get("static") if strategy.get("type") == "static" else None
+    if isinstance(static, dict):
+        size = static.get("max_chunk_size_tokens", 0)
+        overlap = static.get("chunk_overlap_tokens", 0)
+        if isinstance(size, int) and isinstance(overlap, int) and overlap > size // 2:
+            yield (
+                ("static", "chunk_overlap_tokens"),
+                f"'chunk_overlap_tokens' is {overlap}; it must not exceed half of "
+                f"max_chunk_size_tokens ({size // 2})",
+                "lower the overlap",
+            )

@@ -1,0 +1,98 @@
+"""The desired state: immutable records built by the loader from validated specs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from asst_deploy.errors import Location
+
+Json = Any
+
+
+@dataclass(frozen=True)
+class Target:
+    """A named endpoint: the built-in sandbox or any Assistants-v2 compatible API."""
+
+    name: str
+    type: str  # "sandbox" | "openai"
+    base_url: str | None = None
+    api_key_env: str | None = None
+    organization: str | None = None
+    project: str | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+    db: Path | None = None  # sandbox state file
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A local file the project uploads; `path` (relative to the project root) is its identity."""
+
+    path: str
+    abs_path: Path
+    size: int
+
+
+@dataclass(frozen=True)
+class VectorStoreFile:
+    file: FileRef
+    attributes: Mapping[str, Json] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AssistantSpec:
+    key: str
+    model: str
+    location: Location
+    name: str | None = None
+    description: str | None = None
+    instructions: str | None = None
+    tools: tuple[Mapping[str, Json], ...] = ()
+    code_interpreter_files: tuple[FileRef, ...] = ()
+    vector_stores: tuple[str, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    temperature: float | None = None
+    top_p: float | None = None
+    response_format: Json = None
+    reasoning_effort: str | None = None
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class VectorStoreSpec:
+    key: str
+    location: Location
+    name: str | None = None
+    files: tuple[VectorStoreFile, ...] = ()
+    chunking_strategy: Mapping[str, Json] | None = None
+    expires_after: Mapping[str, Json] | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class Project:
+    """Everything one `--env` of a project wants to exist on its target."""
+
+    name: str
+    root: Path
+    environment: str | None
+    target: Target
+    assistants: tuple[AssistantSpec, ...]
+    vector_stores: tuple[VectorStoreSpec, ...]
+    environments: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> tuple[FileRef, ...]:
+        """Every local file the project references, once each, sorted by path."""
+        seen: dict[str, FileRef] = {}
+        for store in self.vector_stores:
+            for entry in store.files:
+                seen.setdefault(entry.file.path, entry.file)
+        for assistant in self.assistants:
+            for ref in assistant.code_interpreter_files:
+                seen.setdefault(ref.path, ref)
+        return tuple(seen[k] for k in sorted(seen))

@@ -1,0 +1,329 @@
+"""The JSON Schema of the spec format (draft 2020-12), for the loader and for editors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asst_deploy import limits
+
+SCHEMA_ID = "https://asst-deploy.dev/schema/spec.json"
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+
+def _range(bounds: tuple[float, float], kind: str = "number") -> dict[str, Any]:
+    return {"type": kind, "minimum": bounds[0], "maximum": bounds[1]}
+
+
+def _obj(
+    properties: dict[str, Any], required: tuple[str, ...] = (), **extra: Any
+) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = list(required)
+    schema.update(extra)
+    return schema
+
+
+_FILE_REF = _obj(
+    {"file": {"type": "string", "minLength": 1, "description": "Path relative to the spec file."}},
+    ("file",),
+)
+
+_DEFS: dict[str, Any] = {
+    "key": {
+        "type": "string",
+        "pattern": KEY_PATTERN,
+        "description": "Stable identity of the resource inside the project (lower case, digits, _ . -).",
+    },
+    "metadata": {
+        "type": "object",
+        "maxProperties": limits.METADATA_PAIRS_MAX,
+        "propertyNames": {"maxLength": limits.METADATA_KEY_MAX},
+        "additionalProperties": {"type": "string", "maxLength": limits.METADATA_VALUE_MAX},
+    },
+    "text_or_file": {
+        "description": "Inline text, or {file: path} to read it from a file.",
+        "oneOf": [{"type": "string"}, _FILE_REF],
+    },
+    "function": _obj(
+        {
+            "name": {"type": "string", "pattern": limits.FUNCTION_NAME_PATTERN},
+            "description": {"type": "string"},
+            "parameters": {"type": "object", "description": "A JSON Schema (draft 2020-12)."},
+            "strict": {"type": "boolean"},
+        },
+        ("name",),
+    ),
+    "tool": {
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"enum": ["code_interpreter", "file_search", "function"]}},
+        "allOf": [
+            {
+                "if": {"properties": {"type": {"const": "code_interpreter"}}},
+                "then": _obj({"type": {"const": "code_interpreter"}}),
+            },
+            {
+                "if": {"properties": {"type": {"const": "file_search"}}},
+                "then": _obj(
+                    {
+                        "type": {"const": "file_search"},
+                        "max_num_results": _range(limits.FILE_SEARCH_MAX_NUM_RESULTS, "integer"),
+                        "ranking_options": _obj(
+                            {
+                                "ranker": {"enum": ["auto", "default_2024_08_21"]},
+                                "score_threshold": _range((0, 1)),
+                            },
+                            ("score_threshold",),
+                        ),
+                    }
+                ),
+            },
+            {
+                "if": {"properties": {"type": {"const": "function"}}},
+                "then": {
+                    **_obj(
+                        {
+                            "type": {"const": "function"},
+                            "function": {"$ref": "#/$defs/function"},
+                            "file": {
+                                "type": "string",
+                                "minLength": 1,
+                                "description": "A JSON file holding the function object.",
+                            },
+                        }
+                    ),
+                    "oneOf": [{"required": ["function"]}, {"required": ["file"]}],
+                },
+            },
+        ],
+    },
+    "response_format": {
+        "oneOf": [
+            {"const": "auto"},
+            _obj({"type": {"enum": ["text", "json_object"]}}, ("type",)),
+            _obj(
+                {
+                    "type": {"const": "json_schema"},
+                    "json_schema": _obj(
+                        {
+                            "name": {"type": "string", "pattern": limits.FUNCTION_NAME_PATTERN},
+                            "description": {"type": "string"},
+                            "schema": {"type": "object"},
+                            "strict": {"type": "boolean"},
+                        },
+                        ("name",),
+                    ),
+                },
+                ("type", "json_schema"),
+            ),
+        ]
+    },
+}
+
+ASSISTANT_FIELDS: dict[str, Any] = {
+    "name": {"type": "string", "maxLength": limits.NAME_MAX},
+    "description": {"type": "string", "maxLength": limits.DESCRIPTION_MAX},
+    "model": {"type": "string", "minLength": 1},
+    "instructions": {"$ref": "#/$defs/text_or_file"},
+    "tools": {"type": "array", "maxItems": limits.TOOLS_MAX, "items": {"$ref": "#/$defs/tool"}},
+    "tool_resources": _obj(
+        {
+            "code_interpreter": _obj(
+                {
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "minLength": 1},
+                        "description": "Paths or globs, relative to the spec file.",
+                    }
+                }
+            ),
+            "file_search": _obj(
+                {
+                    "vector_stores": {
+                        "type": "array",
+                        "maxItems": limits.FILE_SEARCH_VECTOR_STORES_MAX,
+                        "items": {"$ref": "#/$defs/key"},
+                        "description": "Keys of vector stores of this project.",
+                    }
+                }
+            ),
+        }
+    ),
+    "metadata": {"$ref": "#/$defs/metadata"},
+    "temperature": _range(limits.TEMPERATURE),
+    "top_p": _range(limits.TOP_P),
+    "response_format": {"$ref": "#/$defs/response_format"},
+    "reasoning_effort": {"enum": list(limits.REASONING_EFFORTS)},
+    "protect": {"type": "boolean", "description": "Refuse to delete or replace this resource."},
+}
+
+_DEFS.update(
+    {
+        "chunking_strategy": {
+            "oneOf": [
+                _obj({"type": {"const": "auto"}}, ("type",)),
+                _obj(
+                    {
+                        "type": {"const": "static"},
+                        "static": _obj(
+                            {
+                                "max_chunk_size_tokens": _range(
+                                    limits.CHUNK_SIZE_TOKENS, "integer"
+                                ),
+                                "chunk_overlap_tokens": {"type": "integer", "minimum": 0},
+                            },
+                            ("max_chunk_size_tokens", "chunk_overlap_tokens"),
+                        ),
+                    },
+                    ("type", "static"),
+                ),
+            ]
+        },
+    }
+)
+
+VECTOR_STORE_FIELDS: dict[str, Any] = {
+    "name": {"type": "string", "maxLength": limits.NAME_MAX},
+    "files": {
+        "type": "array",
+        "items": {
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                _obj(
+                    {
+                        "path": {"type": "string", "minLength": 1},
+                        "attributes": {
+                            "type": "object",
+                            "maxProperties": limits.METADATA_PAIRS_MAX,
+                            "additionalProperties": {"type": ["string", "number", "boolean"]},
+                        },
+                    },
+                    ("path",),
+                ),
+            ]
+        },
+    },
+    "chunking_strategy": {"$ref": "#/$defs/chunking_strategy"},
+    "expires_after": _obj(
+        {
+            "anchor": {"const": "last_active_at"},
+            "days": _range(limits.EXPIRES_AFTER_DAYS, "integer"),
+        },
+        ("anchor", "days"),
+    ),
+    "metadata": {"$ref": "#/$defs/metadata"},
+    "protect": {"type": "boolean", "description": "Refuse to delete or replace this resource."},
+}
+
+_DEFS.update(
+    {
+        "vars": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+        },
+        "target": _obj(
+            {
+                "type": {"enum": ["sandbox", "openai"]},
+                "base_url": {"type": "string", "pattern": "^https?://"},
+                "api_key_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                "organization": {"type": "string"},
+                "project": {"type": "string"},
+                "timeout": {"type": "number", "exclusiveMinimum": 0},
+                "max_retries": {"type": "integer", "minimum": 0, "maximum": 20},
+                "db": {
+                    "type": "string",
+                    "description": "Sandbox state file, relative to the project.",
+                },
+            },
+            ("type",),
+        ),
+        "overrides": _obj(
+            {
+                "assistants": {"type": "object", "additionalProperties": {"type": "object"}},
+                "vector_stores": {"type": "object", "additionalProperties": {"type": "object"}},
+            }
+        ),
+        "environment": _obj(
+            {
+                "target": {"type": "string"},
+                "vars": {"$ref": "#/$defs/vars"},
+                "defaults": {"$ref": "#/$defs/defaults"},
+                "overrides": {"$ref": "#/$defs/overrides"},
+            }
+        ),
+    }
+)
+_DEFS["defaults"] = _obj(
+    {
+        k: v
+        for k, v in ASSISTANT_FIELDS.items()
+        if k in ("model", "temperature", "top_p", "reasoning_effort", "response_format", "metadata")
+    },
+    description="Field values every assistant gets unless it sets them itself.",
+)
+
+PROJECT_SCHEMA: dict[str, Any] = _obj(
+    {
+        "project": {
+            "$ref": "#/$defs/key",
+            "description": "Project name: the ownership scope of every managed object.",
+        },
+        "include": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Globs of resource files.",
+        },
+        "targets": {"type": "object", "additionalProperties": {"$ref": "#/$defs/target"}},
+        "default_target": {"type": "string"},
+        "vars": {"$ref": "#/$defs/vars"},
+        "defaults": {"$ref": "#/$defs/defaults"},
+        "environments": {"type": "object", "additionalProperties": {"$ref": "#/$defs/environment"}},
+    },
+    ("project",),
+)
+
+ASSISTANT_SCHEMA: dict[str, Any] = _obj(
+    {"kind": {"const": "assistant"}, "key": {"$ref": "#/$defs/key"}, **ASSISTANT_FIELDS},
+    ("kind", "key"),
+)
+
+VECTOR_STORE_SCHEMA: dict[str, Any] = _obj(
+    {"kind": {"const": "vector_store"}, "key": {"$ref": "#/$defs/key"}, **VECTOR_STORE_FIELDS},
+    ("kind", "key"),
+)
+
+RESOURCE_KINDS = {"assistant": ASSISTANT_SCHEMA, "vector_store": VECTOR_STORE_SCHEMA}
+
+
+def document_schema() -> dict[str, Any]:
+    """One schema for every spec file, for editors: the project file or a resource."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "asst-deploy spec",
+        "$defs": {
+            **_DEFS,
+            "project_file": PROJECT_SCHEMA,
+            "assistant": ASSISTANT_SCHEMA,
+            "vector_store": VECTOR_STORE_SCHEMA,
+        },
+        "if": {"required": ["project"]},
+        "then": {"$ref": "#/$defs/project_file"},
+        "else": {
+            "type": "object",
+            "required": ["kind"],
+            "properties": {"kind": {"enum": sorted(RESOURCE_KINDS)}},
+            "allOf": [
+                {
+                    "if": {"properties": {"kind": {"const": kind}}},
+                    "then": {"$ref": f"#/$defs/{kind}"},
+                }
+                for kind in sorted(RESOURCE_KINDS)
+            ],
+        },
+    }

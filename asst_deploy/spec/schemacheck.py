@@ -1,0 +1,230 @@
+"""Validate documents against the spec schema and word each failure for a person."""
+
+from __future__ import annotations
+
+import difflib
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from asst_deploy.errors import Problem
+from asst_deploy.spec import schema
+from asst_deploy.spec.yamlpos import Document, JsonPath
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+
+
+@cache
+def validator(kind: str) -> Draft202012Validator:
+    """A compiled validator for one document kind: "project_file", "assistant", "vector_store"."""
+    root = schema.document_schema()
+    return Draft202012Validator({"$defs": root["$defs"], "$ref": f"#/$defs/{kind}"})
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """A "did you mean" hint, or the list of choices when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "expected one of: " + ", ".join(f"'{c}'" for c in sorted(choices))
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        dict: "a mapping",
+        list: "a list",
+    }.get(type(value), type(value).__name__)
+
+
+def _field(path: JsonPath) -> str:
+    names = [str(p) for p in path if isinstance(p, str)]
+    return names[-1] if names else "document"
+
+
+def _expected(schema_type: Any) -> str:
+    types = schema_type if isinstance(schema_type, list) else [schema_type]
+    return " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+
+
+def _branch_fits(branch: dict[str, Any], value: Any) -> bool:
+    """Whether the user evidently meant this oneOf branch (same `type` tag, or same JSON type)."""
+    if isinstance(value, dict) and "type" in value:
+        tag = branch.get("properties", {}).get("type", {})
+        return bool(tag.get("const") == value["type"] or value["type"] in tag.get("enum", []))
+    declared = branch.get("type")
+    return declared is not None and type_name(value) == _expected(declared)
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    """For oneOf/anyOf failures, the deepest error inside the branch the user meant."""
+    while error.validator in ("oneOf", "anyOf") and error.context:
+        branches = error.validator_value
+        fitting = [
+            sub
+            for sub in error.context
+            if _branch_fits(branches[sub.relative_schema_path[0]], error.instance)
+        ]
+        if not fitting:
+            break
+        error = max(fitting, key=lambda e: len(e.absolute_path))
+    return error
+
+
+def _one_of_message(error: ValidationError, field: str) -> tuple[str, str]:
+    options = []
+    for sub in error.schema.get(error.validator, []):
+        if "$ref" in sub:
+            sub = {"description": sub["$ref"].rsplit("/", 1)[-1]}
+        if "const" in sub:
+            options.append(repr(sub["const"]))
+        elif sub.get("type") == "object":
+            req = sub.get("required", [])
+            options.append("{" + ", ".join(f"{r}: ..." for r in req) + "}")
+        elif "type" in sub:
+            options.append(_expected(sub["type"]))
+    if options:
+        return f"'{field}' must be " + " or ".join(options), ""
+    return f"'{field}' has an invalid value", ""
+
+
+def describe(error: ValidationError) -> tuple[JsonPath, bool, str, str]:
+    """(path, at_key, message, hint) for one schema error."""
+    error = _leaf(error)
+    path: JsonPath = tuple(error.absolute_path)
+    field = _field(path)
+    value = error.instance
+    kind = error.validator
+    sch = error.schema if isinstance(error.schema, dict) else {}
+    if kind == "additionalProperties":
+        allowed = list(sch.get("properties", {}))
+        extra = sorted(set(value) - set(allowed))
+        name = extra[0]
+        return (*path, name), True, f"unknown key '{name}'", suggest(name, allowed)
+    if kind == "required":
+        missing = error.message.split("'")[1]
+        return path, False, f"missing required key '{missing}'", f"add '{missing}: ...'"
+    if kind == "type":
+        return (
+            path,
+            False,
+            f"'{field}' must be {_expected(error.validator_value)}, not {type_name(value)}",
+            "",
+        )
+    if kind in ("enum", "const"):
+        choices = error.validator_value if kind == "enum" else [error.validator_value]
+        hint = suggest(str(value), [str(c) for c in choices])
+        return path, False, f"'{field}' has an invalid value {value!r}", hint
+    if kind == "maxLength":
+        if path and error.relative_schema_path and "propertyNames" in error.relative_schema_path:
+            return (
+                path,
+                False,
+                f"key '{value}' is {len(value)} characters long; the API allows at most {error.validator_value}",
+                "shorten it",
+            )
+        return (
+            path,
+            False,
+            f"'{field}' is {len(value)} characters long; the API allows at most {error.validator_value}",
+            "shorten it",
+        )
+    if kind == "minLength":
+        return path, False, f"'{field}' must not be empty", ""
+    if kind in ("minimum", "maximum", "exclusiveMinimum"):
+        low, high = sch.get("minimum", sch.get("exclusiveMinimum")), sch.get("maximum")
+        if low is not None and high is not None:
+            return path, False, f"'{field}' is {value}; it must be between {low} and {high}", ""
+        if kind == "exclusiveMinimum":
+            return path, False, f"'{field}' is {value}; it must be greater than {low}", ""
+        return path, False, f"'{field}' is {value}; it must be at least {low}", ""
+    if kind == "pattern":
+        if (
+            sch is schema.document_schema()["$defs"]["key"]
+            or error.validator_value == schema.KEY_PATTERN
+        ):
+            return (
+                path,
+                False,
+                f"invalid key {value!r}",
+                "use 1-64 lower-case letters, digits, '_', '.' or '-', starting with a letter or digit",
+            )
+        return (
+            path,
+            False,
+            f"'{field}' value {value!r} must match {error.validator_value}",
+            "use only letters, digits, '_' and '-', at most 64",
+        )
+    if kind == "maxItems":
+        return (
+            path,
+            False,
+            f"'{field}' has {len(value)} items; the API allows at most {error.validator_value}",
+            "",
+        )
+    if kind == "maxProperties":
+        return (
+            path,
+            False,
+            f"'{field}' has {len(value)} entries; the API allows at most {error.validator_value}",
+            "",
+        )
+    if kind in ("oneOf", "anyOf"):
+        if isinstance(value, dict) and {"function", "file"} <= set(value):
+            return (
+                path,
+                False,
+                "a function tool takes either 'function' or 'file', not both",
+                "remove one",
+            )
+        if (
+            isinstance(value, dict)
+            and sch.get("oneOf")
+            and all("required" in s and len(s) == 1 for s in sch["oneOf"])
+        ):
+            keys = " or ".join(f"'{s['required'][0]}'" for s in sch["oneOf"])
+            return (
+                path,
+                False,
+                f"a function tool needs {keys}",
+                "add 'function: {name: ...}' or 'file: functions/x.json'",
+            )
+        message, hint = _one_of_message(error, field)
+        return path, False, message, hint
+    return path, False, error.message, ""
+
+
+def check(doc: Document, kind: str, problems: list[Problem], base: JsonPath = ()) -> bool:
+    """Validate `doc.data` (or its part at `base`) as `kind`; True when it is valid."""
+    data = doc.data
+    for part in base:
+        data = data[part]
+    ok = True
+    seen: set[tuple[JsonPath, str]] = set()
+    for error in sorted(
+        validator(kind).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))
+    ):
+        ok = False
+        path, at_key, message, hint = describe(error)
+        full = (*base, *path)
+        if (full, message) in seen:
+            continue
+        seen.add((full, message))
+        problems.append(Problem(doc.where(full, key=at_key), message, hint))
+    return ok

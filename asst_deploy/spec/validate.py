@@ -1,0 +1,41 @@
+"""Validate a project in one or every environment, collecting all problems at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asst_deploy.errors import Problem, SpecError
+from asst_deploy.spec.loader import environment_names, find_root, load_project
+from asst_deploy.spec.model import Project
+
+
+@dataclass
+class Report:
+    root: Path
+    environments: list[str | None]
+    projects: list[Project] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def validate(path: str | Path, env: str | None = None) -> Report:
+    """Check `env`, or (when None) the base and every declared environment; a problem
+    shared by several environments is reported once."""
+    root = find_root(path)
+    envs: list[str | None] = [env] if env is not None else [None, *environment_names(root)]
+    report = Report(root, envs)
+    seen: set[Problem] = set()
+    for name in envs:
+        try:
+            report.projects.append(load_project(root, name))
+        except SpecError as exc:
+            for problem in exc.problems:
+                if problem not in seen:
+                    seen.add(problem)
+                    report.problems.append(problem)
+    report.problems.sort(key=lambda p: (p.location, p.message))
+    return report
