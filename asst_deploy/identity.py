@@ -1,8 +1,79 @@
-"""How managed objects carry their identity remotely: reserved metadata keys."""
+"""How managed objects carry their identity remotely, without a local state file.
 
-# Stored in the metadata of every assistant and vector store the tool manages. They
-# count against the API's 16 metadata pairs, so user metadata may hold at most 13.
+Assistants and vector stores: three reserved metadata keys name the project (the
+ownership scope), the spec key, and a hash of the canonical form last applied; a live
+object whose canonical hash differs from that stamp was edited outside asst-deploy.
+
+Files have no metadata, so their identity is in the uploaded filename:
+``{project}~{sha256 of content, 16 hex}~{path relative to the project, /-escaped}``.
+The content hash means an unchanged file is never uploaded again and changed content
+at the same path is noticed even at equal size; the project prefix means a file the
+project did not upload is never deleted. The cost: the filename the API shows (and
+citations quote) is this tagged name, not the bare file name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+# They count against the API's 16 metadata pairs, so user metadata may hold at most 13.
 PROJECT_KEY = "asst_deploy.project"
 SPEC_KEY = "asst_deploy.key"
 HASH_KEY = "asst_deploy.hash"
 RESERVED_METADATA_KEYS = (PROJECT_KEY, SPEC_KEY, HASH_KEY)
+
+_FILENAME = re.compile(r"^(?P<project>[a-z0-9][a-z0-9_.-]{0,63})~(?P<sha>[0-9a-f]{16})~(?P<path>.+)$")
+
+
+def stamp(project: str, key: str, canonical: Any) -> dict[str, str]:
+    """The identity metadata for an object of `project` with spec `key`."""
+    return {PROJECT_KEY: project, SPEC_KEY: key, HASH_KEY: canonical_hash(canonical)}
+
+
+def canonical_hash(canonical: Any) -> str:
+    """A short, stable hash of a canonical form (JSON with sorted keys)."""
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def owner(metadata: dict[str, Any] | None) -> tuple[str | None, str | None, str | None]:
+    """(project, key, hash) read from an object's metadata; Nones when it is not managed."""
+    metadata = metadata or {}
+    return metadata.get(PROJECT_KEY), metadata.get(SPEC_KEY), metadata.get(HASH_KEY)
+
+
+def user_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (metadata or {}).items() if k not in RESERVED_METADATA_KEYS}
+
+
+def file_sha(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def file_name(project: str, sha: str, path: str) -> str:
+    return f"{project}~{sha}~{quote(path, safe='')}"
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    project: str
+    sha: str
+    path: str
+
+
+def parse_file_name(filename: str) -> FileIdentity | None:
+    """The identity encoded in an uploaded filename, or None for a file we did not upload."""
+    match = _FILENAME.match(filename or "")
+    if not match:
+        return None
+    return FileIdentity(match["project"], match["sha"], unquote(match["path"]))

@@ -1,0 +1,294 @@
+"""Execute a plan: files, vector stores, assistants in order; deletes in reverse; retries."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from asst_deploy import identity
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Plan, Replace, Update
+from asst_deploy.remote.base import Backend, RemoteError
+from asst_deploy.remote.state import RemoteState
+
+Json = Any
+T = TypeVar("T")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 20.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def delay(self, attempt: int, error: RemoteError) -> float:
+        if error.retry_after is not None:
+            return min(error.retry_after, self.cap)
+        # full jitter: spreads retries of parallel workers apart
+        return random.uniform(0, min(self.cap, self.base * 2**attempt))
+
+
+@dataclass(frozen=True)
+class Options:
+    parallelism: int = 4
+    ingestion_timeout: float = 300.0
+    poll_interval: float = 0.2
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class ApplyError(AsstDeployError):
+    def __init__(self, failures: list[str], done: int) -> None:
+        self.failures = failures
+        lines = "\n".join(f"  {f}" for f in failures)
+        super().__init__(
+            f"apply finished with {len(failures)} error(s) after {done} successful action(s):\n{lines}\n"
+            "Run `asst-deploy plan` to see what is left; running apply again converges."
+        )
+
+    def render(self) -> str:
+        return f"Error: {self}"
+
+
+class _Run:
+    def __init__(
+        self,
+        plan: Plan,
+        root: Path,
+        backend: Backend,
+        remote: RemoteState,
+        options: Options,
+        progress: Progress,
+    ) -> None:
+        self.plan = plan
+        self.root = root
+        self.backend = backend
+        self.options = options
+        self.progress = progress
+        # logical name ("path#sha" or vector store key) -> remote id, grown as objects appear
+        self.ids = {name: remote_id for remote_id, name in remote.names(plan.project).items()}
+        self.failures: list[str] = []
+        self.done = 0
+
+    # ---- calls with retries ------------------------------------------------------
+
+    def call(self, fn: Callable[[], T], adopt: Callable[[], T | None] | None = None) -> T:
+        """Run `fn`, retrying what the API calls retryable. Before a create is sent again,
+        `adopt` looks for the object the failed attempt may have made after all."""
+        policy = self.options.retry
+        for attempt in range(policy.attempts):
+            try:
+                return fn()
+            except RemoteError as exc:
+                if not exc.retryable or attempt == policy.attempts - 1:
+                    raise
+                policy.sleep(policy.delay(attempt, exc))
+                if adopt is not None:
+                    found = self.call(adopt)
+                    if found is not None:
+                        return found
+        raise AssertionError("unreachable")
+
+    def find(self, kind: str, key: str, exclude: str | None = None) -> Any:
+        state = self.backend.read_state()
+        objects = state.assistants if kind == "assistant" else state.vector_stores
+        for obj in objects:
+            if obj.owner[:2] == (self.plan.project, key) and obj.id != exclude:
+                return obj
+        return None
+
+    # ---- per action --------------------------------------------------------------
+
+    def upload(self, action: Create | Replace) -> None:
+        after = action.after
+        path = self.root / after["path"]
+        if identity.file_sha(path) != after["sha"]:
+            raise AsstDeployError(
+                f"{after['path']} changed since the plan was made; make a new plan"
+            )
+        name = identity.file_name(self.plan.project, after["sha"], after["path"])
+
+        def adopt() -> Any:
+            return next((f for f in self.backend.read_state().files if f.filename == name), None)
+
+        remote = self.call(lambda: self.backend.upload_file(path, name), adopt)
+        self.ids[f"{after['path']}#{after['sha']}"] = remote.id
+        self.progress(f"  {action.symbol} file {after['path']}: uploaded as {remote.id}")
+
+    def metadata(self, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
+        return {**after["metadata"], **identity.stamp(self.plan.project, key, after)}
+
+    def resolve(self, name: str) -> str:
+        if name.startswith("id:"):
+            return name[3:]
+        return self.ids[name]
+
+    def vector_store(self, action: Create | Update | Replace) -> None:
+        after = action.after
+        payload: dict[str, Json] = {
+            "name": after["name"],
+            "metadata": self.metadata(action.key, after),
+        }
+        if after["expires_after"] or isinstance(action, Update):
+            payload["expires_after"] = after["expires_after"]
+        if isinstance(action, Update):
+            store_id = action.remote_id
+            assert store_id is not None
+            self.call(lambda: self.backend.update_vector_store(store_id, payload))
+            before = {f["file"]: f["attributes"] for f in action.before["files"]}
+        else:
+            created = self.call(
+                lambda: self.backend.create_vector_store(payload),
+                lambda: self.find("vector_store", action.key, action.remote_id),
+            )
+            store_id, before = created.id, {}
+            self.ids[action.key] = store_id
+        wanted = {f["file"]: f["attributes"] for f in after["files"]}
+        attach = [(self.resolve(n), wanted[n]) for n in sorted(wanted) if n not in before]
+        for name in sorted(set(before) - set(wanted)):
+            self.call(lambda n=name: self.backend.detach_file(store_id, self.resolve(n)))
+        for name in sorted(set(before) & set(wanted)):
+            if before[name] != wanted[name]:
+                self.call(
+                    lambda n=name: self.backend.update_file_attributes(
+                        store_id, self.resolve(n), wanted[n]
+                    )
+                )
+        if attach:
+            self.call(
+                lambda: self.backend.attach_files(store_id, attach, after["chunking_strategy"])
+            )
+            self.wait_for_ingestion(action.key, store_id)
+        self.progress(f"  {action.symbol} vector_store {action.key}: {action.verb}d {store_id}")
+
+    def wait_for_ingestion(self, key: str, store_id: str) -> None:
+        deadline = time.monotonic() + self.options.ingestion_timeout
+        while True:
+            files = self.call(lambda: self.backend.vector_store_files(store_id))
+            pending = [f for f in files if f.get("status") == "in_progress"]
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise AsstDeployError(
+                    f"vector store {key}: {len(pending)} file(s) still ingesting after "
+                    f"{self.options.ingestion_timeout:.0f} s; apply again later to continue"
+                )
+            time.sleep(self.options.poll_interval)
+        names = {v: k for k, v in self.ids.items()}
+        failed = [f for f in files if f.get("status") == "failed"]
+        for f in failed:
+            error = (f.get("last_error") or {}).get("message", "unknown error")
+            name = names.get(f["id"], f["id"]).split("#")[0]
+            self.failures.append(f"vector store {key}: file {name} failed to ingest: {error}")
+
+    def assistant(self, action: Create | Update | Replace) -> None:
+        after = action.after
+        payload: dict[str, Json] = {
+            "name": after["name"],
+            "description": after["description"],
+            "model": after["model"],
+            "instructions": after["instructions"],
+            "tools": after["tools"],
+            "tool_resources": {
+                "code_interpreter": {
+                    "file_ids": [self.resolve(n) for n in after["code_interpreter_files"]]
+                },
+                "file_search": {
+                    "vector_store_ids": [self.resolve(n) for n in after["vector_stores"]]
+                },
+            },
+            "metadata": self.metadata(action.key, after),
+            "temperature": after["temperature"],
+            "top_p": after["top_p"],
+            "response_format": after["response_format"],
+        }
+        if after["reasoning_effort"] is not None:
+            payload["reasoning_effort"] = after["reasoning_effort"]
+        if isinstance(action, Update):
+            assistant_id = action.remote_id
+            assert assistant_id is not None
+            self.call(lambda: self.backend.update_assistant(assistant_id, payload))
+        else:
+            assistant_id = self.call(
+                lambda: self.backend.create_assistant(payload),
+                lambda: self.find("assistant", action.key),
+            ).id
+        self.progress(f"  {action.symbol} assistant {action.key}: {action.verb}d {assistant_id}")
+
+    def delete(self, kind: str, key: str, remote_id: str) -> None:
+        remove = {
+            "assistant": self.backend.delete_assistant,
+            "vector_store": self.backend.delete_vector_store,
+            "file": self.backend.delete_file,
+        }[kind]
+
+        def attempt() -> None:
+            try:
+                remove(remote_id)
+            except RemoteError as exc:
+                if exc.status != 404:  # already gone (an earlier, interrupted delete)
+                    raise
+
+        self.call(attempt)
+        self.progress(f"    - {kind} {key}: deleted {remote_id}")
+
+    # ---- phases ------------------------------------------------------------------
+
+    def run_phase(self, jobs: list[tuple[Action, Callable[[], None]]]) -> None:
+        def run(job: tuple[Action, Callable[[], None]]) -> None:
+            action, fn = job
+            try:
+                fn()
+                self.done += 1
+            except AsstDeployError as exc:
+                self.failures.append(f"{action.verb} {action.kind} {action.key}: {exc}")
+
+        with ThreadPoolExecutor(max_workers=max(1, self.options.parallelism)) as pool:
+            list(pool.map(run, jobs))
+
+    def run(self) -> None:
+        handlers = {
+            "file": self.upload,
+            "vector_store": self.vector_store,
+            "assistant": self.assistant,
+        }
+        for kind in KIND_ORDER:
+            jobs: list[tuple[Action, Callable[[], None]]] = [
+                (a, lambda a=a: handlers[kind](a))  # type: ignore[operator]
+                for a in self.plan.actions
+                if a.kind == kind and isinstance(a, Create | Update | Replace)
+            ]
+            self.run_phase(jobs)
+            if self.failures:
+                return  # later phases depend on this one: stop, nothing is half-linked
+        for kind in reversed(KIND_ORDER):
+            jobs = [
+                (a, lambda a=a: self.delete(a.kind, a.key, a.remote_id))  # type: ignore[misc]
+                for a in self.plan.actions
+                if a.kind == kind and isinstance(a, Delete | Replace) and a.remote_id
+            ]
+            self.run_phase(jobs)
+
+
+def apply_plan(
+    plan: Plan,
+    root: Path,
+    backend: Backend,
+    remote: RemoteState,
+    *,
+    options: Options | None = None,
+    progress: Progress = lambda line: None,
+) -> int:
+    """Carry out `plan` against `backend`; returns the number of actions done.
+    `remote` is the state the plan was made from (for ids of unchanged objects)."""
+    run = _Run(plan, root, backend, remote, options or Options(), progress)
+    run.run()
+    if run.failures:
+        raise ApplyError(run.failures, run.done)
+    return run.done

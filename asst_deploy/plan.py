@@ -1,0 +1,150 @@
+"""A plan: typed actions carrying before and after, serialisable and re-appliable."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from asst_deploy.errors import AsstDeployError
+
+FORMAT_VERSION = 1
+KIND_ORDER = ("file", "vector_store", "assistant")  # creation order; deletes go in reverse
+
+Json = Any
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: Json
+    after: Json
+
+
+@dataclass(frozen=True)
+class Action:
+    """One change to one remote object. `fingerprint` is the canonical hash of the remote
+    object when the plan was made; a saved plan is refused when it no longer matches."""
+
+    symbol: ClassVar[str] = "?"
+    verb: ClassVar[str] = "?"
+
+    kind: str
+    key: str  # spec key, or a file's project-relative path
+    remote_id: str | None = None
+    fingerprint: str | None = None
+
+    def to_json(self) -> dict[str, Json]:
+        return {"action": self.verb, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class Create(Action):
+    symbol: ClassVar[str] = "+"
+    verb: ClassVar[str] = "create"
+    after: Json = None
+
+
+@dataclass(frozen=True)
+class Update(Action):
+    """An in-place change. `drift`: the live object was edited outside asst-deploy since
+    the last apply (its canonical hash no longer matches the stamp in its metadata)."""
+
+    symbol: ClassVar[str] = "~"
+    verb: ClassVar[str] = "update"
+    before: Json = None
+    after: Json = None
+    changes: tuple[FieldChange, ...] = ()
+    drift: bool = False
+
+
+@dataclass(frozen=True)
+class Replace(Action):
+    """Delete and re-create, where the API cannot change a field in place."""
+
+    symbol: ClassVar[str] = "-/+"
+    verb: ClassVar[str] = "replace"
+    before: Json = None
+    after: Json = None
+    changes: tuple[FieldChange, ...] = ()
+    reason: str = ""
+    drift: bool = False
+
+
+@dataclass(frozen=True)
+class Delete(Action):
+    symbol: ClassVar[str] = "-"
+    verb: ClassVar[str] = "delete"
+    before: Json = None
+
+
+@dataclass(frozen=True)
+class Keep:
+    """A managed object no longer in the specs, kept because --prune was not given."""
+
+    kind: str
+    key: str
+    remote_id: str
+
+
+ACTION_TYPES: dict[str, type[Action]] = {t.verb: t for t in (Create, Update, Replace, Delete)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    environment: str | None
+    target: str
+    actions: tuple[Action, ...] = ()
+    kept: tuple[Keep, ...] = ()
+    refused: tuple[str, ...] = ()  # protected objects the plan would have deleted or replaced
+    files: dict[str, str] = field(default_factory=dict)  # path -> content sha at plan time
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions
+
+    def counts(self) -> tuple[int, int, int]:
+        """(to add, to change, to destroy) the way Terraform counts: a replace is one of each."""
+        add = sum(isinstance(a, Create | Replace) for a in self.actions)
+        change = sum(isinstance(a, Update) for a in self.actions)
+        destroy = sum(isinstance(a, Delete | Replace) for a in self.actions)
+        return add, change, destroy
+
+    def to_json(self) -> dict[str, Json]:
+        return {
+            "format_version": self.format_version,
+            "project": self.project,
+            "environment": self.environment,
+            "target": self.target,
+            "summary": dict(zip(("add", "change", "destroy"), self.counts(), strict=True)),
+            "actions": [a.to_json() for a in self.actions],
+            "kept": [asdict(k) for k in self.kept],
+            "refused": list(self.refused),
+            "files": dict(self.files),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Json]) -> Plan:
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise AsstDeployError(
+                f"plan file has format_version {version!r}; this asst-deploy reads version "
+                f"{FORMAT_VERSION}: make the plan again with this version"
+            )
+        actions: list[Action] = []
+        for raw in data["actions"]:
+            raw = dict(raw)
+            kind = ACTION_TYPES[raw.pop("action")]
+            if "changes" in raw:
+                raw["changes"] = tuple(FieldChange(**c) for c in raw["changes"])
+            actions.append(kind(**raw))
+        return cls(
+            project=data["project"],
+            environment=data.get("environment"),
+            target=data["target"],
+            actions=tuple(actions),
+            kept=tuple(Keep(**k) for k in data.get("kept", [])),
+            refused=tuple(data.get("refused", [])),
+            files=dict(data.get("files", {})),
+        )

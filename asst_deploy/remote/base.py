@@ -1,0 +1,74 @@
+"""The interface every backend implements, and the project's own remote error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
+
+Json = Any
+
+
+class RemoteError(AsstDeployError):
+    """A call to the target failed; says what was being done and what the API answered."""
+
+    def __init__(
+        self,
+        doing: str,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.doing = doing
+        self.status = status
+        self.request_id = request_id
+        self.retryable = retryable
+        self.retry_after = retry_after
+        detail = (
+            f" (HTTP {status}" + (f", request {request_id}" if request_id else "") + ")"
+            if status
+            else ""
+        )
+        super().__init__(f"{doing} failed: {message}{detail}")
+
+
+class Backend(Protocol):
+    """What the engine needs from a target. Reads list whole collections page by page."""
+
+    def read_state(self) -> RemoteState: ...
+
+    def upload_file(self, path: Path, filename: str) -> RemoteFile: ...
+
+    def delete_file(self, file_id: str) -> None: ...
+
+    def create_vector_store(self, payload: Mapping[str, Json]) -> RemoteObject: ...
+
+    def update_vector_store(self, store_id: str, payload: Mapping[str, Json]) -> RemoteObject: ...
+
+    def delete_vector_store(self, store_id: str) -> None: ...
+
+    def attach_files(
+        self, store_id: str, files: Sequence[tuple[str, Mapping[str, Json]]], chunking: Json
+    ) -> None: ...
+
+    def vector_store_files(self, store_id: str) -> list[Mapping[str, Json]]: ...
+
+    def update_file_attributes(
+        self, store_id: str, file_id: str, attributes: Mapping[str, Json]
+    ) -> None: ...
+
+    def detach_file(self, store_id: str, file_id: str) -> None: ...
+
+    def create_assistant(self, payload: Mapping[str, Json]) -> RemoteObject: ...
+
+    def update_assistant(self, assistant_id: str, payload: Mapping[str, Json]) -> RemoteObject: ...
+
+    def delete_assistant(self, assistant_id: str) -> None: ...
+
+    def retrieve(self, kind: str, remote_id: str) -> RemoteObject | None: ...

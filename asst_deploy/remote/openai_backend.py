@@ -1,0 +1,185 @@
+"""The backend over the official openai SDK: the only module that imports it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import openai
+
+from asst_deploy.remote.base import RemoteError
+from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
+
+Json = Any
+T = TypeVar("T")
+_PAGE = 100  # the API's largest page for assistants and vector stores
+_FILES_PAGE = 10_000
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    value = (headers or {}).get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@contextmanager
+def translated(doing: str) -> Iterator[None]:
+    """Turn SDK exceptions into RemoteError, saying what was being done."""
+    try:
+        yield
+    except openai.APIStatusError as exc:
+        body = exc.body if isinstance(exc.body, dict) else {}
+        message = str(body.get("message") or exc.message)
+        if exc.status_code == 401:
+            message += (
+                " (check the API key: the target's api_key_env names the variable it is read from)"
+            )
+        raise RemoteError(
+            doing,
+            message,
+            status=exc.status_code,
+            request_id=exc.request_id,
+            retryable=exc.status_code in (408, 409, 429) or exc.status_code >= 500,
+            retry_after=_retry_after(exc.response.headers),
+        ) from None
+    except openai.APIConnectionError as exc:
+        cause = exc.__cause__ or exc
+        raise RemoteError(doing, f"cannot reach the endpoint: {cause}", retryable=True) from None
+
+
+def _data(obj: Any) -> dict[str, Json]:
+    data = obj.model_dump(mode="json", exclude_unset=False)
+    assert isinstance(data, dict)
+    return data
+
+
+class OpenAIBackend:
+    """Assistants v2, files and vector stores through `openai.OpenAI`.
+
+    The client is made with max_retries=0: the engine retries itself, because a create
+    that failed on the wire may still have happened, and must be looked for (adopted)
+    before it is sent again.
+    """
+
+    def __init__(self, client: openai.OpenAI) -> None:
+        self.client = client
+        self.base_url = str(client.base_url)
+
+    def _list(self, doing: str, fetch: Callable[..., Any], page: int, **params: Any) -> list[Any]:
+        items: list[Any] = []
+        after: str | None = None
+        with translated(doing):
+            while True:
+                kwargs = dict(params, limit=page, order="asc")
+                if after:
+                    kwargs["after"] = after
+                result = fetch(**kwargs)
+                items.extend(result.data)
+                if not result.has_more or not result.data:
+                    return items
+                after = result.data[-1].id
+
+    def read_state(self) -> RemoteState:
+        assistants = self._list("listing assistants", self.client.beta.assistants.list, _PAGE)
+        stores = self._list("listing vector stores", self.client.vector_stores.list, _PAGE)
+        files = self._list(
+            "listing files", self.client.files.list, _FILES_PAGE, purpose="assistants"
+        )
+        store_objects = tuple(
+            RemoteObject("vector_store", s.id, _data(s), tuple(self.vector_store_files(s.id)))
+            for s in stores
+        )
+        return RemoteState(
+            assistants=tuple(RemoteObject("assistant", a.id, _data(a)) for a in assistants),
+            vector_stores=store_objects,
+            files=tuple(RemoteFile(f.id, f.filename, f.bytes, f.purpose) for f in files),
+        )
+
+    def vector_store_files(self, store_id: str) -> list[Mapping[str, Json]]:
+        fetch = self.client.vector_stores.files.list
+        items = self._list(
+            f"listing files of vector store {store_id}", fetch, _PAGE, vector_store_id=store_id
+        )
+        return [_data(f) for f in items]
+
+    def upload_file(self, path: Path, filename: str) -> RemoteFile:
+        with translated(f"uploading {path}"), path.open("rb") as handle:
+            f = self.client.files.create(file=(filename, handle), purpose="assistants")
+        return RemoteFile(f.id, f.filename, f.bytes, f.purpose)
+
+    def delete_file(self, file_id: str) -> None:
+        with translated(f"deleting file {file_id}"):
+            self.client.files.delete(file_id)
+
+    def create_vector_store(self, payload: Mapping[str, Json]) -> RemoteObject:
+        with translated("creating a vector store"):
+            s = self.client.vector_stores.create(**payload)
+        return RemoteObject("vector_store", s.id, _data(s))
+
+    def update_vector_store(self, store_id: str, payload: Mapping[str, Json]) -> RemoteObject:
+        with translated(f"updating vector store {store_id}"):
+            s = self.client.vector_stores.update(store_id, **payload)
+        return RemoteObject("vector_store", s.id, _data(s))
+
+    def delete_vector_store(self, store_id: str) -> None:
+        with translated(f"deleting vector store {store_id}"):
+            self.client.vector_stores.delete(store_id)
+
+    def attach_files(
+        self, store_id: str, files: Sequence[tuple[str, Mapping[str, Json]]], chunking: Json
+    ) -> None:
+        extra = {"chunking_strategy": chunking} if chunking else {}
+        with translated(f"attaching files to vector store {store_id}"):
+            for file_id, attributes in files:
+                self.client.vector_stores.files.create(
+                    vector_store_id=store_id,
+                    file_id=file_id,
+                    attributes=dict(attributes) or None,
+                    **extra,
+                )
+
+    def update_file_attributes(
+        self, store_id: str, file_id: str, attributes: Mapping[str, Json]
+    ) -> None:
+        with translated(f"updating attributes of file {file_id} in vector store {store_id}"):
+            self.client.vector_stores.files.update(
+                file_id, vector_store_id=store_id, attributes=dict(attributes) or None
+            )
+
+    def detach_file(self, store_id: str, file_id: str) -> None:
+        with translated(f"detaching file {file_id} from vector store {store_id}"):
+            self.client.vector_stores.files.delete(file_id, vector_store_id=store_id)
+
+    def create_assistant(self, payload: Mapping[str, Json]) -> RemoteObject:
+        with translated("creating an assistant"):
+            a = self.client.beta.assistants.create(**payload)
+        return RemoteObject("assistant", a.id, _data(a))
+
+    def update_assistant(self, assistant_id: str, payload: Mapping[str, Json]) -> RemoteObject:
+        with translated(f"updating assistant {assistant_id}"):
+            a = self.client.beta.assistants.update(assistant_id, **payload)
+        return RemoteObject("assistant", a.id, _data(a))
+
+    def delete_assistant(self, assistant_id: str) -> None:
+        with translated(f"deleting assistant {assistant_id}"):
+            self.client.beta.assistants.delete(assistant_id)
+
+    def retrieve(self, kind: str, remote_id: str) -> RemoteObject | None:
+        try:
+            with translated(f"reading {kind} {remote_id}"):
+                if kind == "assistant":
+                    return RemoteObject(
+                        kind, remote_id, _data(self.client.beta.assistants.retrieve(remote_id))
+                    )
+                store = _data(self.client.vector_stores.retrieve(remote_id))
+                return RemoteObject(
+                    kind, remote_id, store, tuple(self.vector_store_files(remote_id))
+                )
+        except RemoteError as exc:
+            if exc.status == 404:
+                return None
+            raise

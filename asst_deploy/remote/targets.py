@@ -1,0 +1,57 @@
+"""Connect to a target: start the built-in sandbox in-process, or reach an endpoint."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.remote.base import Backend
+from asst_deploy.spec.model import Target
+
+SANDBOX_KEY = "sandbox"  # the in-process sandbox checks no key; the SDK insists on one
+DEFAULT_TIMEOUT = 60.0
+
+
+@contextmanager
+def connect(target: Target) -> Iterator[Backend]:
+    """A backend for `target`, open for the duration of the `with` block. Imports the
+    openai SDK (and starts the sandbox) only here, never for network-free commands."""
+    import openai
+
+    from asst_deploy.remote.openai_backend import OpenAIBackend
+
+    with ExitStack() as stack:
+        if target.type == "sandbox":
+            from asst_deploy.sandbox.app import Sandbox
+            from asst_deploy.sandbox.server import start_server
+            from asst_deploy.sandbox.store import Store
+
+            db = target.db
+            if db is not None:
+                db.parent.mkdir(parents=True, exist_ok=True)
+            store = Store(str(db) if db else None)
+            stack.callback(store.close)
+            server = stack.enter_context(start_server(Sandbox(store=store)))
+            base_url, api_key = server.base_url, SANDBOX_KEY
+        else:
+            env = target.api_key_env or "OPENAI_API_KEY"
+            api_key = os.environ.get(env, "")
+            if not api_key:
+                raise AsstDeployError(
+                    f"target '{target.name}' reads its API key from ${env}, which is not set; "
+                    f"export {env}=... and run again"
+                )
+            assert target.base_url is not None
+            base_url = target.base_url
+        client = openai.OpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            organization=target.organization,
+            project=target.project,
+            timeout=target.timeout or DEFAULT_TIMEOUT,
+            max_retries=0,
+        )
+        stack.callback(client.close)
+        yield OpenAIBackend(client)

@@ -1,0 +1,180 @@
+"""Render a plan for people (terminal, Markdown for PR comments) and machines (JSON)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+from functools import singledispatch
+from typing import Any
+
+from asst_deploy.plan import Action, Create, Delete, FieldChange, Plan, Replace, Update
+
+Json = Any
+Style = Callable[[str, str], str]  # (text, colour name) -> styled text
+
+_COLOURS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta"}
+_INLINE_MAX = 72
+
+
+def plain(text: str, colour: str) -> str:
+    return text
+
+
+def _value(value: Json) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _is_long(value: Json) -> bool:
+    if isinstance(value, str):
+        return "\n" in value or len(value) > _INLINE_MAX
+    return isinstance(value, dict | list) and len(_value(value)) > _INLINE_MAX
+
+
+def _lines(value: Json) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.splitlines()
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True).splitlines()
+
+
+def field_lines(change: FieldChange, style: Style, indent: str = "      ") -> list[str]:
+    """One changed field: `before -> after` inline, or a unified line diff for long values."""
+    if not (_is_long(change.before) or _is_long(change.after)):
+        return [f"{indent}{change.field}: {_value(change.before)} -> {_value(change.after)}"]
+    diff = difflib.unified_diff(
+        _lines(change.before), _lines(change.after), "before", "after", lineterm="", n=2
+    )
+    lines = [f"{indent}{change.field}:"]
+    for line in diff:
+        colour = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
+        lines.append(
+            f"{indent}  "
+            + (style(line, colour) if colour and line[:3] not in ("+++", "---") else line)
+        )
+    return lines
+
+
+def _title(action: Action, style: Style) -> str:
+    symbol = style(action.symbol.rjust(3), _COLOURS[action.symbol])
+    where = f" ({action.remote_id})" if action.remote_id else ""
+    return f"{symbol} {action.kind} {action.key}{where}"
+
+
+@singledispatch
+def action_lines(action: Action, style: Style) -> list[str]:
+    raise TypeError(f"no renderer for {type(action).__name__}")
+
+
+@action_lines.register
+def _(action: Create, style: Style) -> list[str]:
+    after = action.after or {}
+    if action.kind == "file":
+        return [f"{_title(action, style)}  upload, {after.get('bytes', '?')} bytes"]
+    lines = [_title(action, style)]
+    for name in sorted(after):
+        value = after[name]
+        if value in (None, [], {}):
+            continue
+        if _is_long(value):
+            lines.append(f"      {name} =")
+            lines += [f"          {line}" for line in _lines(value)]
+        else:
+            lines.append(f"      {name} = {_value(value)}")
+    return lines
+
+
+@action_lines.register
+def _(action: Update, style: Style) -> list[str]:
+    note = (
+        style("  (drift: edited outside asst-deploy since the last apply)", "yellow")
+        if action.drift
+        else ""
+    )
+    lines = [_title(action, style) + note]
+    for change in action.changes:
+        lines += field_lines(change, style)
+    return lines
+
+
+@action_lines.register
+def _(action: Replace, style: Style) -> list[str]:
+    lines = [f"{_title(action, style)}  must be replaced: {action.reason}"]
+    for change in action.changes:
+        lines += field_lines(change, style)
+    return lines
+
+
+@action_lines.register
+def _(action: Delete, style: Style) -> list[str]:
+    return [_title(action, style)]
+
+
+def summary(plan: Plan) -> str:
+    add, change, destroy = plan.counts()
+    return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
+
+
+def text(plan: Plan, style: Style = plain) -> str:
+    env = f", environment {plan.environment}" if plan.environment else ""
+    header = f"Project {plan.project}{env}, target {plan.target}."
+    lines = [header, ""]
+    if plan.empty:
+        lines.append("No changes. The remote side matches the specs.")
+    else:
+        lines.append("asst-deploy will perform the following actions:")
+        lines.append("")
+        for action in plan.actions:
+            lines += action_lines(action, style)
+            lines.append("")
+    if plan.kept:
+        lines.append("Kept (managed, no longer in the specs; --prune deletes them):")
+        lines += [f"    {k.kind} {k.key} ({k.remote_id})" for k in plan.kept]
+        lines.append("")
+    if plan.refused:
+        lines.append(style("Refused (protected):", "red"))
+        lines += [f"    {r}" for r in plan.refused]
+        lines.append("")
+    if not plan.empty:
+        lines.append(summary(plan))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def markdown(plan: Plan) -> str:
+    """A summary for a pull-request comment."""
+    env = f" `{plan.environment}`" if plan.environment else ""
+    lines = [f"### asst-deploy plan: `{plan.project}`{env} on `{plan.target}`", ""]
+    if plan.empty:
+        lines.append("No changes. The remote side matches the specs.")
+    else:
+        lines.append(f"**{summary(plan)}**")
+        lines += ["", "| | kind | key | changes |", "|---|---|---|---|"]
+        for a in plan.actions:
+            fields = ", ".join(f"`{c.field}`" for c in getattr(a, "changes", ())) or ""
+            if isinstance(a, Update) and a.drift:
+                fields += " (drift)"
+            lines.append(f"| `{a.symbol}` {a.verb} | {a.kind} | `{a.key}` | {fields} |")
+        details = [line for a in plan.actions for line in action_lines(a, plain)]
+        lines += [
+            "",
+            "<details><summary>Details</summary>",
+            "",
+            "```diff",
+            *details,
+            "```",
+            "</details>",
+        ]
+    if plan.kept:
+        lines += [
+            "",
+            "Kept (no longer in the specs; `--prune` deletes them): "
+            + ", ".join(f"{k.kind} `{k.key}`" for k in plan.kept),
+        ]
+    if plan.refused:
+        lines += ["", "**Refused (protected):**", *[f"- {r}" for r in plan.refused]]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(plan: Plan) -> str:
+    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False)
