@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -105,7 +106,7 @@ class _Run:
 
     # ---- per action --------------------------------------------------------------
 
-    def upload(self, action: Create | Replace) -> None:
+    def upload(self, action: Create | Update | Replace) -> None:
         after = action.after
         path = self.root / after["path"]
         if identity.file_sha(path) != after["sha"]:
@@ -138,9 +139,8 @@ class _Run:
         if after["expires_after"] or isinstance(action, Update):
             payload["expires_after"] = after["expires_after"]
         if isinstance(action, Update):
-            store_id = action.remote_id
-            assert store_id is not None
-            self.call(lambda: self.backend.update_vector_store(store_id, payload))
+            store_id = _remote_id(action)
+            self.call(partial(self.backend.update_vector_store, store_id, payload))
             before = {f["file"]: f["attributes"] for f in action.before["files"]}
         else:
             created = self.call(
@@ -152,14 +152,11 @@ class _Run:
         wanted = {f["file"]: f["attributes"] for f in after["files"]}
         attach = [(self.resolve(n), wanted[n]) for n in sorted(wanted) if n not in before]
         for name in sorted(set(before) - set(wanted)):
-            self.call(lambda n=name: self.backend.detach_file(store_id, self.resolve(n)))
+            self.call(partial(self.backend.detach_file, store_id, self.resolve(name)))
         for name in sorted(set(before) & set(wanted)):
             if before[name] != wanted[name]:
-                self.call(
-                    lambda n=name: self.backend.update_file_attributes(
-                        store_id, self.resolve(n), wanted[n]
-                    )
-                )
+                update = self.backend.update_file_attributes
+                self.call(partial(update, store_id, self.resolve(name), wanted[name]))
         if attach:
             self.call(
                 lambda: self.backend.attach_files(store_id, attach, after["chunking_strategy"])
@@ -184,7 +181,7 @@ class _Run:
         failed = [f for f in files if f.get("status") == "failed"]
         for f in failed:
             error = (f.get("last_error") or {}).get("message", "unknown error")
-            name = names.get(f["id"], f["id"]).split("#")[0]
+            name = str(names.get(f["id"], f["id"])).split("#")[0]
             self.failures.append(f"vector store {key}: file {name} failed to ingest: {error}")
 
     def assistant(self, action: Create | Update | Replace) -> None:
@@ -211,9 +208,8 @@ class _Run:
         if after["reasoning_effort"] is not None:
             payload["reasoning_effort"] = after["reasoning_effort"]
         if isinstance(action, Update):
-            assistant_id = action.remote_id
-            assert assistant_id is not None
-            self.call(lambda: self.backend.update_assistant(assistant_id, payload))
+            assistant_id = _remote_id(action)
+            self.call(partial(self.backend.update_assistant, assistant_id, payload))
         else:
             assistant_id = self.call(
                 lambda: self.backend.create_assistant(payload),
@@ -260,7 +256,7 @@ class _Run:
         }
         for kind in KIND_ORDER:
             jobs: list[tuple[Action, Callable[[], None]]] = [
-                (a, lambda a=a: handlers[kind](a))  # type: ignore[operator]
+                (a, partial(handlers[kind], a))
                 for a in self.plan.actions
                 if a.kind == kind and isinstance(a, Create | Update | Replace)
             ]
@@ -269,11 +265,17 @@ class _Run:
                 return  # later phases depend on this one: stop, nothing is half-linked
         for kind in reversed(KIND_ORDER):
             jobs = [
-                (a, lambda a=a: self.delete(a.kind, a.key, a.remote_id))  # type: ignore[misc]
+                (a, partial(self.delete, a.kind, a.key, _remote_id(a)))
                 for a in self.plan.actions
                 if a.kind == kind and isinstance(a, Delete | Replace) and a.remote_id
             ]
             self.run_phase(jobs)
+
+
+def _remote_id(action: Action) -> str:
+    if action.remote_id is None:
+        raise AssertionError(f"{action.verb} {action.kind} {action.key} has no remote id")
+    return action.remote_id
 
 
 def apply_plan(

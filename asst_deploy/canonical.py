@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from asst_deploy import identity
+from asst_deploy.remote.state import RemoteObject
 from asst_deploy.spec.model import AssistantSpec, VectorStoreSpec
 
 Json = Any
@@ -208,3 +209,10 @@ def vector_store_from_remote(
         expires_after=data.get("expires_after"),
         metadata=data.get("metadata"),
     )
+
+
+def from_remote(obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
+    """The canonical form of a live assistant or vector store."""
+    if obj.kind == "assistant":
+        return assistant_from_remote(obj.data, names)
+    return vector_store_from_remote(obj.data, obj.files, names)

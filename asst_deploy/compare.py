@@ -75,9 +75,7 @@ class _Comparer:
         return ids
 
     def remote_canonical(self, obj: RemoteObject) -> Json:
-        if obj.kind == "assistant":
-            return canonical.assistant_from_remote(obj.data, self.names)
-        return canonical.vector_store_from_remote(obj.data, obj.files, self.names)
+        return canonical.from_remote(obj, self.names)
 
     def gone(
         self, kind: str, key: str, remote_id: str, before: Json, fingerprint: str | None

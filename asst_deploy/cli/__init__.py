@@ -18,6 +18,9 @@ COMMANDS: dict[str, str] = {
     "validate": "asst_deploy.cli.validate:validate",
     "schema": "asst_deploy.cli.schema:schema",
     "sandbox": "asst_deploy.cli.sandbox:sandbox",
+    "plan": "asst_deploy.cli.plan:plan",
+    "apply": "asst_deploy.cli.apply:apply",
+    "destroy": "asst_deploy.cli.destroy:destroy",
 }
 
 EXIT_ERROR = 1

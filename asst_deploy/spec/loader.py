@@ -27,6 +27,7 @@ CONVERSATION_SUFFIX = ".conv.yaml"
 SANDBOX_DB = ".asst-deploy/sandbox.db"
 BUILTIN_TARGET = "sandbox"
 _GLOB_CHARS = frozenset("*?[")
+_VAR_HINT = "add it to 'vars:' in asst-deploy.yaml; write $${ for a literal ${"
 _RESOURCE_SECTIONS = {"assistant": "assistants", "vector_store": "vector_stores"}
 
 
@@ -56,9 +57,11 @@ def environment_names(path: str | Path) -> tuple[str, ...]:
     return tuple(sorted(envs)) if isinstance(envs, dict) else ()
 
 
-def load_project(path: str | Path = ".", env: str | None = None) -> Project:
+def load_project(
+    path: str | Path = ".", env: str | None = None, target: str | None = None
+) -> Project:
     """The validated desired state of one environment; SpecError lists every problem."""
-    return _Loader(find_root(path), env).load()
+    return _Loader(find_root(path), env, target).load()
 
 
 def _merge(
@@ -101,6 +104,7 @@ class _Resource:
 class _Loader:
     root: Path
     env: str | None
+    target_name: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
     def error(
@@ -183,12 +187,7 @@ class _Loader:
         self, text: str, variables: dict[str, str], doc: Document, path: JsonPath
     ) -> str:
         def report(message: str, offset: int) -> None:
-            self.error(
-                doc,
-                path,
-                message,
-                "define it under 'vars:' (project or environment), or write $${ for a literal ${",
-            )
+            self.error(doc, path, message, _VAR_HINT)
 
         return interpolate.substitute(text, variables, report)
 
@@ -196,7 +195,12 @@ class _Loader:
         declared = pdoc.data.get("targets") if isinstance(pdoc.data.get("targets"), dict) else {}
         targets: dict[str, dict[str, Any]] = {BUILTIN_TARGET: {"type": "sandbox"}}
         targets.update({k: v for k, v in declared.items() if isinstance(v, dict)})
-        chosen = env_data.get("target") or pdoc.data.get("default_target") or BUILTIN_TARGET
+        chosen = (
+            self.target_name
+            or env_data.get("target")
+            or pdoc.data.get("default_target")
+            or BUILTIN_TARGET
+        )
         if not isinstance(chosen, str) or chosen not in targets:
             where: JsonPath = (
                 ("environments", self.env, "target")
@@ -520,15 +524,22 @@ class _Loader:
                 else (item["path"], item.get("attributes") or {})
             )
             for a_key, a_value in attributes.items():
-                if len(a_key) > limits.METADATA_KEY_MAX or (
-                    isinstance(a_value, str) and len(a_value) > limits.METADATA_VALUE_MAX
-                ):
+                if len(a_key) > limits.METADATA_KEY_MAX:
                     self.error(
                         doc,
                         ("files", i, "attributes", a_key),
-                        f"attribute '{a_key[:20]}...' exceeds the API limits (key <= {limits.METADATA_KEY_MAX}, value <= {limits.METADATA_VALUE_MAX} characters)",
+                        f"attribute key '{a_key}' is {len(a_key)} characters long; "
+                        f"the API allows at most {limits.METADATA_KEY_MAX}",
                         "shorten it",
                         key=True,
+                    )
+                elif isinstance(a_value, str) and len(a_value) > limits.METADATA_VALUE_MAX:
+                    self.error(
+                        doc,
+                        ("files", i, "attributes", a_key),
+                        f"attribute '{a_key}' is {len(a_value)} characters long; "
+                        f"the API allows at most {limits.METADATA_VALUE_MAX}",
+                        "shorten it",
                     )
             entries += [
                 VectorStoreFile(ref, dict(attributes))
@@ -599,14 +610,15 @@ class _Loader:
                 doc,
                 path,
                 f"'{name}' is not a file",
-                "name a file, or use a glob such as 'dir/*.md'",
+                "name a file, not a directory",
             )
             return None
         if size > limits.FILE_SIZE_MAX:
             self.error(
                 doc,
                 path,
-                f"'{name}' is {size} bytes; the API accepts files up to 512 MB",
+                f"'{name}' is {size} bytes; the API accepts files up to "
+                f"{limits.FILE_SIZE_MAX // 2**20} MB",
                 "split the file",
             )
             return None
@@ -631,13 +643,7 @@ class _Loader:
         def report(message: str, offset: int) -> None:
             line = text.count("\n", 0, offset) + 1
             column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-            self.problems.append(
-                Problem(
-                    Location(display, line, column),
-                    message,
-                    "define it under 'vars:', or write $${ for a literal ${",
-                )
-            )
+            self.problems.append(Problem(Location(display, line, column), message, _VAR_HINT))
 
         return interpolate.substitute(text, variables, report)
 

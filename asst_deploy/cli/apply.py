@@ -1,0 +1,81 @@
+"""`asst-deploy apply`: make the target match the specs, or carry out a saved plan."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from asst_deploy import deploy, render
+from asst_deploy.apply import Options, apply_plan
+from asst_deploy.cli.common import confirm_or_abort, log, project_options, styler
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.remote.targets import connect
+from asst_deploy.spec.loader import load_project
+
+
+@click.command()
+@click.argument("source", default=".", type=click.Path(exists=True, path_type=Path))
+@project_options
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--prune", is_flag=True, help="Delete managed objects that are no longer in the specs."
+)
+@click.option(
+    "--only", "only", multiple=True, metavar="KEY", help="Limit to these keys (repeatable)."
+)
+@click.option(
+    "--parallelism",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Concurrent API calls.",
+)
+def apply(
+    source: Path,
+    env: str | None,
+    target: str | None,
+    auto_approve: bool,
+    prune: bool,
+    only: tuple[str, ...],
+    parallelism: int,
+) -> None:
+    """Apply the specs in SOURCE (a project directory) or a plan saved with `plan --out`."""
+    saved = deploy.is_plan_file(source)
+    if saved:
+        the_plan, root = deploy.read_plan(source)
+        project = load_project(root, the_plan.environment, the_plan.target)
+    else:
+        project = load_project(source, env, target)
+    with connect(project.target) as backend:
+        if saved:
+            remote = backend.read_state()
+            reasons = deploy.stale_reasons(the_plan, remote, deploy.local_shas(project))
+            if reasons:
+                raise AsstDeployError(
+                    f"the saved plan {source} is stale; nothing was changed:\n"
+                    + "\n".join(f"  {r}" for r in reasons)
+                    + "\nMake a new plan with `asst-deploy plan --out`."
+                )
+        else:
+            the_plan, remote = deploy.make_plan(project, backend, prune=prune, only=only)
+        click.echo(render.text(the_plan, styler()), nl=False)
+        if the_plan.empty:
+            return
+        if not saved:
+            confirm_or_abort("Apply these changes?", auto_approve)
+        started = time.monotonic()
+        apply_plan(
+            the_plan,
+            project.root,
+            backend,
+            remote,
+            options=Options(parallelism=parallelism),
+            progress=log,
+        )
+    add, change, destroy = the_plan.counts()
+    click.echo(
+        f"Apply complete: {add} added, {change} changed, {destroy} destroyed "
+        f"in {time.monotonic() - started:.1f} s."
+    )

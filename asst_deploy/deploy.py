@@ -1,0 +1,152 @@
+"""The engine's front door: plan, saved plans, staleness checks and destroy, over a backend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from pathlib import Path
+
+from asst_deploy import canonical, identity
+from asst_deploy.compare import compare
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Plan
+from asst_deploy.remote.base import Backend
+from asst_deploy.remote.state import RemoteState
+from asst_deploy.spec.model import Project
+
+PLAN_FILE_KIND = "asst-deploy-plan"
+
+
+def local_shas(project: Project) -> dict[str, str]:
+    """Content hash of every file the project references (the only file reads after loading)."""
+    return {f.path: identity.file_sha(f.abs_path) for f in project.files}
+
+
+def make_plan(
+    project: Project, backend: Backend, *, prune: bool = False, only: Collection[str] = ()
+) -> tuple[Plan, RemoteState]:
+    unknown = (
+        set(only)
+        - {a.key for a in project.assistants}
+        - {s.key for s in project.vector_stores}
+        - {f.path for f in project.files}
+    )
+    if unknown:
+        raise AsstDeployError(
+            f"--only names no resource of the project: {', '.join(sorted(unknown))}"
+        )
+    remote = backend.read_state()
+    return compare(project, remote, local_shas(project), prune=prune, only=only), remote
+
+
+# ---- saved plans ---------------------------------------------------------------------
+
+
+def save_plan(plan: Plan, project: Project, path: Path) -> None:
+    data = {"kind": PLAN_FILE_KIND, "root": str(project.root.resolve()), **plan.to_json()}
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def is_plan_file(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return PLAN_FILE_KIND.encode() in head
+
+
+def read_plan(path: Path) -> tuple[Plan, Path]:
+    """A saved plan and the project directory it was made for."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AsstDeployError(f"{path}: not a readable plan file ({exc})") from None
+    if not isinstance(data, dict) or data.get("kind") != PLAN_FILE_KIND:
+        raise AsstDeployError(f"{path}: not an asst-deploy plan file")
+    try:
+        return Plan.from_json(data), Path(data["root"])
+    except (KeyError, TypeError) as exc:
+        raise AsstDeployError(f"{path}: damaged plan file ({exc})") from None
+
+
+def _current_fingerprint(action: Action, remote: RemoteState, names: dict[str, str]) -> str | None:
+    if action.kind == "file":
+        found = next((f for f in remote.files if f.id == action.remote_id), None)
+        return found.identity.sha if found and found.identity else None
+    objects = remote.assistants if action.kind == "assistant" else remote.vector_stores
+    obj = next((o for o in objects if o.id == action.remote_id), None)
+    if obj is None:
+        return None
+    return identity.canonical_hash(canonical.from_remote(obj, names))
+
+
+def stale_reasons(plan: Plan, remote: RemoteState, shas: dict[str, str]) -> list[str]:
+    """Why a saved plan no longer fits the remote state or the local files (empty: fresh)."""
+    reasons: list[str] = []
+    names = remote.names(plan.project)
+    managed = {
+        (o.kind, o.owner[1])
+        for o in (*remote.assistants, *remote.vector_stores)
+        if o.owner[0] == plan.project
+    }
+    for action in plan.actions:
+        if isinstance(action, Create):
+            if action.kind != "file" and (action.kind, action.key) in managed:
+                reasons.append(
+                    f"{action.kind} {action.key} was created by someone else since the plan was made"
+                )
+            continue
+        current = _current_fingerprint(action, remote, names)
+        if current != action.fingerprint:
+            what = "was deleted" if current is None else "changed"
+            reasons.append(
+                f"{action.kind} {action.key} ({action.remote_id}) {what} since the plan was made"
+            )
+    for path, sha in plan.files.items():
+        if shas.get(path) != sha:
+            reasons.append(f"local file {path} changed since the plan was made")
+    return reasons
+
+
+# ---- destroy -------------------------------------------------------------------------
+
+
+def destroy_plan(project: Project, remote: RemoteState) -> Plan:
+    """Delete every object `project` manages on the target, in reverse dependency order.
+    Protected resources refuse it."""
+    protected = {("assistant", a.key) for a in project.assistants if a.protect}
+    protected |= {("vector_store", s.key) for s in project.vector_stores if s.protect}
+    names = remote.names(project.name)
+    actions: list[Action] = []
+    refused: list[str] = []
+    for kind in reversed(KIND_ORDER):
+        if kind == "file":
+            for f in remote.files:
+                ident = f.identity
+                if ident and ident.project == project.name:
+                    actions.append(
+                        Delete("file", ident.path, f.id, ident.sha, before={"path": ident.path})
+                    )
+            continue
+        objects = remote.assistants if kind == "assistant" else remote.vector_stores
+        for obj in objects:
+            owner, key, _ = obj.owner
+            if owner != project.name or key is None:
+                continue
+            if (kind, key) in protected:
+                refused.append(f"{kind} '{key}' is protected; set protect: false to destroy it")
+                continue
+            before = canonical.from_remote(obj, names)
+            actions.append(
+                Delete(kind, key, obj.id, identity.canonical_hash(before), before=before)
+            )
+    return Plan(
+        project=project.name,
+        environment=project.environment,
+        target=project.target.name,
+        actions=tuple(actions),
+        refused=tuple(refused),
+    )
