@@ -141,6 +141,7 @@ class _Run:
         if isinstance(action, Update):
             store_id = _remote_id(action)
             self.call(partial(self.backend.update_vector_store, store_id, payload))
+            self.ids[action.key] = store_id  # an adopted store is known by its key from now on
             before = {f["file"]: f["attributes"] for f in action.before["files"]}
         else:
             created = self.call(

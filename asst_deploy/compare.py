@@ -25,6 +25,7 @@ class Desired:
     key: str
     canonical: Json
     protect: bool = False
+    adopt: str | None = None
 
 
 def desired_objects(project: Project, shas: Mapping[str, str]) -> list[Desired]:
@@ -34,11 +35,13 @@ def desired_objects(project: Project, shas: Mapping[str, str]) -> list[Desired]:
         for f in project.files
     ]
     result += [
-        Desired("vector_store", s.key, canonical.vector_store_from_spec(s, shas), s.protect)
+        Desired(
+            "vector_store", s.key, canonical.vector_store_from_spec(s, shas), s.protect, s.adopt
+        )
         for s in project.vector_stores
     ]
     result += [
-        Desired("assistant", a.key, canonical.assistant_from_spec(a, shas), a.protect)
+        Desired("assistant", a.key, canonical.assistant_from_spec(a, shas), a.protect, a.adopt)
         for a in project.assistants
     ]
     return result
@@ -148,8 +151,12 @@ class _Comparer:
             proj, key, _ = obj.owner
             if proj == self.project and key:
                 by_key.setdefault(key, []).append(obj)
+        remote = list(remote)
         for d in wanted:
             copies = by_key.pop(d.key, [])
+            if not copies and d.adopt:
+                self.adopt(kind, d, remote)
+                continue
             if not copies:
                 self.actions.append(Create(kind, d.key, after=d.canonical))
                 continue
@@ -169,6 +176,33 @@ class _Comparer:
             for obj in copies:
                 before = self.remote_canonical(obj)
                 self.gone(kind, key, obj.id, before, identity.canonical_hash(before))
+
+    def adopt(self, kind: str, d: Desired, remote: list[RemoteObject]) -> None:
+        """Take over an existing object named by `adopt:`: only if nobody manages it."""
+        obj = next((o for o in remote if o.id == d.adopt), None)
+        if obj is None:
+            self.refused.append(f"{kind} '{d.key}': adopt: {d.adopt} does not exist on the target")
+            return
+        owner, key, _ = obj.owner
+        if owner is not None:
+            whose = "this project" if owner == self.project else f"project '{owner}'"
+            self.refused.append(
+                f"{kind} '{d.key}': {d.adopt} is already managed by {whose} (key '{key}')"
+            )
+            return
+        before = self.remote_canonical(obj)
+        self.actions.append(
+            Update(
+                kind,
+                d.key,
+                obj.id,
+                identity.canonical_hash(before),
+                before=before,
+                after=d.canonical,
+                changes=field_changes(before, d.canonical),
+                adopt=True,
+            )
+        )
 
     def compare_one(self, kind: str, d: Desired, obj: RemoteObject) -> None:
         before = self.remote_canonical(obj)
@@ -224,6 +258,9 @@ def compare(
     file's path to its content hash; `only` limits the plan to those keys or paths."""
     comparer = _Comparer(project, remote, prune)
     wanted = desired_objects(project, shas)
+    unmanaged = {o.id for o in (*remote.assistants, *remote.vector_stores) if o.owner[0] is None}
+    # an object being adopted is known by its key already, so references to it compare equal
+    comparer.names.update({d.adopt: d.key for d in wanted if d.adopt in unmanaged})
     comparer.files(d for d in wanted if d.kind == "file")
     comparer.objects(
         "vector_store", [d for d in wanted if d.kind == "vector_store"], remote.vector_stores

@@ -28,7 +28,9 @@ SPEC_KEY = "asst_deploy.key"
 HASH_KEY = "asst_deploy.hash"
 RESERVED_METADATA_KEYS = (PROJECT_KEY, SPEC_KEY, HASH_KEY)
 
-_FILENAME = re.compile(r"^(?P<project>[a-z0-9][a-z0-9_.-]{0,63})~(?P<sha>[0-9a-f]{16})~(?P<path>.+)$")
+_FILENAME = re.compile(
+    r"^(?P<project>[a-z0-9][a-z0-9_.-]{0,63})~(?P<sha>[0-9a-f]{16})~(?P<path>.+)$"
+)
 
 
 def stamp(project: str, key: str, canonical: Any) -> dict[str, str]:

@@ -55,6 +55,7 @@ class Update(Action):
     after: Json = None
     changes: tuple[FieldChange, ...] = ()
     drift: bool = False
+    adopt: bool = False  # an unmanaged object taken over: its ownership tags are added
 
 
 @dataclass(frozen=True)

@@ -87,11 +87,11 @@ def _(action: Create, style: Style) -> list[str]:
 
 @action_lines.register
 def _(action: Update, style: Style) -> list[str]:
-    note = (
-        style("  (drift: edited outside asst-deploy since the last apply)", "yellow")
-        if action.drift
-        else ""
-    )
+    note = ""
+    if action.drift:
+        note = style("  (drift: edited outside asst-deploy since the last apply)", "yellow")
+    elif action.adopt:
+        note = style("  (adopt: add the ownership tags)", "cyan")
     lines = [_title(action, style) + note]
     for change in action.changes:
         lines += field_lines(change, style)
@@ -154,6 +154,8 @@ def markdown(plan: Plan) -> str:
             fields = ", ".join(f"`{c.field}`" for c in getattr(a, "changes", ())) or ""
             if isinstance(a, Update) and a.drift:
                 fields += " (drift)"
+            if isinstance(a, Update) and a.adopt:
+                fields += " (adopt)"
             lines.append(f"| `{a.symbol}` {a.verb} | {a.kind} | `{a.key}` | {fields} |")
         details = [line for a in plan.actions for line in action_lines(a, plain)]
         lines += [

@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "plan": "asst_deploy.cli.plan:plan",
     "apply": "asst_deploy.cli.apply:apply",
     "destroy": "asst_deploy.cli.destroy:destroy",
+    "import": "asst_deploy.cli.import_:import_",
+    "export": "asst_deploy.cli.export:export",
 }
 
 EXIT_ERROR = 1

@@ -9,7 +9,13 @@ import click
 
 from asst_deploy import deploy, render
 from asst_deploy.apply import Options, apply_plan
-from asst_deploy.cli.common import confirm_or_abort, log, project_options, styler
+from asst_deploy.cli.common import (
+    confirm_or_abort,
+    log,
+    project_options,
+    refuse_if_refused,
+    styler,
+)
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
@@ -61,6 +67,7 @@ def apply(
         else:
             the_plan, remote = deploy.make_plan(project, backend, prune=prune, only=only)
         click.echo(render.text(the_plan, styler()), nl=False)
+        refuse_if_refused(the_plan)
         if the_plan.empty:
             return
         if not saved:

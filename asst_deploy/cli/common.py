@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,3 +53,12 @@ def confirm_or_abort(question: str, auto_approve: bool) -> None:
         )
     if not click.confirm(question, default=False, err=True):
         raise click.exceptions.Exit(1)
+
+
+def refuse_if_refused(plan: Plan) -> None:
+    """A plan with refused actions (protected objects, impossible adoptions) is not applied."""
+    if plan.refused:
+        raise AsstDeployError(
+            "the plan cannot be applied; nothing was changed:\n"
+            + "\n".join(f"  {r}" for r in plan.refused)
+        )

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from asst_deploy import deploy, render
-from asst_deploy.cli.common import log, project_options, styler
+from asst_deploy.cli.common import log, project_options, refuse_if_refused, styler
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
 
@@ -63,6 +63,7 @@ def plan(
         click.echo(render.markdown(the_plan), nl=False)
     else:
         click.echo(render.text(the_plan, styler()), nl=False)
+    refuse_if_refused(the_plan)
     if out is not None:
         deploy.save_plan(the_plan, project, out)
         log(f"Saved the plan to {out}; `asst-deploy apply {out}` applies exactly this plan.")

@@ -183,3 +183,14 @@ class OpenAIBackend:
             if exc.status == 404:
                 return None
             raise
+
+    def set_metadata(self, kind: str, remote_id: str, metadata: Mapping[str, Json]) -> None:
+        with translated(f"tagging {kind} {remote_id}"):
+            if kind == "assistant":
+                self.client.beta.assistants.update(remote_id, metadata=dict(metadata))
+            else:
+                self.client.vector_stores.update(remote_id, metadata=dict(metadata))
+
+    def download_file(self, file_id: str) -> bytes:
+        with translated(f"downloading file {file_id}"):
+            return self.client.files.content(file_id).read()

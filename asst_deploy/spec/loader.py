@@ -27,7 +27,6 @@ CONVERSATION_SUFFIX = ".conv.yaml"
 SANDBOX_DB = ".asst-deploy/sandbox.db"
 BUILTIN_TARGET = "sandbox"
 _GLOB_CHARS = frozenset("*?[")
-_VAR_HINT = "add it to 'vars:' in asst-deploy.yaml; write $${ for a literal ${"
 _RESOURCE_SECTIONS = {"assistant": "assistants", "vector_store": "vector_stores"}
 
 
@@ -186,8 +185,8 @@ class _Loader:
     def substitute(
         self, text: str, variables: dict[str, str], doc: Document, path: JsonPath
     ) -> str:
-        def report(message: str, offset: int) -> None:
-            self.error(doc, path, message, _VAR_HINT)
+        def report(message: str, hint: str, offset: int) -> None:
+            self.error(doc, path, message, hint)
 
         return interpolate.substitute(text, variables, report)
 
@@ -460,6 +459,7 @@ class _Loader:
             response_format=response_format,
             reasoning_effort=data.get("reasoning_effort"),
             protect=bool(data.get("protect", False)),
+            adopt=data.get("adopt"),
         )
 
     def tool(
@@ -562,6 +562,7 @@ class _Loader:
             expires_after=data.get("expires_after"),
             metadata=dict(data.get("metadata") or {}),
             protect=bool(data.get("protect", False)),
+            adopt=data.get("adopt"),
         )
 
     # ---- files -------------------------------------------------------------------
@@ -640,10 +641,10 @@ class _Loader:
             return None
         display = self.display(Path(ref.path))
 
-        def report(message: str, offset: int) -> None:
+        def report(message: str, hint: str, offset: int) -> None:
             line = text.count("\n", 0, offset) + 1
             column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-            self.problems.append(Problem(Location(display, line, column), message, _VAR_HINT))
+            self.problems.append(Problem(Location(display, line, column), message, hint))
 
         return interpolate.substitute(text, variables, report)
 

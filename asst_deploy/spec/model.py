@@ -59,6 +59,7 @@ class AssistantSpec:
     response_format: Json = None
     reasoning_effort: str | None = None
     protect: bool = False
+    adopt: str | None = None  # remote id of an unmanaged object to take over
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class VectorStoreSpec:
     expires_after: Mapping[str, Json] | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     protect: bool = False
+    adopt: str | None = None  # remote id of an unmanaged object to take over
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,19 @@ def _obj(
     return schema
 
 
+def _tool_type(name: str) -> dict[str, Any]:
+    """The `if` of one tool type; `type: object` so that a non-mapping matches no branch."""
+    return {"type": "object", "properties": {"type": {"const": name}}}
+
+
 _FILE_REF = _obj(
-    {"file": {"type": "string", "minLength": 1, "description": "Path relative to the spec file."}},
+    {
+        "file": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Path relative to the project directory.",
+        }
+    },
     ("file",),
 )
 
@@ -64,11 +75,11 @@ _DEFS: dict[str, Any] = {
         "properties": {"type": {"enum": ["code_interpreter", "file_search", "function"]}},
         "allOf": [
             {
-                "if": {"properties": {"type": {"const": "code_interpreter"}}},
+                "if": _tool_type("code_interpreter"),
                 "then": _obj({"type": {"const": "code_interpreter"}}),
             },
             {
-                "if": {"properties": {"type": {"const": "file_search"}}},
+                "if": _tool_type("file_search"),
                 "then": _obj(
                     {
                         "type": {"const": "file_search"},
@@ -84,7 +95,7 @@ _DEFS: dict[str, Any] = {
                 ),
             },
             {
-                "if": {"properties": {"type": {"const": "function"}}},
+                "if": _tool_type("function"),
                 "then": {
                     **_obj(
                         {
@@ -138,7 +149,7 @@ ASSISTANT_FIELDS: dict[str, Any] = {
                     "files": {
                         "type": "array",
                         "items": {"type": "string", "minLength": 1},
-                        "description": "Paths or globs, relative to the spec file.",
+                        "description": "Paths or globs, relative to the project directory.",
                     }
                 }
             ),
@@ -160,6 +171,11 @@ ASSISTANT_FIELDS: dict[str, Any] = {
     "response_format": {"$ref": "#/$defs/response_format"},
     "reasoning_effort": {"enum": list(limits.REASONING_EFFORTS)},
     "protect": {"type": "boolean", "description": "Refuse to delete or replace this resource."},
+    "adopt": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-]{1,128}$",
+        "description": "Remote id of an existing, unmanaged object to bring under management.",
+    },
 }
 
 _DEFS.update(
@@ -218,6 +234,11 @@ VECTOR_STORE_FIELDS: dict[str, Any] = {
     ),
     "metadata": {"$ref": "#/$defs/metadata"},
     "protect": {"type": "boolean", "description": "Refuse to delete or replace this resource."},
+    "adopt": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-]{1,128}$",
+        "description": "Remote id of an existing, unmanaged object to bring under management.",
+    },
 }
 
 _DEFS.update(

@@ -1,0 +1,206 @@
+"""Write spec files from remote objects, so an existing setup can be brought under management."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import yaml
+
+from asst_deploy import canonical, identity
+from asst_deploy.remote.state import RemoteObject, RemoteState
+
+Json = Any
+Download = Callable[[str], bytes | None]  # file id -> content, None when not downloadable
+
+_INLINE_INSTRUCTIONS_MAX = 200
+
+
+@dataclass
+class Export:
+    """Files to write (path relative to the output directory -> content) and warnings."""
+
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # remote id -> spec key
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).strip("-._")
+    return slug[:64] or "object"
+
+
+def _dump(doc: Mapping[str, Json]) -> str:
+    return yaml.safe_dump(dict(doc), sort_keys=False, allow_unicode=True, width=100)
+
+
+class _Exporter:
+    def __init__(self, state: RemoteState, project: str, download: Download) -> None:
+        self.state = state
+        self.project = project
+        self.download = download
+        self.result = Export()
+        self.names = {f.id: f for f in state.files}
+        self.seen: set[str] = set()
+
+    def key_for(self, obj: RemoteObject) -> str:
+        owner, key, _ = obj.owner
+        if owner == self.project and key:
+            candidate = key
+        else:
+            candidate = _slug(str(obj.data.get("name") or obj.id))
+        taken = set(self.result.keys.values())
+        unique, n = candidate, 2
+        while unique in taken:
+            unique, n = f"{candidate[:60]}-{n}", n + 1
+        self.result.keys[obj.id] = unique
+        return unique
+
+    def local_file(self, file_id: str, folder: str) -> str:
+        """Download a file into the export; its project-relative path."""
+        remote = self.names.get(file_id)
+        ident = remote.identity if remote else None
+        if ident:
+            path = ident.path
+        else:
+            name = PurePosixPath(remote.filename if remote else file_id).name or file_id
+            path = f"{folder}/{name}"
+        if path in self.result.files or path in self.seen:
+            return path
+        self.seen.add(path)
+        content = self.download(file_id)
+        if content is None:
+            # still referenced, so validate stops until the file is supplied: dropping it
+            # would make the next apply detach it
+            self.result.warnings.append(
+                f"file {file_id} cannot be downloaded from the target (the API does not "
+                f"serve files of purpose 'assistants'); put its content at {path}"
+            )
+        else:
+            self.result.files[path] = content
+        return path
+
+    def header(self, kind: str, key: str, obj: RemoteObject) -> dict[str, Json]:
+        doc: dict[str, Json] = {"kind": kind, "key": key}
+        if obj.owner[0] != self.project:
+            doc["adopt"] = obj.id
+        return doc
+
+    def vector_store(self, obj: RemoteObject) -> None:
+        key = self.result.keys[obj.id]
+        doc = self.header("vector_store", key, obj)
+        form = canonical.vector_store_from_remote(obj.data, obj.files, {})
+        if form["name"]:
+            doc["name"] = form["name"]
+        files: list[Json] = []
+        for entry in obj.files:
+            if entry.get("status") == "failed":
+                continue
+            path = self.local_file(entry["id"], f"knowledge/{key}")
+            attributes = entry.get("attributes") or {}
+            files.append({"path": path, "attributes": attributes} if attributes else path)
+        if files:
+            doc["files"] = files
+        if form["chunking_strategy"] not in (None, canonical.AUTO_CHUNKING):
+            doc["chunking_strategy"] = form["chunking_strategy"]
+        if form["expires_after"]:
+            doc["expires_after"] = form["expires_after"]
+        if form["metadata"]:
+            doc["metadata"] = form["metadata"]
+        self.result.files[f"vector_stores/{key}.yaml"] = _dump(doc)
+
+    def assistant(self, obj: RemoteObject) -> None:
+        key = self.result.keys[obj.id]
+        doc = self.header("assistant", key, obj)
+        form = canonical.assistant_from_remote(obj.data, {})
+        for name in ("name", "description", "model"):
+            if form[name] is not None:
+                doc[name] = form[name]
+        instructions = form["instructions"]
+        if instructions and ("\n" in instructions or len(instructions) > _INLINE_INSTRUCTIONS_MAX):
+            self.result.files[f"prompts/{key}.md"] = instructions
+            doc["instructions"] = {"file": f"prompts/{key}.md"}
+        elif instructions:
+            doc["instructions"] = instructions
+        doc["tools"] = [self.tool(t) for t in form["tools"]]
+        resources = obj.data.get("tool_resources") or {}
+        file_ids = (resources.get("code_interpreter") or {}).get("file_ids") or []
+        store_ids = (resources.get("file_search") or {}).get("vector_store_ids") or []
+        tool_resources: dict[str, Json] = {}
+        paths = [self.local_file(i, "knowledge") for i in file_ids]
+        if paths:
+            tool_resources["code_interpreter"] = {"files": paths}
+        if store_ids:
+            tool_resources["file_search"] = {
+                "vector_stores": [self.result.keys[i] for i in store_ids]
+            }
+        if tool_resources:
+            doc["tool_resources"] = tool_resources
+        if form["metadata"]:
+            doc["metadata"] = form["metadata"]
+        for name, default in (("temperature", 1.0), ("top_p", 1.0), ("response_format", "auto")):
+            if form[name] != default:
+                doc[name] = form[name]
+        if form["reasoning_effort"]:
+            doc["reasoning_effort"] = form["reasoning_effort"]
+        self.result.files[f"assistants/{key}.yaml"] = _dump(doc)
+
+    def tool(self, tool: Mapping[str, Json]) -> dict[str, Json]:
+        if tool["type"] == "function":
+            function = tool["function"]
+            path = f"functions/{function['name']}.json"
+            self.result.files[path] = json.dumps(function, indent=2, ensure_ascii=False) + "\n"
+            return {"type": "function", "file": path}
+        if tool["type"] == "file_search":
+            return {"type": "file_search", **(tool.get("file_search") or {})}
+        return {"type": tool["type"]}
+
+
+def export(
+    state: RemoteState, project: str, download: Download, ids: Collection[str] | None = None
+) -> Export:
+    """Spec files for the objects `ids` (None: every assistant and vector store), plus the
+    vector stores the chosen assistants use."""
+    assistants = [a for a in state.assistants if ids is None or a.id in ids]
+    wanted_stores = {
+        i
+        for a in assistants
+        for i in ((a.data.get("tool_resources") or {}).get("file_search") or {}).get(
+            "vector_store_ids"
+        )
+        or []
+    }
+    stores = [s for s in state.vector_stores if ids is None or s.id in ids or s.id in wanted_stores]
+    exporter = _Exporter(state, project, download)
+    for obj in (*stores, *assistants):
+        exporter.key_for(obj)
+    for store in stores:
+        exporter.vector_store(store)
+    for assistant in assistants:
+        exporter.assistant(assistant)
+    missing = set(ids or ()) - {o.id for o in (*stores, *assistants)}
+    if missing:
+        exporter.result.warnings.append(f"not found on the target: {', '.join(sorted(missing))}")
+    return exporter.result
+
+
+def project_file(project: str, target: Mapping[str, Json] | None) -> str:
+    doc: dict[str, Json] = {"project": project}
+    if target and target.get("type") != "sandbox":
+        name = target.get("name", "default")
+        doc["targets"] = {name: {k: v for k, v in target.items() if k != "name"}}
+        doc["default_target"] = name
+    return _dump(doc)
+
+
+def tag_metadata(
+    obj: RemoteObject, project: str, key: str, names: Mapping[str, str]
+) -> dict[str, Json]:
+    """The metadata that adopts `obj` (import): the user's plus the ownership stamp, the hash
+    taken from its current form so that the next plan shows spec differences, not drift."""
+    user = identity.user_metadata(dict(obj.data.get("metadata") or {}))
+    return {**user, **identity.stamp(project, key, canonical.from_remote(obj, names))}
