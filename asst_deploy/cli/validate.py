@@ -6,32 +6,37 @@ import json
 
 import click
 
-from asst_deploy.errors import SpecError
+from asst_deploy.errors import Problem, SpecError
 from asst_deploy.spec.validate import validate as run_validate
 
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=True, dir_okay=True))
-@click.option("--env", "env", metavar="NAME", help="Check one environment (default: the base and every environment).")
+@click.option(
+    "--env",
+    "env",
+    metavar="NAME",
+    help="Check one environment (default: the base and every environment).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
 def validate(directory: str, env: str | None, as_json: bool) -> None:
     """Check the specs in DIRECTORY without touching the network.
 
     Exit status: 0 when valid, 1 with the list of problems otherwise.
     """
-    report = run_validate(directory, env)
+    try:
+        report = run_validate(directory, env)
+    except SpecError as exc:  # no project here: still a report when JSON was asked for
+        if not as_json:
+            raise
+        _echo_json(False, None, [], exc.problems)
+        raise click.exceptions.Exit(1) from exc
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "format_version": 1,
-                    "valid": report.valid,
-                    "project": report.projects[0].name if report.projects else None,
-                    "environments": [e or "(base)" for e in report.environments],
-                    "errors": [p.to_json() for p in report.problems],
-                },
-                indent=2,
-            )
+        _echo_json(
+            report.valid,
+            report.projects[0].name if report.projects else None,
+            [e or "(base)" for e in report.environments],
+            report.problems,
         )
         if not report.valid:
             raise click.exceptions.Exit(1)
@@ -45,3 +50,16 @@ def validate(directory: str, env: str | None, as_json: bool) -> None:
         f"{len(project.vector_stores)} vector store(s), {len(project.files)} file(s) "
         f"(checked: {envs})"
     )
+
+
+def _echo_json(
+    valid: bool, project: str | None, environments: list[str], problems: list[Problem]
+) -> None:
+    report = {
+        "format_version": 1,
+        "valid": valid,
+        "project": project,
+        "environments": environments,
+        "errors": [p.to_json() for p in problems],
+    }
+    click.echo(json.dumps(report, indent=2))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,18 +18,38 @@ Finding = tuple[JsonPath, str, str]  # (path relative to the checked value, mess
 
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 _SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+_JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 
 
 def json_schema_findings(value: Any) -> Iterator[Finding]:
     """Problems that make `value` an invalid JSON Schema (draft 2020-12)."""
+    # Checking against the metaschema is the slowest step of validate, and `validate`
+    # loads the same function files once per environment: remember the answers.
+    yield from _schema_findings(json.dumps(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_findings(text: str) -> tuple[Finding, ...]:
     try:
-        Draft202012Validator.check_schema(value)
+        Draft202012Validator.check_schema(json.loads(text))
     except SchemaError as exc:
-        yield (
-            tuple(exc.path),
-            f"not a valid JSON Schema: {exc.message}",
-            "see https://json-schema.org/draft/2020-12",
+        path = tuple(exc.path)
+        if path and path[-1] == "type" and isinstance(exc.instance, str):
+            # the metaschema's own wording ("not valid under any of the given schemas")
+            # does not say what a type may be
+            close = difflib.get_close_matches(exc.instance, _JSON_TYPES, n=1)
+            hint = (
+                f"did you mean '{close[0]}'?" if close else "use one of: " + ", ".join(_JSON_TYPES)
+            )
+            return ((path, f"not a valid JSON Schema: unknown type '{exc.instance}'", hint),)
+        return (
+            (
+                path,
+                f"not a valid JSON Schema: {exc.message}",
+                "see https://json-schema.org/draft/2020-12",
+            ),
         )
+    return ()
 
 
 def _subschemas(node: dict[str, Any]) -> Iterator[tuple[JsonPath, Any]]:
@@ -62,7 +85,7 @@ def strict_findings(value: Any, path: JsonPath = ()) -> Iterator[Finding]:
                 path,
                 f"strict mode: the object at {where} must list every property as required; "
                 f"missing: {', '.join(missing)}",
-                "add them to 'required' (use a null type for optional fields)",
+                "add them to 'required'; give optional fields a null type",
             )
     for sub_path, sub in _subschemas(value):
         yield from strict_findings(sub, (*path, *sub_path))

@@ -8,12 +8,13 @@ from typing import Any
 
 _VAR = re.compile(r"\$(\$?)\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LITERAL = "write $${ for a literal ${"
 
 
 def substitute(
-    text: str, variables: Mapping[str, str], on_error: Callable[[str, int], None]
+    text: str, variables: Mapping[str, str], on_error: Callable[[str, str, int], None]
 ) -> str:
-    """Replace every `${name}`; bad names go to `on_error(message, offset in text)`."""
+    """Replace every `${name}`; bad names go to `on_error(message, hint, offset in text)`."""
     if "${" not in text:
         return text
 
@@ -23,10 +24,18 @@ def substitute(
             return "${" + name + "}"
         name = name.strip()
         if not _NAME.match(name):
-            on_error(f"invalid variable reference '${{{name}}}'", match.start())
+            on_error(
+                f"invalid variable reference '${{{name}}}'",
+                f"a name is letters, digits and '_'; {_LITERAL}",
+                match.start(),
+            )
         elif name not in variables:
             known = ", ".join(sorted(variables)) or "none"
-            on_error(f"undefined variable '{name}' (defined: {known})", match.start())
+            on_error(
+                f"undefined variable '{name}' (defined: {known})",
+                f"add it to 'vars:' in asst-deploy.yaml; {_LITERAL}",
+                match.start(),
+            )
         else:
             return variables[name]
         return match.group(0)

@@ -64,7 +64,7 @@ def load_project(
 
 
 def _merge(
-    base: Document, over: Any, over_doc: Document, over_path: JsonPath, at: JsonPath
+    base: Document, over: Any, over_doc: Document, over_path: tuple[Any, ...], at: JsonPath
 ) -> None:
     """Deep-merge `over` into base.data at `at` (mappings merge, anything else replaces,
     null removes), carrying the overlay's positions along so errors point at it."""
@@ -132,7 +132,8 @@ class _Loader:
         pdoc = docs[0]
         schemacheck.check(pdoc, "project_file", self.problems)
         data: dict[str, Any] = pdoc.data
-        envs = data.get("environments") if isinstance(data.get("environments"), dict) else {}
+        raw_envs = data.get("environments")
+        envs: dict[str, Any] = raw_envs if isinstance(raw_envs, dict) else {}
         env_data: dict[str, Any] = {}
         if self.env is not None:
             if self.env not in envs:
@@ -147,7 +148,8 @@ class _Loader:
                 )
             elif isinstance(envs[self.env], dict):
                 env_data = envs[self.env]
-        name = data.get("project") if isinstance(data.get("project"), str) else "project"
+        raw_name = data.get("project")
+        name = raw_name if isinstance(raw_name, str) else "project"
         variables = self.variables(pdoc, env_data, name)
         target = self.target(pdoc, env_data)
         resources = self.resources(pdoc)
@@ -155,9 +157,7 @@ class _Loader:
         self.check_override_keys(pdoc, resources)
         valid = [r for r in resources if schemacheck.check(r.doc, r.kind, self.problems)]
         for r in valid:
-            r.doc.data = interpolate.walk(
-                r.doc.data, (), lambda s, p, d=r.doc: self.substitute(s, variables, d, p)
-            )
+            self.interpolate(r.doc, variables)
         store_keys = {r.key for r in resources if r.kind == "vector_store"}
         assistants = [
             self.assistant(r.doc, store_keys, variables) for r in valid if r.kind == "assistant"
@@ -182,6 +182,14 @@ class _Loader:
                 result.update({k: _text(v) for k, v in source.items()})
         return result
 
+    def interpolate(self, doc: Document, variables: dict[str, str]) -> None:
+        """Substitute `${var}` in every string of `doc`, reporting bad references in it."""
+
+        def substitute(text: str, path: tuple[Any, ...]) -> str:
+            return self.substitute(text, variables, doc, path)
+
+        doc.data = interpolate.walk(doc.data, (), substitute)
+
     def substitute(
         self, text: str, variables: dict[str, str], doc: Document, path: JsonPath
     ) -> str:
@@ -202,7 +210,7 @@ class _Loader:
         )
         if not isinstance(chosen, str) or chosen not in targets:
             where: JsonPath = (
-                ("environments", self.env, "target")
+                ("environments", str(self.env), "target")
                 if env_data.get("target")
                 else ("default_target",)
             )
@@ -320,7 +328,11 @@ class _Loader:
         )
         if r.kind == "assistant":
             # the environment's defaults win over the project's: they are applied first
-            for base in (("environments", self.env, "defaults"), ("defaults",)):
+            bases: tuple[tuple[Any, ...], ...] = (
+                ("environments", self.env, "defaults"),
+                ("defaults",),
+            )
+            for base in bases:
                 defaults = _get(pdoc.data, base)
                 if not isinstance(defaults, dict):
                     continue
@@ -468,15 +480,14 @@ class _Loader:
         if tool.get("type") != "function":
             return dict(tool)
         path: JsonPath = ("tools", index)
+        fpath: JsonPath
         if "file" in tool:
             fdoc = self.read_json(doc, (*path, "file"), tool["file"])
             if fdoc is None:
                 return None
             if not schemacheck.check(fdoc, "function", self.problems):
                 return None
-            fdoc.data = interpolate.walk(
-                fdoc.data, (), lambda s, p: self.substitute(s, variables, fdoc, p)
-            )
+            self.interpolate(fdoc, variables)
             function, fpath = fdoc.data, ()
         else:
             fdoc, function, fpath = doc, tool.get("function") or {}, (*path, "function")
@@ -666,7 +677,7 @@ class _Loader:
         return docs[0]
 
 
-def _get(data: Any, path: JsonPath) -> Any:
+def _get(data: Any, path: tuple[Any, ...]) -> Any:
     for part in path:
         if not isinstance(data, dict) or part not in data:
             return None

@@ -54,13 +54,19 @@ def type_name(value: Any) -> str:
 
 
 def _field(path: JsonPath) -> str:
-    names = [str(p) for p in path if isinstance(p, str)]
-    return names[-1] if names else "document"
+    """The name a person knows a value by: its key, with the index of a list item."""
+    indexes = ""
+    for part in reversed(path):
+        if isinstance(part, int):
+            indexes = f"[{part}]{indexes}"
+        else:
+            return f"{part}{indexes}"
+    return f"document{indexes}"
 
 
 def _expected(schema_type: Any) -> str:
     types = schema_type if isinstance(schema_type, list) else [schema_type]
-    return " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+    return " or ".join(_TYPE_NAMES.get(t, str(t)) for t in types)
 
 
 def _branch_fits(branch: dict[str, Any], value: Any) -> bool:

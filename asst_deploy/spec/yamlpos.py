@@ -47,6 +47,7 @@ class _Builder:
         self.doc = doc
         self.problems = problems
         self.scalars = yaml.constructor.SafeConstructor()
+        self.active: set[int] = set()  # ids of the collection nodes being built
 
     def loc(self, node: yaml.Node) -> Location:
         mark = node.start_mark
@@ -54,6 +55,23 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         self.doc.positions[path] = self.loc(node)
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self.active:  # `&a [*a]` would otherwise recurse forever
+                self.problems.append(
+                    Problem(self.loc(node), "a YAML alias refers to itself", "remove the cycle")
+                )
+                return None
+            self.active.add(id(node))
+            try:
+                return self.build_collection(node, path)
+            finally:
+                self.active.discard(id(node))
+        value = self.scalars.construct_object(node)
+        if hasattr(value, "isoformat"):  # dates and timestamps: keep the text the user wrote
+            value = node.value
+        return value
+
+    def build_collection(self, node: yaml.CollectionNode, path: JsonPath) -> Any:
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -83,12 +101,7 @@ class _Builder:
                 result[key] = self.build(value_node, (*path, key))
             self.doc.positions.pop((*path, "<key>"), None)
             return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = self.scalars.construct_object(node)
-        if hasattr(value, "isoformat"):  # dates and timestamps: keep the text the user wrote
-            value = node.value
-        return value
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
 
 def _yaml_problem(file: str, exc: yaml.YAMLError) -> Problem:
@@ -103,7 +116,8 @@ def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
     docs: list[Document] = []
     try:
         for node in yaml.compose_all(text, Loader=_Loader):
-            if node is None:
+            # an empty document (a trailing `---`, or one holding only comments) is null
+            if node is None or node.tag == "tag:yaml.org,2002:null":
                 continue
             doc = Document(file, None)
             doc.data = _Builder(doc, problems).build(node, ())

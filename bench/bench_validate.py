@@ -1,0 +1,135 @@
+"""Benchmark `asst-deploy validate` from the shell on a generated 50-assistant project.
+
+Usage: python bench/bench_validate.py [--assistants 50] [--runs 7]
+
+Generates the project in a temporary directory (functions in JSON files, instructions in
+Markdown files with ${var} interpolation, one vector store over knowledge files, a dev
+and a prod environment), runs the real console command in a fresh process several times
+and prints a markdown table of wall times. The target is a median under 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_SECONDS = 0.5
+
+
+def generate(root: Path, assistants: int) -> None:
+    """Write a valid project of `assistants` assistants under `root`."""
+    for folder in ("assistants", "functions", "prompts", "knowledge", "vector_stores"):
+        (root / folder).mkdir(parents=True)
+    (root / "asst-deploy.yaml").write_text(
+        "project: bench\n"
+        "vars: {company: Example Corp, suffix: ''}\n"
+        "defaults: {model: gpt-4o-mini, metadata: {team: bench}}\n"
+        "environments:\n"
+        "  dev: {vars: {suffix: ' (dev)'}}\n"
+        "  prod:\n"
+        "    defaults: {model: gpt-4o}\n"
+        "    overrides: {assistants: {a00: {temperature: 0.2}}}\n"
+    )
+    for i in range(20):
+        (root / "knowledge" / f"doc{i:02}.md").write_text(f"# Document {i}\n" + "text\n" * 50)
+    (root / "vector_stores" / "docs.yaml").write_text(
+        "kind: vector_store\nkey: docs\nname: ${company} docs${suffix}\n"
+        "files:\n  - knowledge/*.md\n"
+        "chunking_strategy:\n  type: static\n"
+        "  static: {max_chunk_size_tokens: 800, chunk_overlap_tokens: 400}\n"
+    )
+    for i in range(assistants):
+        key = f"a{i:02}"
+        function = {
+            "name": f"lookup_{i}",
+            "description": "Look something up for ${company}.",
+            "strict": True,
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string"},
+                    "filters": {
+                        "type": "object",
+                        "properties": {"year": {"type": ["integer", "null"]}},
+                        "required": ["year"],
+                        "additionalProperties": False,
+                    },
+                },
+                "required": ["query", "filters"],
+                "additionalProperties": False,
+            },
+        }
+        (root / "functions" / f"{key}.json").write_text(json.dumps(function, indent=2))
+        (root / "prompts" / f"{key}.md").write_text(
+            f"You are assistant {i} of ${{company}}.\n" + "Answer briefly and cite sources.\n" * 40
+        )
+        (root / "assistants" / f"{key}.yaml").write_text(
+            f"kind: assistant\nkey: {key}\nname: Assistant {i}${{suffix}}\n"
+            f"description: Generated assistant number {i}.\n"
+            f"instructions:\n  file: prompts/{key}.md\n"
+            "tools:\n"
+            "  - type: file_search\n    max_num_results: 10\n"
+            f"  - type: function\n    file: functions/{key}.json\n"
+            "tool_resources:\n  file_search:\n    vector_stores: [docs]\n"
+            "temperature: 0.7\n"
+            f"metadata: {{owner: team-{i % 5}}}\n"
+        )
+
+
+def command() -> list[str]:
+    """The console script next to this interpreter, as a user runs it; else `-m`."""
+    script = Path(sys.executable).parent / "asst-deploy"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "asst_deploy"]
+
+
+def measure(args: list[str], cwd: Path, runs: int) -> list[float]:
+    times = []
+    subprocess.run(args, cwd=cwd, check=True, capture_output=True)  # warm the caches
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(args, cwd=cwd, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assistants", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=7)
+    options = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="asst-deploy-bench-"))
+    try:
+        generate(root, options.assistants)
+        base = command()
+        cases = [
+            ("`python -c pass` (interpreter start-up)", [sys.executable, "-c", "pass"]),
+            ("`asst-deploy --version`", [*base, "--version"]),
+            ("`asst-deploy validate --env prod`", [*base, "validate", "--env", "prod"]),
+            ("`asst-deploy validate` (base, dev, prod)", [*base, "validate"]),
+        ]
+        print(f"{options.assistants} assistants, 1 vector store, 20 knowledge files; ", end="")
+        print(f"{options.runs} runs each after one warm-up; Python {sys.version.split()[0]}\n")
+        print("| command | min (s) | median (s) | max (s) |")
+        print("|---|---:|---:|---:|")
+        medians = {}
+        for label, args in cases:
+            times = measure(args, root, options.runs)
+            medians[label] = statistics.median(times)
+            print(f"| {label} | {min(times):.3f} | {medians[label]:.3f} | {max(times):.3f} |")
+        worst = medians[cases[-1][0]]
+        verdict = "meets" if worst < TARGET_SECONDS else "MISSES"
+        print(f"\n`validate` median {worst:.3f} s {verdict} the {TARGET_SECONDS} s target.")
+        return 0 if worst < TARGET_SECONDS else 1
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

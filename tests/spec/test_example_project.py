@@ -1,0 +1,109 @@
+"""The example project in specs/: valid in every environment, and loaded as documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asst_deploy.spec.loader import environment_names, load_project
+from asst_deploy.spec.model import Project
+from asst_deploy.spec.validate import validate
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "specs"
+KNOWLEDGE = ("knowledge/expenses.md", "knowledge/remote-work.md", "knowledge/vacation.md")
+
+
+def test_the_examples_declare_dev_and_prod() -> None:
+    assert environment_names(EXAMPLES) == ("dev", "prod")
+
+
+@pytest.mark.parametrize("env", [None, "dev", "prod"])
+def test_the_examples_are_valid_in_every_environment(env: str | None) -> None:
+    assert validate(EXAMPLES, env).problems == []
+
+
+def test_validate_checks_the_base_and_every_environment_by_default() -> None:
+    report = validate(EXAMPLES)
+    assert report.valid
+    assert report.environments == [None, "dev", "prod"]
+    assert [p.environment for p in report.projects] == [None, "dev", "prod"]
+
+
+@pytest.fixture(scope="module")
+def projects() -> dict[str | None, Project]:
+    return {env: load_project(EXAMPLES, env) for env in (None, "dev", "prod")}
+
+
+def test_each_example_assistant_exercises_a_different_tool(
+    projects: dict[str | None, Project],
+) -> None:
+    tools = {a.key: [t["type"] for t in a.tools] for a in projects[None].assistants}
+    assert tools == {
+        "handbook": ["file_search"],
+        "math-tutor": ["code_interpreter"],
+        "weather": ["function"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("env", "suffix", "model", "tutor_temperature"),
+    [
+        (None, "", "gpt-4o-mini", None),
+        ("dev", " (dev)", "gpt-4o-mini", None),
+        ("prod", "", "gpt-4o", 0.2),
+    ],
+)
+def test_names_models_and_temperatures_per_environment(
+    projects: dict[str | None, Project],
+    env: str | None,
+    suffix: str,
+    model: str,
+    tutor_temperature: float | None,
+) -> None:
+    project = projects[env]
+    assert project.name == "examples"
+    assert project.environment == env
+    assert project.target.name == "sandbox"
+    assert project.target.db == EXAMPLES / ".asst-deploy/sandbox.db"
+    by_key = {a.key: a for a in project.assistants}
+    assert {k: a.name for k, a in by_key.items()} == {
+        "handbook": f"Handbook Helper{suffix}",
+        "math-tutor": f"Math Tutor{suffix}",
+        "weather": f"Weather Bot{suffix}",
+    }
+    assert {a.model for a in project.assistants} == {model}
+    assert by_key["math-tutor"].temperature == tutor_temperature
+    assert by_key["weather"].temperature == 0.5
+    assert all(a.metadata == {"team": "platform"} for a in project.assistants)
+    (store,) = project.vector_stores
+    assert store.name == f"Example Corp handbook{suffix}"
+
+
+def test_files_and_instructions_are_resolved(projects: dict[str | None, Project]) -> None:
+    project = projects[None]
+    assert tuple(f.path for f in project.files) == KNOWLEDGE
+    for ref in project.files:
+        assert ref.abs_path == (EXAMPLES / ref.path).resolve()
+        assert ref.size == ref.abs_path.stat().st_size > 0
+    (store,) = project.vector_stores
+    assert store.chunking_strategy == {
+        "type": "static",
+        "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400},
+    }
+    assert store.expires_after == {"anchor": "last_active_at", "days": 30}
+    by_key = {a.key: a for a in project.assistants}
+    handbook = by_key["handbook"]
+    assert handbook.vector_stores == ("handbook",)
+    assert handbook.instructions is not None
+    assert handbook.instructions.startswith(
+        "You answer questions from employees of Example Corp using the handbook."
+    )
+    function = by_key["weather"].tools[0]["function"]
+    assert function["name"] == "get_weather"
+    assert function["strict"] is True
+    assert function["parameters"]["required"] == ["location", "unit"]
+
+
+def test_the_example_project_file_is_found_from_its_path() -> None:
+    assert load_project(EXAMPLES / "asst-deploy.yaml").root == EXAMPLES

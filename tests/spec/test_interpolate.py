@@ -1,0 +1,80 @@
+"""`${var}` interpolation: substitution, the `$${` escape, and where errors point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from asst_deploy.spec.interpolate import substitute, walk
+from asst_deploy.spec.loader import load_project
+
+VARS = {"company": "Example Corp", "suffix": " (dev)"}
+
+
+def run(text: str) -> tuple[str, list[tuple[str, int]]]:
+    errors: list[tuple[str, int]] = []
+    result = substitute(text, VARS, lambda message, hint, offset: errors.append((message, offset)))
+    return result, errors
+
+
+def test_variables_are_replaced_and_spaces_inside_braces_ignored() -> None:
+    assert run("${company}${suffix}") == ("Example Corp (dev)", [])
+    assert run("at ${ company }") == ("at Example Corp", [])
+    assert run("no variables, $5 and {braces}") == ("no variables, $5 and {braces}", [])
+
+
+def test_double_dollar_writes_a_literal_reference() -> None:
+    assert run("$${company} costs $${undefined}") == ("${company} costs ${undefined}", [])
+    assert run("$${company}=${company}") == ("${company}=Example Corp", [])
+
+
+def test_undefined_and_malformed_references_are_reported_with_their_offset() -> None:
+    text, errors = run("Hi ${compnay}, ${two words}")
+    assert text == "Hi ${compnay}, ${two words}"
+    assert errors == [
+        ("undefined variable 'compnay' (defined: company, suffix)", 3),
+        ("invalid variable reference '${two words}'", 15),
+    ]
+
+
+def test_walk_rewrites_strings_at_any_depth_and_leaves_keys_alone() -> None:
+    data = {"${k}": ["${v}", {"n": 1, "s": "${v}"}]}
+    seen: list[tuple[object, ...]] = []
+
+    def fn(text: str, path: tuple[object, ...]) -> str:
+        seen.append(path)
+        return text.replace("${v}", "V")
+
+    assert walk(data, (), fn) == {"${k}": ["V", {"n": 1, "s": "V"}]}
+    assert seen == [("${k}", 0), ("${k}", 1, "s")]
+
+
+def test_the_loader_interpolates_specs_and_instruction_files_per_environment(
+    make_project: Callable[[dict[str, str]], Path],
+) -> None:
+    root = make_project(
+        {
+            "asst-deploy.yaml": """
+                project: demo
+                defaults: {model: gpt-4o-mini}
+                vars: {company: Example Corp, suffix: ""}
+                environments:
+                  dev:
+                    vars: {suffix: " (dev)"}
+            """,
+            "assistants/a.yaml": """
+                kind: assistant
+                key: a
+                name: Helper${suffix}
+                description: Costs $${price} at ${company} (${project}/${env})
+                instructions: {file: prompts/a.md}
+            """,
+            "prompts/a.md": "Work for ${company}${suffix}; keep $${this} as is.\n",
+        }
+    )
+    (base,) = load_project(root).assistants
+    (dev,) = load_project(root, "dev").assistants
+    assert (base.name, dev.name) == ("Helper", "Helper (dev)")
+    assert base.description == "Costs ${price} at Example Corp (demo/)"
+    assert dev.description == "Costs ${price} at Example Corp (demo/dev)"
+    assert dev.instructions == "Work for Example Corp (dev); keep ${this} as is.\n"
