@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 
 from asst_deploy.sandbox.apierrors import APIError
+from asst_deploy.sandbox.faults import FaultConfig, FaultMiddleware, RequestLog
+from asst_deploy.sandbox.gateway import RequestChecks, ResponseHeaders
+from asst_deploy.sandbox.model import ScriptedModel
 from asst_deploy.sandbox.store import Store
 
 # Each module in asst_deploy.sandbox.routes exposes `routes: list[Route]`, with paths
@@ -27,6 +33,15 @@ class Sandbox:
     store: Store
     api_key: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    model: ScriptedModel = field(default_factory=ScriptedModel)
+    # Seconds a vector-store file stays in_progress before it settles (see vectorstores).
+    processing_delay: float = 0.0
+    # Wall clock in seconds; tests may substitute their own to step time exactly.
+    clock: Callable[[], float] = time.time
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_upload_bytes: int = 512 * 1024 * 1024  # the real per-file limit
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    log: RequestLog = field(default_factory=RequestLog)
 
 
 def _routes() -> list[BaseRoute]:
@@ -47,10 +62,24 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
 
+async def _no_route(request: Request, exc: Exception) -> Response:
+    # The real front answers unknown paths and wrong methods alike, with a JSON 404.
+    return await _api_error(
+        request, APIError(404, f"Invalid URL ({request.method} {request.url.path})")
+    )
+
+
 def create_app(sandbox: Sandbox) -> Starlette:
     app = Starlette(
         routes=[Mount("/v1", routes=_routes())],
-        exception_handlers={APIError: _api_error},
+        exception_handlers={APIError: _api_error, 404: _no_route, 405: _no_route},
+        # Outermost first: headers and the last-resort 500 wrap the fault injector (so
+        # injected answers look real too), which sees every request, checks included.
+        middleware=[
+            Middleware(ResponseHeaders),
+            Middleware(FaultMiddleware, sandbox=sandbox),
+            Middleware(RequestChecks, sandbox=sandbox),
+        ],
     )
     app.state.sandbox = sandbox
     return app
@@ -71,7 +100,9 @@ async def json_body(request: Request) -> dict[str, Any]:
             "payload, but what was sent was not valid JSON.)",
         ) from None
     if not isinstance(body, dict):
-        raise APIError(400, "Invalid type for request body: expected an object.", code="invalid_type")
+        raise APIError(
+            400, "Invalid type for request body: expected an object.", code="invalid_type"
+        )
     return body
 
 

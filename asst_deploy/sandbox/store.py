@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import sqlite3
@@ -125,7 +126,7 @@ class Store:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def parents_of(self, kind: str, id: str) -> list[str]:
+    def parents_of(self, kind: str, id: str) -> builtins.list[str]:
         """Every parent under which an object of `kind` with `id` exists."""
         with self._lock:
             rows = self._db.execute(

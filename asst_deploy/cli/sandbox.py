@@ -1,0 +1,209 @@
+"""`asst-deploy sandbox serve`: the local Assistants v2 server, with optional fault injection."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+
+import click
+import yaml
+
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.sandbox.faults import FaultConfig, FaultRule
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def fault_config(
+    faults_file: Path | None,
+    *,
+    seed: int,
+    fault_rate: float,
+    rate_429: float,
+    rate_500: float,
+    rate_503: float,
+    drop_rate: float,
+    commit_fail_rate: float,
+    latency_ms: float,
+    jitter_ms: float,
+    retry_after: int,
+) -> FaultConfig:
+    """Rules from the file first, then one catch-all rule from the flags (if any is set).
+
+    --fault-rate spreads its probability evenly over the five fault kinds.
+    """
+    config = FaultConfig(seed=seed)
+    if faults_file is not None:
+        data = yaml.safe_load(faults_file.read_text()) or {}
+        if not isinstance(data, dict):
+            raise AsstDeployError(f"{faults_file}: expected a mapping with 'rules' (and 'seed')")
+        try:
+            config = FaultConfig.from_dict({"seed": seed, **data})
+        except (TypeError, ValueError) as exc:
+            raise AsstDeployError(f"{faults_file}: {exc}") from exc
+    share = fault_rate / 5
+    try:
+        rule = FaultRule(
+            latency_ms=latency_ms,
+            jitter_ms=jitter_ms,
+            retry_after=retry_after,
+            rate_429=rate_429 + share,
+            rate_500=rate_500 + share,
+            rate_503=rate_503 + share,
+            rate_drop=drop_rate + share,
+            rate_commit_then_fail=commit_fail_rate + share,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if rule != FaultRule(retry_after=retry_after):
+        config.rules.append(rule)
+    return config
+
+
+_rate = click.FloatRange(0.0, 1.0)
+
+
+@click.group()
+def sandbox() -> None:
+    """The built-in sandbox: a local server that answers like the OpenAI Assistants v2 API."""
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file (default: in memory).",
+)
+@click.option(
+    "--api-key",
+    envvar="ASST_DEPLOY_SANDBOX_API_KEY",
+    help="Require this Bearer key (env ASST_DEPLOY_SANDBOX_API_KEY).",
+)
+@click.option(
+    "--rules",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Model rules file (YAML).",
+)
+@click.option(
+    "--faults",
+    "faults_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Fault rules file (YAML/JSON).",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the fault generator.")
+@click.option(
+    "--fault-rate", default=0.0, type=_rate, help="Probability of any fault, spread over all kinds."
+)
+@click.option("--rate-429", default=0.0, type=_rate, help="Probability of a 429 with Retry-After.")
+@click.option("--rate-500", default=0.0, type=_rate)
+@click.option("--rate-503", default=0.0, type=_rate)
+@click.option(
+    "--drop-rate",
+    default=0.0,
+    type=_rate,
+    help="Probability of closing the connection mid-response.",
+)
+@click.option(
+    "--commit-fail-rate",
+    default=0.0,
+    type=_rate,
+    help="Probability of committing, then answering 500.",
+)
+@click.option(
+    "--latency-ms", default=0.0, type=click.FloatRange(0), help="Added latency per request."
+)
+@click.option(
+    "--jitter-ms", default=0.0, type=click.FloatRange(0), help="Random extra latency, 0..N ms."
+)
+@click.option(
+    "--retry-after",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Retry-After seconds of injected 429s.",
+)
+@click.option(
+    "--processing-delay",
+    default=0.0,
+    type=click.FloatRange(0),
+    help="Seconds vector-store files stay in_progress.",
+)
+@click.option(
+    "--max-upload-mb",
+    default=512,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest accepted file upload.",
+)
+def serve(
+    host: str,
+    port: int,
+    db: Path | None,
+    api_key: str | None,
+    rules: Path | None,
+    faults_file: Path | None,
+    seed: int,
+    fault_rate: float,
+    rate_429: float,
+    rate_500: float,
+    rate_503: float,
+    drop_rate: float,
+    commit_fail_rate: float,
+    latency_ms: float,
+    jitter_ms: float,
+    retry_after: int,
+    processing_delay: float,
+    max_upload_mb: int,
+) -> None:
+    """Serve the sandbox until Ctrl-C; point the openai SDK at http://HOST:PORT/v1."""
+    import uvicorn
+
+    from asst_deploy.sandbox.app import Sandbox, create_app
+    from asst_deploy.sandbox.model import ScriptedModel
+    from asst_deploy.sandbox.store import Store
+
+    if not is_loopback(host):
+        click.echo(
+            f"Warning: binding {host} exposes the sandbox beyond this machine"
+            + ("" if api_key else " with no API key required")
+            + ".",
+            err=True,
+        )
+    faults = fault_config(
+        faults_file,
+        seed=seed,
+        fault_rate=fault_rate,
+        rate_429=rate_429,
+        rate_500=rate_500,
+        rate_503=rate_503,
+        drop_rate=drop_rate,
+        commit_fail_rate=commit_fail_rate,
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        retry_after=retry_after,
+    )
+    state = Sandbox(
+        store=Store(str(db) if db else None),
+        api_key=api_key,
+        processing_delay=processing_delay,
+        max_upload_bytes=max_upload_mb * 1024 * 1024,
+        faults=faults,
+    )
+    if rules is not None:
+        state.model = ScriptedModel.from_file(rules)
+    click.echo(f"Sandbox listening on http://{host}:{port}/v1", err=True)
+    if faults.rules:
+        click.echo(f"Fault rules: {json.dumps([vars(r) for r in faults.rules])}", err=True)
+    uvicorn.run(create_app(state), host=host, port=port, log_level="warning", server_header=False)

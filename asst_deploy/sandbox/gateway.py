@@ -1,0 +1,152 @@
+"""What the real API front does before and around a handler: request ids, auth, beta, limits."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from asst_deploy.sandbox.apierrors import APIError
+from asst_deploy.sandbox.faults import REQUEST_ID_KEY, SERVER_ERROR, fault_error, send_error
+
+if TYPE_CHECKING:
+    from asst_deploy.sandbox.app import Sandbox
+
+logger = logging.getLogger(__name__)
+
+# Only these families demand the beta header; files and vector stores left beta in 2025.
+BETA_PREFIXES = ("/v1/assistants", "/v1/threads")
+BETA_VALUE = "assistants=v2"
+
+MISSING_BETA = (
+    "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please try "
+    "again by setting the header 'OpenAI-Beta: assistants=v2'."
+)
+MISSING_KEY = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization "
+    "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password "
+    "field (with blank username) if you're accessing the API from your browser and are "
+    "prompted for a username. You can obtain an API key from "
+    "https://platform.openai.com/account/api-keys."
+)
+
+
+def mask_key(key: str) -> str:
+    """The real service shows a wrong key with its middle starred out."""
+    if len(key) <= 12:
+        return key
+    return key[:8] + "*" * (len(key) - 12) + key[-4:]
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(16)
+
+
+class ResponseHeaders:
+    """Outermost layer: every answer carries x-request-id, openai-processing-ms and
+    openai-version, and an unexpected exception becomes the real 500 body, not a bare text."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = new_request_id()
+        scope[REQUEST_ID_KEY] = request_id
+        state = {"started": False}
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                elapsed = int((time.perf_counter() - started) * 1000)
+                message = dict(message)
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                    (b"openai-processing-ms", str(elapsed).encode()),
+                    (b"openai-version", b"2020-10-01"),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            logger.exception("unhandled error in sandbox request %s", request_id)
+            if state["started"]:
+                raise
+            await send_error(fault_error(SERVER_ERROR, request_id), scope, receive, with_headers)
+
+
+class RequestChecks:
+    """Auth (when the Sandbox has an api_key), the beta header, and body size limits."""
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        try:
+            self._check(scope, headers)
+        except APIError as error:
+            await send_error(error, scope, receive, send)
+            return
+        limit = self._limit(scope)
+        received = 0
+
+        async def counted() -> Message:
+            # Chunked bodies carry no length up front: stop reading once over the limit.
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _too_large(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _limit(self, scope: Scope) -> int:
+        if scope["method"] == "POST" and scope["path"] == "/v1/files":
+            # multipart framing around the file is small; allow for it
+            return self.sandbox.max_upload_bytes + 64 * 1024
+        return self.sandbox.max_body_bytes
+
+    def _check(self, scope: Scope, headers: Headers) -> None:
+        expected = self.sandbox.api_key
+        if expected is not None:
+            auth = headers.get("authorization", "")
+            if not auth.lower().startswith("bearer ") or not auth[7:].strip():
+                raise APIError(401, MISSING_KEY)
+            given = auth[7:].strip()
+            if not secrets.compare_digest(given.encode(), expected.encode()):
+                raise APIError(
+                    401,
+                    f"Incorrect API key provided: {mask_key(given)}. You can find your API key "
+                    "at https://platform.openai.com/account/api-keys.",
+                    code="invalid_api_key",
+                )
+        if scope["path"].startswith(BETA_PREFIXES):
+            values = [v.strip() for v in headers.get("openai-beta", "").split(",")]
+            if BETA_VALUE not in values:
+                raise APIError(400, MISSING_BETA, code="invalid_beta")
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self._limit(scope):
+            raise _too_large(self._limit(scope))
+
+
+def _too_large(limit: int) -> APIError:
+    return APIError(
+        413,
+        f"Request body too large: the maximum is {limit} bytes.",
+        code="request_too_large",
+    )

@@ -1,0 +1,343 @@
+"""The sandbox's deterministic, scriptable model: rules map a user message to replies, tool calls.
+
+Rules are tried in order against the latest user message; the first match wins (a rule
+without `match` matches everything). A rules file is YAML (a list, or a mapping with a
+`rules` list)::
+
+    rules:
+      - match: '(?i)weather in (?P<city>\\w+)'    # regex (re.search), single-quoted
+        assistant: Weather bot                     # optional: assistant id or name
+        function_calls:                            # parallel calls -> run requires_action
+          - name: get_weather
+            arguments: {city: "{match[city]}"}     # mapping (strings templated) or a string
+        reply: "It is {outputs[get_weather]} in {arguments[get_weather][city]}."
+      - match: "(?i)solve"
+        code_interpreter: {input: "print(2 + 2)", logs: "4"}   # a step; nothing is executed
+        reply: "The answer is 4."
+      - match: "(?i)refund"
+        file_search: "refund policy"               # query template, or true for the message
+        reply: "Our policy: {quote}"               # citations are appended as annotations
+      - match: "(?i)break"
+        status: failed                             # or incomplete / expired
+        error: "The model broke."                  # last_error.message when failed
+
+A rule gives at most one of function_calls / code_interpreter / file_search, then a reply
+(default: "{quotes}" after a file search, else "[sandbox] rule matched: {message}").
+
+Templates are str.format-like with item access only (no attributes, no eval):
+{message} the user message; {match[1]} / {match[name]} regex groups; after function
+calls {outputs[name]} and {arguments[name][key]} (name: function name or call id);
+after a file search {query}, {quote} (best passage) and {quotes} (all, one per line).
+
+Without a matching rule the reply is "[sandbox] no rule matched: <message>". Tokens are
+counted deterministically (words and punctuation marks), for usage and for
+max_completion_tokens, which truncates the reply and ends the run incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+Ending = Literal["completed", "failed", "incomplete", "expired"]
+_ENDINGS = ("completed", "failed", "incomplete", "expired")
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_CHUNK = re.compile(r"\s*\S+")
+_FIELD = re.compile(r"(\w+)((?:\[[^\]]*\])*)")
+
+
+class RuleError(ValueError):
+    """A rule (from YAML or the Python API) is malformed."""
+
+
+class TemplateError(ValueError):
+    """A template names something the run does not have (e.g. an output never submitted)."""
+
+
+def tokens(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+def truncate(text: str, limit: int) -> str:
+    """The first `limit` tokens of `text`."""
+    for i, match in enumerate(_TOKEN.finditer(text)):
+        if i == limit:
+            return text[: match.start()].rstrip()
+    return text
+
+
+def chunks(text: str) -> list[str]:
+    """Word-sized pieces that concatenate back to `text`, like a model's stream deltas."""
+    pieces = _CHUNK.findall(text)
+    rest = text[sum(map(len, pieces)) :]
+    return [*pieces[:-1], pieces[-1] + rest] if pieces else ([text] if text else [])
+
+
+class _SafeFormatter(string.Formatter):
+    """str.format without attribute access, so a rule cannot reach into Python objects."""
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        parsed = _FIELD.fullmatch(field_name)
+        if parsed is None:
+            raise TemplateError(f"only names and [key] lookups are allowed: {{{field_name}}}")
+        first, keys = parsed.group(1), re.findall(r"\[([^\]]*)\]", parsed.group(2))
+        try:
+            value = kwargs[first]
+            for key in keys:
+                value = value[int(key) if key.isdigit() else key]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise TemplateError(f"unknown template field {{{field_name}}}") from exc
+        return value, first
+
+
+class _Groups(dict[str, str]):
+    """Regex groups keyed by name or number; str.format looks up {match[1]} with an int."""
+
+    def __missing__(self, key: object) -> str:
+        if isinstance(key, int):
+            return self[str(key)]
+        raise KeyError(key)
+
+
+def render(template: str, values: Mapping[str, Any]) -> str:
+    values = {**values, "match": _Groups(values.get("match") or {})}
+    try:
+        return _SafeFormatter().vformat(template, (), values)
+    except ValueError as exc:
+        raise TemplateError(f"{exc} in template {template!r}") from None
+
+
+def _render_tree(value: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(value, str):
+        return render(value, values)
+    if isinstance(value, dict):
+        return {k: _render_tree(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_tree(v, values) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    name: str
+    arguments: Any = field(default_factory=dict)
+
+    def render_arguments(self, values: Mapping[str, Any]) -> str:
+        rendered = _render_tree(self.arguments, values)
+        return (
+            rendered if isinstance(rendered, str) else json.dumps(rendered, separators=(",", ":"))
+        )
+
+
+@dataclass(frozen=True)
+class CodeInterpreter:
+    input: str
+    logs: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    match: str = ""
+    assistant: str | None = None
+    reply: str | None = None
+    function_calls: tuple[FunctionCall, ...] = ()
+    code_interpreter: CodeInterpreter | None = None
+    file_search: str | None = None
+    status: Ending = "completed"
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            re.compile(self.match)
+        except re.error as exc:
+            raise RuleError(f"invalid regex {self.match!r}: {exc}") from None
+        tools = [
+            bool(self.function_calls),
+            self.code_interpreter is not None,
+            self.file_search is not None,
+        ]
+        if sum(tools) > 1:
+            raise RuleError(
+                "a rule gives at most one of function_calls, code_interpreter, file_search"
+            )
+        if self.status not in _ENDINGS:
+            raise RuleError(f"status must be one of {', '.join(_ENDINGS)}, not {self.status!r}")
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Rule:
+        known = {
+            "match",
+            "assistant",
+            "reply",
+            "function_calls",
+            "code_interpreter",
+            "file_search",
+            "status",
+            "error",
+        }
+        unknown = set(raw) - known
+        if unknown:
+            raise RuleError(f"unknown rule keys: {', '.join(sorted(unknown))}")
+        calls = raw.get("function_calls") or ()
+        if isinstance(calls, Mapping):
+            calls = [calls]
+        ci = raw.get("code_interpreter")
+        search = raw.get("file_search")
+        try:
+            return cls(
+                match=str(raw.get("match") or ""),
+                assistant=raw.get("assistant"),
+                reply=raw.get("reply"),
+                function_calls=tuple(
+                    FunctionCall(c["name"], c.get("arguments", {})) for c in calls
+                ),
+                code_interpreter=CodeInterpreter(**ci) if isinstance(ci, Mapping) else None,
+                file_search="{message}" if search is True else search or None,
+                status=raw.get("status", "completed"),
+                error=raw.get("error"),
+            )
+        except (KeyError, TypeError) as exc:
+            raise RuleError(f"malformed rule {dict(raw)!r}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML form, which a run keeps so it can finish after the rules change."""
+        raw: dict[str, Any] = {"match": self.match, "status": self.status}
+        for key in ("assistant", "reply", "file_search", "error"):
+            if getattr(self, key) is not None:
+                raw[key] = getattr(self, key)
+        if self.function_calls:
+            raw["function_calls"] = [
+                {"name": c.name, "arguments": c.arguments} for c in self.function_calls
+            ]
+        if self.code_interpreter:
+            raw["code_interpreter"] = {
+                "input": self.code_interpreter.input,
+                "logs": self.code_interpreter.logs,
+            }
+        return raw
+
+    def applies(self, message: str, assistant: Mapping[str, Any]) -> re.Match[str] | None:
+        if self.assistant is not None and self.assistant not in (
+            assistant.get("id"),
+            assistant.get("name"),
+        ):
+            return None
+        return re.search(self.match, message)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage a file search found (the vector store search ranks them)."""
+
+    file_id: str
+    filename: str
+    passage: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    annotations: list[dict[str, Any]]
+    status: Literal["completed", "incomplete"] = "completed"
+
+
+@dataclass
+class Turn:
+    """What the model does on one turn of a run, before any reply."""
+
+    rule: Rule | None
+    values: dict[str, Any]
+
+
+class ScriptedModel:
+    """Rules plus the pace of runs: each run transition waits `step_delay` seconds."""
+
+    def __init__(self, rules: Sequence[Rule] = (), *, step_delay: float = 0.1) -> None:
+        self.rules: list[Rule] = list(rules)
+        self.step_delay = step_delay
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs: Any) -> ScriptedModel:
+        model = cls(**kwargs)
+        model.load(path)
+        return model
+
+    def load(self, path: str | Path) -> None:
+        """Append the rules of a YAML file."""
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+        except yaml.YAMLError as exc:
+            raise RuleError(f"{path}: {exc}") from None
+        if isinstance(raw, Mapping):
+            raw = raw.get("rules") or []
+        if not isinstance(raw, list) or not all(isinstance(r, Mapping) for r in raw):
+            raise RuleError(f"{path}: expected a list of rules (or a mapping with 'rules')")
+        self.rules.extend(Rule.from_dict(r) for r in raw)
+
+    def add_rule(self, match: str = "", **kwargs: Any) -> Rule:
+        """Append a rule given as keyword arguments in its YAML form (first match wins)."""
+        rule = Rule.from_dict({"match": match, **kwargs})
+        self.rules.append(rule)
+        return rule
+
+    def turn(self, message: str, assistant: Mapping[str, Any]) -> Turn:
+        values: dict[str, Any] = {"message": message, "match": {}}
+        for rule in self.rules:
+            found = rule.applies(message, assistant)
+            if found is not None:
+                groups = {str(i): g or "" for i, g in enumerate(found.groups(), 1)}
+                groups["0"] = found.group(0)
+                groups.update({k: v or "" for k, v in found.groupdict().items()})
+                values["match"] = groups
+                return Turn(rule, values)
+        return Turn(None, values)
+
+
+def reply_for(
+    turn: Turn,
+    *,
+    hits: Sequence[Hit] | None = None,
+    max_tokens: int | None = None,
+) -> Reply:
+    """The assistant's message for a turn: its rule's reply (templated), with file citations."""
+    rule, values = turn.rule, dict(turn.values)
+    if rule is None:
+        template = "[sandbox] no rule matched: {message}"
+    elif rule.reply is not None:
+        template = rule.reply
+    elif hits is not None:
+        template = "{quotes}"
+    else:
+        template = "[sandbox] rule matched: {message}"
+    if hits is not None:
+        values["quote"] = hits[0].passage if hits else ""
+        values["quotes"] = "\n".join(h.passage for h in hits)
+    text = render(template, values)
+    if hits is not None and not hits:
+        text = text or f"[sandbox] file_search found nothing for: {values.get('query', '')}"
+    incomplete = rule is not None and rule.status == "incomplete"
+    if max_tokens is not None and tokens(text) > max_tokens:
+        text, incomplete = truncate(text, max_tokens), True
+    annotations = []
+    for i, hit in enumerate(hits or ()):
+        marker = f"【0:{i}†{hit.filename}】"
+        start = len(text)
+        text += marker
+        annotations.append(
+            {
+                "type": "file_citation",
+                "text": marker,
+                "start_index": start,
+                "end_index": len(text),
+                "file_citation": {"file_id": hit.file_id},
+            }
+        )
+    return Reply(text, annotations, "incomplete" if incomplete else "completed")

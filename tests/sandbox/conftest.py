@@ -1,0 +1,320 @@
+"""Fixtures for the sandbox suite: one in-process server, SDK clients, and response conformance.
+
+Fixtures
+--------
+server     the running `SandboxServer` (session-wide; faults and api_key must be restored
+           by the test that changes them: use the `faults` fixture for fault rules)
+sandbox    its live `Sandbox` state
+client     `openai.OpenAI` on the server, max_retries=0
+aclient    `openai.AsyncOpenAI` on the server, max_retries=0 (use in `@pytest.mark.anyio` tests)
+faults     installs a `FaultConfig` for one test: `faults(FaultRule(...), seed=1)`
+openapi    the `OpenAPIConformance` checker (skips when ../shared/openai is absent)
+
+Conformance (autouse)
+---------------------
+Every JSON response a test in this directory receives from the server is validated,
+after the test, against the response schema that ../shared/openai/openapi.yaml gives
+for its operation: the operation is found by method and path (templates such as
+/threads/{thread_id}/runs match any id), the schema is the one for the status code, and
+any error status without its own schema must be an ErrorResponse. `nullable: true` is
+read as "or null". Non-JSON answers (SSE streams, file downloads) and dropped
+connections are not checked. The real service's documented departures from the spec are
+tolerated, each named in `REAL_VS_SPEC` below and nowhere else.
+
+A test opts out with `@pytest.mark.no_conformance` (use sparingly, say why).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from asst_deploy.sandbox.app import Sandbox
+from asst_deploy.sandbox.faults import FaultConfig, FaultRule, LoggedRequest, RequestLog
+from asst_deploy.sandbox.server import SandboxServer, start_server
+from asst_deploy.sandbox.store import Store
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "openai"
+OPENAPI = SHARED / "openapi.yaml"
+RECORDINGS = SHARED / "recordings"
+API_KEY = "sk-sandbox-test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "no_conformance: skip response schema checks (say why)")
+
+
+# --- the server and clients --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[SandboxServer]:
+    state = Sandbox(store=Store(), log=RequestLog(capture_bodies=True))
+    with start_server(state) as running:
+        yield running
+
+
+@pytest.fixture
+def api_key() -> str:
+    """The key the clients send (the server checks it only while `sandbox.api_key` is set)."""
+    return API_KEY
+
+
+@pytest.fixture
+def sandbox(server: SandboxServer) -> Sandbox:
+    return server.sandbox
+
+
+@pytest.fixture
+def client(server: SandboxServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def aclient(server: SandboxServer) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+def faults(server: SandboxServer) -> Iterator[Callable[..., FaultConfig]]:
+    saved = server.faults
+
+    def install(*rules: FaultRule, seed: int = 0) -> FaultConfig:
+        server.faults = FaultConfig(rules=list(rules), seed=seed)
+        return server.faults
+
+    yield install
+    server.faults = saved
+
+
+# --- conformance ---------------------------------------------------------------------------
+
+
+def _null_or(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _patch_object_name(s: dict[str, Any]) -> None:
+    s["VectorStoreFileBatchObject"]["properties"]["object"]["enum"].append(
+        "vector_store.file_batch"
+    )
+
+
+def _patch_null_cursors(s: dict[str, Any]) -> None:
+    for name, schema in s.items():
+        props = schema.get("properties", {})
+        if name.startswith("List") and "first_id" in props:
+            props["first_id"] = _null_or(props["first_id"])
+            props["last_id"] = _null_or(props["last_id"])
+
+
+def _patch_status_details(s: dict[str, Any]) -> None:
+    props = s["OpenAIFile"]["properties"]
+    props["status_details"] = _null_or(props["status_details"])
+
+
+def _patch_expires_after(s: dict[str, Any]) -> None:
+    props = s["VectorStoreObject"]["properties"]
+    props["expires_after"] = _null_or(props["expires_after"])
+
+
+def _patch_message_fields(s: dict[str, Any]) -> None:
+    optional = {"status", "incomplete_details", "completed_at", "incomplete_at"}
+    s["MessageObject"]["required"] = [
+        r for r in s["MessageObject"]["required"] if r not in optional
+    ]
+
+
+def _patch_run_step_fields(s: dict[str, Any]) -> None:
+    step = s["RunStepObject"]
+    step["required"] = [r for r in step["required"] if r not in ("expired_at", "metadata")]
+
+
+def _no_patch(s: dict[str, Any]) -> None:
+    """Documented for completeness; nothing in the schemas needs loosening."""
+
+
+@dataclass(frozen=True)
+class Difference:
+    description: str
+    patch: Callable[[dict[str, Any]], None]
+
+
+# The real service wins where it and the spec disagree (see ../shared/openai/README.md).
+REAL_VS_SPEC: dict[str, Difference] = {
+    "file_batch_object_name": Difference(
+        'file batch objects say "vector_store.file_batch" (spec: "vector_store.files_batch")',
+        _patch_object_name,
+    ),
+    "empty_page_null_cursors": Difference(
+        "empty list pages carry first_id = last_id = null", _patch_null_cursors
+    ),
+    "file_status_details_null": Difference(
+        "file objects carry status_details = null (spec: string)", _patch_status_details
+    ),
+    "vector_store_expires_after_null": Difference(
+        "vector stores carry expires_after = null when unset (spec: object)", _patch_expires_after
+    ),
+    "message_status_fields_omitted": Difference(
+        "non-streamed messages omit status / incomplete_details / completed_at / incomplete_at",
+        _patch_message_fields,
+    ),
+    "run_step_expires_at": Difference(
+        "run steps carry expires_at and no metadata (spec: expired_at and metadata required); "
+        "see the streamed steps in the openllmetry and ruby-openai recordings",
+        _patch_run_step_fields,
+    ),
+    "run_extra_fields": Difference(
+        "runs carry extra fields (tool_resources, reasoning_effort, usage details); the spec "
+        "allows additional properties already",
+        _no_patch,
+    ),
+    "event_stream_content_type": Difference(
+        "streamed runs answer text/event-stream; charset=utf-8 (spec: JSON only): not checked",
+        _no_patch,
+    ),
+    "file_content_bytes": Difference(
+        "GET /files/{file_id}/content answers the raw bytes (spec: a JSON string): not checked",
+        _no_patch,
+    ),
+}
+
+
+def _nullable_to_any_of(node: Any) -> Any:
+    if isinstance(node, dict):
+        node = {k: _nullable_to_any_of(v) for k, v in node.items()}
+        if node.pop("nullable", False) is True:
+            return _null_or(node)
+        return node
+    if isinstance(node, list):
+        return [_nullable_to_any_of(v) for v in node]
+    return node
+
+
+def _pointer(*parts: str) -> str:
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+class OpenAPIConformance:
+    """Validates recorded responses against ../shared/openai/openapi.yaml."""
+
+    URI = "urn:openai-openapi"
+
+    def __init__(self, path: Path) -> None:
+        import yaml
+        from jsonschema import Draft202012Validator
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
+        with path.open() as fh:
+            spec = _nullable_to_any_of(yaml.load(fh, Loader=yaml.CSafeLoader))
+        for difference in REAL_VS_SPEC.values():
+            difference.patch(spec["components"]["schemas"])
+        self.spec = spec
+        self.differences = REAL_VS_SPEC
+        self._registry = Registry().with_resource(
+            self.URI, Resource.from_contents(spec, default_specification=DRAFT202012)
+        )
+        self._validator_class = Draft202012Validator
+        self._validators: dict[str, Any] = {}
+        self._operations = [
+            (method.upper(), re.compile("^/v1" + re.sub(r"\{[^/}]+\}", "[^/]+", path) + "$"), path)
+            for path, ops in spec["paths"].items()
+            for method in ops
+            if method in ("get", "post", "delete")
+        ]
+
+    def operation(self, method: str, path: str) -> str | None:
+        """The spec path template of a concrete request path; literal segments win."""
+        found = [tpl for m, rx, tpl in self._operations if m == method and rx.match(path)]
+        return min(found, key=lambda tpl: tpl.count("{")) if found else None
+
+    def schema_pointer(self, method: str, template: str, status: int) -> str | None:
+        responses = self.spec["paths"][template][method.lower()]["responses"]
+        pointer = ["paths", template, method.lower(), "responses"]
+        key = (
+            str(status)
+            if str(status) in responses
+            else "default"
+            if "default" in responses
+            else None
+        )
+        if key is None:
+            return None
+        response = responses[key]
+        pointer.append(key)
+        if "$ref" in response:
+            name = response["$ref"].rsplit("/", 1)[1]
+            response, pointer = (
+                self.spec["components"]["responses"][name],
+                ["components", "responses", name],
+            )
+        if "application/json" not in response.get("content", {}):
+            return None
+        return _pointer(*pointer, "content", "application/json", "schema")
+
+    def _validator(self, pointer: str) -> Any:
+        if pointer not in self._validators:
+            self._validators[pointer] = self._validator_class(
+                {"$ref": f"{self.URI}#{pointer}"}, registry=self._registry
+            )
+        return self._validators[pointer]
+
+    def problems(self, entry: LoggedRequest) -> list[str]:
+        """Why this logged response does not conform (empty when it does or is not JSON)."""
+        if entry.status is None or not entry.content_type.startswith("application/json"):
+            return []
+        where = f"{entry.method} {entry.path} -> {entry.status}"
+        try:
+            body = json.loads(entry.body or b"")
+        except ValueError:
+            return [f"{where}: body is not JSON"]
+        template = self.operation(entry.method, entry.path)
+        pointer = None
+        if template is not None:
+            pointer = self.schema_pointer(entry.method, template, entry.status)
+        elif entry.status < 400:
+            return [f"{where}: no operation in the spec"]
+        if pointer is None:
+            if entry.status < 400:
+                return [f"{where}: the spec declares no JSON response for this status"]
+            pointer = _pointer("components", "schemas", "ErrorResponse")
+        return [
+            f"{where}: {error.message} at {'/'.join(map(str, error.absolute_path)) or 'body'}"
+            for error in self._validator(pointer).iter_errors(body)
+        ]
+
+
+@pytest.fixture(scope="session")
+def openapi() -> OpenAPIConformance:
+    if not OPENAPI.exists():
+        pytest.skip(f"no OpenAPI description at {OPENAPI} (../shared/openai is not checked out)")
+    return OpenAPIConformance(OPENAPI)
+
+
+@pytest.fixture(autouse=True)
+def conformance(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("no_conformance") or not OPENAPI.exists():
+        yield
+        return
+    checker: OpenAPIConformance = request.getfixturevalue("openapi")
+    log = request.getfixturevalue("server").log
+    start = log.total
+    yield
+    problems = [p for entry in log.since(start) for p in checker.problems(entry)]
+    if problems:
+        pytest.fail("responses that do not match openapi.yaml:\n" + "\n".join(problems))

@@ -1,0 +1,81 @@
+"""The conformance checker itself: operation lookup, tolerated differences, real failures."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from asst_deploy.sandbox.faults import LoggedRequest
+
+
+def entry(method: str, path: str, status: int, body: object) -> LoggedRequest:
+    return LoggedRequest(
+        method=method,
+        path=path,
+        route=None,
+        query="",
+        status=status,
+        fault=None,
+        duration_ms=0.0,
+        request_id="req_x",
+        content_type="application/json",
+        body=json.dumps(body).encode(),
+    )
+
+
+def test_the_tolerated_differences_are_exactly_these(openapi: Any) -> None:
+    assert sorted(openapi.differences) == [
+        "empty_page_null_cursors",
+        "event_stream_content_type",
+        "file_batch_object_name",
+        "file_content_bytes",
+        "file_status_details_null",
+        "message_status_fields_omitted",
+        "run_extra_fields",
+        "run_step_expires_at",
+        "vector_store_expires_after_null",
+    ]
+
+
+def test_operation_lookup_prefers_literal_segments(openapi: Any) -> None:
+    assert openapi.operation("POST", "/v1/threads/runs") == "/threads/runs"
+    assert openapi.operation("POST", "/v1/threads/thread_1/runs") == "/threads/{thread_id}/runs"
+    assert openapi.operation("GET", "/v1/vector_stores/vs_1/files/file-1") == (
+        "/vector_stores/{vector_store_id}/files/{file_id}"
+    )
+    assert openapi.operation("GET", "/v1/nowhere") is None
+
+
+def test_recorded_real_objects_pass(openapi: Any) -> None:
+    batch = {
+        "id": "vsfb_1",
+        "object": "vector_store.file_batch",
+        "created_at": 1,
+        "status": "in_progress",
+        "vector_store_id": "vs_1",
+        "file_counts": {"in_progress": 1, "completed": 0, "failed": 0, "cancelled": 0, "total": 1},
+    }
+    assert (
+        openapi.problems(entry("GET", "/v1/vector_stores/vs_1/file_batches/vsfb_1", 200, batch))
+        == []
+    )
+    empty = {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+    assert openapi.problems(entry("GET", "/v1/vector_stores/vs_1/files", 200, empty)) == []
+
+
+def test_departures_are_caught(openapi: Any) -> None:
+    bad_file = {"object": "file", "id": "file-1", "bytes": "12", "created_at": 1, "filename": "a"}
+    problems = openapi.problems(entry("GET", "/v1/files/file-1", 200, bad_file))
+    assert any("'purpose' is a required property" in p for p in problems)
+    assert any("'12' is not of type 'integer'" in p for p in problems)
+    assert openapi.problems(entry("GET", "/v1/files", 404, {"error": {"message": "x"}}))
+    assert openapi.problems(entry("GET", "/v1/nowhere", 200, {})) == [
+        "GET /v1/nowhere -> 200: no operation in the spec"
+    ]
+
+
+def test_each_difference_still_applies_to_the_spec(openapi: Any) -> None:
+    # patching a fresh copy must not fail: the spec still has every target
+    for difference in openapi.differences.values():
+        difference.patch(copy.deepcopy(openapi.spec["components"]["schemas"]))
