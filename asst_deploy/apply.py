@@ -44,6 +44,37 @@ class Options:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
+def retrying(
+    policy: RetryPolicy,
+    fn: Callable[[], T],
+    adopt: Callable[[], T | None] | None = None,
+    *,
+    connection_errors: bool = True,
+) -> T:
+    """Run `fn`, retrying what the API calls retryable. Before a create is sent again,
+    `adopt` looks for the object the failed attempt may have made after all. Without
+    `connection_errors`, an endpoint that cannot be reached at all fails at once."""
+    for attempt in range(policy.attempts):
+        try:
+            return fn()
+        except RemoteError as exc:
+            unreachable = exc.status is None and not connection_errors
+            if not exc.retryable or unreachable or attempt == policy.attempts - 1:
+                raise
+            policy.sleep(policy.delay(attempt, exc))
+            if adopt is not None:
+                found = retrying(policy, adopt)
+                if found is not None:
+                    return found
+    raise AssertionError("unreachable")
+
+
+def read_state(backend: Backend, policy: RetryPolicy) -> RemoteState:
+    """The whole remote state; one overloaded list page (429, 5xx) must not fail a plan,
+    but a wrong or dead endpoint should be reported at once."""
+    return retrying(policy, backend.read_state, connection_errors=False)
+
+
 class ApplyError(AsstDeployError):
     def __init__(self, failures: list[str], done: int) -> None:
         self.failures = failures
@@ -73,28 +104,20 @@ class _Run:
         self.options = options
         self.progress = progress
         # logical name ("path#sha" or vector store key) -> remote id, grown as objects appear
-        self.ids = {name: remote_id for remote_id, name in remote.names(plan.project).items()}
+        # (never one this plan deletes: of duplicates, the one kept)
+        deleted = {a.remote_id for a in plan.actions if isinstance(a, Delete)}
+        self.ids = {
+            name: remote_id
+            for remote_id, name in remote.names(plan.project).items()
+            if remote_id not in deleted
+        }
         self.failures: list[str] = []
         self.done = 0
 
     # ---- calls with retries ------------------------------------------------------
 
     def call(self, fn: Callable[[], T], adopt: Callable[[], T | None] | None = None) -> T:
-        """Run `fn`, retrying what the API calls retryable. Before a create is sent again,
-        `adopt` looks for the object the failed attempt may have made after all."""
-        policy = self.options.retry
-        for attempt in range(policy.attempts):
-            try:
-                return fn()
-            except RemoteError as exc:
-                if not exc.retryable or attempt == policy.attempts - 1:
-                    raise
-                policy.sleep(policy.delay(attempt, exc))
-                if adopt is not None:
-                    found = self.call(adopt)
-                    if found is not None:
-                        return found
-        raise AssertionError("unreachable")
+        return retrying(self.options.retry, fn, adopt)
 
     def find(self, kind: str, key: str, exclude: str | None = None) -> Any:
         state = self.backend.read_state()

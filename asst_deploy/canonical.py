@@ -174,7 +174,9 @@ def vector_store(
     metadata: Mapping[str, Json] | None,
 ) -> dict[str, Json]:
     entries: list[dict[str, Json]] = [
-        {"file": f, "attributes": dict(a)} for f, a in sorted(files, key=lambda pair: pair[0])
+        # numbers by value: attributes come back from the SDK as floats (2 -> 2.0)
+        {"file": f, "attributes": identity.by_value(dict(a))}
+        for f, a in sorted(files, key=lambda pair: pair[0])
     ]
     return {
         "name": _blank(name),

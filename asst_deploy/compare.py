@@ -67,14 +67,26 @@ class _Comparer:
         self.referenced = self._referenced_ids()
 
     def _referenced_ids(self) -> set[str]:
-        """Remote ids any managed assistant or vector store points at."""
+        """Remote ids any assistant or vector store points at."""
         ids: set[str] = set()
-        for a in self.remote.assistants:
-            resources = a.data.get("tool_resources") or {}
-            ids.update((resources.get("code_interpreter") or {}).get("file_ids") or [])
-            ids.update((resources.get("file_search") or {}).get("vector_store_ids") or [])
-        for s in self.remote.vector_stores:
-            ids.update(f["id"] for f in s.files)
+        for obj in (*self.remote.assistants, *self.remote.vector_stores):
+            ids.update(_references(obj))
+        return ids
+
+    def held_ids(self, wanted: Iterable[Desired], only: Collection[str]) -> set[str]:
+        """Remote ids used by objects this plan will not re-point: objects of others, and
+        managed ones the specs no longer name (unless pruned). Managed objects the specs name
+        are made to point at the current file versions, so what they point at now does not
+        keep an older version alive. With `only`, the rest of the plan is left out: all count."""
+        if only:
+            return self.referenced
+        desired = {(d.kind, d.key) for d in wanted}
+        ids: set[str] = set()
+        for obj in (*self.remote.assistants, *self.remote.vector_stores):
+            proj, key, _ = obj.owner
+            if proj == self.project and key and ((obj.kind, key) in desired or self.prune):
+                continue
+            ids.update(_references(obj))
         return ids
 
     def remote_canonical(self, obj: RemoteObject) -> Json:
@@ -89,7 +101,8 @@ class _Comparer:
         else:
             self.kept.append(Keep(kind, key, remote_id))
 
-    def files(self, wanted: Iterable[Desired]) -> None:
+    def files(self, wanted: Iterable[Desired], held: set[str]) -> None:
+        """`held`: ids an older version of a file must be kept for (see held_ids)."""
         by_path: dict[str, list[RemoteFile]] = {}
         for f in self.remote.files:
             ident = f.identity
@@ -99,8 +112,9 @@ class _Comparer:
             copies = by_path.pop(d.key, [])
             current = [f for f in copies if f.identity and f.identity.sha == d.canonical["sha"]]
             stale = [f for f in copies if f not in current]
-            if not current and stale:
-                old = self._keep_first(stale)
+            free = [f for f in stale if f.id not in held]
+            if not current and free:
+                old = free[0]
                 before = {
                     "path": d.key,
                     "sha": old.identity.sha if old.identity else None,
@@ -123,22 +137,19 @@ class _Comparer:
                 self.actions.append(Create("file", d.key, after=d.canonical))
             else:
                 self._keep_first(current)
-                current = current[:1]
-            # older versions and duplicates of this path, once nothing points at them
-            for f in [*current[1:], *stale]:
-                if f.id not in self.referenced:
-                    self.actions.append(
-                        Delete(
-                            "file",
-                            d.key,
-                            f.id,
-                            None,
-                            before={"path": d.key, "sha": f.identity.sha if f.identity else None},
-                        )
-                    )
+            # Duplicates of the current version: the specs' objects may point at any of
+            # them (they are one logical file), so only an unused one goes. Older versions:
+            # once nothing that stays points at them.
+            extra = [f for f in current[1:] if f.id not in self.referenced]
+            for f in [*extra, *(f for f in stale if f.id not in held)]:
+                sha = f.identity.sha if f.identity else None
+                self.actions.append(
+                    Delete("file", d.key, f.id, sha, before={"path": d.key, "sha": sha})
+                )
         for path, copies in sorted(by_path.items()):
             for f in copies:
-                self.gone("file", path, f.id, {"path": path, "bytes": f.bytes}, None)
+                sha = f.identity.sha if f.identity else None
+                self.gone("file", path, f.id, {"path": path, "bytes": f.bytes}, sha)
 
     def _keep_first(self, copies: list[RemoteFile]) -> RemoteFile:
         """Of several copies, keep one that something references, else the oldest."""
@@ -160,6 +171,8 @@ class _Comparer:
             if not copies:
                 self.actions.append(Create(kind, d.key, after=d.canonical))
                 continue
+            # keep the copy already as wanted (after an interrupted replace, the new one)
+            copies.sort(key=lambda o: self.remote_canonical(o) != d.canonical)
             obj, duplicates = copies[0], copies[1:]
             for dup in duplicates:  # left by an interrupted apply: ours, and one too many
                 self.actions.append(
@@ -204,11 +217,32 @@ class _Comparer:
             )
         )
 
+    def _repoint(
+        self, obj: RemoteObject, after: Json, changes: tuple[FieldChange, ...]
+    ) -> tuple[FieldChange, ...]:
+        """An assistant that uses a vector store this plan deletes (replaced, or a duplicate)
+        must be pointed at the one that stays, though its logical form (stores by key) does
+        not change: the change shows the old store by id."""
+        going = {
+            a.remote_id
+            for a in self.actions
+            if isinstance(a, Replace | Delete) and a.kind == "vector_store"
+        }
+        resources = obj.data.get("tool_resources") or {}
+        ids = (resources.get("file_search") or {}).get("vector_store_ids") or []
+        if any(c.field == "vector_stores" for c in changes) or not going & set(ids):
+            return changes
+        old = sorted(f"id:{i}" if i in going else self.names.get(i, f"id:{i}") for i in ids)
+        change = FieldChange("vector_stores", old, after["vector_stores"])
+        return tuple(sorted((*changes, change), key=lambda c: c.field))
+
     def compare_one(self, kind: str, d: Desired, obj: RemoteObject) -> None:
         before = self.remote_canonical(obj)
         fingerprint = identity.canonical_hash(before)
         drift = fingerprint != obj.owner[2]
         changes = field_changes(before, d.canonical)
+        if kind == "assistant":
+            changes = self._repoint(obj, d.canonical, changes)
         if not changes:
             return
         replace_fields = [c.field for c in changes if c.field in REPLACE_FIELDS.get(kind, ())]
@@ -246,6 +280,17 @@ class _Comparer:
         )
 
 
+def _references(obj: RemoteObject) -> set[str]:
+    """The file and vector store ids an assistant or vector store points at."""
+    if obj.kind == "vector_store":
+        return {f["id"] for f in obj.files}
+    resources = obj.data.get("tool_resources") or {}
+    return {
+        *((resources.get("code_interpreter") or {}).get("file_ids") or []),
+        *((resources.get("file_search") or {}).get("vector_store_ids") or []),
+    }
+
+
 def compare(
     project: Project,
     remote: RemoteState,
@@ -261,7 +306,7 @@ def compare(
     unmanaged = {o.id for o in (*remote.assistants, *remote.vector_stores) if o.owner[0] is None}
     # an object being adopted is known by its key already, so references to it compare equal
     comparer.names.update({d.adopt: d.key for d in wanted if d.adopt in unmanaged})
-    comparer.files(d for d in wanted if d.kind == "file")
+    comparer.files([d for d in wanted if d.kind == "file"], comparer.held_ids(wanted, only))
     comparer.objects(
         "vector_store", [d for d in wanted if d.kind == "vector_store"], remote.vector_stores
     )

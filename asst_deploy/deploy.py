@@ -7,6 +7,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from asst_deploy import canonical, identity
+from asst_deploy.apply import RetryPolicy, read_state
 from asst_deploy.compare import compare
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Plan
@@ -22,8 +23,18 @@ def local_shas(project: Project) -> dict[str, str]:
     return {f.path: identity.file_sha(f.abs_path) for f in project.files}
 
 
+def read_remote(backend: Backend, retry: RetryPolicy | None = None) -> RemoteState:
+    """Everything on the target, listed page by page (transient errors retried)."""
+    return read_state(backend, retry or RetryPolicy())
+
+
 def make_plan(
-    project: Project, backend: Backend, *, prune: bool = False, only: Collection[str] = ()
+    project: Project,
+    backend: Backend,
+    *,
+    prune: bool = False,
+    only: Collection[str] = (),
+    retry: RetryPolicy | None = None,
 ) -> tuple[Plan, RemoteState]:
     unknown = (
         set(only)
@@ -35,7 +46,7 @@ def make_plan(
         raise AsstDeployError(
             f"--only names no resource of the project: {', '.join(sorted(unknown))}"
         )
-    remote = backend.read_state()
+    remote = read_remote(backend, retry)
     return compare(project, remote, local_shas(project), prune=prune, only=only), remote
 
 
@@ -106,7 +117,9 @@ def stale_reasons(plan: Plan, remote: RemoteState, shas: dict[str, str]) -> list
                 f"{action.kind} {action.key} ({action.remote_id}) {what} since the plan was made"
             )
     for path, sha in plan.files.items():
-        if shas.get(path) != sha:
+        if path not in shas:
+            reasons.append(f"local file {path} is gone (or no longer used) since the plan was made")
+        elif shas[path] != sha:
             reasons.append(f"local file {path} changed since the plan was made")
     return reasons
 

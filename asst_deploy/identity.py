@@ -39,9 +39,24 @@ def stamp(project: str, key: str, canonical: Any) -> dict[str, str]:
 
 
 def canonical_hash(canonical: Any) -> str:
-    """A short, stable hash of a canonical form (JSON with sorted keys)."""
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """A short, stable hash of a canonical form (JSON with sorted keys). Numbers are hashed
+    by value: the spec's 2 comes back from the SDK as 2.0 (attributes are typed float), and
+    equal forms must hash equal, or every such object would look edited by hand."""
+    text = json.dumps(
+        by_value(canonical), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def by_value(value: Any) -> Any:
+    """`value` with integral floats as ints (2.0 -> 2), at any depth."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: by_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [by_value(v) for v in value]
+    return value
 
 
 def owner(metadata: dict[str, Any] | None) -> tuple[str | None, str | None, str | None]:

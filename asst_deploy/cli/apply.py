@@ -56,7 +56,7 @@ def apply(
         project = load_project(source, env, target)
     with connect(project.target) as backend:
         if saved:
-            remote = backend.read_state()
+            remote = deploy.read_remote(backend)
             reasons = deploy.stale_reasons(the_plan, remote, deploy.local_shas(project))
             if reasons:
                 raise AsstDeployError(

@@ -21,7 +21,7 @@ def destroy(directory: str, env: str | None, target: str | None, auto_approve: b
     other projects, and objects without the project's marker, are never touched)."""
     project = load_project(directory, env, target)
     with connect(project.target) as backend:
-        remote = backend.read_state()
+        remote = deploy.read_remote(backend)
         the_plan = deploy.destroy_plan(project, remote)
         if the_plan.refused:
             raise AsstDeployError(

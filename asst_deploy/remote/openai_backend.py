@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,8 +27,9 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
 
 
 @contextmanager
-def translated(doing: str) -> Iterator[None]:
-    """Turn SDK exceptions into RemoteError, saying what was being done."""
+def translated(doing: str, key_source: str | None = None) -> Iterator[None]:
+    """Turn SDK exceptions into RemoteError, saying what was being done. `key_source` names
+    where the API key came from (an environment variable), for the hint on a 401."""
     try:
         yield
     except openai.APIStatusError as exc:
@@ -36,7 +37,9 @@ def translated(doing: str) -> Iterator[None]:
         message = str(body.get("message") or exc.message)
         if exc.status_code == 401:
             message += (
-                " (check the API key: the target's api_key_env names the variable it is read from)"
+                f" (check the API key in ${key_source}, the variable the target's api_key_env names)"
+                if key_source
+                else " (check the API key)"
             )
         raise RemoteError(
             doing,
@@ -52,7 +55,8 @@ def translated(doing: str) -> Iterator[None]:
 
 
 def _data(obj: Any) -> dict[str, Json]:
-    data = obj.model_dump(mode="json", exclude_unset=False)
+    """The object as the wire shows it: by_alias, or json_schema's "schema" reads "schema_"."""
+    data = obj.model_dump(mode="json", by_alias=True, exclude_unset=False)
     assert isinstance(data, dict)
     return data
 
@@ -65,14 +69,18 @@ class OpenAIBackend:
     before it is sent again.
     """
 
-    def __init__(self, client: openai.OpenAI) -> None:
+    def __init__(self, client: openai.OpenAI, key_source: str | None = None) -> None:
         self.client = client
         self.base_url = str(client.base_url)
+        self.key_source = key_source
+
+    def translated(self, doing: str) -> AbstractContextManager[None]:
+        return translated(doing, self.key_source)
 
     def _list(self, doing: str, fetch: Callable[..., Any], page: int, **params: Any) -> list[Any]:
         items: list[Any] = []
         after: str | None = None
-        with translated(doing):
+        with self.translated(doing):
             while True:
                 kwargs = dict(params, limit=page, order="asc")
                 if after:
@@ -107,33 +115,33 @@ class OpenAIBackend:
         return [_data(f) for f in items]
 
     def upload_file(self, path: Path, filename: str) -> RemoteFile:
-        with translated(f"uploading {path}"), path.open("rb") as handle:
+        with self.translated(f"uploading {path}"), path.open("rb") as handle:
             f = self.client.files.create(file=(filename, handle), purpose="assistants")
         return RemoteFile(f.id, f.filename, f.bytes, f.purpose)
 
     def delete_file(self, file_id: str) -> None:
-        with translated(f"deleting file {file_id}"):
+        with self.translated(f"deleting file {file_id}"):
             self.client.files.delete(file_id)
 
     def create_vector_store(self, payload: Mapping[str, Json]) -> RemoteObject:
-        with translated("creating a vector store"):
+        with self.translated("creating a vector store"):
             s = self.client.vector_stores.create(**payload)
         return RemoteObject("vector_store", s.id, _data(s))
 
     def update_vector_store(self, store_id: str, payload: Mapping[str, Json]) -> RemoteObject:
-        with translated(f"updating vector store {store_id}"):
+        with self.translated(f"updating vector store {store_id}"):
             s = self.client.vector_stores.update(store_id, **payload)
         return RemoteObject("vector_store", s.id, _data(s))
 
     def delete_vector_store(self, store_id: str) -> None:
-        with translated(f"deleting vector store {store_id}"):
+        with self.translated(f"deleting vector store {store_id}"):
             self.client.vector_stores.delete(store_id)
 
     def attach_files(
         self, store_id: str, files: Sequence[tuple[str, Mapping[str, Json]]], chunking: Json
     ) -> None:
         extra = {"chunking_strategy": chunking} if chunking else {}
-        with translated(f"attaching files to vector store {store_id}"):
+        with self.translated(f"attaching files to vector store {store_id}"):
             for file_id, attributes in files:
                 self.client.vector_stores.files.create(
                     vector_store_id=store_id,
@@ -145,32 +153,32 @@ class OpenAIBackend:
     def update_file_attributes(
         self, store_id: str, file_id: str, attributes: Mapping[str, Json]
     ) -> None:
-        with translated(f"updating attributes of file {file_id} in vector store {store_id}"):
+        with self.translated(f"updating attributes of file {file_id} in vector store {store_id}"):
             self.client.vector_stores.files.update(
                 file_id, vector_store_id=store_id, attributes=dict(attributes) or None
             )
 
     def detach_file(self, store_id: str, file_id: str) -> None:
-        with translated(f"detaching file {file_id} from vector store {store_id}"):
+        with self.translated(f"detaching file {file_id} from vector store {store_id}"):
             self.client.vector_stores.files.delete(file_id, vector_store_id=store_id)
 
     def create_assistant(self, payload: Mapping[str, Json]) -> RemoteObject:
-        with translated("creating an assistant"):
+        with self.translated("creating an assistant"):
             a = self.client.beta.assistants.create(**payload)
         return RemoteObject("assistant", a.id, _data(a))
 
     def update_assistant(self, assistant_id: str, payload: Mapping[str, Json]) -> RemoteObject:
-        with translated(f"updating assistant {assistant_id}"):
+        with self.translated(f"updating assistant {assistant_id}"):
             a = self.client.beta.assistants.update(assistant_id, **payload)
         return RemoteObject("assistant", a.id, _data(a))
 
     def delete_assistant(self, assistant_id: str) -> None:
-        with translated(f"deleting assistant {assistant_id}"):
+        with self.translated(f"deleting assistant {assistant_id}"):
             self.client.beta.assistants.delete(assistant_id)
 
     def retrieve(self, kind: str, remote_id: str) -> RemoteObject | None:
         try:
-            with translated(f"reading {kind} {remote_id}"):
+            with self.translated(f"reading {kind} {remote_id}"):
                 if kind == "assistant":
                     return RemoteObject(
                         kind, remote_id, _data(self.client.beta.assistants.retrieve(remote_id))
@@ -185,12 +193,12 @@ class OpenAIBackend:
             raise
 
     def set_metadata(self, kind: str, remote_id: str, metadata: Mapping[str, Json]) -> None:
-        with translated(f"tagging {kind} {remote_id}"):
+        with self.translated(f"tagging {kind} {remote_id}"):
             if kind == "assistant":
                 self.client.beta.assistants.update(remote_id, metadata=dict(metadata))
             else:
                 self.client.vector_stores.update(remote_id, metadata=dict(metadata))
 
     def download_file(self, file_id: str) -> bytes:
-        with translated(f"downloading file {file_id}"):
+        with self.translated(f"downloading file {file_id}"):
             return self.client.files.content(file_id).read()

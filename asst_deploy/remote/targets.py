@@ -34,7 +34,7 @@ def connect(target: Target) -> Iterator[Backend]:
             store = Store(str(db) if db else None)
             stack.callback(store.close)
             server = stack.enter_context(start_server(Sandbox(store=store)))
-            base_url, api_key = server.base_url, SANDBOX_KEY
+            base_url, api_key, key_source = server.base_url, SANDBOX_KEY, None
         else:
             env = target.api_key_env or "OPENAI_API_KEY"
             api_key = os.environ.get(env, "")
@@ -44,7 +44,7 @@ def connect(target: Target) -> Iterator[Backend]:
                     f"export {env}=... and run again"
                 )
             assert target.base_url is not None
-            base_url = target.base_url
+            base_url, key_source = target.base_url, env
         client = openai.OpenAI(
             api_key=api_key,
             base_url=base_url,
@@ -54,4 +54,4 @@ def connect(target: Target) -> Iterator[Backend]:
             max_retries=0,
         )
         stack.callback(client.close)
-        yield OpenAIBackend(client)
+        yield OpenAIBackend(client, key_source)

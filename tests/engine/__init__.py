@@ -1,0 +1,1 @@
+"""The engine suite: compare, render, apply, destroy, CLI, against the sandbox."""
