@@ -221,15 +221,24 @@ class _Loader:
                 schemacheck.suggest(str(chosen), list(targets)),
             )
             chosen = BUILTIN_TARGET
+        for name, declared_spec in targets.items():  # every target, not only the chosen one
+            if declared_spec.get("type") == "openai" and not declared_spec.get("base_url"):
+                self.error(
+                    pdoc,
+                    ("targets", name),
+                    f"target '{name}' needs a base_url",
+                    "add 'base_url: https://...'",
+                )
         spec = targets[chosen]
-        if spec.get("type") == "openai" and not spec.get("base_url"):
+        db = spec.get("db", SANDBOX_DB) if spec.get("type") == "sandbox" else None
+        rules = spec.get("rules") if spec.get("type") == "sandbox" else None
+        if isinstance(rules, str) and not (self.root / rules).is_file():
             self.error(
                 pdoc,
-                ("targets", chosen),
-                f"target '{chosen}' needs a base_url",
-                "add 'base_url: https://...'",
+                ("targets", chosen, "rules"),
+                f"sandbox rules file '{rules}' does not exist",
+                "give a path relative to the project directory",
             )
-        db = spec.get("db", SANDBOX_DB) if spec.get("type") == "sandbox" else None
         return Target(
             name=chosen,
             type=str(spec.get("type", "sandbox")),
@@ -242,6 +251,7 @@ class _Loader:
             timeout=spec.get("timeout"),
             max_retries=spec.get("max_retries"),
             db=self.root / db if isinstance(db, str) else None,
+            rules=self.root / rules if isinstance(rules, str) else None,
         )
 
     def resources(self, pdoc: Document) -> list[_Resource]:
@@ -367,7 +377,16 @@ class _Loader:
             return
         for kind, section in _RESOURCE_SECTIONS.items():
             known = [r.key for r in resources if r.kind == kind]
-            for key in overrides.get(section) or {}:
+            for key, override in (overrides.get(section) or {}).items():
+                for fixed in ("kind", "key"):
+                    if isinstance(override, dict) and fixed in override:
+                        self.error(
+                            pdoc,
+                            ("environments", self.env, "overrides", section, key, fixed),
+                            f"an override cannot change '{fixed}'",
+                            "it is the resource's identity; remove it from the override",
+                            key=True,
+                        )
                 if key not in known:
                     self.error(
                         pdoc,
