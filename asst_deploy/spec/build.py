@@ -1,0 +1,360 @@
+"""Build the model's records from validated documents: tools, files, and the checks on them."""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asst_deploy import limits
+from asst_deploy.errors import Location, Problem
+from asst_deploy.spec import checks, interpolate, schemacheck
+from asst_deploy.spec.model import AssistantSpec, FileRef, VectorStoreFile, VectorStoreSpec
+from asst_deploy.spec.yamlpos import Document, JsonPath, parse_file
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass
+class Builder:
+    """Turns one environment's documents into records, adding problems as it finds them.
+    Paths in specs are relative to the project directory `root`."""
+
+    root: Path
+    problems: list[Problem]
+
+    def error(
+        self, doc: Document, path: JsonPath, message: str, hint: str = "", key: bool = False
+    ) -> None:
+        self.problems.append(Problem(doc.where(path, key=key), message, hint))
+
+    def display(self, path: Path) -> str:
+        return str(self.root / path) if self.root != Path(".") else str(path)
+
+    def interpolate(self, doc: Document, variables: dict[str, str]) -> None:
+        """Substitute `${var}` in every string of `doc`, reporting bad references in it."""
+
+        def substitute(text: str, path: tuple[Any, ...]) -> str:
+            return self.substitute(text, variables, doc, path)
+
+        doc.data = interpolate.walk(doc.data, (), substitute)
+
+    def substitute(
+        self, text: str, variables: dict[str, str], doc: Document, path: JsonPath
+    ) -> str:
+        def report(message: str, hint: str, offset: int) -> None:
+            self.error(doc, path, message, hint)
+
+        return interpolate.substitute(text, variables, report)
+
+    def assistant(
+        self, doc: Document, store_keys: set[str], variables: dict[str, str]
+    ) -> AssistantSpec | None:
+        data = doc.data
+        before = len(self.problems)
+        if "model" not in data:
+            self.error(
+                doc,
+                ("key",),
+                f"assistant '{data['key']}' has no model",
+                "set 'model:' here or 'defaults: {model: ...}' in asst-deploy.yaml",
+            )
+        instructions = self.text_or_file(doc, ("instructions",), variables)
+        if instructions is not None and len(instructions) > limits.INSTRUCTIONS_MAX:
+            self.error(
+                doc,
+                ("instructions",),
+                f"instructions are {len(instructions)} characters long; the API allows at most {limits.INSTRUCTIONS_MAX}",
+                "shorten them",
+            )
+        tools = [
+            self.tool(doc, i, tool, variables) for i, tool in enumerate(data.get("tools") or [])
+        ]
+        self.check_function_names(doc, tools)
+        tool_types = {t.get("type") for t in tools if t}
+        resources = data.get("tool_resources") or {}
+        ci_files: list[FileRef] = []
+        if "code_interpreter" in resources:
+            if "code_interpreter" not in tool_types:
+                self.error(
+                    doc,
+                    ("tool_resources", "code_interpreter"),
+                    "code_interpreter files given, but the code_interpreter tool is not enabled",
+                    "add '- type: code_interpreter' to tools",
+                    key=True,
+                )
+            for i, pattern in enumerate(resources["code_interpreter"].get("files") or []):
+                ci_files += self.files(
+                    doc, ("tool_resources", "code_interpreter", "files", i), pattern
+                )
+            if len(ci_files) > limits.CODE_INTERPRETER_FILES_MAX:
+                self.error(
+                    doc,
+                    ("tool_resources", "code_interpreter", "files"),
+                    f"code_interpreter has {len(ci_files)} files; the API allows at most {limits.CODE_INTERPRETER_FILES_MAX}",
+                    "attach fewer files",
+                )
+        stores = list((resources.get("file_search") or {}).get("vector_stores") or [])
+        if "file_search" in resources and "file_search" not in tool_types:
+            self.error(
+                doc,
+                ("tool_resources", "file_search"),
+                "file_search vector stores given, but the file_search tool is not enabled",
+                "add '- type: file_search' to tools",
+                key=True,
+            )
+        for i, key in enumerate(stores):
+            if key not in store_keys:
+                self.error(
+                    doc,
+                    ("tool_resources", "file_search", "vector_stores", i),
+                    f"unknown vector store '{key}'",
+                    schemacheck.suggest(key, sorted(store_keys))
+                    if store_keys
+                    else "declare it with 'kind: vector_store'",
+                )
+        self.check_metadata(doc, data.get("metadata"))
+        response_format = data.get("response_format")
+        if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+            js = response_format.get("json_schema") or {}
+            self.check_json_schema(
+                doc,
+                ("response_format", "json_schema", "schema"),
+                js.get("schema"),
+                bool(js.get("strict")),
+            )
+        if len(self.problems) > before:
+            return None
+        return AssistantSpec(
+            key=data["key"],
+            model=data["model"],
+            location=doc.where(("key",)),
+            name=data.get("name"),
+            description=data.get("description"),
+            instructions=instructions,
+            tools=tuple(t for t in tools if t),
+            code_interpreter_files=tuple(_unique(ci_files)),
+            vector_stores=tuple(stores),
+            metadata=dict(data.get("metadata") or {}),
+            temperature=data.get("temperature"),
+            top_p=data.get("top_p"),
+            response_format=response_format,
+            reasoning_effort=data.get("reasoning_effort"),
+            protect=bool(data.get("protect", False)),
+            adopt=data.get("adopt"),
+        )
+
+    def tool(
+        self, doc: Document, index: int, tool: dict[str, Any], variables: dict[str, str]
+    ) -> dict[str, Any] | None:
+        if tool.get("type") != "function":
+            return dict(tool)
+        path: JsonPath = ("tools", index)
+        fpath: JsonPath
+        if "file" in tool:
+            fdoc = self.read_json(doc, (*path, "file"), tool["file"])
+            if fdoc is None:
+                return None
+            if not schemacheck.check(fdoc, "function", self.problems):
+                return None
+            self.interpolate(fdoc, variables)
+            function, fpath = fdoc.data, ()
+        else:
+            fdoc, function, fpath = doc, tool.get("function") or {}, (*path, "function")
+        self.check_json_schema(
+            fdoc, (*fpath, "parameters"), function.get("parameters"), bool(function.get("strict"))
+        )
+        return {"type": "function", "function": function}
+
+    def check_function_names(self, doc: Document, tools: list[dict[str, Any] | None]) -> None:
+        seen: set[str] = set()
+        for i, tool in enumerate(tools):
+            name = (tool or {}).get("function", {}).get("name")
+            if name in seen:
+                self.error(
+                    doc,
+                    ("tools", i),
+                    f"duplicate function name '{name}'",
+                    "function names must be unique within an assistant",
+                )
+            if name:
+                seen.add(name)
+
+    def check_json_schema(self, doc: Document, path: JsonPath, value: Any, strict: bool) -> None:
+        if value is None:
+            return
+        findings = list(checks.json_schema_findings(value))
+        if strict and not findings:
+            findings = list(checks.strict_findings(value))
+        for sub, message, hint in findings:
+            self.error(doc, (*path, *sub), message, hint)
+
+    def check_metadata(self, doc: Document, metadata: Any) -> None:
+        if isinstance(metadata, dict):
+            for sub, message, hint in checks.metadata_findings(metadata):
+                self.error(doc, ("metadata", *sub), message, hint, key=bool(sub))
+
+    def vector_store(self, doc: Document) -> VectorStoreSpec | None:
+        data = doc.data
+        before = len(self.problems)
+        entries: list[VectorStoreFile] = []
+        for i, item in enumerate(data.get("files") or []):
+            pattern, attributes = (
+                (item, {})
+                if isinstance(item, str)
+                else (item["path"], item.get("attributes") or {})
+            )
+            for a_key, a_value in attributes.items():
+                if len(a_key) > limits.METADATA_KEY_MAX:
+                    self.error(
+                        doc,
+                        ("files", i, "attributes", a_key),
+                        f"attribute key '{a_key}' is {len(a_key)} characters long; "
+                        f"the API allows at most {limits.METADATA_KEY_MAX}",
+                        "shorten it",
+                        key=True,
+                    )
+                elif isinstance(a_value, str) and len(a_value) > limits.METADATA_VALUE_MAX:
+                    self.error(
+                        doc,
+                        ("files", i, "attributes", a_key),
+                        f"attribute '{a_key}' is {len(a_value)} characters long; "
+                        f"the API allows at most {limits.METADATA_VALUE_MAX}",
+                        "shorten it",
+                    )
+            entries += [
+                VectorStoreFile(ref, dict(attributes))
+                for ref in self.files(doc, ("files", i), pattern)
+            ]
+        strategy = data.get("chunking_strategy")
+        if isinstance(strategy, dict):
+            for sub, message, hint in checks.chunking_findings(strategy):
+                self.error(doc, ("chunking_strategy", *sub), message, hint)
+        self.check_metadata(doc, data.get("metadata"))
+        if len(self.problems) > before:
+            return None
+        unique = {e.file.path: e for e in entries}
+        return VectorStoreSpec(
+            key=data["key"],
+            location=doc.where(("key",)),
+            name=data.get("name"),
+            files=tuple(unique[k] for k in sorted(unique)),
+            chunking_strategy=strategy,
+            expires_after=data.get("expires_after"),
+            metadata=dict(data.get("metadata") or {}),
+            protect=bool(data.get("protect", False)),
+            adopt=data.get("adopt"),
+        )
+
+    # ---- files -------------------------------------------------------------------
+
+    def files(self, doc: Document, path: JsonPath, pattern: str) -> list[FileRef]:
+        """The files a path or glob names, relative to the project directory."""
+        if _GLOB_CHARS & set(pattern):
+            names = sorted(glob.glob(pattern, root_dir=self.root, recursive=True))
+            names = [n for n in names if (self.root / n).is_file()]
+            if not names:
+                self.error(
+                    doc,
+                    path,
+                    f"glob '{pattern}' matches no file",
+                    "paths are relative to the project directory",
+                )
+        else:
+            names = [pattern]
+        refs = [ref for name in names if (ref := self.file_ref(doc, path, name))]
+        return refs
+
+    def file_ref(self, doc: Document, path: JsonPath, name: str) -> FileRef | None:
+        full = (self.root / name).resolve()
+        try:
+            rel = full.relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            self.error(
+                doc,
+                path,
+                f"'{name}' is outside the project directory",
+                "move the file into the project",
+            )
+            return None
+        try:
+            size = full.stat().st_size
+        except OSError:
+            self.error(
+                doc,
+                path,
+                f"file not found: '{name}'",
+                "paths are relative to the project directory",
+            )
+            return None
+        if not full.is_file():
+            self.error(
+                doc,
+                path,
+                f"'{name}' is not a file",
+                "name a file, not a directory",
+            )
+            return None
+        if size > limits.FILE_SIZE_MAX:
+            self.error(
+                doc,
+                path,
+                f"'{name}' is {size} bytes; the API accepts files up to "
+                f"{limits.FILE_SIZE_MAX // 2**20} MB",
+                "split the file",
+            )
+            return None
+        return FileRef(rel, full, size)
+
+    def text_or_file(self, doc: Document, path: JsonPath, variables: dict[str, str]) -> str | None:
+        value = get(doc.data, path)
+        if not isinstance(value, dict):
+            return value if isinstance(value, str) else None
+        ref = self.file_ref(doc, (*path, "file"), value["file"])
+        if ref is None:
+            return None
+        try:
+            text = ref.abs_path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            self.error(
+                doc, (*path, "file"), f"'{value['file']}' is not UTF-8 text", "save it as UTF-8"
+            )
+            return None
+        display = self.display(Path(ref.path))
+
+        def report(message: str, hint: str, offset: int) -> None:
+            line = text.count("\n", 0, offset) + 1
+            column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+            self.problems.append(Problem(Location(display, line, column), message, hint))
+
+        return interpolate.substitute(text, variables, report)
+
+    def read_json(self, doc: Document, path: JsonPath, name: str) -> Document | None:
+        ref = self.file_ref(doc, path, name)
+        if ref is None:
+            return None
+        docs = parse_file(ref.abs_path, self.display(Path(ref.path)), self.problems)
+        if len(docs) != 1 or not isinstance(docs[0].data, dict):
+            if docs:
+                self.problems.append(
+                    Problem(
+                        Location(docs[0].file, 1, 1),
+                        "a function file must hold one JSON object",
+                        '{"name": ..., "parameters": {...}}',
+                    )
+                )
+            return None
+        return docs[0]
+
+
+def get(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _unique(refs: list[FileRef]) -> list[FileRef]:
+    return list({r.path: r for r in refs}.values())
