@@ -33,7 +33,12 @@ def connect(target: Target) -> Iterator[Backend]:
                 db.parent.mkdir(parents=True, exist_ok=True)
             store = Store(str(db) if db else None)
             stack.callback(store.close)
-            server = stack.enter_context(start_server(Sandbox(store=store)))
+            sandbox = Sandbox(store=store)
+            if target.rules is not None:  # scripted replies, e.g. for conversation tests
+                from asst_deploy.sandbox.model import ScriptedModel
+
+                sandbox.model = ScriptedModel.from_file(target.rules)
+            server = stack.enter_context(start_server(sandbox))
             base_url, api_key, key_source = server.base_url, SANDBOX_KEY, None
         else:
             env = target.api_key_env or "OPENAI_API_KEY"

@@ -22,7 +22,6 @@ DEFAULT_INCLUDE = ("assistants/**/*.yaml", "vector_stores/**/*.yaml")
 CONVERSATION_SUFFIX = ".conv.yaml"
 SANDBOX_DB = ".asst-deploy/sandbox.db"
 BUILTIN_TARGET = "sandbox"
-_GLOB_CHARS = frozenset("*?[")
 _RESOURCE_SECTIONS = {"assistant": "assistants", "vector_store": "vector_stores"}
 
 

@@ -25,6 +25,7 @@ class Target:
     timeout: float | None = None
     max_retries: int | None = None
     db: Path | None = None  # sandbox state file
+    rules: Path | None = None  # sandbox only: the scripted model's rules file
 
 
 @dataclass(frozen=True)

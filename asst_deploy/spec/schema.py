@@ -260,6 +260,10 @@ _DEFS.update(
                     "type": "string",
                     "description": "Sandbox state file, relative to the project.",
                 },
+                "rules": {
+                    "type": "string",
+                    "description": "Sandbox only: a YAML file of scripted model rules, relative to the project.",
+                },
             },
             ("type",),
         ),
