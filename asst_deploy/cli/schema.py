@@ -1,4 +1,4 @@
-"""`asst-deploy schema`: print the JSON Schema of the spec format for editors."""
+"""`asst-deploy schema`: print the JSON Schema of spec files or conversation scripts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from asst_deploy.spec.schema import document_schema
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["spec"]), default="spec")
+@click.argument("kind", type=click.Choice(["spec", "conversation"]), default="spec")
 def schema(kind: str) -> None:
-    """Print the JSON Schema of KIND (spec files), for yaml-language-server and others."""
+    """Print the JSON Schema of KIND (spec files, or conversation scripts), for
+    yaml-language-server and others."""
+    if kind == "conversation":
+        from asst_deploy.replay.script import conversation_schema
+
+        click.echo(json.dumps(conversation_schema(), indent=2, sort_keys=False))
+        return
     click.echo(json.dumps(document_schema(), indent=2, sort_keys=False))

@@ -1,0 +1,71 @@
+"""`asst-deploy test`: run conversation scripts through pytest with the replay plugin."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from asst_deploy.cli.common import project_options
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.spec.loader import find_root
+
+PLUGIN = "asst_deploy.replay.plugin"
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--mode",
+    type=click.Choice(["live", "record", "replay"]),
+    help="Default: $ASST_DEPLOY_MODE, else replay when $CI is set, else live.",
+)
+@project_options
+@click.option("--cassettes", type=click.Path(path_type=Path), help="Cassette directory.")
+@click.option("--poll", "poll", is_flag=True, help="Poll runs instead of streaming them.")
+@click.option("-k", "keyword", metavar="EXPR", help="Only conversations matching EXPR.")
+@click.option("-x", "exitfirst", is_flag=True, help="Stop at the first failure.")
+@click.option("-n", "workers", metavar="N", help="Run in N processes (pytest-xdist).")
+@click.option("--junitxml", type=click.Path(path_type=Path), help="Write a JUnit XML report.")
+def test(
+    paths: tuple[Path, ...],
+    mode: str | None,
+    env: str | None,
+    target: str | None,
+    cassettes: Path | None,
+    poll: bool,
+    keyword: str | None,
+    exitfirst: bool,
+    workers: str | None,
+    junitxml: Path | None,
+) -> None:
+    """Run the conversation scripts in PATHS (default: the project's conversations/)."""
+    import pytest
+
+    if not paths:
+        default = find_root(".") / "conversations"
+        if not default.is_dir():
+            raise AsstDeployError(f"no conversations directory at {default}; pass PATHS")
+        paths = (default,)
+    args = [str(p) for p in paths]
+    flags = {
+        "--asst-mode": mode,
+        "--asst-env": env,
+        "--asst-target": target,
+        "--asst-cassettes": cassettes,
+        "-k": keyword,
+        "-n": workers,
+        "--junitxml": junitxml,
+    }
+    args += [part for flag, value in flags.items() if value for part in (flag, str(value))]
+    if poll:
+        args += ["--asst-runs", "poll"]
+    if exitfirst:
+        args.append("-x")
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):  # else the entry point loads it
+        args += ["-p", PLUGIN]
+    # asst_deploy is imported already; pytest need not warn that it cannot rewrite it
+    args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    code = pytest.main(args)
+    raise click.exceptions.Exit(int(code))

@@ -1,0 +1,1 @@
+"""Conversation regression tests: scripts, a runner, cassettes and the pytest plugin."""

@@ -1,0 +1,365 @@
+"""vcrpy glue: readable, scrubbed cassettes stamped with the spec's fingerprint; mismatch help."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import vcr
+import yaml
+from vcr.errors import CannotOverwriteExistingCassetteException
+from vcr.matchers import get_matchers_results
+from vcr.request import Request
+
+from asst_deploy import canonical, identity
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.spec.model import AssistantSpec, Project
+
+Json = Any
+# Replay talks to no host at all; recorded URLs are rewritten to this base so that
+# cassettes carry no port of a sandbox that is gone, and match whatever the target was.
+REPLAY_BASE = "https://assistants.invalid/v1"
+METADATA_KEY = "asst_deploy"
+# Allow-lists rather than deny-lists: a credential in a header nobody thought of is
+# dropped as well (authorization, openai-organization/project, cookies, proxies' keys).
+REQUEST_HEADERS = frozenset({"content-type", "openai-beta"})
+RESPONSE_HEADERS = frozenset({"content-type", "openai-poll-after-ms"})
+# API keys quoted anywhere else (a body, a query string): OpenAI's sk-... and bearer tokens.
+SECRET = re.compile(r"\b(?:sk-[A-Za-z0-9_\-]{8,}|(?i:bearer)\s+[A-Za-z0-9_\-.=]{8,})")
+REDACTED = "<redacted>"
+MATCH_ON = ("method", "path", "query", "json_body")
+
+
+class StaleCassette(AsstDeployError):
+    """The cassette was recorded against another version of the assistant's spec."""
+
+
+def fingerprint(project: Project, spec: AssistantSpec) -> str:
+    """A hash of the assistant's canonical form and of the vector stores it searches."""
+    shas = {f.path: identity.file_sha(f.abs_path) for f in project.files}
+    stores = {s.key: s for s in project.vector_stores}
+    return identity.canonical_hash(
+        {
+            "assistant": canonical.assistant_from_spec(spec, shas),
+            "vector_stores": {
+                key: canonical.vector_store_from_spec(stores[key], shas)
+                for key in spec.vector_stores
+                if key in stores
+            },
+        }
+    )
+
+
+def path_for(directory: Path, script_path: Path, conversation: str) -> Path:
+    """One cassette per conversation: DIR/<script name>/<conversation>.yaml."""
+    stem = script_path.name.removesuffix(".yaml").removesuffix(".conv")
+    return directory / stem / f"{conversation}.yaml"
+
+
+# --- scrubbing ---------------------------------------------------------------------------
+
+
+def _scrub_text(value: Any) -> Any:
+    if isinstance(value, bytes):
+        try:
+            return SECRET.sub(REDACTED, value.decode("utf-8")).encode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    if isinstance(value, str):
+        return SECRET.sub(REDACTED, value)
+    return value
+
+
+def _request_filter(live_base: str) -> Any:
+    def scrub(request: Request) -> Request:
+        request = copy.deepcopy(request)
+        if request.uri.startswith(live_base):
+            request.uri = REPLAY_BASE + request.uri[len(live_base) :]
+        request.uri = _scrub_text(request.uri)
+        request.headers = {k: v for k, v in request.headers.items() if k.lower() in REQUEST_HEADERS}
+        request.body = _scrub_text(request.body)
+        return request
+
+    return scrub
+
+
+def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    headers = {}
+    for name, values in response["headers"].items():
+        if name.lower() == "openai-poll-after-ms":
+            values = ["0"]  # replay never waits between polls
+        if name.lower() in RESPONSE_HEADERS:
+            headers[name.lower()] = values
+    response["headers"] = headers
+    response["body"]["string"] = _scrub_text(response["body"]["string"])
+    return response
+
+
+# --- the readable YAML format -------------------------------------------------------------
+
+
+def _sse_events(text: str) -> list[dict[str, Json]] | None:
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "data" not in fields:
+            return None
+        try:
+            data = json.loads(fields["data"])
+        except ValueError:
+            data = fields["data"]
+        events.append({"event": fields.get("event", "message"), "data": data})
+    return events
+
+
+def _sse_text(events: list[dict[str, Json]]) -> str:
+    return "".join(
+        f"event: {e['event']}\ndata: "
+        + (e["data"] if isinstance(e["data"], str) else json.dumps(e["data"]))
+        + "\n\n"
+        for e in events
+    )
+
+
+def _content_type(headers: Mapping[str, Any]) -> str:
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            return str(value[0] if isinstance(value, list) else value)
+    return ""
+
+
+def _json(text: Any) -> tuple[bool, Json]:
+    try:
+        return (True, json.loads(text)) if isinstance(text, str) and text else (False, None)
+    except ValueError:
+        return False, None
+
+
+def _readable(interaction: dict[str, Any]) -> dict[str, Any]:
+    request, response = interaction["request"], interaction["response"]
+    ok, tree = _json(request.get("body"))
+    if ok and _content_type(request["headers"]).startswith("application/json"):
+        request["json"] = tree
+        del request["body"]
+    text = response["body"].get("string")
+    kind = _content_type(response["headers"])
+    if isinstance(text, str) and text:
+        ok, tree = _json(text)
+        if ok and kind.startswith("application/json"):
+            response["body"] = {"json": tree}
+        elif kind.startswith("text/event-stream") and (events := _sse_events(text)) is not None:
+            response["body"] = {"events": events}
+    return interaction
+
+
+def _raw(interaction: dict[str, Any]) -> dict[str, Any]:
+    request, response = interaction["request"], interaction["response"]
+    if "json" in request:
+        request["body"] = json.dumps(request.pop("json"), separators=(",", ":"))
+    request.setdefault("body", None)
+    body = response["body"]
+    if "json" in body:
+        response["body"] = {"string": json.dumps(body["json"], separators=(",", ":"))}
+    elif "events" in body:
+        response["body"] = {"string": _sse_text(body["events"])}
+    return interaction
+
+
+def _collapse_polls(interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of consecutive identical GETs (a run being polled) keep the last answer only, so a
+    replay sees the run's final state at the first poll."""
+    kept = []
+    for i, item in enumerate(interactions):
+        following = interactions[i + 1] if i + 1 < len(interactions) else None
+        request = item["request"]
+        if (
+            following is not None
+            and request["method"] == "GET"
+            and following["request"]["method"] == "GET"
+            and following["request"]["uri"] == request["uri"]
+        ):
+            continue
+        kept.append(item)
+    return kept
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (instructions, replies) as literal blocks, so diffs read well."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+class ReadableSerializer:
+    """vcrpy's YAML with JSON bodies as YAML trees and event streams as lists of events."""
+
+    @staticmethod
+    def serialize(cassette_dict: dict[str, Any]) -> str:
+        data = copy.deepcopy(cassette_dict)
+        data["interactions"] = [_readable(i) for i in _collapse_polls(data["interactions"])]
+        return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+    @staticmethod
+    def deserialize(text: str) -> dict[str, Any]:
+        data = yaml.load(text, Loader=yaml.CSafeLoader) or {}
+        data["interactions"] = [_raw(i) for i in data.get("interactions") or ()]
+        return data
+
+
+# --- matching -----------------------------------------------------------------------------
+
+
+def _body(request: Request) -> Json:
+    raw = request.body or b""
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw
+
+
+def _difference(a: Json, b: Json, where: str = "") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                side = "sent" if key in a else "recorded"
+                return f"'{where}{key}' is only in the {side} request"
+            found = _difference(a[key], b[key], f"{where}{key}.")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _difference(x, y, f"{where}{i}.")
+            if found:
+                return found
+        return None
+    if a != b:
+        return f"{where.rstrip('.') or 'body'}: sent {a!r}, recorded {b!r}"
+    return None
+
+
+def json_body(r1: Request, r2: Request) -> None:
+    """Bodies compared as data; multipart uploads are not compared (random boundaries)."""
+    if "multipart/" in _content_type(r1.headers) + _content_type(r2.headers):
+        return
+    found = _difference(_body(r1), _body(r2))
+    if found:
+        raise AssertionError(found)
+
+
+def make_vcr(live_base: str) -> vcr.VCR:
+    recorder = vcr.VCR(
+        serializer="asst-deploy",
+        match_on=MATCH_ON,
+        before_record_request=_request_filter(live_base.rstrip("/")),
+        before_record_response=_scrub_response,
+        decode_compressed_response=True,
+    )
+    recorder.register_serializer("asst-deploy", ReadableSerializer)
+    recorder.register_matcher("json_body", json_body)
+    return recorder
+
+
+@contextmanager
+def use(path: Path, *, record: bool, live_base: str = REPLAY_BASE) -> Iterator[Any]:
+    """The cassette at `path`: re-recorded from scratch, or replayed with nothing new allowed."""
+    if record:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+    mode = "all" if record else "none"
+    with make_vcr(live_base).use_cassette(str(path), record_mode=mode) as cassette:
+        yield cassette
+
+
+def stamp(cassette: Any, info: Mapping[str, Json]) -> None:
+    cassette.get_metadata(METADATA_KEY, dict(info))
+
+
+def check_fresh(cassette: Any, path: Path, expected: str) -> None:
+    """Refuse a cassette recorded against another version of the assistant's spec."""
+    from vcr.errors import MissingMetadataError
+
+    try:
+        recorded = (cassette.get_metadata(METADATA_KEY, None) or {}).get("fingerprint")
+    except MissingMetadataError:
+        recorded = None
+    if recorded != expected:
+        raise StaleCassette(
+            f"cassette {path} is stale: it was recorded against spec fingerprint "
+            f"{recorded or '(none)'}, and the assistant's spec (instructions, tools, files...) "
+            f"now hashes to {expected}; re-record it with --asst-mode record"
+        )
+
+
+# --- explaining a replay that does not match -------------------------------------------
+
+
+def mismatch(exc: BaseException | None) -> CannotOverwriteExistingCassetteException | None:
+    """The cassette miss underneath an SDK error, if there is one."""
+    while exc is not None:
+        if isinstance(exc, CannotOverwriteExistingCassetteException):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _show(request: Request) -> str:
+    body = _body(request)
+    text = (
+        ""
+        if body is None
+        else " " + (json.dumps(body) if not isinstance(body, bytes) else "<bytes>")
+    )
+    return f"{request.method} {request.path}{'?' + request.query_string if request.query else ''}{text}"
+
+
+def explain(miss: CannotOverwriteExistingCassetteException) -> str:
+    """The request sent, the closest recorded request not yet played, and how they differ."""
+    cassette, sent = miss.cassette, miss.failed_request
+    sent = cassette.filter_request(sent) or sent
+    candidates = []
+    for index, (stored, _) in enumerate(cassette.data):
+        if cassette.play_counts[index]:
+            continue
+        good, bad = get_matchers_results(sent, stored, cassette._match_on)
+        candidates.append((-len(good), index, stored, bad))
+    lines = [f"the request is not in the cassette: {_show(sent)}"]
+    if not candidates:
+        lines.append("every recorded request has been played already")
+        return "\n".join(lines)
+    _, index, stored, bad = min(candidates, key=lambda c: (c[0], c[1]))
+    lines.append(f"closest recorded request (#{index + 1}): {_show(stored)}")
+    lines += [f"  {name} differs: {why}" for name, why in bad]
+    return "\n".join(lines)
+
+
+@contextmanager
+def network_blocked() -> Iterator[None]:
+    """No socket may connect while a cassette is replayed: a miss must not reach a server."""
+    cls = socket.socket
+    if not isinstance(cls, type):  # someone (a test) has replaced socket.socket already
+        yield
+        return
+    real = cls.connect
+
+    def refuse(self: socket.socket, address: Any) -> None:
+        raise ConnectionRefusedError(
+            f"asst-deploy replay blocks the network (connect to {address})"
+        )
+
+    cls.connect = refuse  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        cls.connect = real  # type: ignore[method-assign]

@@ -1,0 +1,88 @@
+"""The pytest plugin (entry point pytest11): options, collection of scripts, a rate summary.
+
+Cheap to load in every pytest run of any project: it imports nothing of asst-deploy's until
+a file matching the conversation pattern is collected, and never the openai SDK.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("asst-deploy", "asst-deploy conversation tests")
+    group.addoption(
+        "--asst-mode",
+        choices=("live", "record", "replay"),
+        default=None,
+        help="live: talk to the target; record: live, and (re)write cassettes; replay: "
+        "cassettes only, network blocked. Default: $ASST_DEPLOY_MODE, else replay when $CI "
+        "is set, else live.",
+    )
+    group.addoption(
+        "--asst-cassettes",
+        metavar="DIR",
+        help="Cassette directory (default: cassettes/ next to each script).",
+    )
+    group.addoption(
+        "--asst-env", metavar="NAME", help="Environment of the project (overrides the script's)."
+    )
+    group.addoption(
+        "--asst-target", metavar="NAME", help="Target to talk to (overrides the script's)."
+    )
+    group.addoption(
+        "--asst-project",
+        metavar="DIR",
+        help="Project directory (default: the nearest parent with asst-deploy.yaml).",
+    )
+    group.addoption(
+        "--asst-runs",
+        choices=("stream", "poll"),
+        default=None,
+        help="Stream runs or poll them, whatever the scripts say.",
+    )
+    parser.addini(
+        "asst_conversation_files",
+        type="args",
+        default=["*.conv.yaml"],
+        help="Glob patterns of conversation script file names (default: *.conv.yaml).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "asst_conversation: a test collected from a conversation script"
+    )
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    patterns = parent.config.getini("asst_conversation_files")
+    if not any(fnmatch(file_path.name, p) for p in patterns):
+        return None
+    from asst_deploy.replay.items import ScriptFile
+
+    return ScriptFile.from_parent(parent, path=file_path)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Observed pass rates of conversations run more than once (live repeats)."""
+    lines = []
+    for report in [
+        *terminalreporter.stats.get("passed", ()),
+        *terminalreporter.stats.get("failed", ()),
+    ]:
+        props = dict(getattr(report, "user_properties", ()) or ())
+        if report.when == "call" and props.get("asst_runs", 1) > 1:
+            runs, passes = props["asst_runs"], props["asst_passes"]
+            lines.append(
+                f"{report.nodeid}: {passes}/{runs} passed ({passes / runs:.0%}; "
+                f"required {props['asst_required_rate']:.0%})"
+            )
+    if lines:
+        terminalreporter.write_sep("=", "conversation pass rates")
+        for line in lines:
+            terminalreporter.write_line(line)

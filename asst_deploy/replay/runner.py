@@ -1,0 +1,413 @@
+"""Drive one conversation through the Assistants API like a careful client (imports openai)."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from asst_deploy import identity
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.replay import stubs
+from asst_deploy.replay.script import Conversation, Turn
+from asst_deploy.replay.stream import RunStream
+from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
+
+Json = Any
+ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")
+_DEFAULT_POLL = 0.5  # seconds, when the server sends no openai-poll-after-ms
+_PAGE = 100
+
+
+class NotDeployed(AsstDeployError):
+    """The script's assistant has no deployed counterpart on the target."""
+
+
+class TurnError(AsstDeployError):
+    """A call failed, or the run asked for something the script does not answer."""
+
+    def __init__(self, turn: int, message: str) -> None:
+        self.turn = turn
+        super().__init__(f"turn {turn}: {message}")
+
+
+def _data(obj: Any) -> dict[str, Json]:
+    data = obj.model_dump(mode="json", by_alias=True)
+    assert isinstance(data, dict)
+    return data
+
+
+def _arguments(raw: str) -> Json:
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        return None  # not JSON: the schema check reports it, with the raw text
+
+
+class Runner:
+    """One thread per conversation. `sleep` is what poll waits call: replay passes a no-op."""
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        *,
+        root: Path,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        transport_errors: tuple[type[Exception], ...] = (),
+    ) -> None:
+        """`transport_errors`: what the HTTP layer may raise besides the SDK's errors (a
+        cassette's miss in replay); they become TurnErrors too, with the cause kept."""
+        self.client = client
+        self.transport_errors = transport_errors
+        self.root = root
+        self.sleep = sleep
+        self.clock = clock
+        self._filenames: dict[str, str] = {}
+
+    # --- the assistant ------------------------------------------------------------------
+
+    def find_assistant(self, project: str, key: str, target: str) -> dict[str, Json]:
+        """The deployed assistant whose identity metadata names `project` and `key`."""
+        after: str | None = None
+        with self._calls(0, "listing assistants"):
+            while True:
+                kwargs: dict[str, Any] = {"limit": _PAGE, "order": "asc"}
+                if after:
+                    kwargs["after"] = after
+                page = self.client.beta.assistants.list(**kwargs)
+                for item in page.data:
+                    if identity.owner(item.metadata)[:2] == (project, key):
+                        return _data(item)
+                if not page.has_more or not page.data:
+                    break
+                after = page.data[-1].id
+        raise NotDeployed(
+            f"assistant '{key}' of project '{project}' is not deployed on target '{target}'; "
+            "run `asst-deploy apply` first"
+        )
+
+    # --- a conversation -----------------------------------------------------------------
+
+    def start(self, assistant: Mapping[str, Json], conversation: Conversation) -> Transcript:
+        with self._calls(1, "creating the thread"):
+            thread = self.client.beta.threads.create()
+        return Transcript(conversation.name, thread.id, str(assistant["id"]))
+
+    def finish(self, transcript: Transcript) -> None:
+        """Delete the thread: a careful client leaves nothing behind on a live target."""
+        with self._calls(len(transcript.turns), "deleting the thread"):
+            self.client.beta.threads.delete(transcript.thread_id)
+
+    def turn(self, transcript: Transcript, turn: Turn, conversation: Conversation) -> TurnResult:
+        result = TurnResult(turn.index, turn.user)
+        transcript.turns.append(result)
+        start = self.clock()
+        deadline = start + conversation.timeout
+        thread_id = transcript.thread_id
+        if turn.index > 1:
+            self._settle(turn.index, thread_id, deadline)
+        uploaded = self._upload(turn)
+        attachments: list[Any] = [
+            {"file_id": file_id, "tools": [{"type": t} for t in tools]}
+            for file_id, tools in uploaded
+        ]
+        with self._calls(turn.index, "adding the user message"):
+            self.client.beta.threads.messages.create(
+                thread_id,
+                role="user",
+                content=turn.user,
+                attachments=attachments or openai.omit,
+            )
+        run_args = {"assistant_id": transcript.assistant_id, **conversation.run}
+        if conversation.streaming:
+            stream = self._run_streaming(turn, result, thread_id, run_args, deadline)
+            run, messages, steps = stream.run or {}, stream.message_list(), stream.step_list()
+        else:
+            run = self._run_polling(turn, result, thread_id, run_args, deadline)
+            messages, steps = self._collected(turn.index, thread_id, run)
+        result.latency = self.clock() - start
+        self._fill(turn.index, result, run, messages, steps)
+        with self._calls(turn.index, "deleting attached files"):
+            for file_id, _ in uploaded:
+                self.client.files.delete(file_id)
+        return result
+
+    # --- runs ---------------------------------------------------------------------------
+
+    def _run_streaming(
+        self,
+        turn: Turn,
+        result: TurnResult,
+        thread_id: str,
+        run_args: Mapping[str, Json],
+        deadline: float,
+    ) -> RunStream:
+        folded = RunStream()
+        runs = self.client.beta.threads.runs
+        with self._calls(turn.index, "streaming the run"):
+            self._consume(
+                runs.create(thread_id, stream=True, timeout=self._left(deadline), **run_args),
+                folded,
+                deadline,
+            )
+            while folded.status == "requires_action" and folded.run:
+                outputs = self._outputs(turn, result, folded.run)
+                self._consume(
+                    runs.submit_tool_outputs(
+                        folded.run["id"],
+                        thread_id=thread_id,
+                        tool_outputs=outputs,
+                        stream=True,
+                        timeout=self._left(deadline),
+                    ),
+                    folded,
+                    deadline,
+                )
+        if folded.error and not folded.run:
+            raise TurnError(turn.index, f"the run's stream reported an error: {folded.error}")
+        if folded.run and folded.status in ACTIVE:
+            # the stream ended early (a dropped connection, the deadline): finish by polling
+            folded.run = self._poll(turn, result, thread_id, folded.run, deadline)
+            folded.steps.clear()
+            messages, steps = self._collected(turn.index, thread_id, folded.run)
+            folded.messages = {m["id"]: m for m in messages}
+            folded.steps = {s["id"]: s for s in steps}
+        return folded
+
+    def _consume(self, events: Any, folded: RunStream, deadline: float) -> None:
+        with events:
+            for event in events:
+                folded.feed(event.event, _data(event.data))
+                if self.clock() > deadline:
+                    break
+
+    def _run_polling(
+        self,
+        turn: Turn,
+        result: TurnResult,
+        thread_id: str,
+        run_args: Mapping[str, Json],
+        deadline: float,
+    ) -> dict[str, Json]:
+        with self._calls(turn.index, "creating the run"):
+            raw = self.client.beta.threads.runs.with_raw_response.create(thread_id, **run_args)
+        run = _data(raw.parse())
+        self._wait(raw)
+        return self._poll(turn, result, thread_id, run, deadline)
+
+    def _poll(
+        self,
+        turn: Turn,
+        result: TurnResult,
+        thread_id: str,
+        run: dict[str, Json],
+        deadline: float,
+    ) -> dict[str, Json]:
+        runs = self.client.beta.threads.runs.with_raw_response
+        with self._calls(turn.index, "polling the run"):
+            while run["status"] in ACTIVE:
+                if self.clock() > deadline:
+                    self.client.beta.threads.runs.cancel(run["id"], thread_id=thread_id)
+                    return {**run, "status": "timed_out"}
+                if run["status"] == "requires_action":
+                    outputs = self._outputs(turn, result, run)
+                    raw = runs.submit_tool_outputs(
+                        run["id"], thread_id=thread_id, tool_outputs=outputs
+                    )
+                else:
+                    raw = runs.retrieve(run["id"], thread_id=thread_id)
+                run = _data(raw.parse())
+                if run["status"] in ACTIVE:
+                    self._wait(raw)
+        return run
+
+    def _wait(self, raw: Any) -> None:
+        header = raw.headers.get("openai-poll-after-ms")
+        self.sleep(int(header) / 1000 if header and header.isdigit() else _DEFAULT_POLL)
+
+    def _left(self, deadline: float) -> float:
+        return max(deadline - self.clock(), 0.001)
+
+    def _settle(self, index: int, thread_id: str, deadline: float) -> None:
+        """A thread accepts no message while a run is active: cancel one left waiting for
+        outputs (a previous turn that timed out), and wait for any other to end."""
+        with self._calls(index, "checking the thread for an active run"):
+            page = self.client.beta.threads.runs.list(thread_id, limit=1)
+            if not page.data or page.data[0].status not in ACTIVE:
+                return
+            run = page.data[0]
+            if run.status == "requires_action":
+                self.client.beta.threads.runs.cancel(run.id, thread_id=thread_id)
+            while True:
+                raw = self.client.beta.threads.runs.with_raw_response.retrieve(
+                    run.id, thread_id=thread_id
+                )
+                if raw.parse().status not in ACTIVE:
+                    return
+                if self.clock() > deadline:
+                    raise TurnError(index, f"run {run.id} of the previous turn is still active")
+                self._wait(raw)
+
+    # --- function calls ---------------------------------------------------------------
+
+    def _outputs(self, turn: Turn, result: TurnResult, run: Mapping[str, Json]) -> list[Any]:
+        """Answer every call of a requires_action round (parallel calls all at once)."""
+        result.rounds += 1
+        calls = ((run.get("required_action") or {}).get("submit_tool_outputs") or {}).get(
+            "tool_calls"
+        ) or []
+        outputs: list[Any] = []
+        for call in calls:
+            name = call["function"]["name"]
+            raw_args = call["function"].get("arguments") or ""
+            arguments = _arguments(raw_args)
+            stub = turn.functions.get(name)
+            if stub is None:
+                scripted = ", ".join(sorted(turn.functions)) or "none"
+                raise TurnError(
+                    turn.index,
+                    f"the assistant called {name}({raw_args}) but the turn scripts no output "
+                    f"for it (scripted: {scripted}); add `functions: {{{name}: {{output: ...}}}}`",
+                )
+            try:
+                text = stubs.output(stub, name, arguments)
+            except stubs.StubError as exc:
+                raise TurnError(turn.index, str(exc)) from None
+            result.tool_calls.append(
+                ToolCall(call["id"], "function", name, arguments, raw_args, output=text)
+            )
+            outputs.append({"tool_call_id": call["id"], "output": text})
+        return outputs
+
+    # --- the transcript -----------------------------------------------------------------
+
+    def _collected(
+        self, index: int, thread_id: str, run: Mapping[str, Json]
+    ) -> tuple[list[dict[str, Json]], list[dict[str, Json]]]:
+        if not run.get("id"):
+            return [], []
+        with self._calls(index, "reading the run's messages and steps"):
+            messages = self.client.beta.threads.messages.list(
+                thread_id, run_id=run["id"], order="asc", limit=_PAGE
+            )
+            steps = self.client.beta.threads.runs.steps.list(
+                run["id"], thread_id=thread_id, order="asc", limit=_PAGE
+            )
+        return [_data(m) for m in messages.data], [_data(s) for s in steps.data]
+
+    def _fill(
+        self,
+        index: int,
+        result: TurnResult,
+        run: Mapping[str, Json],
+        messages: list[dict[str, Json]],
+        steps: list[dict[str, Json]],
+    ) -> None:
+        result.run_id = str(run.get("id") or "")
+        result.status = str(run.get("status") or "unknown")
+        error = run.get("last_error") or {}
+        incomplete = run.get("incomplete_details") or {}
+        result.error = error.get("message") or incomplete.get("reason") or None
+        result.usage = {k: v for k, v in (run.get("usage") or {}).items() if isinstance(v, int)}
+        result.messages = [m for m in messages if m.get("role") == "assistant"]
+        result.steps = steps
+        texts = []
+        for message in result.messages:
+            for part in message.get("content") or ():
+                if part.get("type") != "text":
+                    continue
+                texts.append(part["text"]["value"])
+                for note in part["text"].get("annotations") or ():
+                    if note.get("type") == "file_citation":
+                        file_id = note["file_citation"]["file_id"]
+                        result.citations.append(self._citation(index, file_id, note))
+        result.reply = "\n".join(texts)
+        self._merge_steps(result, steps)
+
+    def _merge_steps(self, result: TurnResult, steps: list[dict[str, Json]]) -> None:
+        """Built-in tool calls come from the run steps; function calls were collected as
+        they were answered, and are put in step order here."""
+        answered = {c.id: c for c in result.tool_calls}
+        ordered: list[ToolCall] = []
+        for step in steps:
+            details = step.get("step_details") or {}
+            for call in details.get("tool_calls") or ():
+                if call["type"] == "function":
+                    known = answered.pop(call["id"], None)
+                    if known is None:
+                        raw = call["function"].get("arguments") or ""
+                        known = ToolCall(
+                            call["id"],
+                            "function",
+                            call["function"]["name"],
+                            _arguments(raw),
+                            raw,
+                            call["function"].get("output"),
+                        )
+                    ordered.append(known)
+                elif call["type"] == "code_interpreter":
+                    ci = call.get("code_interpreter") or {}
+                    logs = [o.get("logs") for o in ci.get("outputs") or () if o.get("logs")]
+                    ordered.append(
+                        ToolCall(
+                            call["id"],
+                            "code_interpreter",
+                            "code_interpreter",
+                            input=ci.get("input"),
+                            logs="\n".join(logs) or None,
+                        )
+                    )
+                else:
+                    ordered.append(ToolCall(call["id"], call["type"], call["type"]))
+        result.tool_calls = ordered + list(answered.values())
+
+    def _citation(self, index: int, file_id: str, note: Mapping[str, Json]) -> Citation:
+        if file_id not in self._filenames:
+            with self._calls(index, f"reading cited file {file_id}"):
+                self._filenames[file_id] = self.client.files.retrieve(file_id).filename
+        filename = self._filenames[file_id]
+        parsed = identity.parse_file_name(filename)
+        return Citation(
+            file_id, filename, parsed.path if parsed else filename, str(note.get("text") or "")
+        )
+
+    def _upload(self, turn: Turn) -> list[tuple[str, tuple[str, ...]]]:
+        uploaded = []
+        with self._calls(turn.index, "uploading attachments"):
+            for attachment in turn.attachments:
+                path = self.root / attachment.file
+                try:
+                    content = path.read_bytes()
+                except OSError as exc:
+                    raise TurnError(
+                        turn.index, f"cannot read attachment {attachment.file}: {exc.strerror}"
+                    ) from None
+                created = self.client.files.create(file=(path.name, content), purpose="assistants")
+                uploaded.append((created.id, attachment.tools))
+        return uploaded
+
+    @contextmanager
+    def _calls(self, index: int, doing: str) -> Iterator[None]:
+        """SDK errors become TurnErrors that say which turn and what was being done; the
+        original stays the cause, so a cassette mismatch underneath can be explained."""
+        try:
+            with warnings.catch_warnings():
+                # the SDK marks all of Assistants v2 deprecated; the harness knows
+                warnings.simplefilter("ignore", DeprecationWarning)
+                yield
+        except openai.APIStatusError as exc:
+            body = exc.body if isinstance(exc.body, dict) else {}
+            message = body.get("message") or exc.message
+            raise TurnError(index, f"{doing} failed: HTTP {exc.status_code}: {message}") from exc
+        except openai.APIConnectionError as exc:
+            cause = exc.__cause__ or exc
+            raise TurnError(index, f"{doing} failed: {cause}") from exc
+        except self.transport_errors as exc:
+            raise TurnError(index, f"{doing} failed: {type(exc).__name__}") from exc

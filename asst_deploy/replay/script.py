@@ -1,0 +1,365 @@
+"""Conversation scripts (`*.conv.yaml`): their JSON Schema, loader and immutable records."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from asst_deploy.errors import Location, Problem, SpecError
+from asst_deploy.spec import schemacheck
+from asst_deploy.spec.schema import KEY_PATTERN
+from asst_deploy.spec.yamlpos import Document, parse_file
+
+Json = Any
+SCHEMA_ID = "https://asst-deploy.dev/schema/conversation.json"
+CALLABLE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"  # module.path:function
+RUN_STATUSES = ("completed", "incomplete", "failed", "cancelled", "expired", "timed_out")
+TEXT_CHECKS = (
+    "contains",
+    "icontains",
+    "regex",
+    "equals",
+    "not_contains",
+    "not_icontains",
+    "not_regex",
+    "not_equals",
+)
+
+
+def _obj(properties: dict[str, Any], *required: str, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = list(required)
+    return {**schema, **extra}
+
+
+_STRINGS = {"type": ["string", "array"], "items": {"type": "string"}, "minItems": 1}
+_CALLABLE = {"type": "string", "pattern": CALLABLE}
+_COUNT = {"type": "integer", "minimum": 0}
+
+_RUN = _obj(
+    {
+        "model": {"type": "string"},
+        "instructions": {"type": "string"},
+        "additional_instructions": {"type": "string"},
+        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+        "top_p": {"type": "number", "minimum": 0, "maximum": 1},
+        "tool_choice": {"type": ["string", "object"]},
+        "max_prompt_tokens": {"type": "integer", "minimum": 256},
+        "max_completion_tokens": {"type": "integer", "minimum": 1},
+        "response_format": {"type": ["string", "object"]},
+        "parallel_tool_calls": {"type": "boolean"},
+        "truncation_strategy": {"type": "object"},
+    },
+    description="Overrides sent with every run (the Assistants API's create-run fields).",
+)
+
+_STUB = _obj(
+    {
+        "output": {"description": "A fixed output; anything but a string is sent as JSON."},
+        "template": {
+            "type": "string",
+            "description": "str.format-like over the call: {arguments[key]}, {name}.",
+        },
+        "call": {**_CALLABLE, "description": "module:function(name, arguments) -> output."},
+        "error": {"type": "string", "description": 'Sent as {"error": "..."}.'},
+    },
+    minProperties=1,
+    maxProperties=1,
+)
+
+_TOOL_CALL = _obj(
+    {
+        "name": {
+            "type": "string",
+            "description": "Function name, code_interpreter or file_search.",
+        },
+        "arguments": {"type": "object", "description": "A subset the arguments must contain."},
+        "arguments_schema": {"type": "object", "description": "JSON Schema of the arguments."},
+    },
+    "name",
+)
+
+_EXPECT = _obj(
+    {
+        **{name: _STRINGS for name in TEXT_CHECKS},
+        "json": {"type": "boolean", "description": "The reply is (or is not) JSON."},
+        "json_schema": {"type": "object"},
+        "tool_calls": {"type": "array", "items": _TOOL_CALL},
+        "tool_calls_ordered": {"type": "boolean"},
+        "tool_call_count": {
+            "type": ["integer", "object"],
+            "minimum": 0,
+            "additionalProperties": _COUNT,
+        },
+        "no_tool_calls": {"const": True},
+        "code_interpreter": {"type": "boolean"},
+        "citations": {
+            "type": ["boolean", "array"],
+            "items": {"type": "string"},
+            "description": "true, or the cited files by path (or base name).",
+        },
+        "status": {"enum": list(RUN_STATUSES)},
+        "max_tokens": {
+            "type": ["integer", "object"],
+            "minimum": 0,
+            "properties": {"prompt": _COUNT, "completion": _COUNT, "total": _COUNT},
+            "additionalProperties": False,
+        },
+        "max_latency": {"type": "number", "exclusiveMinimum": 0},
+        "predicate": {
+            "type": ["string", "array"],
+            "pattern": CALLABLE,
+            "items": _CALLABLE,
+        },
+    }
+)
+
+_ATTACHMENT = _obj(
+    {
+        "file": {"type": "string", "minLength": 1},
+        "tools": {
+            "type": "array",
+            "items": {"enum": ["code_interpreter", "file_search"]},
+            "minItems": 1,
+        },
+    },
+    "file",
+)
+
+_OPTIONS = {
+    "run": _RUN,
+    "streaming": {"type": "boolean", "description": "Stream runs (default) or poll them."},
+    "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds per run."},
+    "repeat": {"type": "integer", "minimum": 1, "description": "Live runs: times to run."},
+    "pass_rate": {"type": "number", "minimum": 0, "maximum": 1},
+    "functions": {"type": "object", "additionalProperties": _STUB},
+}
+
+
+@cache
+def conversation_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a conversation script."""
+    turn = _obj(
+        {
+            "user": {"type": "string", "minLength": 1},
+            "attachments": {"type": "array", "items": _ATTACHMENT},
+            "functions": {"type": "object", "additionalProperties": _STUB},
+            "expect": _EXPECT,
+        },
+        "user",
+    )
+    conversation = _obj(
+        {
+            "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"},
+            "description": {"type": "string"},
+            "turns": {"type": "array", "items": turn, "minItems": 1},
+            **_OPTIONS,
+        },
+        "name",
+        "turns",
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "asst-deploy conversation script",
+        **_obj(
+            {
+                "assistant": {"type": "string", "pattern": KEY_PATTERN},
+                "description": {"type": "string"},
+                "env": {"type": "string"},
+                "target": {"type": "string"},
+                **_OPTIONS,
+                "conversations": {"type": "array", "items": conversation, "minItems": 1},
+            },
+            "assistant",
+            "conversations",
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Stub:
+    """How to answer one function: exactly one of output / template / call / error."""
+
+    kind: str
+    value: Json
+
+
+@dataclass(frozen=True)
+class Attachment:
+    file: str
+    tools: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Expectation:
+    kind: str
+    value: Json
+    location: Location
+
+
+@dataclass(frozen=True)
+class Turn:
+    index: int  # 1-based, as people count turns
+    user: str
+    location: Location
+    attachments: tuple[Attachment, ...] = ()
+    functions: Mapping[str, Stub] = field(default_factory=dict)
+    expect: tuple[Expectation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Conversation:
+    name: str
+    location: Location
+    turns: tuple[Turn, ...]
+    run: Mapping[str, Json]
+    streaming: bool
+    timeout: float
+    repeat: int
+    pass_rate: float
+
+
+@dataclass(frozen=True)
+class Script:
+    path: Path
+    display: str  # the path as shown in messages
+    assistant: str
+    env: str | None
+    target: str | None
+    conversations: tuple[Conversation, ...]
+
+
+def _stubs(raw: Mapping[str, Json] | None) -> dict[str, Stub]:
+    return {name: Stub(*next(iter(spec.items()))) for name, spec in (raw or {}).items()}
+
+
+def _turn(
+    doc: Document,
+    path: tuple[str | int, ...],
+    raw: Mapping[str, Json],
+    index: int,
+    defaults: Mapping[str, Stub],
+) -> Turn:
+    expect = raw.get("expect") or {}
+    return Turn(
+        index=index,
+        user=raw["user"],
+        location=doc.where(path),
+        attachments=tuple(
+            Attachment(a["file"], tuple(a.get("tools") or ("file_search",)))
+            for a in raw.get("attachments") or ()
+        ),
+        functions={**defaults, **_stubs(raw.get("functions"))},
+        expect=tuple(
+            Expectation(kind, value, doc.where((*path, "expect", kind), key=True))
+            for kind, value in expect.items()
+        ),
+    )
+
+
+def _semantics(doc: Document, problems: list[Problem]) -> None:
+    """What the schema cannot say: unique names, regexes that compile."""
+    seen: dict[str, int] = {}
+    for i, conv in enumerate(doc.data["conversations"]):
+        name = conv["name"]
+        if name in seen:
+            problems.append(
+                Problem(
+                    doc.where(("conversations", i, "name")),
+                    f"duplicate conversation name '{name}'",
+                    f"the first is conversation {seen[name] + 1}; names must be unique",
+                )
+            )
+        seen.setdefault(name, i)
+        for t, turn in enumerate(conv["turns"]):
+            for kind in ("regex", "not_regex"):
+                patterns = (turn.get("expect") or {}).get(kind)
+                for pattern in [patterns] if isinstance(patterns, str) else patterns or ():
+                    try:
+                        re.compile(pattern)
+                    except re.error as exc:
+                        problems.append(
+                            Problem(
+                                doc.where(("conversations", i, "turns", t, "expect", kind)),
+                                f"invalid regex {pattern!r}: {exc}",
+                                "quote the pattern with single quotes in YAML",
+                            )
+                        )
+
+
+def _validate(doc: Document, problems: list[Problem]) -> bool:
+    validator = _validator()
+    before = len(problems)
+    for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.path))):
+        path, at_key, message, hint = schemacheck.describe(error)
+        problems.append(Problem(doc.where(path, key=at_key), message, hint))
+    return len(problems) == before
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(conversation_schema())
+
+
+def load_script(path: Path, display: str | None = None) -> Script:
+    """Read and check one script; every problem is reported at once as a SpecError."""
+    display = display or str(path)
+    problems: list[Problem] = []
+    docs = parse_file(path, display, problems)
+    if len(docs) != 1 and not problems:
+        problems.append(
+            Problem(Location(display, 1, 1), "a conversation script is one YAML document")
+        )
+    if problems:
+        raise SpecError(problems)
+    doc = docs[0]
+    if not _validate(doc, problems):
+        raise SpecError(problems)
+    _semantics(doc, problems)
+    if problems:
+        raise SpecError(problems)
+    data = doc.data
+    defaults = _stubs(data.get("functions"))
+    conversations = []
+    for i, conv in enumerate(data["conversations"]):
+        base = ("conversations", i)
+
+        def option(name: str, default: Json, conv: Mapping[str, Json] = conv) -> Json:
+            return conv.get(name, data.get(name, default))
+
+        stubs = {**defaults, **_stubs(conv.get("functions"))}
+        conversations.append(
+            Conversation(
+                name=conv["name"],
+                location=doc.where(base),
+                turns=tuple(
+                    _turn(doc, (*base, "turns", t), turn, t + 1, stubs)
+                    for t, turn in enumerate(conv["turns"])
+                ),
+                run={**(data.get("run") or {}), **(conv.get("run") or {})},
+                streaming=bool(option("streaming", True)),
+                timeout=float(option("timeout", 60)),
+                repeat=int(option("repeat", 1)),
+                pass_rate=float(option("pass_rate", 1.0)),
+            )
+        )
+    return Script(
+        path=path,
+        display=display,
+        assistant=data["assistant"],
+        env=data.get("env"),
+        target=data.get("target"),
+        conversations=tuple(conversations),
+    )
