@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from asst_deploy.remote.state import RemoteState
 Json = Any
 T = TypeVar("T")
 Progress = Callable[[str], None]
+STATUS_EVERY = 2.0  # seconds between "still ingesting" lines
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class RetryPolicy:
     base: float = 0.5
     cap: float = 20.0
     sleep: Callable[[float], None] = time.sleep
+    # told of each retry before its sleep (the error, the delay): for `--verbose`
+    on_retry: Callable[[RemoteError, float], None] | None = None
 
     def delay(self, attempt: int, error: RemoteError) -> float:
         if error.retry_after is not None:
@@ -61,7 +65,10 @@ def retrying(
             unreachable = exc.status is None and not connection_errors
             if not exc.retryable or unreachable or attempt == policy.attempts - 1:
                 raise
-            policy.sleep(policy.delay(attempt, exc))
+            delay = policy.delay(attempt, exc)
+            if policy.on_retry is not None:
+                policy.on_retry(exc, delay)
+            policy.sleep(delay)
             if adopt is not None:
                 found = retrying(policy, adopt)
                 if found is not None:
@@ -97,12 +104,19 @@ class _Run:
         remote: RemoteState,
         options: Options,
         progress: Progress,
+        status: Progress,
     ) -> None:
         self.plan = plan
         self.root = root
         self.backend = backend
         self.options = options
         self.progress = progress
+        self.status = status
+        self.started = itertools.count(1)  # actions begun, for "[3/12]"; next() is atomic
+        # a replace runs twice: its create with the creates, its delete with the deletes
+        self.total = sum(isinstance(a, Create | Update | Replace) for a in plan.actions) + sum(
+            isinstance(a, Delete | Replace) and a.remote_id is not None for a in plan.actions
+        )
         # logical name ("path#sha" or vector store key) -> remote id, grown as objects appear
         # (never one this plan deletes: of duplicates, the one kept)
         deleted = {a.remote_id for a in plan.actions if isinstance(a, Delete)}
@@ -137,6 +151,7 @@ class _Run:
                 f"{after['path']} changed since the plan was made; make a new plan"
             )
         name = identity.file_name(self.plan.project, after["sha"], after["path"])
+        self.status(f"    uploading {after['path']} ({_size(path)})")
 
         def adopt() -> Any:
             return next((f for f in self.backend.read_state().files if f.filename == name), None)
@@ -189,12 +204,21 @@ class _Run:
         self.progress(f"  {action.symbol} vector_store {action.key}: {action.verb}d {store_id}")
 
     def wait_for_ingestion(self, key: str, store_id: str) -> None:
-        deadline = time.monotonic() + self.options.ingestion_timeout
+        started = time.monotonic()
+        deadline = started + self.options.ingestion_timeout
+        told = -STATUS_EVERY
         while True:
             files = self.call(lambda: self.backend.vector_store_files(store_id))
             pending = [f for f in files if f.get("status") == "in_progress"]
             if not pending:
                 break
+            waited = time.monotonic() - started
+            if waited - told >= STATUS_EVERY:
+                told = waited
+                self.status(
+                    f"    vector_store {key}: {len(pending)} of {len(files)} file(s) "
+                    f"still ingesting ({waited:.0f} s)"
+                )
             if time.monotonic() > deadline:
                 raise AsstDeployError(
                     f"vector store {key}: {len(pending)} file(s) still ingesting after "
@@ -263,6 +287,8 @@ class _Run:
     def run_phase(self, jobs: list[tuple[Action, Callable[[], None]]]) -> None:
         def run(job: tuple[Action, Callable[[], None]]) -> None:
             action, fn = job
+            step = f"[{next(self.started)}/{self.total}]"
+            self.status(f"{step} {action.verb} {action.kind} {action.key}")
             try:
                 fn()
                 self.done += 1
@@ -296,6 +322,15 @@ class _Run:
             self.run_phase(jobs)
 
 
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
 def _remote_id(action: Action) -> str:
     if action.remote_id is None:
         raise AssertionError(f"{action.verb} {action.kind} {action.key} has no remote id")
@@ -310,10 +345,13 @@ def apply_plan(
     *,
     options: Options | None = None,
     progress: Progress = lambda line: None,
+    status: Progress = lambda line: None,
 ) -> int:
     """Carry out `plan` against `backend`; returns the number of actions done.
-    `remote` is the state the plan was made from (for ids of unchanged objects)."""
-    run = _Run(plan, root, backend, remote, options or Options(), progress)
+    `remote` is the state the plan was made from (for ids of unchanged objects).
+    `progress` is told of each action done; `status` of work under way (an action
+    starting, an upload, an ingestion wait), for a terminal or a verbose log."""
+    run = _Run(plan, root, backend, remote, options or Options(), progress, status)
     run.run()
     if run.failures:
         raise ApplyError(run.failures, run.done)

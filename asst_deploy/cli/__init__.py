@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from asst_deploy import __version__
+from asst_deploy.cli.common import NORMAL, QUIET, VERBOSE, Output
 from asst_deploy.errors import AsstDeployError
 
 # command name -> "module:attribute"; imported only when the command runs, so that
@@ -23,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "destroy": "asst_deploy.cli.destroy:destroy",
     "import": "asst_deploy.cli.import_:import_",
     "export": "asst_deploy.cli.export:export",
+    "scan-cassettes": "asst_deploy.cli.scan:scan_cassettes",
+    "test": "asst_deploy.cli.test:test",
 }
 
 EXIT_ERROR = 1
@@ -52,11 +55,25 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="asst-deploy")
 @click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only results, warnings and errors.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also print progress and per-call details (request ids, retries).",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    """Assistant-as-code: keep OpenAI assistants, vector stores and files in git."""
+def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool) -> None:
+    """Assistant-as-code: keep OpenAI assistants, vector stores and files in git.
+
+    Results go to stdout; notes, progress and errors to stderr. Colour only on a terminal
+    and never when NO_COLOR is set.
+    """
+    if quiet and verbose:
+        raise click.UsageError("choose one of --quiet and --verbose")
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    ctx.obj["output"] = Output(QUIET if quiet else VERBOSE if verbose else NORMAL)
 
 
 def main(argv: list[str] | None = None) -> None:

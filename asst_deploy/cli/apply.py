@@ -11,10 +11,9 @@ from asst_deploy import deploy, render
 from asst_deploy.apply import Options, apply_plan
 from asst_deploy.cli.common import (
     confirm_or_abort,
-    log,
+    current_output,
     project_options,
     refuse_if_refused,
-    styler,
 )
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.targets import connect
@@ -48,15 +47,17 @@ def apply(
     parallelism: int,
 ) -> None:
     """Apply the specs in SOURCE (a project directory) or a plan saved with `plan --out`."""
+    output = current_output()
+    retry = output.retry_policy()
     saved = deploy.is_plan_file(source)
     if saved:
         the_plan, root = deploy.read_plan(source)
         project = load_project(root, the_plan.environment, the_plan.target)
     else:
         project = load_project(source, env, target)
-    with connect(project.target) as backend:
+    with connect(project.target, trace=output.trace()) as backend:
         if saved:
-            remote = deploy.read_remote(backend)
+            remote = deploy.read_remote(backend, retry)
             reasons = deploy.stale_reasons(the_plan, remote, deploy.local_shas(project))
             if reasons:
                 raise AsstDeployError(
@@ -65,12 +66,19 @@ def apply(
                     + "\nMake a new plan with `asst-deploy plan --out`."
                 )
         else:
-            the_plan, remote = deploy.make_plan(project, backend, prune=prune, only=only)
-        click.echo(render.text(the_plan, styler()), nl=False)
+            the_plan, remote = deploy.make_plan(
+                project, backend, prune=prune, only=only, retry=retry
+            )
+        asks = not (saved or auto_approve)
+        shown = asks or not output.quiet  # whoever is asked to confirm sees what they approve
+        if shown:
+            output.result(render.text(the_plan, output.styler()), nl=False)
         refuse_if_refused(the_plan)
         if the_plan.empty:
+            if not shown:
+                output.result("No changes.")
             return
-        if not saved:
+        if asks:
             confirm_or_abort("Apply these changes?", auto_approve)
         started = time.monotonic()
         apply_plan(
@@ -78,11 +86,12 @@ def apply(
             project.root,
             backend,
             remote,
-            options=Options(parallelism=parallelism),
-            progress=log,
+            options=Options(parallelism=parallelism, retry=retry),
+            progress=output.note,
+            status=output.progress,
         )
     add, change, destroy = the_plan.counts()
-    click.echo(
+    output.result(
         f"Apply complete: {add} added, {change} changed, {destroy} destroyed "
         f"in {time.monotonic() - started:.1f} s."
     )

@@ -1,18 +1,24 @@
-"""Options and output helpers shared by the commands that talk to a target."""
+"""Options and output helpers shared by the commands: streams, verbosity, colour, confirmation."""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Plan
 
+if TYPE_CHECKING:
+    from asst_deploy.apply import RetryPolicy
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+QUIET, NORMAL, VERBOSE = -1, 0, 1
 
 
 def project_options(fn: F) -> F:
@@ -26,10 +32,17 @@ def project_options(fn: F) -> F:
     return fn
 
 
+def is_tty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 def use_colour(stream: Any = None) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
     stream = stream or sys.stdout
-    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+    return "NO_COLOR" not in os.environ and is_tty(stream)
 
 
 def styler(stream: Any = None) -> Callable[[str, str], str]:
@@ -38,9 +51,82 @@ def styler(stream: Any = None) -> Callable[[str, str], str]:
     return lambda text, colour: click.style(text, fg=colour) if colour else text
 
 
+@dataclass(frozen=True)
+class Output:
+    """Where each kind of message goes. stdout holds only a command's result (text, --json,
+    --markdown); everything else goes to stderr, filtered by the verbosity:
+
+    - result: stdout, always
+    - error/warn: stderr, always (a warning is rare and asks for action, so --quiet keeps it)
+    - note: stderr, hidden by --quiet (what was done, e.g. each applied action)
+    - progress: stderr, only when stderr is a terminal or with --verbose (never --quiet)
+    - detail: stderr, only with --verbose (per-call details: requests, request ids, retries)
+
+    Streams are looked up when a message is written (not when the object is made), so
+    click's test runner and pytest's capture see everything.
+    """
+
+    verbosity: int = NORMAL
+
+    @property
+    def quiet(self) -> bool:
+        return self.verbosity <= QUIET
+
+    @property
+    def verbose(self) -> bool:
+        return self.verbosity >= VERBOSE
+
+    def result(self, text: str, nl: bool = True) -> None:
+        click.echo(text, nl=nl)
+
+    def styler(self) -> Callable[[str, str], str]:
+        """Colours for the result on stdout."""
+        return styler(sys.stdout)
+
+    def warn(self, message: str) -> None:
+        click.echo(f"{self._style('Warning:', 'yellow')} {message}", err=True)
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def progress(self, message: str) -> None:
+        if not self.quiet and (self.verbose or is_tty(sys.stderr)):
+            click.echo(message, err=True)
+
+    def detail(self, message: str) -> None:
+        if self.verbose:
+            click.echo(self._style(message, "bright_black"), err=True)
+
+    def trace(self) -> Callable[[str], None] | None:
+        """For `connect(target, trace=...)`: a line per HTTP request, with --verbose only."""
+        return self.detail if self.verbose else None
+
+    def retry_policy(self) -> RetryPolicy:
+        """The engine's retry policy, telling of each retry with --verbose."""
+        from asst_deploy.apply import RetryPolicy
+
+        def on_retry(error: Exception, delay: float) -> None:
+            self.detail(f"  retrying in {delay:.1f} s: {error}")
+
+        return RetryPolicy(on_retry=on_retry)
+
+    def _style(self, text: str, colour: str) -> str:
+        return styler(sys.stderr)(text, colour)
+
+
+def current_output() -> Output:
+    """The Output the `asst-deploy` group made from --quiet/--verbose (kept on the click
+    context object, not in a global); a default one when a command runs on its own."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    found = obj.get("output") if isinstance(obj, dict) else None
+    return found if isinstance(found, Output) else Output()
+
+
 def log(message: str) -> None:
-    """Progress and notes go to stderr, so stdout holds only the command's output."""
-    click.echo(message, err=True)
+    """Notes go to stderr, so stdout holds only the command's output (hidden by --quiet)."""
+    current_output().note(message)
 
 
 def confirm_or_abort(question: str, auto_approve: bool) -> None:

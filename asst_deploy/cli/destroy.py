@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from asst_deploy import deploy, render
-from asst_deploy.apply import apply_plan
-from asst_deploy.cli.common import confirm_or_abort, log, project_options, styler
+from asst_deploy.apply import Options, apply_plan
+from asst_deploy.cli.common import confirm_or_abort, current_output, project_options
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
@@ -19,20 +19,34 @@ from asst_deploy.spec.loader import load_project
 def destroy(directory: str, env: str | None, target: str | None, auto_approve: bool) -> None:
     """Delete every object the project in DIRECTORY manages on its target (objects of
     other projects, and objects without the project's marker, are never touched)."""
+    output = current_output()
+    retry = output.retry_policy()
     project = load_project(directory, env, target)
-    with connect(project.target) as backend:
-        remote = deploy.read_remote(backend)
+    with connect(project.target, trace=output.trace()) as backend:
+        remote = deploy.read_remote(backend, retry)
         the_plan = deploy.destroy_plan(project, remote)
         if the_plan.refused:
             raise AsstDeployError(
                 "destroy refused; nothing was changed:\n"
                 + "\n".join(f"  {r}" for r in the_plan.refused)
             )
-        click.echo(render.text(the_plan, styler()), nl=False)
+        shown = not (auto_approve and output.quiet)
+        if shown:
+            output.result(render.text(the_plan, output.styler()), nl=False)
         if the_plan.empty:
+            if not shown:
+                output.result("Destroy complete: 0 destroyed.")
             return
         confirm_or_abort(
             f"Destroy {len(the_plan.actions)} object(s) of project {project.name}?", auto_approve
         )
-        apply_plan(the_plan, project.root, backend, remote, progress=log)
-    click.echo(f"Destroy complete: {len(the_plan.actions)} destroyed.")
+        apply_plan(
+            the_plan,
+            project.root,
+            backend,
+            remote,
+            options=Options(retry=retry),
+            progress=output.note,
+            status=output.progress,
+        )
+    output.result(f"Destroy complete: {len(the_plan.actions)} destroyed.")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from asst_deploy.cli.common import log, project_options
+from asst_deploy.cli.common import current_output, project_options
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.export import export as run_export
 from asst_deploy.export import project_file
@@ -48,8 +48,9 @@ def export(
     manage get `adopt: <id>`, so the next plan only adds the ownership tags."""
     if export_all == bool(remote_ids):
         raise click.UsageError("name the objects to export, or pass --all (not both)")
+    output = current_output()
     project = load_project(directory, env, target)
-    with connect(project.target) as backend:
+    with connect(project.target, trace=output.trace()) as backend:
         state = backend.read_state()
 
         def download(file_id: str) -> bytes | None:
@@ -84,5 +85,7 @@ def export(
         else:
             path.write_text(content, encoding="utf-8")
     for warning in result.warnings:
-        log(f"Warning: {warning}")
-    click.echo(f"Exported {len(result.keys)} object(s) into {out} ({len(result.files)} file(s)).")
+        output.warn(warning)
+    output.result(
+        f"Exported {len(result.keys)} object(s) into {out} ({len(result.files)} file(s))."
+    )

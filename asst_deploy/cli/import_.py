@@ -7,7 +7,7 @@ import re
 import click
 
 from asst_deploy import identity, limits
-from asst_deploy.cli.common import log, project_options
+from asst_deploy.cli.common import current_output, project_options
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.export import tag_metadata
 from asst_deploy.remote.targets import connect
@@ -36,8 +36,9 @@ def import_(
         raise AsstDeployError(
             f"invalid key {key!r}: use 1-64 lower-case letters, digits, '_', '.' or '-'"
         )
+    output = current_output()
     project = load_project(directory, env, target)
-    with connect(project.target) as backend:
+    with connect(project.target, trace=output.trace()) as backend:
         state = backend.read_state()
         objects = state.assistants if kind == "assistant" else state.vector_stores
         obj = next((o for o in objects if o.id == remote_id), None)
@@ -65,10 +66,10 @@ def import_(
         backend.set_metadata(
             kind, remote_id, tag_metadata(obj, project.name, key, state.names(project.name))
         )
-    click.echo(f"Imported {kind} {remote_id} as '{key}' into project '{project.name}'.")
+    output.result(f"Imported {kind} {remote_id} as '{key}' into project '{project.name}'.")
     keys = {a.key for a in project.assistants} | {s.key for s in project.vector_stores}
     if key not in keys:
-        log(
+        output.note(
             f"No spec has the key '{key}' yet: until one does, plan lists it as kept and "
             f"`--prune` would delete it. `asst-deploy export {remote_id} --out DIR` writes a spec."
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from asst_deploy import deploy, render
-from asst_deploy.cli.common import log, project_options, refuse_if_refused, styler
+from asst_deploy.cli.common import current_output, project_options, refuse_if_refused
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
 
@@ -54,18 +54,23 @@ def plan(
     """Compare the specs in DIRECTORY with the target and show the changes."""
     if as_json and as_markdown:
         raise click.UsageError("choose one of --json and --markdown")
+    output = current_output()
     project = load_project(directory, env, target)
-    with connect(project.target) as backend:
-        the_plan, _ = deploy.make_plan(project, backend, prune=prune, only=only)
+    with connect(project.target, trace=output.trace()) as backend:
+        the_plan, _ = deploy.make_plan(
+            project, backend, prune=prune, only=only, retry=output.retry_policy()
+        )
     if as_json:
-        click.echo(render.to_json(the_plan))
+        output.result(render.to_json(the_plan))
     elif as_markdown:
-        click.echo(render.markdown(the_plan), nl=False)
+        output.result(render.markdown(the_plan), nl=False)
     else:
-        click.echo(render.text(the_plan, styler()), nl=False)
+        output.result(render.text(the_plan, output.styler()), nl=False)
     refuse_if_refused(the_plan)
     if out is not None:
         deploy.save_plan(the_plan, project, out)
-        log(f"Saved the plan to {out}; `asst-deploy apply {out}` applies exactly this plan.")
+        output.note(
+            f"Saved the plan to {out}; `asst-deploy apply {out}` applies exactly this plan."
+        )
     if detailed_exitcode and not the_plan.empty:
         raise click.exceptions.Exit(EXIT_CHANGES)

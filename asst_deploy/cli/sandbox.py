@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import yaml
 
+from asst_deploy.cli.common import current_output
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 
@@ -174,12 +175,12 @@ def serve(
     from asst_deploy.sandbox.model import ScriptedModel
     from asst_deploy.sandbox.store import Store
 
+    output = current_output()
     if not is_loopback(host):
-        click.echo(
-            f"Warning: binding {host} exposes the sandbox beyond this machine"
+        output.warn(
+            f"binding {host} exposes the sandbox beyond this machine"
             + ("" if api_key else " with no API key required")
-            + ".",
-            err=True,
+            + "."
         )
     faults = fault_config(
         faults_file,
@@ -203,7 +204,7 @@ def serve(
     )
     if rules is not None:
         state.model = ScriptedModel.from_file(rules)
-    click.echo(f"Sandbox listening on http://{host}:{port}/v1", err=True)
+    output.note(f"Sandbox listening on http://{host}:{port}/v1")
     if faults.rules:
-        click.echo(f"Fault rules: {json.dumps([vars(r) for r in faults.rules])}", err=True)
+        output.note(f"Fault rules: {json.dumps([vars(r) for r in faults.rules])}")
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning", server_header=False)

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from asst_deploy.cli.common import current_output
 from asst_deploy.errors import Problem, SpecError
 from asst_deploy.spec.validate import validate as run_validate
 
@@ -45,7 +46,7 @@ def validate(directory: str, env: str | None, as_json: bool) -> None:
         raise SpecError(report.problems)
     project = report.projects[0]
     envs = ", ".join(e or "base" for e in report.environments)
-    click.echo(
+    current_output().result(
         f"{report.root}: valid: project '{project.name}', {len(project.assistants)} assistant(s), "
         f"{len(project.vector_stores)} vector store(s), {len(project.files)} file(s) "
         f"(checked: {envs})"
@@ -62,4 +63,4 @@ def _echo_json(
         "environments": environments,
         "errors": [p.to_json() for p in problems],
     }
-    click.echo(json.dumps(report, indent=2))
+    current_output().result(json.dumps(report, indent=2))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.base import Backend
+from asst_deploy.remote.trace import http_hooks
 from asst_deploy.spec.model import Target
 
 SANDBOX_KEY = "sandbox"  # the in-process sandbox checks no key; the SDK insists on one
@@ -15,9 +16,10 @@ DEFAULT_TIMEOUT = 60.0
 
 
 @contextmanager
-def connect(target: Target) -> Iterator[Backend]:
+def connect(target: Target, trace: Callable[[str], None] | None = None) -> Iterator[Backend]:
     """A backend for `target`, open for the duration of the `with` block. Imports the
-    openai SDK (and starts the sandbox) only here, never for network-free commands."""
+    openai SDK (and starts the sandbox) only here, never for network-free commands.
+    `trace`, when given, is told of every HTTP request (for `--verbose`)."""
     import openai
 
     from asst_deploy.remote.openai_backend import OpenAIBackend
@@ -57,6 +59,7 @@ def connect(target: Target) -> Iterator[Backend]:
             project=target.project,
             timeout=target.timeout or DEFAULT_TIMEOUT,
             max_retries=0,
+            http_client=openai.DefaultHttpxClient(event_hooks=http_hooks(trace)) if trace else None,
         )
         stack.callback(client.close)
         yield OpenAIBackend(client, key_source)
