@@ -237,3 +237,32 @@ def test_function_stubs_output_template_callable_and_error(conv: Conv) -> None:
             "but the turn scripts no output for it*"
         ]
     )
+
+
+def test_a_run_over_its_timeout_is_cancelled_and_reported(conv: Conv) -> None:
+    # polled sandbox runs take two 0.1 s steps to finish; 0.05 s is not enough
+    conv.script(
+        "slow",
+        """
+        assistant: bot
+        streaming: false
+        timeout: 0.05
+        conversations:
+          - name: default-status
+            turns:
+              - user: hi
+          - name: expected-timeout
+            turns:
+              - user: hi
+                expect: {status: timed_out}
+              - user: hello again
+                expect: {status: timed_out}
+        """,
+    )
+    result = conv.run("--asst-mode", "live", "-rA")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*conversation 'default-status', turn 1, expectation 'status': *timed_out*"]
+    )
+    # the second turn found its thread usable: the timed-out run had been cancelled
+    assert "active run" not in result.stdout.str()
