@@ -190,7 +190,7 @@ def export(
 
 def project_file(project: str, target: Mapping[str, Json] | None) -> str:
     doc: dict[str, Json] = {"project": project}
-    if target and target.get("type") != "sandbox":
+    if target and (target.get("type") != "sandbox" or target.get("db")):
         name = target.get("name", "default")
         doc["targets"] = {name: {k: v for k, v in target.items() if k != "name"}}
         doc["default_target"] = name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -67,6 +68,8 @@ def export(
             "type": t.type,
             "base_url": t.base_url,
             "api_key_env": t.api_key_env,
+            # the same sandbox state, so the exported specs plan against what they describe
+            "db": os.path.relpath(t.db.resolve(), out.resolve()) if t.db else None,
         }
         result.files[PROJECT_FILE] = project_file(
             project.name, {k: v for k, v in spec.items() if v}

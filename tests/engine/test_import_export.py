@@ -46,11 +46,6 @@ def unmanaged(project: Path, **extra: object) -> dict[str, str]:
 def test_export_then_plan_shows_only_the_ownership_tags(proj: Path, tmp_path: Path) -> None:
     made = unmanaged(proj)
     out = tmp_path / "exported"
-    out.mkdir()
-    db = (proj / ".state/sandbox.db").resolve()
-    (out / "asst-deploy.yaml").write_text(
-        f"project: feat\ntargets:\n  sandbox:\n    type: sandbox\n    db: {db}\n"
-    )
     result = run("export", *made.values(), "--out", str(out), "--dir", str(proj))
     assert result.code == 0, result.err
     assert "Exported 3 object(s)" in result.out
@@ -60,6 +55,8 @@ def test_export_then_plan_shows_only_the_ownership_tags(proj: Path, tmp_path: Pa
     assert (out / "prompts/legacy-helper.md").read_text() == "Be helpful.\nAnswer briefly."
     assert json.loads((out / "functions/lookup.json").read_text())["name"] == "lookup"
     assert run("validate", str(out)).code == 0
+    # the generated project file points at the same sandbox state as the source project
+    assert load_project(out).target.db.resolve() == (proj / ".state/sandbox.db").resolve()
 
     plan = json.loads(run("plan", str(out), "--json").out)
     assert plan["summary"] == {"add": 0, "change": 3, "destroy": 0}
