@@ -27,7 +27,9 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
 
 
 @contextmanager
-def translated(doing: str, key_source: str | None = None) -> Iterator[None]:
+def translated(
+    doing: str, key_source: str | None = None, endpoint: str | None = None
+) -> Iterator[None]:
     """Turn SDK exceptions into RemoteError, saying what was being done. `key_source` names
     where the API key came from (an environment variable), for the hint on a 401."""
     try:
@@ -51,7 +53,8 @@ def translated(doing: str, key_source: str | None = None) -> Iterator[None]:
         ) from None
     except openai.APIConnectionError as exc:
         cause = exc.__cause__ or exc
-        raise RemoteError(doing, f"cannot reach the endpoint: {cause}", retryable=True) from None
+        where = endpoint or "the endpoint"
+        raise RemoteError(doing, f"cannot reach {where}: {cause}", retryable=True) from None
 
 
 def _data(obj: Any) -> dict[str, Json]:
@@ -75,7 +78,7 @@ class OpenAIBackend:
         self.key_source = key_source
 
     def translated(self, doing: str) -> AbstractContextManager[None]:
-        return translated(doing, self.key_source)
+        return translated(doing, self.key_source, self.base_url)
 
     def _list(self, doing: str, fetch: Callable[..., Any], page: int, **params: Any) -> list[Any]:
         items: list[Any] = []
