@@ -32,6 +32,18 @@ def project_options(fn: F) -> F:
     return fn
 
 
+def project_dir_option(help: str) -> Callable[[F], F]:
+    """--dir, for commands whose arguments are not the project directory (import, export)."""
+    return click.option(
+        "--dir",
+        "directory",
+        default=".",
+        show_default=True,
+        type=click.Path(exists=True),
+        help=help,
+    )
+
+
 def is_tty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from asst_deploy.cli.common import current_output, project_options
+from asst_deploy.cli.common import current_output, project_dir_option, project_options
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.export import export as run_export
 from asst_deploy.export import project_file
@@ -26,14 +26,7 @@ from asst_deploy.spec.loader import PROJECT_FILE, load_project
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to write.",
 )
-@click.option(
-    "--dir",
-    "directory",
-    default=".",
-    show_default=True,
-    type=click.Path(exists=True),
-    help="Project whose target to read.",
-)
+@project_dir_option("Project whose target to read.")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist in --out.")
 @project_options
 def export(

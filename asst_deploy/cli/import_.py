@@ -7,7 +7,7 @@ import re
 import click
 
 from asst_deploy import identity, limits
-from asst_deploy.cli.common import current_output, project_options
+from asst_deploy.cli.common import current_output, project_dir_option, project_options
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.export import tag_metadata
 from asst_deploy.remote.targets import connect
@@ -19,14 +19,7 @@ from asst_deploy.spec.schema import KEY_PATTERN
 @click.argument("kind", type=click.Choice(["assistant", "vector_store"]))
 @click.argument("remote_id")
 @click.option("--key", "key", required=True, help="The spec key the object will have.")
-@click.option(
-    "--dir",
-    "directory",
-    default=".",
-    show_default=True,
-    type=click.Path(exists=True),
-    help="Project directory.",
-)
+@project_dir_option("Project directory.")
 @project_options
 def import_(
     kind: str, remote_id: str, key: str, directory: str, env: str | None, target: str | None

@@ -11,7 +11,7 @@ from typing import Any
 
 from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.spec import schemacheck
-from asst_deploy.spec.schema import KEY_PATTERN
+from asst_deploy.spec.schema import KEY_PATTERN, closed_object
 from asst_deploy.spec.yamlpos import Document, parse_file
 
 Json = Any
@@ -30,22 +30,11 @@ TEXT_CHECKS = (
 )
 
 
-def _obj(properties: dict[str, Any], *required: str, **extra: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": properties,
-        "additionalProperties": False,
-    }
-    if required:
-        schema["required"] = list(required)
-    return {**schema, **extra}
-
-
 _STRINGS = {"type": ["string", "array"], "items": {"type": "string"}, "minItems": 1}
 _CALLABLE = {"type": "string", "pattern": CALLABLE}
 _COUNT = {"type": "integer", "minimum": 0}
 
-_RUN = _obj(
+_RUN = closed_object(
     {
         "model": {"type": "string"},
         "instructions": {"type": "string"},
@@ -62,7 +51,7 @@ _RUN = _obj(
     description="Overrides sent with every run (the Assistants API's create-run fields).",
 )
 
-_STUB = _obj(
+_STUB = closed_object(
     {
         "output": {"description": "A fixed output; anything but a string is sent as JSON."},
         "template": {
@@ -76,7 +65,7 @@ _STUB = _obj(
     maxProperties=1,
 )
 
-_TOOL_CALL = _obj(
+_TOOL_CALL = closed_object(
     {
         "name": {
             "type": "string",
@@ -85,10 +74,10 @@ _TOOL_CALL = _obj(
         "arguments": {"type": "object", "description": "A subset the arguments must contain."},
         "arguments_schema": {"type": "object", "description": "JSON Schema of the arguments."},
     },
-    "name",
+    ("name",),
 )
 
-_EXPECT = _obj(
+_EXPECT = closed_object(
     {
         **{name: _STRINGS for name in TEXT_CHECKS},
         "json": {"type": "boolean", "description": "The reply is (or is not) JSON."},
@@ -123,7 +112,7 @@ _EXPECT = _obj(
     }
 )
 
-_ATTACHMENT = _obj(
+_ATTACHMENT = closed_object(
     {
         "file": {"type": "string", "minLength": 1},
         "tools": {
@@ -132,7 +121,7 @@ _ATTACHMENT = _obj(
             "minItems": 1,
         },
     },
-    "file",
+    ("file",),
 )
 
 _OPTIONS = {
@@ -148,30 +137,29 @@ _OPTIONS = {
 @cache
 def conversation_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a conversation script."""
-    turn = _obj(
+    turn = closed_object(
         {
             "user": {"type": "string", "minLength": 1},
             "attachments": {"type": "array", "items": _ATTACHMENT},
             "functions": {"type": "object", "additionalProperties": _STUB},
             "expect": _EXPECT,
         },
-        "user",
+        ("user",),
     )
-    conversation = _obj(
+    conversation = closed_object(
         {
             "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"},
             "description": {"type": "string"},
             "turns": {"type": "array", "items": turn, "minItems": 1},
             **_OPTIONS,
         },
-        "name",
-        "turns",
+        ("name", "turns"),
     )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "asst-deploy conversation script",
-        **_obj(
+        **closed_object(
             {
                 "assistant": {"type": "string", "pattern": KEY_PATTERN},
                 "description": {"type": "string"},
@@ -180,8 +168,7 @@ def conversation_schema() -> dict[str, Any]:
                 **_OPTIONS,
                 "conversations": {"type": "array", "items": conversation, "minItems": 1},
             },
-            "assistant",
-            "conversations",
+            ("assistant", "conversations"),
         ),
     }
 

@@ -14,9 +14,10 @@ def _range(bounds: tuple[float, float], kind: str = "number") -> dict[str, Any]:
     return {"type": kind, "minimum": bounds[0], "maximum": bounds[1]}
 
 
-def _obj(
+def closed_object(
     properties: dict[str, Any], required: tuple[str, ...] = (), **extra: Any
 ) -> dict[str, Any]:
+    """An object schema that allows only `properties` (unknown keys are errors)."""
     schema: dict[str, Any] = {
         "type": "object",
         "properties": properties,
@@ -33,7 +34,7 @@ def _tool_type(name: str) -> dict[str, Any]:
     return {"type": "object", "properties": {"type": {"const": name}}}
 
 
-_FILE_REF = _obj(
+_FILE_REF = closed_object(
     {
         "file": {
             "type": "string",
@@ -60,7 +61,7 @@ _DEFS: dict[str, Any] = {
         "description": "Inline text, or {file: path} to read it from a file.",
         "oneOf": [{"type": "string"}, _FILE_REF],
     },
-    "function": _obj(
+    "function": closed_object(
         {
             "name": {"type": "string", "pattern": limits.FUNCTION_NAME_PATTERN},
             "description": {"type": "string"},
@@ -76,15 +77,15 @@ _DEFS: dict[str, Any] = {
         "allOf": [
             {
                 "if": _tool_type("code_interpreter"),
-                "then": _obj({"type": {"const": "code_interpreter"}}),
+                "then": closed_object({"type": {"const": "code_interpreter"}}),
             },
             {
                 "if": _tool_type("file_search"),
-                "then": _obj(
+                "then": closed_object(
                     {
                         "type": {"const": "file_search"},
                         "max_num_results": _range(limits.FILE_SEARCH_MAX_NUM_RESULTS, "integer"),
-                        "ranking_options": _obj(
+                        "ranking_options": closed_object(
                             {
                                 "ranker": {"enum": ["auto", "default_2024_08_21"]},
                                 "score_threshold": _range((0, 1)),
@@ -97,7 +98,7 @@ _DEFS: dict[str, Any] = {
             {
                 "if": _tool_type("function"),
                 "then": {
-                    **_obj(
+                    **closed_object(
                         {
                             "type": {"const": "function"},
                             "function": {"$ref": "#/$defs/function"},
@@ -116,11 +117,11 @@ _DEFS: dict[str, Any] = {
     "response_format": {
         "oneOf": [
             {"const": "auto"},
-            _obj({"type": {"enum": ["text", "json_object"]}}, ("type",)),
-            _obj(
+            closed_object({"type": {"enum": ["text", "json_object"]}}, ("type",)),
+            closed_object(
                 {
                     "type": {"const": "json_schema"},
-                    "json_schema": _obj(
+                    "json_schema": closed_object(
                         {
                             "name": {"type": "string", "pattern": limits.FUNCTION_NAME_PATTERN},
                             "description": {"type": "string"},
@@ -142,9 +143,9 @@ ASSISTANT_FIELDS: dict[str, Any] = {
     "model": {"type": "string", "minLength": 1},
     "instructions": {"$ref": "#/$defs/text_or_file"},
     "tools": {"type": "array", "maxItems": limits.TOOLS_MAX, "items": {"$ref": "#/$defs/tool"}},
-    "tool_resources": _obj(
+    "tool_resources": closed_object(
         {
-            "code_interpreter": _obj(
+            "code_interpreter": closed_object(
                 {
                     "files": {
                         "type": "array",
@@ -153,7 +154,7 @@ ASSISTANT_FIELDS: dict[str, Any] = {
                     }
                 }
             ),
-            "file_search": _obj(
+            "file_search": closed_object(
                 {
                     "vector_stores": {
                         "type": "array",
@@ -182,11 +183,11 @@ _DEFS.update(
     {
         "chunking_strategy": {
             "oneOf": [
-                _obj({"type": {"const": "auto"}}, ("type",)),
-                _obj(
+                closed_object({"type": {"const": "auto"}}, ("type",)),
+                closed_object(
                     {
                         "type": {"const": "static"},
-                        "static": _obj(
+                        "static": closed_object(
                             {
                                 "max_chunk_size_tokens": _range(
                                     limits.CHUNK_SIZE_TOKENS, "integer"
@@ -210,7 +211,7 @@ VECTOR_STORE_FIELDS: dict[str, Any] = {
         "items": {
             "oneOf": [
                 {"type": "string", "minLength": 1},
-                _obj(
+                closed_object(
                     {
                         "path": {"type": "string", "minLength": 1},
                         "attributes": {
@@ -225,7 +226,7 @@ VECTOR_STORE_FIELDS: dict[str, Any] = {
         },
     },
     "chunking_strategy": {"$ref": "#/$defs/chunking_strategy"},
-    "expires_after": _obj(
+    "expires_after": closed_object(
         {
             "anchor": {"const": "last_active_at"},
             "days": _range(limits.EXPIRES_AFTER_DAYS, "integer"),
@@ -247,7 +248,7 @@ _DEFS.update(
             "type": "object",
             "additionalProperties": {"type": ["string", "number", "boolean"]},
         },
-        "target": _obj(
+        "target": closed_object(
             {
                 "type": {"enum": ["sandbox", "openai"]},
                 "base_url": {"type": "string", "pattern": "^https?://"},
@@ -267,13 +268,13 @@ _DEFS.update(
             },
             ("type",),
         ),
-        "overrides": _obj(
+        "overrides": closed_object(
             {
                 "assistants": {"type": "object", "additionalProperties": {"type": "object"}},
                 "vector_stores": {"type": "object", "additionalProperties": {"type": "object"}},
             }
         ),
-        "environment": _obj(
+        "environment": closed_object(
             {
                 "target": {"type": "string"},
                 "vars": {"$ref": "#/$defs/vars"},
@@ -283,7 +284,7 @@ _DEFS.update(
         ),
     }
 )
-_DEFS["defaults"] = _obj(
+_DEFS["defaults"] = closed_object(
     {
         k: v
         for k, v in ASSISTANT_FIELDS.items()
@@ -292,7 +293,7 @@ _DEFS["defaults"] = _obj(
     description="Field values every assistant gets unless it sets them itself.",
 )
 
-PROJECT_SCHEMA: dict[str, Any] = _obj(
+PROJECT_SCHEMA: dict[str, Any] = closed_object(
     {
         "project": {
             "$ref": "#/$defs/key",
@@ -312,12 +313,12 @@ PROJECT_SCHEMA: dict[str, Any] = _obj(
     ("project",),
 )
 
-ASSISTANT_SCHEMA: dict[str, Any] = _obj(
+ASSISTANT_SCHEMA: dict[str, Any] = closed_object(
     {"kind": {"const": "assistant"}, "key": {"$ref": "#/$defs/key"}, **ASSISTANT_FIELDS},
     ("kind", "key"),
 )
 
-VECTOR_STORE_SCHEMA: dict[str, Any] = _obj(
+VECTOR_STORE_SCHEMA: dict[str, Any] = closed_object(
     {"kind": {"const": "vector_store"}, "key": {"$ref": "#/$defs/key"}, **VECTOR_STORE_FIELDS},
     ("kind", "key"),
 )
