@@ -221,7 +221,7 @@ def _text_config(text: Mapping[str, Any] | None) -> dict[str, Any]:
     text = text or {}
     fmt = dict(text.get("format") or {"type": "text"})
     if fmt["type"] == "json_schema":
-        fmt = {"description": None, "strict": False, **fmt}
+        fmt = {"strict": False, **fmt}
         fmt["strict"] = bool(fmt["strict"])
     return {"format": fmt, "verbosity": text.get("verbosity") or "medium"}
 
