@@ -66,13 +66,3 @@ def raw(server: SandboxServer) -> Iterator[httpx2.Client]:
     """Plain HTTP on the sandbox, for bodies the SDK would not send."""
     with httpx2.Client(base_url=server.base_url, timeout=10) as c:
         yield c
-
-
-def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    """(event name, data) pairs of a server-sent event stream."""
-    events = []
-    for block in text.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "data" in fields:
-            events.append((fields.get("event", ""), json.loads(fields["data"])))
-    return events
