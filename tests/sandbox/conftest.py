@@ -120,7 +120,9 @@ def _patch_object_name(s: dict[str, Any]) -> None:
 def _patch_null_cursors(s: dict[str, Any]) -> None:
     for name, schema in s.items():
         props = schema.get("properties", {})
-        if name.startswith("List") and "first_id" in props:
+        # ListAssistantsResponse ..., and the Responses surfaces' ResponseItemList and
+        # ConversationItemList (an empty conversation)
+        if (name.startswith("List") or name.endswith("ItemList")) and "first_id" in props:
             props["first_id"] = _null_or(props["first_id"])
             props["last_id"] = _null_or(props["last_id"])
 
@@ -167,6 +169,15 @@ def _declare_response_deleted(spec: dict[str, Any]) -> None:
             }
         }
     }
+
+
+def _wrap_response_404s(spec: dict[str, Any]) -> None:
+    for path, method in (
+        ("/responses/{response_id}", "delete"),
+        ("/responses/{response_id}/cancel", "post"),
+    ):
+        answer = spec["paths"][path][method]["responses"]["404"]["content"]["application/json"]
+        answer["schema"] = {"$ref": "#/components/schemas/ErrorResponse"}
 
 
 def _no_patch(s: dict[str, Any]) -> None:
@@ -224,6 +235,12 @@ REAL_VS_SPEC: dict[str, Difference] = {
         "(spec: 200 without a body; the SDK discards it)",
         _no_patch,
         _declare_response_deleted,
+    ),
+    "response_404_wrapped": Difference(
+        "404s of DELETE /responses/{response_id} and its /cancel carry the usual "
+        '{"error": {...}} body (spec: a bare Error object)',
+        _no_patch,
+        _wrap_response_404s,
     ),
     "file_content_bytes": Difference(
         "GET /files/{file_id}/content answers the raw bytes (spec: a JSON string): not checked",
