@@ -290,6 +290,24 @@ CONVERSATION = ByType(
     {str: Str(), dict: Obj({"id": Str()}, required=["id"])}, expected="a string or an object"
 )
 
+
+def _tool_choice_declared(body: dict[str, Any], path: str) -> None:
+    choice = body.get("tool_choice")
+    if not isinstance(choice, dict):
+        return
+    tools = body.get("tools") or []
+    if choice["type"] == "function":
+        found = any(t["type"] == "function" and t["name"] == choice["name"] for t in tools)
+    else:
+        found = any(t["type"] == choice["type"] for t in tools)
+    if not found:
+        raise APIError(
+            400,
+            f"Tool choice '{choice['type']}' not found in 'tools' parameter.",
+            param="tool_choice",
+        )
+
+
 CREATE = Obj(
     {
         "model": Str(),
@@ -327,6 +345,7 @@ CREATE = Obj(
         "prompt_cache_key": Nullable(Str()),
     },
     required=["model"],
+    post=_tool_choice_declared,
 )
 
 

@@ -79,6 +79,10 @@ def test_items_are_added_listed_retrieved_and_deleted(
     with pytest.raises(openai.NotFoundError, match=f"Item with id '{item_id}' not found."):
         client.conversations.items.retrieve(item_id, conversation_id=conversation.id)
     assert len(client.conversations.items.list(conversation.id).data) == 2
+    through_sdk = client.conversations.items.create(
+        conversation.id, items=[{"type": "message", "role": "user", "content": "four"}]
+    )
+    assert [i.content[0].text for i in through_sdk.data] == ["four"]  # type: ignore[union-attr]
 
 
 def test_an_empty_conversation_lists_no_items(client: openai.OpenAI) -> None:

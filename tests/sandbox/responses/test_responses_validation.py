@@ -14,7 +14,16 @@ LOOSE = {"type": "object", "properties": {"city": {"type": "string"}}}
 M = {"model": "gpt-4o"}
 
 # (method, path, body, status, message, param, code)
-CASES: list[tuple[str, str, Any, int, str, str | None, str | None]] = [
+CASES: list[tuple[str, str, Any, int, str | None, str | None, str | None]] = [
+    (
+        "POST",
+        "/responses",
+        {**M, "tool_choice": {"type": "function", "name": "get_weather"}},
+        400,
+        "Tool choice 'function' not found in 'tools' parameter.",
+        "tool_choice",
+        None,
+    ),
     (
         "POST",
         "/responses",
