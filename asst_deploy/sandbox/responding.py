@@ -319,6 +319,7 @@ class _Responder:
         try:
             self._answer()
         except TemplateError as exc:
+            self.response["output"] = []  # nothing half-said survives a broken rule
             self._fail(f"[sandbox] rule template error: {exc}")
         self.response["usage"] = _usage(self.prompt, self.completion)
 
@@ -489,7 +490,7 @@ class _Responder:
                 "index": len(text),
             }
             for hit in hits or ()
-        ][: len(reply.annotations)]
+        ]
         self.completion += tokens(text)
         status = "incomplete" if reply.status == "incomplete" else "completed"
         self._add(

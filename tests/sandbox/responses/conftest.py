@@ -43,6 +43,7 @@ def model(sandbox: Sandbox) -> Iterator[ScriptedModel]:
     )
     sandbox.model.add_rule("(?i)break", status="failed", error="The model broke.")
     sandbox.model.add_rule("(?i)ramble", reply=" ".join(["word"] * 40))
+    sandbox.model.add_rule("(?i)oops", reply="{outputs[never_called]}")
     sandbox.model.add_rule("(?i)billing", assistant="Billing", reply="Billing here.")
     sandbox.model.add_rule("", reply="You said: {message}")
     yield sandbox.model

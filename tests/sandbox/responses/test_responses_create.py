@@ -247,6 +247,10 @@ def test_rule_endings_become_failed_and_incomplete_responses(
     assert lacking.status == "failed" and lacking.error is not None
     assert "get_weather" in lacking.error.message
 
+    broken = client.responses.create(model="gpt-4o", input="oops")
+    assert broken.status == "failed" and broken.output == []
+    assert broken.error is not None and "never_called" in broken.error.message
+
     short = client.responses.create(model="gpt-4o", input="ramble on", max_output_tokens=16)
     assert short.status == "incomplete"
     assert short.incomplete_details is not None
