@@ -82,6 +82,8 @@ def test_input_items_keep_their_order_and_roles(
     listed = client.responses.input_items.list(response.id, order="asc")
     assert [i.role for i in listed.data] == ["developer", "user", "assistant", "user"]  # type: ignore[union-attr]
     assert listed.data[2].content[0].type == "output_text"  # type: ignore[union-attr]
+    paged = client.responses.input_items.list(response.id, limit=1, order="asc")
+    assert [i.id for i in paged] == [i.id for i in listed.data]  # the SDK follows `after`
     first = client.responses.input_items.list(response.id, limit=1)
     assert first.has_more and first.data[0].content[0].text == "second"  # type: ignore[union-attr]
 
