@@ -208,6 +208,8 @@ def _tool(tool: Mapping[str, Any]) -> dict[str, Any]:
             "type": "file_search",
             "vector_store_ids": list(tool["vector_store_ids"]),
             "filters": tool.get("filters"),
+            # the real service's default, echoed; unset, the search itself still stops
+            # at DEFAULT_MAX_RESULTS so that both APIs cite the same passages
             "max_num_results": tool.get("max_num_results") or 20,
             "ranking_options": ranking,
         }
