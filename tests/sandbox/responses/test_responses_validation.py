@@ -503,3 +503,13 @@ def test_odd_values_anywhere_never_answer_5xx(raw: httpx2.Client, model: Scripte
         ):
             failures.append(f"{path}={value!r}: {answer.status_code} {answer.text[:200]}")
     assert failures == []
+
+
+def test_odd_conversation_bodies_never_answer_5xx(raw: httpx2.Client) -> None:
+    conversation = raw.post("/conversations", json={}).json()
+    targets = ["/conversations", f"/conversations/{conversation['id']}/items"]
+    bodies = [{"items": v} for v in ODD_VALUES] + [{"items": [v]} for v in ODD_VALUES]
+    bodies += [{"metadata": v} for v in ODD_VALUES] + [v for v in ODD_VALUES if v != {}]
+    answers = [(t, b, raw.post(t, json=b)) for t in targets for b in bodies]
+    assert [(t, b, a.status_code) for t, b, a in answers if a.status_code >= 500] == []
+    assert all("error" in a.json() for _, _, a in answers if a.status_code != 200)
