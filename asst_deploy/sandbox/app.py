@@ -23,7 +23,15 @@ from asst_deploy.sandbox.store import Store
 
 # Each module in asst_deploy.sandbox.routes exposes `routes: list[Route]`, with paths
 # relative to /v1. Adding a resource family means adding a module here, nothing else.
-ROUTE_MODULES = ("assistants", "files", "vector_stores", "threads", "runs")
+ROUTE_MODULES = (
+    "assistants",
+    "files",
+    "vector_stores",
+    "threads",
+    "runs",
+    "responses",
+    "conversations",
+)
 
 
 @dataclass

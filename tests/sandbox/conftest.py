@@ -17,8 +17,11 @@ after the test, against the response schema that ../shared/openai/openapi.yaml g
 for its operation: the operation is found by method and path (templates such as
 /threads/{thread_id}/runs match any id), the schema is the one for the status code, and
 any error status without its own schema must be an ErrorResponse. `nullable: true` is
-read as "or null". Non-JSON answers (SSE streams, file downloads) and dropped
-connections are not checked. The real service's documented departures from the spec are
+read as "or null". A server-sent event stream is checked event by event where the spec
+gives the operation a `text/event-stream` schema (POST /responses): each event's data
+against the union member its `type` names, and the `event:` line must repeat that type.
+Other non-JSON answers (streamed runs, file downloads) and dropped connections are not
+checked. The real service's documented departures from the spec are
 tolerated, each named in `REAL_VS_SPEC` below and nowhere else.
 
 A test opts out with `@pytest.mark.no_conformance` (use sparingly, say why).
@@ -117,7 +120,9 @@ def _patch_object_name(s: dict[str, Any]) -> None:
 def _patch_null_cursors(s: dict[str, Any]) -> None:
     for name, schema in s.items():
         props = schema.get("properties", {})
-        if name.startswith("List") and "first_id" in props:
+        # ListAssistantsResponse ..., and the Responses surfaces' ResponseItemList and
+        # ConversationItemList (an empty conversation)
+        if (name.startswith("List") or name.endswith("ItemList")) and "first_id" in props:
             props["first_id"] = _null_or(props["first_id"])
             props["last_id"] = _null_or(props["last_id"])
 
@@ -144,6 +149,39 @@ def _patch_run_step_fields(s: dict[str, Any]) -> None:
     step["required"] = [r for r in step["required"] if r not in ("expired_at", "metadata")]
 
 
+def _patch_response_usage(s: dict[str, Any]) -> None:
+    [props] = [
+        p["properties"] for p in s["Response"]["allOf"] if "usage" in p.get("properties", {})
+    ]
+    props["usage"] = _null_or(props["usage"])
+
+
+def _declare_response_deleted(spec: dict[str, Any]) -> None:
+    answer = spec["paths"]["/responses/{response_id}"]["delete"]["responses"]["200"]
+    answer["content"] = {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "object": {"type": "string", "enum": ["response"]},
+                    "deleted": {"type": "boolean", "enum": [True]},
+                },
+                "required": ["id", "object", "deleted"],
+            }
+        }
+    }
+
+
+def _wrap_response_404s(spec: dict[str, Any]) -> None:
+    for path, method in (
+        ("/responses/{response_id}", "delete"),
+        ("/responses/{response_id}/cancel", "post"),
+    ):
+        answer = spec["paths"][path][method]["responses"]["404"]["content"]["application/json"]
+        answer["schema"] = {"$ref": "#/components/schemas/ErrorResponse"}
+
+
 def _no_patch(s: dict[str, Any]) -> None:
     """Documented for completeness; nothing in the schemas needs loosening."""
 
@@ -152,6 +190,8 @@ def _no_patch(s: dict[str, Any]) -> None:
 class Difference:
     description: str
     patch: Callable[[dict[str, Any]], None]
+    # for departures outside components/schemas (an operation's declared answers)
+    spec_patch: Callable[[dict[str, Any]], None] | None = None
 
 
 # The real service wins where it and the spec disagree (see ../shared/openai/README.md).
@@ -186,6 +226,23 @@ REAL_VS_SPEC: dict[str, Difference] = {
     "event_stream_content_type": Difference(
         "streamed runs answer text/event-stream; charset=utf-8 (spec: JSON only): not checked",
         _no_patch,
+    ),
+    "response_usage_null_until_done": Difference(
+        "a response still in progress (response.created / response.in_progress events) "
+        "carries usage = null (spec: a ResponseUsage object)",
+        _patch_response_usage,
+    ),
+    "response_deleted_body": Difference(
+        'DELETE /responses/{response_id} answers {"id", "object": "response", "deleted": true} '
+        "(spec: 200 without a body; the SDK discards it)",
+        _no_patch,
+        _declare_response_deleted,
+    ),
+    "response_404_wrapped": Difference(
+        "404s of DELETE /responses/{response_id} and its /cancel carry the usual "
+        '{"error": {...}} body (spec: a bare Error object)',
+        _no_patch,
+        _wrap_response_404s,
     ),
     "file_content_bytes": Difference(
         "GET /files/{file_id}/content answers the raw bytes (spec: a JSON string): not checked",
@@ -224,6 +281,8 @@ class OpenAPIConformance:
             spec = _nullable_to_any_of(yaml.load(fh, Loader=yaml.CSafeLoader))
         for difference in REAL_VS_SPEC.values():
             difference.patch(spec["components"]["schemas"])
+            if difference.spec_patch is not None:
+                difference.spec_patch(spec)
         self.spec = spec
         self.differences = REAL_VS_SPEC
         self._registry = Registry().with_resource(
@@ -267,6 +326,69 @@ class OpenAPIConformance:
             return None
         return _pointer(*pointer, "content", "application/json", "schema")
 
+    def stream_pointer(self, method: str, template: str, status: int) -> str | None:
+        """The event schema the spec gives a streamed answer, if any."""
+        response = self.spec["paths"][template][method.lower()]["responses"].get(str(status))
+        if not response or "text/event-stream" not in response.get("content", {}):
+            return None
+        return _pointer(
+            "paths",
+            template,
+            method.lower(),
+            "responses",
+            str(status),
+            "content",
+            "text/event-stream",
+            "schema",
+        )
+
+    def _resolve(self, pointer: str) -> Any:
+        node: Any = self.spec
+        for part in pointer.lstrip("/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        if isinstance(node, dict) and set(node) == {"$ref"}:
+            return self._resolve(node["$ref"].lstrip("#"))
+        return node
+
+    def event_pointer(self, union: str, event_type: str) -> str | None:
+        """The member of a discriminated event union whose `type` is `event_type`."""
+        for member in self._resolve(union).get("anyOf", []):
+            ref = member.get("$ref", "").lstrip("#")
+            if event_type in self._resolve(ref).get("properties", {}).get("type", {}).get(
+                "enum", []
+            ):
+                return ref
+        return None
+
+    def stream_problems(self, where: str, union: str, raw: bytes) -> list[str]:
+        problems: list[str] = []
+        for number, block in enumerate(raw.decode().split("\n\n")):
+            if not block.strip():
+                continue
+            fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+            try:
+                data = json.loads(fields.get("data", ""))
+            except ValueError:
+                problems.append(f"{where}: event {number} has no JSON data")
+                continue
+            event_type = data.get("type") if isinstance(data, dict) else None
+            if fields.get("event") != event_type:
+                problems.append(
+                    f"{where}: event {number} says {fields.get('event')!r}, data {event_type!r}"
+                )
+            member = self.event_pointer(union, str(event_type))
+            if member is None:
+                problems.append(
+                    f"{where}: event {number}: no event type {event_type!r} in the spec"
+                )
+                continue
+            problems.extend(
+                f"{where}: event {number} ({event_type}): {error.message} at "
+                f"{'/'.join(map(str, error.absolute_path)) or 'data'}"
+                for error in self._validator(member).iter_errors(data)
+            )
+        return problems
+
     def _validator(self, pointer: str) -> Any:
         if pointer not in self._validators:
             self._validators[pointer] = self._validator_class(
@@ -276,9 +398,13 @@ class OpenAPIConformance:
 
     def problems(self, entry: LoggedRequest) -> list[str]:
         """Why this logged response does not conform (empty when it does or is not JSON)."""
+        where = f"{entry.method} {entry.path} -> {entry.status}"
+        if entry.status is not None and entry.content_type.startswith("text/event-stream"):
+            template = self.operation(entry.method, entry.path)
+            union = template and self.stream_pointer(entry.method, template, entry.status)
+            return self.stream_problems(where, union, entry.body or b"") if union else []
         if entry.status is None or not entry.content_type.startswith("application/json"):
             return []
-        where = f"{entry.method} {entry.path} -> {entry.status}"
         try:
             body = json.loads(entry.body or b"")
         except ValueError:

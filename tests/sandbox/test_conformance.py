@@ -32,6 +32,9 @@ def test_the_tolerated_differences_are_exactly_these(openapi: Any) -> None:
         "file_content_bytes",
         "file_status_details_null",
         "message_status_fields_omitted",
+        "response_404_wrapped",
+        "response_deleted_body",
+        "response_usage_null_until_done",
         "run_extra_fields",
         "run_step_expires_at",
         "vector_store_expires_after_null",
@@ -79,3 +82,41 @@ def test_each_difference_still_applies_to_the_spec(openapi: Any) -> None:
     # patching a fresh copy must not fail: the spec still has every target
     for difference in openapi.differences.values():
         difference.patch(copy.deepcopy(openapi.spec["components"]["schemas"]))
+        if difference.spec_patch is not None:
+            difference.spec_patch(copy.deepcopy(openapi.spec))
+
+
+def sse(*events: tuple[str, object]) -> LoggedRequest:
+    text = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+    return LoggedRequest(
+        method="POST",
+        path="/v1/responses",
+        route=None,
+        query="",
+        status=200,
+        fault=None,
+        duration_ms=0.0,
+        request_id="req_x",
+        content_type="text/event-stream; charset=utf-8",
+        body=text.encode(),
+    )
+
+
+def test_streamed_events_are_checked_against_their_union_member(openapi: Any) -> None:
+    done = {"type": "response.output_text.done", "item_id": "msg_1", "output_index": 0}
+    done |= {"content_index": 0, "text": "hi", "logprobs": [], "sequence_number": 3}
+    assert openapi.problems(sse(("response.output_text.done", done))) == []
+    problems = openapi.problems(
+        sse(
+            ("response.output_text.done", {**done, "text": 1}),
+            ("response.output_text.delta", done),
+            ("response.nonsense", {"type": "response.nonsense"}),
+        )
+    )
+    assert problems == [
+        "POST /v1/responses -> 200: event 0 (response.output_text.done): 1 is not of type "
+        "'string' at text",
+        "POST /v1/responses -> 200: event 1 says 'response.output_text.delta', data "
+        "'response.output_text.done'",
+        "POST /v1/responses -> 200: event 2: no event type 'response.nonsense' in the spec",
+    ]
