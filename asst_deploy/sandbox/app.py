@@ -23,7 +23,16 @@ from asst_deploy.sandbox.store import Store
 
 # Each module in asst_deploy.sandbox.routes exposes `routes: list[Route]`, with paths
 # relative to /v1. Adding a resource family means adding a module here, nothing else.
-ROUTE_MODULES = ("assistants", "files", "vector_stores", "threads", "runs")
+# agent_sessions precedes agents, whose /agents/{agent_id} would otherwise take "sessions".
+ROUTE_MODULES = (
+    "assistants",
+    "files",
+    "vector_stores",
+    "threads",
+    "runs",
+    "agent_sessions",
+    "agents",
+)
 
 
 @dataclass
