@@ -243,7 +243,7 @@ async def create(request: Request) -> Response:
     messages = agent_sessions.messages_of(body["input"]) if body.get("input") else None
     session = agent_sessions.create(sandbox, session, private, messages)
     if body.get("stream"):
-        return _event_stream(sandbox, session["id"], 0, until_rest=True)
+        return _event_stream(request, session["id"], 0, until_rest=True)
     return JSONResponse(session)
 
 
@@ -331,12 +331,14 @@ async def post_events(request: Request) -> Response:
 
 
 def _event_stream(
-    sandbox: Sandbox, session_id: str, cursor: int, *, until_rest: bool
+    request: Request, session_id: str, cursor: int, *, until_rest: bool
 ) -> StreamingResponse:
+    sandbox = sandbox_of(request)
+
     async def body() -> AsyncIterator[bytes]:
         sandbox.extras[OPEN_STREAMS] = sandbox.extras.get(OPEN_STREAMS, 0) + 1
         try:
-            async for chunk in _tail(sandbox, session_id, cursor, until_rest=until_rest):
+            async for chunk in _tail(request, session_id, cursor, until_rest=until_rest):
                 yield chunk
         finally:
             sandbox.extras[OPEN_STREAMS] -= 1
@@ -345,10 +347,12 @@ def _event_stream(
 
 
 async def _tail(
-    sandbox: Sandbox, session_id: str, cursor: int, *, until_rest: bool
+    request: Request, session_id: str, cursor: int, *, until_rest: bool
 ) -> AsyncIterator[bytes]:
+    sandbox = sandbox_of(request)
     seen = cursor
-    while True:
+    # A quiet stream sends nothing, so a client that left is noticed on the receive side.
+    while not await request.is_disconnected():
         found = sandbox.store.get(SESSION, session_id)
         if found is None:  # deleted while streaming
             yield DONE
@@ -373,7 +377,7 @@ async def stream_events(request: Request) -> Response:
     # Live from now on: the cursor is taken before the answer starts, so an input posted
     # right after the subscription is never missed.
     cursor = agent_sessions.event_count(sandbox, session["id"])
-    return _event_stream(sandbox, session["id"], cursor, until_rest=False)
+    return _event_stream(request, session["id"], cursor, until_rest=False)
 
 
 async def list_items(request: Request) -> JSONResponse:

@@ -13,6 +13,7 @@ OpenAPI check.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -78,9 +79,14 @@ def route_of(path: str) -> str | None:
     return None
 
 
+@functools.cache
+def _adapter(kind: Any) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(kind)  # building one for a big union is slow: build once
+
+
 def validate_as(kind: Any, value: Any) -> Any:
     """`value` parsed by pydantic validation as the SDK type `kind` (a model or a union)."""
-    return pydantic.TypeAdapter(kind).validate_python(value)
+    return _adapter(kind).validate_python(value)
 
 
 def sse_events(body: bytes) -> list[dict[str, Any]]:
