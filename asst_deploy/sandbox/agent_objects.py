@@ -241,7 +241,10 @@ def resolve_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
             "mode": tool.get("mode") or "live",
         }
     if kind == "computer_use":
-        return {"type": "computer_use", "include_screenshots": tool.get("include_screenshots", False)}
+        return {
+            "type": "computer_use",
+            "include_screenshots": tool.get("include_screenshots", False),
+        }
     if kind == "programmatic_tool_calling":
         return {"type": kind, "enabled": tool.get("enabled", True)}
     return {"type": kind}
@@ -381,9 +384,7 @@ ENVIRONMENT = Tagged(
 )
 
 
-def hosted(
-    body: Mapping[str, Any], base: Mapping[str, Any] | None, size_of: Any
-) -> dict[str, Any]:
+def hosted(body: Mapping[str, Any], base: Mapping[str, Any] | None, size_of: Any) -> dict[str, Any]:
     """A hosted environment definition with every field filled (template or session).
 
     `size_of(file_id, param)` answers a file's size or raises the 404 for a missing file.
@@ -435,4 +436,3 @@ def hosted(
 def public(definition: Mapping[str, Any]) -> dict[str, Any]:
     """A stored definition without its write-only parts (env, setup commands)."""
     return {k: copy.deepcopy(v) for k, v in definition.items() if k not in WRITE_ONLY}
-

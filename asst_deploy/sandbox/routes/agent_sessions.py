@@ -160,9 +160,7 @@ def _agent(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     return agent_objects.settings(inline) | {"id": new_id("agent")}
 
 
-def _environment(
-    sandbox: Sandbox, spec: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _environment(sandbox: Sandbox, spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(what the session shows, what it keeps privately, write-only env included)."""
     kind = spec["type"]
     if kind == "none":
@@ -180,7 +178,9 @@ def _environment(
         raise error
     base = None
     if "environment_template_id" in spec:
-        template = fetch(sandbox.store, TEMPLATE, spec["environment_template_id"], "environment template")
+        template = fetch(
+            sandbox.store, TEMPLATE, spec["environment_template_id"], "environment template"
+        )
         base = {k: v for k, v in template.items() if k in agent_objects.HOSTED_FIELDS}
     fields = {k: v for k, v in spec.items() if k in agent_objects.HOSTED_FIELDS}
     definition = agent_objects.hosted(
@@ -252,9 +252,9 @@ def _matches(request: Request, session: dict[str, Any]) -> bool:
     if agent_id is not None and session["agent"]["id"] != agent_id:
         return False
     for key, value in request.query_params.items():
-        if key.startswith("metadata[") and key.endswith("]"):
-            if session["metadata"].get(key[len("metadata[") : -1]) != value:
-                return False
+        wanted = key.startswith("metadata[") and key.endswith("]")
+        if wanted and session["metadata"].get(key[len("metadata[") : -1]) != value:
+            return False
     return True
 
 

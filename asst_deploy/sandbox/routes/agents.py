@@ -137,9 +137,7 @@ async def update_template(request: Request) -> JSONResponse:
     body = validate(agent_objects.TEMPLATE, await json_body(request))
     if "name" in body:
         template["name"] = body["name"]
-    template.update(
-        agent_objects.hosted(body, template, lambda f, p: file_size(sandbox, f, p))
-    )
+    template.update(agent_objects.hosted(body, template, lambda f, p: file_size(sandbox, f, p)))
     template["updated_at"] = int(sandbox.clock())
     return JSONResponse(_template_view(sandbox.store.put(TEMPLATE, template)))
 

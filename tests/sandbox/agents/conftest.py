@@ -149,7 +149,10 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     wait_for_streams(server)
     found = [
-        p for entry in server.log.since(start) if entry.path.startswith(AGENTS) for p in problems(entry)
+        p
+        for entry in server.log.since(start)
+        if entry.path.startswith(AGENTS)
+        for p in problems(entry)
     ]
     if found:
         pytest.fail("responses that do not parse as the SDK's types:\n" + "\n".join(found))

@@ -13,7 +13,7 @@ from openai.types.beta import Agent
 
 from asst_deploy.sandbox.faults import LoggedRequest
 from asst_deploy.sandbox.server import SandboxServer
-from conftest import problems, sse_events, wait_for_streams  # type: ignore[import-not-found]
+from tests.sandbox.agents.conftest import problems, sse_events, wait_for_streams
 
 
 def _entries(server: SandboxServer, start: int) -> list[LoggedRequest]:
@@ -55,6 +55,10 @@ def test_a_required_field_missing_or_mistyped_is_caught(
     events = sse_events(streamed.body or b"")
     assert "agent.session.turn.output_text.delta" in [e["type"] for e in events]
     turn_event = next(e for e in events if e["type"] == "agent.session.turn.completed")
-    assert problems(_with_events(streamed, [{**turn_event, "turn": {**turn_event["turn"], "status": "done"}}]))
-    assert problems(_with_events(streamed, [{k: v for k, v in turn_event.items() if k != "event_id"}]))
+    assert problems(
+        _with_events(streamed, [{**turn_event, "turn": {**turn_event["turn"], "status": "done"}}])
+    )
+    assert problems(
+        _with_events(streamed, [{k: v for k, v in turn_event.items() if k != "event_id"}])
+    )
     assert problems(_with_events(streamed, [{**turn_event, "type": "agent.session.turn.unknown"}]))

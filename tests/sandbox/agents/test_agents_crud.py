@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from conftest import WEATHER_TOOL  # type: ignore[import-not-found]
+from tests.sandbox.agents.conftest import WEATHER_TOOL
 
 
 def test_create_reports_resolved_defaults(client: openai.OpenAI) -> None:

@@ -14,7 +14,7 @@ from openai.types.beta.agent_session_event import AgentSessionEvent
 
 from asst_deploy.sandbox.faults import FaultRule
 from asst_deploy.sandbox.server import SandboxServer
-from conftest import sse_events, validate_as  # type: ignore[import-not-found]
+from tests.sandbox.agents.conftest import sse_events, validate_as
 
 NONE = {"type": "none"}
 HEADERS = {"OpenAI-Beta": "agents=v1", "Authorization": "Bearer sk-sandbox-test"}
@@ -150,7 +150,10 @@ def test_two_rounds_through_raw_post_and_get_events(
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
         lines = stream.iter_lines()
-        for text, outputs in (("compare Lima and Quito", ["warm", "1pm"]), ("weather in Oslo", ["cold"])):
+        for text, outputs in (
+            ("compare Lima and Quito", ["warm", "1pm"]),
+            ("weather in Oslo", ["cold"]),
+        ):
             message = {
                 "type": "agent.session.input.message",
                 "input": [{"role": "user", "content": [{"type": "input_text", "text": text}]}],
@@ -161,7 +164,8 @@ def test_two_rounds_through_raw_post_and_get_events(
             calls = [
                 e["item"]
                 for e in events
-                if e["type"] == "agent.session.turn.item.added" and e["item"]["type"] == "function_call"
+                if e["type"] == "agent.session.turn.item.added"
+                and e["item"]["type"] == "function_call"
             ]
             assert len(calls) == len(outputs)
             pending = events[-1]["session"]["required_actions"]
@@ -193,7 +197,10 @@ def test_a_text_turn_emits_events_in_order(
     client: openai.OpenAI, agent: Agent, weather_rules: None
 ) -> None:
     stream = client.beta.agents.sessions.create(
-        agent_id=agent.id, environment=NONE, input="hello", stream=True  # type: ignore[arg-type]
+        agent_id=agent.id,
+        environment=NONE,
+        input="hello",
+        stream=True,  # type: ignore[arg-type]
     )
     types = [event.type for event in stream]
     deltas = types.count("agent.session.turn.output_text.delta")
@@ -218,7 +225,11 @@ def test_a_text_turn_emits_events_in_order(
 def test_command_execution_in_a_hosted_environment(
     client: openai.OpenAI, agent: Agent, rules: Callable[..., None]
 ) -> None:
-    rules("(?i)count", code_interpreter={"input": "wc -l data.csv", "logs": "3 data.csv"}, reply="3 lines.")
+    rules(
+        "(?i)count",
+        code_interpreter={"input": "wc -l data.csv", "logs": "3 data.csv"},
+        reply="3 lines.",
+    )
     file = client.files.create(file=("data.csv", b"a\nb\nc\n"), purpose="assistants")
     template = client.beta.agents.environments.templates.create(
         name="shell",
@@ -241,7 +252,11 @@ def test_command_execution_in_a_hosted_environment(
         items = client.beta.agents.sessions.items.list(session.id, order="asc").data
         ran = [i for i in items if i.type == "command_execution"]
         assert ran[0].type == "command_execution"
-        assert (ran[0].command, ran[0].output, ran[0].exit_code) == ("wc -l data.csv", "3 data.csv", 0)
+        assert (ran[0].command, ran[0].output, ran[0].exit_code) == (
+            "wc -l data.csv",
+            "3 data.csv",
+            0,
+        )
         assert items[-1].type == "message" and items[-1].output_text == "3 lines."
         # Without an environment the same rule fails the turn, and then the session.
         bare = _session(client, agent)
@@ -292,7 +307,9 @@ def test_idempotency_key_applies_an_input_once(
         events.create(session.id, events=[message], idempotency_key="key-1")  # type: ignore[list-item]
     assert len(client.beta.agents.sessions.turns.list(session.id).data) == 1
     with pytest.raises(openai.BadRequestError) as caught:
-        events.create(session.id, events=[{"type": "agent.session.input.cancel"}], idempotency_key="key-1")
+        events.create(
+            session.id, events=[{"type": "agent.session.input.cancel"}], idempotency_key="key-1"
+        )
     assert caught.value.code == "idempotency_key_reused"
 
 
