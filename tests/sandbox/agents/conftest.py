@@ -36,6 +36,7 @@ from openai.types.beta.agents.sessions import Turn
 from asst_deploy.sandbox.faults import LoggedRequest
 from asst_deploy.sandbox.routes.agent_sessions import OPEN_STREAMS
 from asst_deploy.sandbox.server import SandboxServer
+from tests.sandbox.conftest import OPENAPI, OpenAPIConformance
 
 AGENTS = "/v1/agents"
 
@@ -148,14 +149,14 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[None]:
     if request.node.get_closest_marker("no_conformance"):
         return
     wait_for_streams(server)
-    found = [
-        p
-        for entry in server.log.since(start)
-        if entry.path.startswith(AGENTS)
-        for p in problems(entry)
-    ]
+    entries = server.log.since(start)
+    found = [p for e in entries if e.path.startswith(AGENTS) for p in problems(e)]
+    others = [e for e in entries if not e.path.startswith(AGENTS)]
+    if others and OPENAPI.exists():
+        checker: OpenAPIConformance = request.getfixturevalue("openapi")
+        found += [p for e in others for p in checker.problems(e)]
     if found:
-        pytest.fail("responses that do not parse as the SDK's types:\n" + "\n".join(found))
+        pytest.fail("responses that do not parse as their types:\n" + "\n".join(found))
 
 
 @pytest.fixture
