@@ -3,7 +3,8 @@
 Ground truth is the openai SDK's generated types (`openai/types/beta/agent*.py`,
 `persisted_agent_tool*.py`, `environment*.py`, `agents/**`): there is no public OpenAPI
 file for this API. Where the SDK names a default ("Defaults to `medium`") the resolved
-object carries it; where it does not, the default chosen here is listed in `INFERRED`.
+object carries it; where it does not, the default chosen here is inferred (the README's
+sandbox section lists each one).
 """
 
 from __future__ import annotations
@@ -29,15 +30,6 @@ from asst_deploy.sandbox.validation import (
     const,
     join,
 )
-
-# Defaults the SDK does not state; the README's sandbox section repeats this list.
-INFERRED = {
-    "reasoning.effort": "medium when omitted (the SDK: 'the model default for an omitted effort')",
-    "mcp.required": "false",
-    "web_search.context_size / mode": "medium / live",
-    "computer_use.include_screenshots": "false",
-    "programmatic_tool_calling.enabled": "true",
-}
 
 TOOLS_MAX_BYTES = 3 * 1024 * 1024
 SERVICE_TIERS = ["auto", "default", "flex", "priority", "fast", "ultrafast"]

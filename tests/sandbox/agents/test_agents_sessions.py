@@ -358,3 +358,23 @@ def test_faults_latency_and_the_request_log_cover_agent_routes(
     assert entries[0].duration_ms >= 60
     body = json.loads(entries[0].body or b"")
     assert body["object"] == "list"
+
+
+def test_create_stream_runs_tool_handlers_until_idle(
+    client: openai.OpenAI, agent: Agent, weather_rules: None
+) -> None:
+    stream = client.beta.agents.sessions.create(
+        agent_id=agent.id,
+        environment=NONE,  # type: ignore[arg-type]
+        input="weather in Nice",
+        stream=True,
+        tool_handlers={"get_weather": lambda args: f"mild ({args['city']})"},
+    )
+    events = list(stream)
+    types = [e.type for e in events]
+    assert types[0] == "agent.session.created" and types[-1] == "agent.session.idle"
+    assert types.index("agent.session.requires_action") < types.index(
+        "agent.session.turn.completed"
+    )
+    text = [e for e in events if e.type == "agent.session.turn.output_text.done"]
+    assert text[0].text == "It is mild (Nice) in Nice."
