@@ -264,7 +264,7 @@ async def list_(request: Request) -> JSONResponse:
     return agent_page(
         request,
         sessions,
-        extra=("agent_id",),
+        extra=("agent_id", "metadata"),
         view=lambda s: agent_sessions.settle(sandbox, s),
     )
 

@@ -31,7 +31,8 @@ def agent_page(
 ) -> JSONResponse:
     """One Agents API list page; the one place these routes call `page` (see store paging)."""
     for key in request.query_params:
-        if key not in _LIST_PARAMS + extra and not key.startswith("metadata["):
+        filter_by_metadata = "metadata" in extra and key.startswith("metadata[")
+        if key not in _LIST_PARAMS + extra and not filter_by_metadata:
             raise unknown(key)
     result = page(items, request.query_params)
     if view is not None:

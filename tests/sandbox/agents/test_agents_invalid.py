@@ -161,6 +161,14 @@ CASES: list[tuple[str, str, str, Any, int, str | None]] = [
     ("order sideways", "GET", "/agents?order=sideways", None, 400, "invalid_value"),
     ("before is no parameter", "GET", "/agents?before=agent_x", None, 400, "unknown_parameter"),
     ("an unknown agent", "GET", "/agents/agent_nope", None, 404, None),
+    (
+        "agents have no metadata filter",
+        "GET",
+        "/agents?metadata[team]=a",
+        None,
+        400,
+        "unknown_parameter",
+    ),
     ("a malformed JSON body", "POST", "/agents", b"{not json", 400, None),
     ("a body that is no object", "POST", "/agents", [1, 2], 400, "invalid_type"),
     (
