@@ -378,3 +378,48 @@ def test_create_stream_runs_tool_handlers_until_idle(
     )
     text = [e for e in events if e.type == "agent.session.turn.output_text.done"]
     assert text[0].text == "It is mild (Nice) in Nice."
+
+
+@pytest.mark.anyio
+async def test_async_client_drives_every_session_endpoint(
+    aclient: openai.AsyncOpenAI, agent: Agent, weather_rules: None
+) -> None:
+    templates = aclient.beta.agents.environments.templates
+    template = await templates.create(name="async", packages={"npm": ["left-pad"]})
+    assert (await templates.retrieve(template.id)).packages.npm == ["left-pad"]
+    assert (await templates.update(template.id, name="async 2")).name == "async 2"
+    assert template.id in [t.id async for t in templates.list()]
+    sessions = aclient.beta.agents.sessions
+    session = await sessions.create(
+        agent_id=agent.id,
+        environment={"type": "openai_hosted", "environment_template_id": template.id},
+    )
+    updated = await sessions.update(session.id, metadata={"mode": "async"})
+    assert updated.metadata == {"mode": "async"}
+    stream = await sessions.events.stream(session.id)
+    await sessions.events.create(
+        session.id,
+        events=[
+            {
+                "type": "agent.session.input.message",
+                "input": [{"role": "user", "content": [{"type": "input_text", "text": "hello"}]}],
+            }
+        ],
+    )
+    types = []
+    async for event in stream:
+        types.append(event.type)
+        if event.type == "agent.session.idle":
+            break
+    await stream.close()
+    assert "agent.session.turn.completed" in types
+    turns = (await sessions.turns.list(session.id)).data
+    turn = await sessions.turns.retrieve(turns[0].id, session_id=session.id)
+    assert turn.status == "completed" and turn.usage is not None
+    items = [i async for i in sessions.turns.items.list(turn.id, session_id=session.id)]
+    assert [i.type for i in items] == ["message", "message"]
+    assert [i.id async for i in sessions.items.list(session.id)] == [
+        i.id for i in items
+    ]  # both newest first
+    assert (await sessions.delete(session.id)).deleted
+    assert (await templates.delete(template.id)).deleted
