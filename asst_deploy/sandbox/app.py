@@ -23,6 +23,7 @@ from asst_deploy.sandbox.store import Store
 
 # Each module in asst_deploy.sandbox.routes exposes `routes: list[Route]`, with paths
 # relative to /v1. Adding a resource family means adding a module here, nothing else.
+# agent_sessions precedes agents, whose /agents/{agent_id} would otherwise take "sessions".
 ROUTE_MODULES = (
     "assistants",
     "files",
@@ -31,6 +32,8 @@ ROUTE_MODULES = (
     "runs",
     "responses",
     "conversations",
+    "agent_sessions",
+    "agents",
 )
 
 

@@ -21,10 +21,17 @@ logger = logging.getLogger(__name__)
 # Only these families demand the beta header; files and vector stores left beta in 2025.
 BETA_PREFIXES = ("/v1/assistants", "/v1/threads")
 BETA_VALUE = "assistants=v2"
+# The Agents API (beta) wants its own header on everything under /v1/agents.
+AGENTS_PREFIX = "/v1/agents"
+AGENTS_BETA_VALUE = "agents=v1"
 
 MISSING_BETA = (
     "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please try "
     "again by setting the header 'OpenAI-Beta: assistants=v2'."
+)
+MISSING_AGENTS_BETA = (
+    "You must provide the 'OpenAI-Beta' header to access the Agents API. Please try "
+    "again by setting the header 'OpenAI-Beta: agents=v1'."
 )
 MISSING_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization "
@@ -139,6 +146,11 @@ class RequestChecks:
             values = [v.strip() for v in headers.get("openai-beta", "").split(",")]
             if BETA_VALUE not in values:
                 raise APIError(400, MISSING_BETA, code="invalid_beta")
+        path = scope["path"]
+        if path == AGENTS_PREFIX or path.startswith(AGENTS_PREFIX + "/"):
+            values = [v.strip() for v in headers.get("openai-beta", "").split(",")]
+            if AGENTS_BETA_VALUE not in values:
+                raise APIError(400, MISSING_AGENTS_BETA, code="invalid_beta")
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self._limit(scope):
             raise _too_large(self._limit(scope))

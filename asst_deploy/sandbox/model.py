@@ -6,7 +6,7 @@ without `match` matches everything). A rules file is YAML (a list, or a mapping 
 
     rules:
       - match: '(?i)weather in (?P<city>\\w+)'    # regex (re.search), single-quoted
-        assistant: Weather bot                     # optional: assistant id or name
+        assistant: Weather bot                     # optional: assistant (or agent) id or name
         function_calls:                            # parallel calls -> run requires_action
           - name: get_weather
             arguments: {city: "{match[city]}"}     # mapping (strings templated) or a string
@@ -20,6 +20,10 @@ without `match` matches everything). A rules file is YAML (a list, or a mapping 
       - match: "(?i)break"
         status: failed                             # or incomplete / expired
         error: "The model broke."                  # last_error.message when failed
+
+Rules serve the Agents API too: `agent:` is another spelling of `assistant:` (either one
+matches an assistant's or an agent's id or name), and a code_interpreter step becomes a
+command execution (input: the command, logs: its output) in a session's hosted environment.
 
 A rule gives at most one of function_calls / code_interpreter / file_search, then a reply
 (default: "{quotes}" after a file search, else "[sandbox] rule matched: {message}").
@@ -175,6 +179,7 @@ class Rule:
         known = {
             "match",
             "assistant",
+            "agent",
             "reply",
             "function_calls",
             "code_interpreter",
@@ -193,7 +198,7 @@ class Rule:
         try:
             return cls(
                 match=str(raw.get("match") or ""),
-                assistant=raw.get("assistant"),
+                assistant=raw.get("assistant", raw.get("agent")),
                 reply=raw.get("reply"),
                 function_calls=tuple(
                     FunctionCall(c["name"], c.get("arguments", {})) for c in calls

@@ -1,0 +1,430 @@
+"""The Agents API's request schemas (limits as the SDK documents them) and resolved objects.
+
+Ground truth is the openai SDK's generated types (`openai/types/beta/agent*.py`,
+`persisted_agent_tool*.py`, `environment*.py`, `agents/**`): there is no public OpenAPI
+file for this API. Where the SDK names a default ("Defaults to `medium`") the resolved
+object carries it; where it does not, the default chosen here is inferred (the README's
+sandbox section lists each one).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from asst_deploy.sandbox.apierrors import APIError
+from asst_deploy.sandbox.validation import (
+    METADATA,
+    NAME_PATTERN,
+    AnyValue,
+    Arr,
+    Bool,
+    Int,
+    Nullable,
+    Obj,
+    Schema,
+    Str,
+    Tagged,
+    const,
+    join,
+)
+
+TOOLS_MAX_BYTES = 3 * 1024 * 1024
+SERVICE_TIERS = ["auto", "default", "flex", "priority", "fast", "ultrafast"]
+EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+
+_STRINGS = Nullable(Arr(Str()))
+
+
+def _function() -> Obj:
+    return Obj(
+        {
+            "type": Str(enum=["function"]),
+            "name": Str(max_len=64, pattern=NAME_PATTERN),
+            "description": Str(),
+            "parameters": Obj(values=AnyValue()),
+            "defer_loading": Bool(),
+            "async": Bool(),
+        },
+        required=["type", "name", "description", "parameters"],
+    )
+
+
+_MCP_TRANSPORT = Tagged(
+    {
+        "http": const("http", "server_url", server_url=Str(), headers=Nullable(Obj(values=Str()))),
+        "stdio": const(
+            "stdio",
+            "command",
+            "cwd",
+            command=Str(),
+            cwd=Str(),
+            args=_STRINGS,
+            env_vars=_STRINGS,
+        ),
+    }
+)
+_LOCATION = Obj(
+    {
+        "city": Nullable(Str()),
+        "country": Nullable(Str()),
+        "region": Nullable(Str()),
+        "timezone": Nullable(Str()),
+    }
+)
+
+
+def _tool_variants(*, persisted: bool) -> dict[str, Schema]:
+    variants: dict[str, Schema] = {
+        "function": _function(),
+        "programmatic_tool_calling": const("programmatic_tool_calling", enabled=Bool()),
+        "mcp": const(
+            "mcp",
+            "server_label",
+            "transport",
+            server_label=Str(max_len=64, pattern=NAME_PATTERN),
+            transport=_MCP_TRANSPORT,
+            allowed_tools=_STRINGS,
+            connection_origin=Nullable(Str(enum=["service", "environment"])),
+            credential_id=Nullable(Str()),
+            request_metadata=Nullable(Obj(values=AnyValue())),
+            required=Bool(),
+        ),
+        "web_search": const(
+            "web_search",
+            allowed_domains=_STRINGS,
+            context_size=Nullable(Str(enum=["low", "medium", "high"])),
+            location=Nullable(_LOCATION),
+            mode=Nullable(Str(enum=["disabled", "cached", "live"])),
+        ),
+        "computer_use": const("computer_use", include_screenshots=Bool()),
+        "automations": const("automations"),
+    }
+    if persisted:
+        # tool_search exists on saved agents only (AgentToolParam of sessions lacks it)
+        variants["tool_search"] = const("tool_search")
+    return dict(sorted(variants.items()))
+
+
+def _check_tools(tools: list[dict[str, Any]], path: str) -> None:
+    size = len(json.dumps(tools, separators=(",", ":")).encode())
+    if size > TOOLS_MAX_BYTES:
+        raise APIError(
+            400,
+            f"Invalid '{path}': the tools list is {size} bytes of JSON; the maximum is "
+            f"{TOOLS_MAX_BYTES} bytes.",
+            param=path,
+            code="tools_above_max_size",
+        )
+    seen: set[str] = set()
+    for i, tool in enumerate(tools):
+        if tool["type"] != "function":
+            continue
+        if tool["name"] in seen:
+            raise APIError(
+                400,
+                f"Invalid '{path}[{i}].name': duplicate function name '{tool['name']}'.",
+                param=f"{path}[{i}].name",
+                code="invalid_value",
+            )
+        seen.add(tool["name"])
+
+
+class _Tools(Arr):
+    def check(self, value: Any, path: str) -> Any:
+        super().check(value, path)
+        _check_tools(value, path)
+        return value
+
+
+PERSISTED_TOOLS = Nullable(_Tools(Tagged(_tool_variants(persisted=True))))
+SESSION_TOOLS = Nullable(_Tools(Tagged(_tool_variants(persisted=False))))
+
+_TEXT_FORMAT = Tagged(
+    {
+        "text": const("text"),
+        "json_schema": const("json_schema", "schema", schema=Obj(values=AnyValue())),
+    }
+)
+_TEXT = Nullable(
+    Obj(
+        {
+            "format": Nullable(_TEXT_FORMAT),
+            "verbosity": Nullable(Str(enum=["low", "medium", "high"])),
+        }
+    )
+)
+_REASONING = Nullable(
+    Obj(
+        {
+            "effort": Nullable(Str(enum=EFFORTS)),
+            "summary": Nullable(Str(enum=["concise", "detailed", "auto"])),
+        }
+    )
+)
+_MULTI_AGENT = Nullable(
+    Obj({"enabled": Bool(), "max_concurrent_subagents": Int(min=1)}, required=["enabled"])
+)
+_COMPACTION = Nullable(Obj({"async": Nullable(Bool())}))
+_EXPERIMENTAL = Obj({"time_awareness": Bool()})
+
+AGENT_FIELDS: dict[str, Schema] = {
+    "model": Str(),
+    "name": Nullable(Str(max_len=256)),
+    "instructions": Nullable(Str(max_len=256_000)),
+    "metadata": METADATA,
+    "tools": PERSISTED_TOOLS,
+    "reasoning": _REASONING,
+    "text": _TEXT,
+    "service_tier": Nullable(Str(enum=SERVICE_TIERS)),
+    "multi_agent": _MULTI_AGENT,
+    "compaction": _COMPACTION,
+    "experimental": _EXPERIMENTAL,
+}
+CREATE_AGENT = Obj(AGENT_FIELDS, required=["model"])
+UPDATE_AGENT = Obj(AGENT_FIELDS)
+
+
+# --- resolved objects ------------------------------------------------------------------
+
+
+def resolve_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool as the service reports it: every field the SDK's response type declares."""
+    kind = tool["type"]
+    if kind == "function":
+        out = {
+            "type": "function",
+            "name": tool["name"],
+            "description": tool["description"],
+            "parameters": tool["parameters"],
+            "defer_loading": tool.get("defer_loading", False),
+        }
+        if "async" in tool:
+            out["async"] = tool["async"]
+        return out
+    if kind == "mcp":
+        transport = dict(tool["transport"])
+        if transport["type"] == "http":
+            transport = {**transport, "headers": transport.get("headers") or {}}
+        else:
+            transport = {
+                **transport,
+                "args": transport.get("args") or [],
+                "env_vars": transport.get("env_vars") or [],
+            }
+        return {
+            "type": "mcp",
+            "server_label": tool["server_label"],
+            "transport": transport,
+            "allowed_tools": tool.get("allowed_tools"),
+            "connection_origin": tool.get("connection_origin") or "service",
+            "credential_id": tool.get("credential_id"),
+            "request_metadata": tool.get("request_metadata") or {},
+            "required": tool.get("required", False),
+        }
+    if kind == "web_search":
+        return {
+            "type": "web_search",
+            "allowed_domains": tool.get("allowed_domains"),
+            "context_size": tool.get("context_size") or "medium",
+            "location": tool.get("location"),
+            "mode": tool.get("mode") or "live",
+        }
+    if kind == "computer_use":
+        return {
+            "type": "computer_use",
+            "include_screenshots": tool.get("include_screenshots", False),
+        }
+    if kind == "programmatic_tool_calling":
+        return {"type": kind, "enabled": tool.get("enabled", True)}
+    return {"type": kind}
+
+
+def _reasoning(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    value = value or {}
+    return {"effort": value.get("effort") or "medium", "summary": value.get("summary")}
+
+
+def _text(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    value = value or {}
+    return {
+        "format": value.get("format") or {"type": "text"},
+        "verbosity": value.get("verbosity") or "medium",
+    }
+
+
+def _multi_agent(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not value or not value.get("enabled"):
+        return {"enabled": False, "max_concurrent_subagents": None}
+    return {"enabled": True, "max_concurrent_subagents": value.get("max_concurrent_subagents", 6)}
+
+
+def settings(body: Mapping[str, Any], base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The agent's configuration after a create (base None) or a partial update of `base`.
+
+    Omitted fields keep their value, null resets to the default, tools and metadata replace
+    whole, experimental merges by key.
+    """
+    out = copy.deepcopy(dict(base)) if base is not None else {}
+    for key in ("model", "name", "instructions"):
+        if key in body or base is None:
+            out[key] = body.get(key)
+    if "metadata" in body or base is None:
+        out["metadata"] = body.get("metadata") or {}
+    if "tools" in body or base is None:
+        out["tools"] = [resolve_tool(t) for t in body.get("tools") or []]
+    for key, resolve in (("reasoning", _reasoning), ("text", _text), ("multi_agent", _multi_agent)):
+        if key in body or base is None:
+            out[key] = resolve(body.get(key))
+    if "service_tier" in body or base is None:
+        out["service_tier"] = body.get("service_tier") or "auto"
+    if "compaction" in body or base is None:
+        compaction = body.get("compaction") or {}
+        out["compaction"] = {"async": bool(compaction.get("async"))}
+    experimental = dict(out.get("experimental") or {"time_awareness": False})
+    experimental.update(body.get("experimental") or {})
+    out["experimental"] = experimental
+    return out
+
+
+def session_agent(agent: Mapping[str, Any]) -> dict[str, Any]:
+    """The agent snapshot a session carries (the SDK's AgentSession.Agent)."""
+    keys = (
+        "id",
+        "name",
+        "instructions",
+        "model",
+        "multi_agent",
+        "reasoning",
+        "service_tier",
+        "text",
+        "tools",
+        "compaction",
+        "experimental",
+    )
+    return {k: copy.deepcopy(agent.get(k)) for k in keys}
+
+
+# --- environment templates and session environments ------------------------------------
+
+_FILE = Tagged(
+    {
+        "file_id": const("file_id", "file_id", "path", file_id=Str(), path=Str(max_len=1024)),
+        "inline": const("inline", "data", "path", data=Str(), path=Str(max_len=1024)),
+    }
+)
+_NETWORK = Obj(
+    {
+        "access": Str(enum=["enabled", "disabled", "restricted"]),
+        "allowed_domains": _STRINGS,
+        "blocked_domains": _STRINGS,
+    },
+    required=["access"],
+)
+_PACKAGES = Obj({"npm": _STRINGS, "python": _STRINGS, "system": _STRINGS})
+_CAPABILITY = Obj(
+    {
+        "type": Str(enum=["inline"]),
+        "name": Str(),
+        "description": Str(),
+        "source": Obj(values=AnyValue()),
+    },
+    required=["type", "name", "description", "source"],
+)
+_SKILL = Tagged(
+    {
+        "skill_reference": const(
+            "skill_reference", "skill_id", skill_id=Str(), version=Nullable(Str())
+        ),
+        "inline": _CAPABILITY,
+    }
+)
+_SETUP = Obj({"command": Str(), "cwd": Nullable(Str())}, required=["command"])
+HOSTED_FIELDS: dict[str, Schema] = {
+    "capability_directories": _STRINGS,
+    "desktop": Nullable(Obj({"enabled": Bool()}, required=["enabled"])),
+    "env": Nullable(Obj(values=Str(), max_props=100, max_key_len=256)),
+    "files": Nullable(Arr(_FILE, max_items=100)),
+    "network": Nullable(_NETWORK),
+    "packages": Nullable(_PACKAGES),
+    "plugins": Nullable(Arr(_CAPABILITY)),
+    "setup_commands": Nullable(Arr(_SETUP, max_items=50)),
+    "skills": Nullable(Arr(_SKILL)),
+}
+TEMPLATE = Obj({"name": Nullable(Str(max_len=256)), **HOSTED_FIELDS})
+WRITE_ONLY = ("env", "setup_commands")
+
+ENVIRONMENT = Tagged(
+    {
+        "none": const("none"),
+        "openai_hosted": const(
+            "openai_hosted",
+            container_size=Str(enum=["small", "medium", "large"]),
+            environment_id=Str(),
+            environment_template_id=Str(),
+            **HOSTED_FIELDS,
+        ),
+        "self_hosted": const(
+            "self_hosted",
+            "workspace_directory",
+            workspace_directory=Str(),
+            capability_directories=_STRINGS,
+        ),
+    }
+)
+
+
+def hosted(body: Mapping[str, Any], base: Mapping[str, Any] | None, size_of: Any) -> dict[str, Any]:
+    """A hosted environment definition with every field filled (template or session).
+
+    `size_of(file_id, param)` answers a file's size or raises the 404 for a missing file.
+    """
+    out = copy.deepcopy(dict(base)) if base is not None else {}
+
+    def given(key: str) -> bool:
+        return key in body or base is None
+
+    if given("capability_directories"):
+        out["capability_directories"] = list(body.get("capability_directories") or [])
+    if given("files"):
+        files = []
+        for i, spec in enumerate(body.get("files") or []):
+            if spec["type"] == "file_id":
+                size = size_of(spec["file_id"], join(f"files[{i}]", "file_id"))
+                files.append({"type": "file_id", "file_id": spec["file_id"], "path": spec["path"]})
+            else:
+                size = len(spec["data"].encode())
+                files.append({"type": "inline", "path": spec["path"]})
+            files[-1]["size_bytes"] = size
+        out["files"] = files
+    if given("network"):
+        network = body.get("network") or {"access": "enabled"}
+        out["network"] = {
+            "access": network["access"],
+            "allowed_domains": list(network.get("allowed_domains") or []),
+        }
+    if given("packages"):
+        packages = body.get("packages") or {}
+        out["packages"] = {k: list(packages.get(k) or []) for k in ("npm", "python", "system")}
+    if given("plugins"):
+        out["plugins"] = [
+            {"type": p["type"], "name": p["name"], "description": p["description"]}
+            for p in body.get("plugins") or []
+        ]
+    if given("skills"):
+        out["skills"] = [
+            {k: v for k, v in s.items() if k != "source"} for s in body.get("skills") or []
+        ]
+    if given("desktop"):
+        out["desktop"] = body.get("desktop")
+    for key in WRITE_ONLY:
+        if given(key):
+            out[key] = body.get(key)
+    return out
+
+
+def public(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored definition without its write-only parts (env, setup commands)."""
+    return {k: copy.deepcopy(v) for k, v in definition.items() if k not in WRITE_ONLY}

@@ -1,0 +1,507 @@
+"""Agent sessions as a lazily settled state machine: turns, items and the session event log.
+
+A session is idle until an input message arrives; that creates a turn `queued` with a
+schedule: `start` (-> in_progress) one step delay later, `act` (the scripted model: a
+reply, function calls that park the turn `waiting` and the session `requires_action`,
+or a command execution in a hosted environment, then a reply) one more step later.
+Tool results for every pending call schedule `answer` (the reply, using the outputs). Nothing runs in the background:
+every request touching a session, and every open event stream, first settles it up to
+the sandbox clock. Each transition appends its events (with event_id) to the session's
+event log, which `GET .../events` streams and `POST /agents/sessions` with `stream`
+drains.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from asst_deploy.sandbox.apierrors import APIError
+from asst_deploy.sandbox.app import Sandbox
+from asst_deploy.sandbox.model import Rule, TemplateError, Turn, chunks, render, reply_for, tokens
+from asst_deploy.sandbox.store import new_id
+
+SESSION = "agent.session"
+STATE = "agent.session.state"  # private per session (schedule, rule, calls, env secrets)
+EVENT = "agent.session.event"
+ITEM = "agent.session.item"
+TURN = "agent.session.turn"
+IDEMPOTENCY = "agent.session.idempotency"
+
+ACTIVE_TURN = ("queued", "in_progress", "waiting")
+RESTING = ("agent.session.idle", "agent.session.failed")
+
+
+def usage(input_tokens: int = 0, output_tokens: int = 0) -> dict[str, Any]:
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def _add_usage(total: Mapping[str, Any] | None, more: Mapping[str, Any]) -> dict[str, Any]:
+    if total is None:
+        return copy.deepcopy(dict(more))
+    return usage(
+        total["input_tokens"] + more["input_tokens"], total["output_tokens"] + more["output_tokens"]
+    )
+
+
+def input_text(content: Sequence[Mapping[str, Any]] | str | None) -> str:
+    """The text of input content parts (tool outputs may be a plain string)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "\n".join(p["text"] for p in content if p.get("type") == "input_text")
+
+
+def messages_of(value: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Session `input`: a string is one user message of one input_text part."""
+    if isinstance(value, str):
+        return [{"role": "user", "content": [{"type": "input_text", "text": value}]}]
+    return value
+
+
+class _Runner:
+    """One session being moved on: mutates it, its turn and items, and logs events."""
+
+    def __init__(self, sandbox: Sandbox, session: dict[str, Any], state: dict[str, Any]) -> None:
+        self.sandbox = sandbox
+        self.store = sandbox.store
+        self.session = session
+        self.state = state
+        self.id: str = session["id"]
+
+    # --- bookkeeping ------------------------------------------------------------------
+
+    def save(self) -> None:
+        self.store.put(SESSION, self.session)
+        self.store.put(STATE, self.state, parent=self.id)
+
+    def emit(self, type: str, **fields: Any) -> None:
+        event = {"event_id": new_id("event"), "type": type, **copy.deepcopy(fields)}
+        self.store.insert(EVENT, {"id": event["event_id"], **event}, parent=self.id)
+
+    def emit_session(self, status: str) -> None:
+        self.session["status"] = status
+        self.emit(f"agent.session.{status}", session=self.session)
+
+    def turn(self) -> dict[str, Any]:
+        found = self.store.get(TURN, self.state["turn_id"], parent=self.id)
+        assert found is not None
+        return found
+
+    def emit_turn(self, turn: dict[str, Any], type: str, **fields: Any) -> None:
+        self.store.put(TURN, turn, parent=self.id)
+        self.emit(
+            f"agent.session.turn.{type}",
+            session_id=self.id,
+            turn=turn,
+            turn_id=turn["id"],
+            **fields,
+        )
+
+    def add_item(self, item: dict[str, Any], *, output: bool) -> int | None:
+        """Store an item and announce it; output items get the turn's next output_index."""
+        index = None
+        if output:
+            index = self.state["output_index"]
+            self.state["output_index"] += 1
+        self.store.insert(ITEM, item, parent=self.id)
+        self.emit(
+            "agent.session.turn.item.added",
+            session_id=self.id,
+            turn_id=item["turn_id"],
+            item=item,
+            output_index=index,
+        )
+        return index
+
+    def finish_item(self, item: dict[str, Any], index: int | None) -> None:
+        self.store.put(ITEM, item, parent=self.id)
+        self.emit(
+            "agent.session.turn.item.done",
+            session_id=self.id,
+            turn_id=item["turn_id"],
+            item=item,
+            output_index=index,
+        )
+
+    def schedule(self, at: float, *phases: str) -> None:
+        delay = self.sandbox.model.step_delay
+        self.state["schedule"] = [[at + delay * (i + 1), p] for i, p in enumerate(phases)]
+
+    def advance(self, now: float) -> None:
+        while self.state["schedule"] and self.state["schedule"][0][0] <= now:
+            at, phase = self.state["schedule"].pop(0)
+            getattr(self, f"_{phase}")(at)
+
+    # --- transitions ------------------------------------------------------------------
+
+    def begin(self, messages: list[dict[str, Any]], at: float) -> dict[str, Any]:
+        turn = {
+            "id": new_id("turn"),
+            "object": "agent.session.turn",
+            "agent_id": self.session["agent"]["id"],
+            "session_id": self.id,
+            "created_at": int(at),
+            "started_at": None,
+            "completed_at": None,
+            "status": "queued",
+            "error": None,
+            "subagent_id": None,
+            "usage": None,
+            "prompt_cache_options": self.session.get("prompt_cache_options"),
+        }
+        self.store.insert(TURN, turn, parent=self.id)
+        self.state.update(turn_id=turn["id"], output_index=0, calls=[], tokens_in=0)
+        self.emit_turn(turn, "created")
+        for message in messages:
+            item = {
+                "id": new_id("msg"),
+                "type": "message",
+                "role": "user",
+                "content": message["content"],
+                "status": "completed",
+                "phase": None,
+                "turn_id": turn["id"],
+            }
+            self.add_item(item, output=False)
+        text = input_text(messages[-1]["content"])
+        self.state["tokens_in"] = sum(tokens(input_text(m["content"])) for m in messages)
+        decided = self.sandbox.model.turn(text, self.session["agent"])
+        self.state["rule"] = decided.rule.to_dict() if decided.rule else None
+        self.state["values"] = decided.values
+        self.session["last_active_at"] = int(at)
+        self.emit_session("in_progress")
+        self.schedule(at, "start", "act")
+        return turn
+
+    def _start(self, at: float) -> None:
+        turn = self.turn()
+        turn.update(status="in_progress", started_at=int(at))
+        self.emit_turn(turn, "in_progress")
+
+    def _act(self, at: float) -> None:
+        rule = Rule.from_dict(self.state["rule"]) if self.state["rule"] else None
+        values = self.state["values"]
+        try:
+            if rule is not None and rule.status in ("failed", "expired"):
+                code = "server_error" if rule.status == "failed" else "request_timeout"
+                self._fail(at, code, rule.error or f"The scripted turn ended {rule.status}.")
+                return
+            if rule is not None and rule.function_calls:
+                self._call_functions(rule, values, at)
+                return
+            if rule is not None and rule.code_interpreter is not None:
+                if self.session["environment"]["type"] != "openai_hosted":
+                    self._fail(
+                        at,
+                        "sandbox_error",
+                        "The rule runs a command, but the session has no hosted environment.",
+                    )
+                    return
+                self._command(render(rule.code_interpreter.input, values), rule, values)
+            self._reply(rule, values, at)
+        except TemplateError as exc:
+            self._fail(at, "server_error", f"sandbox rule error: {exc}")
+
+    def _call_functions(self, rule: Rule, values: dict[str, Any], at: float) -> None:
+        turn = self.turn()
+        calls = []
+        for call in rule.function_calls:
+            item = {
+                "id": new_id("fc"),
+                "type": "function_call",
+                "call_id": new_id("call"),
+                "name": call.name,
+                "arguments": call.render_arguments(values),
+                "status": "in_progress",
+                "turn_id": turn["id"],
+            }
+            index = self.add_item(dict(item), output=True)
+            item["status"] = "completed"
+            self.finish_item(item, index)
+            calls.append({"call_id": item["call_id"], "name": call.name, "result": None})
+            self.session["required_actions"].append(
+                {
+                    "type": "function_call",
+                    "call_id": item["call_id"],
+                    "name": call.name,
+                    "arguments": item["arguments"],
+                    "turn_id": turn["id"],
+                }
+            )
+        self.state["calls"] = calls
+        turn["status"] = "waiting"
+        self.store.put(TURN, turn, parent=self.id)
+        self.emit_session("requires_action")
+
+    def _command(self, command: str, rule: Rule, values: dict[str, Any]) -> None:
+        assert rule.code_interpreter is not None
+        logs = render(rule.code_interpreter.logs or "", values)
+        item = {
+            "id": new_id("cmd"),
+            "type": "command_execution",
+            "command": command,
+            "cwd": "/workspace",
+            "duration_ms": None,
+            "exit_code": None,
+            "output": None,
+            "status": "in_progress",
+            "turn_id": self.state["turn_id"],
+        }
+        index = self.add_item(dict(item), output=True)
+        assert index is not None
+        for piece in chunks(logs):
+            self.emit(
+                "agent.output.command_execution_output.delta",
+                session_id=self.id,
+                turn_id=item["turn_id"],
+                item_id=item["id"],
+                output_index=index,
+                delta=piece,
+            )
+        item.update(status="completed", output=logs, exit_code=0, duration_ms=0)
+        self.finish_item(item, index)
+
+    def _reply(self, rule: Rule | None, values: dict[str, Any], at: float) -> None:
+        reply = reply_for(Turn(rule, values))
+        turn = self.turn()
+        item = {
+            "id": new_id("msg"),
+            "type": "message",
+            "role": "assistant",
+            "content": [],
+            "status": "in_progress",
+            "phase": "final_answer",
+            "turn_id": turn["id"],
+        }
+        index = self.add_item(dict(item), output=True)
+        where = {"session_id": self.id, "turn_id": turn["id"], "item_id": item["id"]}
+        part = {"type": "output_text", "text": ""}
+        self.emit(
+            "agent.session.turn.content_part.added",
+            **where,
+            output_index=index,
+            content_index=0,
+            part=part,
+        )
+        for piece in chunks(reply.text):
+            self.emit(
+                "agent.session.turn.output_text.delta",
+                **where,
+                output_index=index,
+                content_index=0,
+                delta=piece,
+            )
+        part = {"type": "output_text", "text": reply.text}
+        self.emit(
+            "agent.session.turn.output_text.done",
+            **where,
+            output_index=index,
+            content_index=0,
+            text=reply.text,
+        )
+        self.emit(
+            "agent.session.turn.content_part.done",
+            **where,
+            output_index=index,
+            content_index=0,
+            part=part,
+        )
+        item.update(content=[part], status=reply.status)
+        self.finish_item(item, index)
+        spent = usage(self.state["tokens_in"], tokens(reply.text))
+        turn.update(status="completed", completed_at=int(at), usage=spent)
+        self.emit_turn(turn, "completed", usage=spent)
+        self._rest(at, spent)
+
+    def _rest(self, at: float, spent: Mapping[str, Any] | None) -> None:
+        if spent is not None:
+            self.session["usage"] = _add_usage(self.session.get("usage"), spent)
+        self.session.update(required_actions=[], last_active_at=int(at))
+        self.state.update(turn_id=None, schedule=[], calls=[])
+        self.emit_session("idle")
+
+    def _fail(self, at: float, code: str, message: str) -> None:
+        turn = self.turn()
+        turn.update(status="failed", completed_at=int(at), error={"code": code, "message": message})
+        self.emit_turn(turn, "failed", usage=None)
+        self.session.update(required_actions=[], error=message, last_active_at=int(at))
+        self.state.update(turn_id=None, schedule=[], calls=[])
+        self.emit_session("failed")
+
+    def tool_result(self, event: Mapping[str, Any], at: float) -> None:
+        pending = {c["call_id"]: c for c in self.state.get("calls", []) if c["result"] is None}
+        call = pending.get(event["call_id"])
+        if call is None or event["turn_id"] != self.state.get("turn_id"):
+            # The SDK's tool dispatcher recognises exactly this body (a registration race).
+            raise APIError(
+                400,
+                f"Unknown pending tool call: {event['call_id']}",
+                param="events",
+                code="invalid_request_error",
+            )
+        success = event["success"]
+        output = event.get("output") if success else None
+        error = None if success else event.get("error") or "The tool call failed."
+        call["result"] = input_text(output) if success else error
+        item = {
+            "id": new_id("fco"),
+            "type": "function_call_output",
+            "call_id": call["call_id"],
+            "output": output,
+            "error": error,
+            "status": "completed" if success else "failed",
+            "turn_id": self.state["turn_id"],
+        }
+        self.add_item(item, output=False)
+        self.session["required_actions"] = [
+            a for a in self.session["required_actions"] if a.get("call_id") != call["call_id"]
+        ]
+        if any(c["result"] is None for c in self.state["calls"]):
+            return
+        values = self.state["values"]
+        values["outputs"], values["arguments"] = {}, {}
+        for done in self.state["calls"]:
+            arguments = self._arguments(done["call_id"])
+            for key in (done["name"], done["call_id"]):
+                values["outputs"][key], values["arguments"][key] = done["result"], arguments
+        self.state["tokens_in"] += sum(tokens(c["result"]) for c in self.state["calls"])
+        turn = self.turn()
+        turn["status"] = "in_progress"
+        self.emit_turn(turn, "in_progress")
+        self.emit_session("in_progress")
+        self.schedule(at, "answer")
+
+    def _arguments(self, call_id: str) -> Any:
+        for item in self.store.list(ITEM, parent=self.id):
+            if item.get("call_id") == call_id and item["type"] == "function_call":
+                try:
+                    return json.loads(item["arguments"])
+                except ValueError:
+                    return item["arguments"]
+        return {}
+
+    def _answer(self, at: float) -> None:
+        rule = Rule.from_dict(self.state["rule"]) if self.state["rule"] else None
+        try:
+            self._reply(rule, self.state["values"], at)
+        except TemplateError as exc:
+            self._fail(at, "server_error", f"sandbox rule error: {exc}")
+
+    def cancel(self, at: float) -> None:
+        turn = self.turn()
+        turn.update(status="cancelled", completed_at=int(at))
+        self.emit_turn(turn, "cancelled", usage=None)
+        self._rest(at, None)
+
+
+def _runner(sandbox: Sandbox, session: dict[str, Any]) -> _Runner:
+    state = sandbox.store.get(STATE, session["id"], parent=session["id"])
+    assert state is not None
+    return _Runner(sandbox, session, state)
+
+
+def settle(sandbox: Sandbox, session: dict[str, Any]) -> dict[str, Any]:
+    """Apply every transition due by now; returns the session as it stands."""
+    runner = _runner(sandbox, session)
+    if not runner.state["schedule"] or runner.state["schedule"][0][0] > sandbox.clock():
+        return session
+    with sandbox.store.transaction():
+        runner.advance(sandbox.clock())
+        runner.save()
+    return runner.session
+
+
+def create(
+    sandbox: Sandbox,
+    session: dict[str, Any],
+    private_environment: dict[str, Any],
+    messages: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """Store a new session (and start its first turn when it came with input)."""
+    state = {
+        "id": session["id"],
+        "turn_id": None,
+        "schedule": [],
+        "calls": [],
+        "environment": private_environment,
+    }
+    with sandbox.store.transaction():
+        sandbox.store.insert(SESSION, session)
+        sandbox.store.insert(STATE, state, parent=session["id"])
+        runner = _Runner(sandbox, session, state)
+        runner.emit("agent.session.created", session=session)
+        if messages:
+            runner.begin(messages, sandbox.clock())
+        else:
+            runner.emit_session("idle")
+        runner.save()
+    return settle(sandbox, runner.session)
+
+
+def apply_events(sandbox: Sandbox, session: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    """Apply input events in order, all or nothing (a bad one rolls back those before it)."""
+    runner = _runner(sandbox, session)
+    now = sandbox.clock()
+    with sandbox.store.transaction():
+        for i, event in enumerate(events):
+            kind = event["type"]
+            status = runner.session["status"]
+            if kind == "agent.session.input.message":
+                if status == "failed":
+                    raise APIError(
+                        400,
+                        f"Session {runner.id} has failed and accepts no more input: "
+                        f"{runner.session.get('error')}",
+                        param=f"events[{i}]",
+                        code="session_failed",
+                    )
+                if runner.state["turn_id"] is not None:
+                    raise APIError(
+                        400,
+                        f"Session {runner.id} already has an active turn "
+                        f"{runner.state['turn_id']}; wait for it to end or cancel it.",
+                        param=f"events[{i}]",
+                        code="active_turn",
+                    )
+                runner.begin(event["input"], now)
+            elif kind == "agent.session.input.tool_result":
+                runner.tool_result(event, now)
+            elif kind == "agent.session.input.cancel":
+                if runner.state["turn_id"] is None:
+                    raise APIError(
+                        400,
+                        f"Session {runner.id} has no active turn to cancel.",
+                        param=f"events[{i}]",
+                        code="no_active_turn",
+                    )
+                runner.cancel(now)
+            else:
+                # approval results: the scripted model never asks for an approval
+                raise APIError(
+                    400,
+                    f"Unknown pending approval request: {event['request_id']}",
+                    param=f"events[{i}].request_id",
+                    code="invalid_request_error",
+                )
+        runner.save()
+    settle(sandbox, runner.session)
+
+
+def events_since(sandbox: Sandbox, session_id: str, cursor: int) -> list[dict[str, Any]]:
+    """The session's logged events after the first `cursor`, as the stream sends them."""
+    logged = sandbox.store.list(EVENT, parent=session_id)[cursor:]
+    return [{k: v for k, v in e.items() if k != "id"} for e in logged]
+
+
+def event_count(sandbox: Sandbox, session_id: str) -> int:
+    return len(sandbox.store.list(EVENT, parent=session_id))

@@ -1,0 +1,197 @@
+"""Fixtures for the Agents API suite: SDK-type conformance of every answer, helpers to drive sessions.
+
+Conformance (autouse, replaces the OpenAPI check of tests/sandbox/conftest.py here)
+---------------------------------------------------------------------------------
+The Agents API has no public OpenAPI file; its ground truth is the openai SDK's generated
+types. Every response a test in this directory receives from /v1/agents... is validated
+after the test with those pydantic types, by `model_validate` (never `construct`, which
+is what the SDK itself does when parsing, and which accepts anything): JSON bodies by
+route, list pages item by item, each event of an SSE body as an `AgentSessionEvent`,
+and every 4xx/5xx as the API's error body. Requests to other families keep the
+OpenAPI check.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import openai
+import pydantic
+import pytest
+from openai.types import ErrorObject
+from openai.types.beta import Agent, AgentDeleted, AgentSession, AgentSessionDeleted
+from openai.types.beta.agent_session_event import AgentSessionEvent
+from openai.types.beta.agent_session_item import AgentSessionItem
+from openai.types.beta.agents.environments import (
+    EnvironmentTemplate,
+    EnvironmentTemplateDeleted,
+)
+from openai.types.beta.agents.sessions import Turn
+
+from asst_deploy.sandbox.faults import LoggedRequest
+from asst_deploy.sandbox.routes.agent_sessions import OPEN_STREAMS
+from asst_deploy.sandbox.server import SandboxServer
+from tests.sandbox.conftest import OPENAPI, OpenAPIConformance
+
+AGENTS = "/v1/agents"
+
+# (method, route template) -> (response type, is a list page)
+RESPONSES: dict[tuple[str, str], tuple[Any, bool]] = {
+    ("POST", "/v1/agents"): (Agent, False),
+    ("GET", "/v1/agents"): (Agent, True),
+    ("GET", "/v1/agents/{agent_id}"): (Agent, False),
+    ("POST", "/v1/agents/{agent_id}"): (Agent, False),
+    ("DELETE", "/v1/agents/{agent_id}"): (AgentDeleted, False),
+    ("POST", "/v1/agents/environments/templates"): (EnvironmentTemplate, False),
+    ("GET", "/v1/agents/environments/templates"): (EnvironmentTemplate, True),
+    ("GET", "/v1/agents/environments/templates/{template_id}"): (EnvironmentTemplate, False),
+    ("POST", "/v1/agents/environments/templates/{template_id}"): (EnvironmentTemplate, False),
+    ("DELETE", "/v1/agents/environments/templates/{template_id}"): (
+        EnvironmentTemplateDeleted,
+        False,
+    ),
+    ("POST", "/v1/agents/sessions"): (AgentSession, False),
+    ("GET", "/v1/agents/sessions"): (AgentSession, True),
+    ("GET", "/v1/agents/sessions/{session_id}"): (AgentSession, False),
+    ("POST", "/v1/agents/sessions/{session_id}"): (AgentSession, False),
+    ("DELETE", "/v1/agents/sessions/{session_id}"): (AgentSessionDeleted, False),
+    ("GET", "/v1/agents/sessions/{session_id}/items"): (AgentSessionItem, True),
+    ("GET", "/v1/agents/sessions/{session_id}/turns"): (Turn, True),
+    ("GET", "/v1/agents/sessions/{session_id}/turns/{turn_id}"): (Turn, False),
+    ("GET", "/v1/agents/sessions/{session_id}/turns/{turn_id}/items"): (AgentSessionItem, True),
+}
+EMPTY_ANSWERS = {("POST", "/v1/agents/sessions/{session_id}/events"): 202}
+_TEMPLATES = sorted(
+    {tpl for _, tpl in [*RESPONSES, *EMPTY_ANSWERS]} | {"/v1/agents/sessions/{session_id}/events"},
+    key=lambda tpl: tpl.count("{"),  # literal segments win: /agents/sessions is no agent id
+)
+
+
+def route_of(path: str) -> str | None:
+    """The route template of a concrete /v1/agents path (the log's own `route` is not set)."""
+    for template in _TEMPLATES:
+        if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path):
+            return template
+    return None
+
+
+@functools.cache
+def _adapter(kind: Any) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(kind)  # building one for a big union is slow: build once
+
+
+def validate_as(kind: Any, value: Any) -> Any:
+    """`value` parsed by pydantic validation as the SDK type `kind` (a model or a union)."""
+    return _adapter(kind).validate_python(value)
+
+
+def sse_events(body: bytes) -> list[dict[str, Any]]:
+    """The JSON `data:` payloads of an SSE body, [DONE] excluded."""
+    events = []
+    for block in body.decode().split("\n\n"):
+        data = [line[6:] for line in block.splitlines() if line.startswith("data: ")]
+        if data and data[0] != "[DONE]":
+            events.append(json.loads("\n".join(data)))
+    return events
+
+
+def problems(entry: LoggedRequest) -> list[str]:
+    """Why this logged answer does not parse as the SDK's type for its route."""
+    where = f"{entry.method} {entry.path} -> {entry.status}"
+    if entry.status is None or entry.fault is not None or entry.body is None:
+        return []
+    try:
+        if entry.status >= 400:
+            validate_as(ErrorObject, json.loads(entry.body)["error"])
+            return []
+        key = (entry.method, route_of(entry.path) or "")
+        if key in EMPTY_ANSWERS:
+            return [] if entry.status == EMPTY_ANSWERS[key] else [f"{where}: expected 202"]
+        if entry.content_type.startswith("text/event-stream"):
+            for event in sse_events(entry.body):
+                validate_as(AgentSessionEvent, event)
+                if not event.get("event_id"):
+                    return [f"{where}: an event without event_id: {event}"]
+            return []
+        if key not in RESPONSES:
+            return [f"{where}: no SDK type known for this route"]
+        kind, is_page = RESPONSES[key]
+        body = json.loads(entry.body)
+        if is_page:
+            if not isinstance(body.get("has_more"), bool):
+                return [f"{where}: a page without has_more"]
+            for item in body["data"]:
+                validate_as(kind, item)
+        else:
+            validate_as(kind, body)
+    except (pydantic.ValidationError, ValueError, KeyError, TypeError) as exc:
+        return [f"{where}: {exc}"]
+    return []
+
+
+def wait_for_streams(server: SandboxServer, timeout: float = 3.0) -> None:
+    """Event streams are logged when they close; give closed clients' streams time to end."""
+    deadline = time.monotonic() + timeout
+    while server.sandbox.extras.get(OPEN_STREAMS, 0) > 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+@pytest.fixture(autouse=True)
+def conformance(request: pytest.FixtureRequest) -> Iterator[None]:
+    server: SandboxServer = request.getfixturevalue("server")
+    skip = request.node.get_closest_marker("no_conformance")
+    checker: OpenAPIConformance | None = None
+    if OPENAPI.exists() and not skip:
+        checker = request.getfixturevalue("openapi")
+    start = server.log.total
+    yield
+    if skip:
+        return
+    wait_for_streams(server)
+    entries = server.log.since(start)
+    found = [p for e in entries if e.path.startswith(AGENTS) for p in problems(e)]
+    if checker is not None:
+        found += [p for e in entries if not e.path.startswith(AGENTS) for p in checker.problems(e)]
+    if found:
+        pytest.fail("responses that do not parse as their types:\n" + "\n".join(found))
+
+
+@pytest.fixture
+def rules(server: SandboxServer) -> Iterator[Callable[..., None]]:
+    """Add scripted-model rules for one test (first match wins; removed afterwards)."""
+    model = server.sandbox.model
+    saved_rules, saved_delay = list(model.rules), model.step_delay
+    model.step_delay = 0.02
+
+    def add(match: str = "", **kwargs: Any) -> None:
+        model.add_rule(match, **kwargs)
+
+    yield add
+    model.rules[:] = saved_rules
+    model.step_delay = saved_delay
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather in a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+
+
+@pytest.fixture
+def agent(client: openai.OpenAI) -> Iterator[Agent]:
+    created = client.beta.agents.create(
+        model="gpt-5", name="Weather agent", instructions="Help.", tools=[WEATHER_TOOL]
+    )
+    yield created
+    client.beta.agents.delete(created.id)
