@@ -171,6 +171,14 @@ def sandbox() -> None:
     type=click.IntRange(1),
     help="Largest accepted file upload.",
 )
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="NAME",
+    help="A model name to serve (repeatable; default: the Assistants API's models).",
+)
+@click.option("--any-model", is_flag=True, help="Accept any model name.")
 def serve(
     host: str,
     port: int,
@@ -190,6 +198,8 @@ def serve(
     retry_after: int,
     processing_delay: float,
     max_upload_mb: int,
+    models: tuple[str, ...],
+    any_model: bool,
 ) -> None:
     """Serve the sandbox until Ctrl-C; point the openai SDK at http://HOST:PORT/v1."""
     import uvicorn
@@ -228,6 +238,10 @@ def serve(
     )
     if rules is not None:
         state.model = ScriptedModel.from_file(rules)
+    if any_model and models:
+        raise click.UsageError("choose one of --model and --any-model")
+    if any_model or models:
+        state.models = None if any_model else frozenset(models)
     check_port_free(host, port)
     output.note(f"Sandbox listening on http://{host}:{port}/v1")
     if faults.rules:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 
+from asst_deploy import models as model_names
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.faults import FaultConfig, FaultMiddleware, RequestLog
 from asst_deploy.sandbox.gateway import RequestChecks, ResponseHeaders
@@ -44,6 +45,14 @@ class Sandbox:
     max_upload_bytes: int = 512 * 1024 * 1024  # the real per-file limit
     faults: FaultConfig = field(default_factory=FaultConfig)
     log: RequestLog = field(default_factory=RequestLog)
+    # The model names it serves (None: any); like the real service, others are a 400.
+    models: frozenset[str] | None = field(default_factory=lambda: model_names.listed(None))
+
+    def check_model(self, model: object, param: str = "model") -> None:
+        if isinstance(model, str) and self.models is not None and model not in self.models:
+            raise APIError(
+                400, model_names.not_found_message(model), param=param, code="model_not_found"
+            )
 
 
 def _routes() -> list[BaseRoute]:
