@@ -139,3 +139,29 @@ def test_the_sandbox_rules_example_loads(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(rules)
     model = ScriptedModel.from_file(tmp_path / "rules.yaml")
     assert len(model.rules) == len(yaml.safe_load(rules)["rules"]) == 1
+
+
+def quick_start() -> str:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    (script,) = [body for lang, body in BLOCK.findall(section) if lang == "sh"]
+    return script
+
+
+def test_the_quick_start_runs_as_written_live_tests_included(project: Path) -> None:
+    script = quick_start()
+    assert "apply specs/ --env dev" in script
+    assert "test specs/conversations --mode live --env dev" in script
+    result = bash(script, project)
+    assert result.returncode == 0, f"{script}\n{result.stdout}\n{result.stderr}"
+    assert result.stdout.count("5 passed") == 2, result.stdout  # live in dev, then replay
+
+
+def test_the_example_works_in_prod_too(project: Path) -> None:
+    # the Quick start covers the base (replay) and dev (live); prod has a deployment of its own
+    script = (
+        "asst-deploy apply specs/ --env prod --auto-approve\n"
+        "asst-deploy test specs/conversations --mode live --env prod\n"
+    )
+    result = bash(script, project)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "5 passed" in result.stdout
