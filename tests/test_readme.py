@@ -156,12 +156,18 @@ def test_the_quick_start_runs_as_written_live_tests_included(project: Path) -> N
     assert result.stdout.count("5 passed") == 2, result.stdout  # live in dev, then replay
 
 
-def test_the_example_works_in_prod_too(project: Path) -> None:
-    # the Quick start covers the base (replay) and dev (live); prod has a deployment of its own
-    script = (
-        "asst-deploy apply specs/ --env prod --auto-approve\n"
-        "asst-deploy test specs/conversations --mode live --env prod\n"
+def test_the_example_works_in_every_environment(project: Path) -> None:
+    # the Quick start covers the base (replay) and dev (live); the README names these too
+    prod_replay = re.search(r"`(asst-deploy test [^`]*--env prod[^`]*)`", README)
+    assert prod_replay is not None
+    script = "\n".join(
+        [
+            "asst-deploy test specs/conversations --mode replay --env dev",
+            prod_replay.group(1),
+            "asst-deploy apply specs/ --env prod --auto-approve",
+            "asst-deploy test specs/conversations --mode live --env prod",
+        ]
     )
     result = bash(script, project)
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
-    assert "5 passed" in result.stdout
+    assert result.stdout.count("5 passed") == 3, result.stdout
