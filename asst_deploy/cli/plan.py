@@ -55,9 +55,9 @@ def plan(
     only: tuple[str, ...],
 ) -> None:
     """Compare the specs in DIRECTORY with the target and show the changes."""
-    if as_json and as_markdown:
-        raise click.UsageError("choose one of --json and --markdown")
     try:
+        if as_json and as_markdown:
+            raise click.UsageError("choose one of --json and --markdown")
         _plan(directory, env, target, out, as_json, as_markdown, detailed_exitcode, prune, only)
     except click.exceptions.Exit:
         raise
@@ -69,9 +69,15 @@ def plan(
 
 def error_report(exc: Exception) -> dict[str, object]:
     """The JSON `plan --json` prints when it fails (the exit status is 1, or 3 for a bug)."""
-    expected = isinstance(exc, AsstDeployError)
+    expected = isinstance(exc, AsstDeployError | click.ClickException)
     error: dict[str, object] = {
-        "message": str(exc) if expected else f"{type(exc).__name__}: {exc}",
+        "message": (
+            exc.format_message()
+            if isinstance(exc, click.ClickException)
+            else str(exc)
+            if expected
+            else f"{type(exc).__name__}: {exc}"
+        ),
         "unexpected": not expected,
     }
     if isinstance(exc, SpecError):

@@ -68,6 +68,35 @@ def test_plan_json_error_for_a_missing_out_folder(proj: Path, tmp_path: Path) ->
     assert "does not exist" in json.loads(result.out)["error"]["message"]
 
 
+def test_plan_json_error_for_json_with_markdown(proj: Path) -> None:
+    result = run("plan", str(proj), "--json", "--markdown")
+    assert result.code == 1
+    assert json.loads(result.out)["error"]["message"] == "choose one of --json and --markdown"
+
+
+def test_plan_json_error_for_an_unexpected_error(
+    proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asst_deploy.cli import plan as plan_module
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(plan_module, "load_project", boom)
+    result = run("plan", str(proj), "--json")
+    assert result.code == 3
+    assert json.loads(result.out)["error"] == {"message": "RuntimeError: boom", "unexpected": True}
+
+
+def test_apply_of_a_model_the_sandbox_does_not_serve(proj: Path) -> None:
+    spec = proj / "asst-deploy.yaml"
+    spec.write_text(spec.read_text().replace("model: gpt-4o-mini", "model: gpt-4o-mimi", 1))
+    result = run("apply", str(proj), "--auto-approve")
+    assert result.code == 1, result.err
+    assert "The requested model 'gpt-4o-mimi' does not exist." in result.err
+    assert not remote(proj).assistants
+
+
 def test_sandbox_serve_on_a_busy_port_says_so_before_listening() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
