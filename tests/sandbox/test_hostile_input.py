@@ -262,3 +262,30 @@ def test_fuzzed_bodies_never_get_a_5xx(http: httpx2.Client) -> None:
     assert statuses.get(400, 0) > 100, statuses  # the fuzz reached the validators
     for path in ("/assistants", "/vector_stores", f"/threads/{thread}/messages"):
         assert http.get(path).status_code == 200, path
+
+
+def test_fuzzed_list_queries_never_get_a_5xx(http: httpx2.Client) -> None:
+    rng = random.Random(7)
+    values = [
+        "-1",
+        "0",
+        "abc",
+        "1e999",
+        "NaN",
+        "9" * 5000,
+        "%00",
+        "%ED%A0%80",
+        "",
+        "asc",
+        "x" * 3000,
+    ]
+    names = ["limit", "order", "after", "before", "purpose", "filter", "include[]"]
+    paths = ["/assistants", "/files", "/vector_stores", "/threads/thread_nope/messages"]
+    for _ in range(150):
+        query = "&".join(
+            f"{rng.choice(names)}={rng.choice(values)}" for _ in range(rng.randint(1, 3))
+        )
+        response = http.get(f"{rng.choice(paths)}?{query}")
+        assert response.status_code < 500, (query, response.text)
+        if response.status_code >= 400:
+            api_error(response, response.status_code)
