@@ -27,6 +27,8 @@ class Export:
     files: dict[str, str | bytes] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)  # remote id -> spec key
+    missing: list[str] = field(default_factory=list)  # asked-for ids the target does not have
+    skipped: dict[str, str] = field(default_factory=dict)  # remote id -> the project managing it
 
 
 def _slug(text: str) -> str:
@@ -136,7 +138,7 @@ class _Exporter:
             tool_resources["code_interpreter"] = {"files": paths}
         if store_ids:
             tool_resources["file_search"] = {
-                "vector_stores": [self.result.keys[i] for i in store_ids]
+                "vector_stores": [self.store_key(i, key) for i in store_ids]
             }
         if tool_resources:
             doc["tool_resources"] = tool_resources
@@ -148,6 +150,19 @@ class _Exporter:
         if form["reasoning_effort"]:
             doc["reasoning_effort"] = form["reasoning_effort"]
         self.result.files[f"assistants/{key}.yaml"] = _dump(doc)
+
+    def store_key(self, store_id: str, assistant_key: str) -> str:
+        if store_id in self.result.keys:
+            return self.result.keys[store_id]
+        store = next((s for s in self.state.vector_stores if s.id == store_id), None)
+        owner, key, _ = store.owner if store else (None, None, None)
+        # still named, so validate stops until its spec is there: dropping it would detach it
+        self.result.warnings.append(
+            f"assistant '{assistant_key}' searches vector store {store_id}, which "
+            + (f"project '{owner}' manages as '{key}'" if owner else "the target does not have")
+            + "; add its spec, or remove the reference"
+        )
+        return str(key or _slug(store_id))
 
     def tool(self, tool: Mapping[str, Json]) -> dict[str, Json]:
         if tool["type"] == "function":
@@ -164,8 +179,21 @@ def export(
     state: RemoteState, project: str, download: Download, ids: Collection[str] | None = None
 ) -> Export:
     """Spec files for the objects `ids` (None: every assistant and vector store), plus the
-    vector stores the chosen assistants use."""
-    assistants = [a for a in state.assistants if ids is None or a.id in ids]
+    vector stores the chosen assistants use, as project `project`.
+
+    Objects another project manages are skipped (listed in `skipped`): their specs live in
+    that project, and adopting them would be refused anyway."""
+
+    def exported(obj: RemoteObject) -> bool:
+        owner = obj.owner[0]
+        if owner is not None and owner != project:
+            exporter.result.skipped[obj.id] = owner
+            return False
+        return True
+
+    exporter = _Exporter(state, project, download)
+    chosen = [a for a in state.assistants if ids is None or a.id in ids]
+    assistants = [a for a in chosen if exported(a)]
     wanted_stores = {
         i
         for a in assistants
@@ -174,17 +202,19 @@ def export(
         )
         or []
     }
-    stores = [s for s in state.vector_stores if ids is None or s.id in ids or s.id in wanted_stores]
-    exporter = _Exporter(state, project, download)
+    stores = [
+        s
+        for s in state.vector_stores
+        if (ids is None or s.id in ids or s.id in wanted_stores) and exported(s)
+    ]
     for obj in (*stores, *assistants):
         exporter.key_for(obj)
     for store in stores:
         exporter.vector_store(store)
     for assistant in assistants:
         exporter.assistant(assistant)
-    missing = set(ids or ()) - {o.id for o in (*stores, *assistants)}
-    if missing:
-        exporter.result.warnings.append(f"not found on the target: {', '.join(sorted(missing))}")
+    known = {o.id for o in (*state.vector_stores, *state.assistants)}
+    exporter.result.missing = sorted(set(ids or ()) - known)
     return exporter.result
 
 

@@ -139,3 +139,37 @@ def test_the_sandbox_rules_example_loads(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(rules)
     model = ScriptedModel.from_file(tmp_path / "rules.yaml")
     assert len(model.rules) == len(yaml.safe_load(rules)["rules"]) == 1
+
+
+def quick_start() -> str:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    (script,) = [body for lang, body in BLOCK.findall(section) if lang == "sh"]
+    return script
+
+
+def test_the_quick_start_tests_live_what_it_applied() -> None:
+    # test_every_shell_block_runs_in_order runs this block as written, in a fresh copy of
+    # specs/ (after the install block's base apply); a failing live test fails it there
+    lines = [line.split("#")[0].split() for line in quick_start().splitlines()]
+    apply_dev = lines.index(["asst-deploy", "apply", "specs/", "--env", "dev", "--auto-approve"])
+    live_dev = lines.index(
+        ["asst-deploy", "test", "specs/conversations", "--mode", "live", "--env", "dev"]
+    )
+    assert apply_dev < live_dev
+
+
+def test_the_example_works_in_every_environment(project: Path) -> None:
+    # the Quick start covers the base (replay) and dev (live); the README names these too
+    prod_replay = re.search(r"`(asst-deploy test [^`]*--env prod[^`]*)`", README)
+    assert prod_replay is not None
+    script = "\n".join(
+        [
+            "asst-deploy test specs/conversations --mode replay --env dev",
+            prod_replay.group(1),
+            "asst-deploy apply specs/ --env prod --auto-approve",
+            "asst-deploy test specs/conversations --mode live --env prod",
+        ]
+    )
+    result = bash(script, project)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert result.stdout.count("5 passed") == 3, result.stdout

@@ -29,6 +29,9 @@ COMMANDS: dict[str, str] = {
 }
 
 EXIT_ERROR = 1
+# Usage errors exit 1 like any other mistake: click's own 2 would read as "changes
+# present" to `plan --detailed-exitcode` and to CI scripts built on it.
+EXIT_USAGE = EXIT_ERROR
 EXIT_UNEXPECTED = 3
 EXIT_INTERRUPTED = 130
 
@@ -90,6 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

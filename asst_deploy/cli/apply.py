@@ -12,7 +12,7 @@ from asst_deploy.apply import Options, apply_plan
 from asst_deploy.cli.common import (
     confirm_or_abort,
     current_output,
-    project_options,
+    project_options_for,
     refuse_if_refused,
 )
 from asst_deploy.errors import AsstDeployError
@@ -20,9 +20,22 @@ from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
 
 
+class Finished:
+    """Swallows a Ctrl-C that comes once the changes are made (while the connection and
+    the sandbox close): the work is done, so the command reports it and exits 0, not 130."""
+
+    done = False
+
+    def __enter__(self) -> Finished:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> bool:
+        return self.done and exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+
+
 @click.command()
 @click.argument("source", default=".", type=click.Path(exists=True, path_type=Path))
-@project_options
+@project_options_for("Environment to apply (see asst-deploy.yaml).")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option(
     "--prune", is_flag=True, help="Delete managed objects that are no longer in the specs."
@@ -55,7 +68,8 @@ def apply(
         project = load_project(root, the_plan.environment, the_plan.target)
     else:
         project = load_project(source, env, target)
-    with connect(project.target, trace=output.trace()) as backend:
+    finished = Finished()
+    with finished, connect(project.target, trace=output.trace()) as backend:
         if saved:
             remote = deploy.read_remote(backend, retry)
             reasons = deploy.stale_reasons(the_plan, remote, deploy.local_shas(project))
@@ -90,6 +104,7 @@ def apply(
             progress=output.note,
             status=output.progress,
         )
+        finished.done = True
     add, change, destroy = the_plan.counts()
     output.result(
         f"Apply complete: {add} added, {change} changed, {destroy} destroyed "

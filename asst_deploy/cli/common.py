@@ -21,15 +21,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 
 
+ENV_HELP = "Environment of asst-deploy.yaml to use (its target, vars and overrides)."
+
+
 def project_options(fn: F) -> F:
     """--env and --target, the options every remote command takes."""
-    fn = click.option(
-        "--target", "target", metavar="NAME", help="Target to use instead of the environment's."
-    )(fn)
-    fn = click.option(
-        "--env", "env", metavar="NAME", help="Environment to apply (see asst-deploy.yaml)."
-    )(fn)
-    return fn
+    return project_options_for(ENV_HELP)(fn)
+
+
+def project_options_for(env_help: str) -> Callable[[F], F]:
+    """`project_options` with the command's own words for --env."""
+
+    def decorate(fn: F) -> F:
+        fn = click.option(
+            "--target", "target", metavar="NAME", help="Target to use instead of the environment's."
+        )(fn)
+        fn = click.option("--env", "env", metavar="NAME", help=env_help)(fn)
+        return fn
+
+    return decorate
 
 
 def project_dir_option(help: str) -> Callable[[F], F]:
@@ -141,15 +151,21 @@ def log(message: str) -> None:
     current_output().note(message)
 
 
-def confirm_or_abort(question: str, auto_approve: bool) -> None:
+def stdin_is_terminal() -> bool:
+    return is_tty(sys.stdin)
+
+
+def confirm_or_abort(question: str, auto_approve: bool, verb: str = "apply") -> None:
+    """Ask on the terminal; "no" says "Apply cancelled." (as Terraform does) and exits 1."""
     if auto_approve:
         return
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise AsstDeployError(
             "no terminal to ask for confirmation on, so nothing was changed; "
-            "pass --auto-approve to apply without asking"
+            f"pass --auto-approve to {verb} without asking"
         )
     if not click.confirm(question, default=False, err=True):
+        click.echo(f"{verb.capitalize()} cancelled.", err=True)
         raise click.exceptions.Exit(1)
 
 

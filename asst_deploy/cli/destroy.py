@@ -6,7 +6,7 @@ import click
 
 from asst_deploy import deploy, render
 from asst_deploy.apply import Options, apply_plan
-from asst_deploy.cli.common import confirm_or_abort, current_output, project_options
+from asst_deploy.cli.common import confirm_or_abort, current_output, project_options_for
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
@@ -14,7 +14,7 @@ from asst_deploy.spec.loader import load_project
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(exists=True))
-@project_options
+@project_options_for("Environment whose objects to destroy (see asst-deploy.yaml).")
 @click.option("--auto-approve", is_flag=True, help="Destroy without asking for confirmation.")
 def destroy(directory: str, env: str | None, target: str | None, auto_approve: bool) -> None:
     """Delete every object the project in DIRECTORY manages on its target (objects of
@@ -30,15 +30,18 @@ def destroy(directory: str, env: str | None, target: str | None, auto_approve: b
                 "destroy refused; nothing was changed:\n"
                 + "\n".join(f"  {r}" for r in the_plan.refused)
             )
-        shown = not (auto_approve and output.quiet)
-        if shown:
-            output.result(render.text(the_plan, output.styler()), nl=False)
         if the_plan.empty:
-            if not shown:
-                output.result("Destroy complete: 0 destroyed.")
+            output.result(
+                f"Nothing to destroy: project {project.name} manages no objects on "
+                f"target '{project.target.name}'."
+            )
             return
+        if not (auto_approve and output.quiet):
+            output.result(render.text(the_plan, output.styler()), nl=False)
         confirm_or_abort(
-            f"Destroy {len(the_plan.actions)} object(s) of project {project.name}?", auto_approve
+            f"Destroy {len(the_plan.actions)} object(s) of project {project.name}?",
+            auto_approve,
+            verb="destroy",
         )
         apply_plan(
             the_plan,

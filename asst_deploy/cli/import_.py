@@ -7,7 +7,7 @@ import re
 import click
 
 from asst_deploy import identity, limits
-from asst_deploy.cli.common import current_output, project_dir_option, project_options
+from asst_deploy.cli.common import current_output, project_dir_option, project_options_for
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.export import tag_metadata
 from asst_deploy.remote.targets import connect
@@ -20,7 +20,7 @@ from asst_deploy.spec.schema import KEY_PATTERN
 @click.argument("remote_id")
 @click.option("--key", "key", required=True, help="The spec key the object will have.")
 @project_dir_option("Project directory.")
-@project_options
+@project_options_for("Environment whose target holds the object (see asst-deploy.yaml).")
 def import_(
     kind: str, remote_id: str, key: str, directory: str, env: str | None, target: str | None
 ) -> None:

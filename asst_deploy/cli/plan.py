@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from asst_deploy import deploy, render
-from asst_deploy.cli.common import current_output, project_options, refuse_if_refused
+from asst_deploy.cli.common import current_output, project_options_for, refuse_if_refused
+from asst_deploy.errors import AsstDeployError, SpecError
+from asst_deploy.plan import FORMAT_VERSION
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
 
@@ -16,7 +19,7 @@ EXIT_CHANGES = 2
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(exists=True))
-@project_options
+@project_options_for("Environment to plan (see asst-deploy.yaml).")
 @click.option(
     "--out",
     "out",
@@ -52,9 +55,53 @@ def plan(
     only: tuple[str, ...],
 ) -> None:
     """Compare the specs in DIRECTORY with the target and show the changes."""
-    if as_json and as_markdown:
-        raise click.UsageError("choose one of --json and --markdown")
+    try:
+        if as_json and as_markdown:
+            raise click.UsageError("choose one of --json and --markdown")
+        _plan(directory, env, target, out, as_json, as_markdown, detailed_exitcode, prune, only)
+    except click.exceptions.Exit:
+        raise
+    except Exception as exc:
+        if as_json:  # a script reading stdout gets JSON on failure too; the message stays on stderr
+            current_output().result(json.dumps(error_report(exc), indent=2))
+        raise
+
+
+def error_report(exc: Exception) -> dict[str, object]:
+    """The JSON `plan --json` prints when it fails (the exit status is 1, or 3 for a bug)."""
+    expected = isinstance(exc, AsstDeployError | click.ClickException)
+    error: dict[str, object] = {
+        "message": (
+            exc.format_message()
+            if isinstance(exc, click.ClickException)
+            else str(exc)
+            if expected
+            else f"{type(exc).__name__}: {exc}"
+        ),
+        "unexpected": not expected,
+    }
+    if isinstance(exc, SpecError):
+        error["problems"] = [p.to_json() for p in exc.problems]
+    return {"format_version": FORMAT_VERSION, "error": error}
+
+
+def _plan(
+    directory: str,
+    env: str | None,
+    target: str | None,
+    out: Path | None,
+    as_json: bool,
+    as_markdown: bool,
+    detailed_exitcode: bool,
+    prune: bool,
+    only: tuple[str, ...],
+) -> None:
     output = current_output()
+    if out is not None and not out.parent.is_dir():
+        raise AsstDeployError(
+            f"cannot save the plan to {out}: the folder {out.parent} does not exist; "
+            f"create it first (mkdir -p {out.parent}) or choose another --out"
+        )
     project = load_project(directory, env, target)
     with connect(project.target, trace=output.trace()) as backend:
         the_plan, _ = deploy.make_plan(
@@ -68,7 +115,12 @@ def plan(
         output.result(render.text(the_plan, output.styler()), nl=False)
     refuse_if_refused(the_plan)
     if out is not None:
-        deploy.save_plan(the_plan, project, out)
+        try:
+            deploy.save_plan(the_plan, project, out)
+        except OSError as exc:
+            raise AsstDeployError(
+                f"cannot save the plan to {out}: {exc.strerror or exc}; choose another --out"
+            ) from None
         output.note(
             f"Saved the plan to {out}; `asst-deploy apply {out}` applies exactly this plan."
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
+import socket
 from pathlib import Path
 
 import click
@@ -69,6 +71,27 @@ def fault_config(
     if rule != FaultRule(retry_after=retry_after):
         config.rules.append(rule)
     return config
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process holds before saying "listening" (uvicorn would print
+    its own bind error afterwards, and exit 1 with a traceback-like log)."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # as uvicorn binds: a port left in TIME_WAIT by a previous run is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise AsstDeployError(
+                    f"port {port} on {host} is already in use (another `asst-deploy sandbox "
+                    "serve`?); stop that process, or choose another port with --port N "
+                    "(--port 0 picks a free one)"
+                ) from None
+            raise AsstDeployError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 _rate = click.FloatRange(0.0, 1.0)
@@ -148,6 +171,14 @@ def sandbox() -> None:
     type=click.IntRange(1),
     help="Largest accepted file upload.",
 )
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="NAME",
+    help="A model name to serve (repeatable; default: the Assistants API's models).",
+)
+@click.option("--any-model", is_flag=True, help="Accept any model name.")
 def serve(
     host: str,
     port: int,
@@ -167,12 +198,15 @@ def serve(
     retry_after: int,
     processing_delay: float,
     max_upload_mb: int,
+    models: tuple[str, ...],
+    any_model: bool,
 ) -> None:
     """Serve the sandbox until Ctrl-C; point the openai SDK at http://HOST:PORT/v1."""
     import uvicorn
 
     from asst_deploy.sandbox.app import Sandbox, create_app
     from asst_deploy.sandbox.model import ScriptedModel
+    from asst_deploy.sandbox.server import JSONErrorProtocol
     from asst_deploy.sandbox.store import Store
 
     output = current_output()
@@ -204,7 +238,19 @@ def serve(
     )
     if rules is not None:
         state.model = ScriptedModel.from_file(rules)
+    if any_model and models:
+        raise click.UsageError("choose one of --model and --any-model")
+    if any_model or models:
+        state.models = None if any_model else frozenset(models)
+    check_port_free(host, port)
     output.note(f"Sandbox listening on http://{host}:{port}/v1")
     if faults.rules:
         output.note(f"Fault rules: {json.dumps([vars(r) for r in faults.rules])}")
-    uvicorn.run(create_app(state), host=host, port=port, log_level="warning", server_header=False)
+    uvicorn.run(
+        create_app(state),
+        host=host,
+        port=port,
+        http=JSONErrorProtocol,
+        log_level="warning",
+        server_header=False,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import click
 
@@ -38,10 +39,13 @@ def validate(directory: str, env: str | None, as_json: bool) -> None:
             report.projects[0].name if report.projects else None,
             [e or "(base)" for e in report.environments],
             report.problems,
+            report.warnings,
         )
         if not report.valid:
             raise click.exceptions.Exit(1)
         return
+    for warning in report.warnings:
+        current_output().warn(str(warning))
     if not report.valid:
         raise SpecError(report.problems)
     project = report.projects[0]
@@ -54,7 +58,11 @@ def validate(directory: str, env: str | None, as_json: bool) -> None:
 
 
 def _echo_json(
-    valid: bool, project: str | None, environments: list[str], problems: list[Problem]
+    valid: bool,
+    project: str | None,
+    environments: list[str],
+    problems: list[Problem],
+    warnings: Sequence[Problem] = (),
 ) -> None:
     report = {
         "format_version": 1,
@@ -62,5 +70,6 @@ def _echo_json(
         "project": project,
         "environments": environments,
         "errors": [p.to_json() for p in problems],
+        "warnings": [p.to_json() for p in warnings],
     }
     current_output().result(json.dumps(report, indent=2))

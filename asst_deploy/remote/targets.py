@@ -36,6 +36,8 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
             store = Store(str(db) if db else None)
             stack.callback(store.close)
             sandbox = Sandbox(store=store)
+            if target.models is not None:
+                sandbox.models = frozenset(target.models)
             if target.rules is not None:  # scripted replies, e.g. for conversation tests
                 from asst_deploy.sandbox.model import ScriptedModel
 

@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from types import TracebackType
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox, create_app
 from asst_deploy.sandbox.faults import FaultConfig, RequestLog
 from asst_deploy.sandbox.store import Store
 
 LOOPBACK = "127.0.0.1"
+
+
+class JSONErrorProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, but a request it cannot parse (a negative or garbled
+    Content-Length, a malformed request line) gets the API's JSON error body, not text."""
+
+    def send_400_response(self, msg: str) -> None:
+        body = json.dumps(APIError(400, f"Invalid HTTP request: {msg}").body()).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        for event in (
+            h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+            h11.Data(data=body),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
 
 
 class SandboxServer:
@@ -90,6 +114,7 @@ def start_server(
     sock.bind((host, port))
     config = uvicorn.Config(
         create_app(sandbox),
+        http=JSONErrorProtocol,
         log_level=log_level,
         lifespan="off",
         server_header=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 import secrets
 import sqlite3
 import string
@@ -12,6 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from asst_deploy.errors import AsstDeployError
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -28,6 +31,39 @@ CREATE INDEX IF NOT EXISTS objects_order ON objects (kind, parent, seq);
 CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, content BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+class StoreError(AsstDeployError):
+    """The state file cannot be used (not a SQLite database, or damaged); says what to do."""
+
+
+# A lone surrogate stored by an older sandbox (json.dumps writes it as an escape) cannot
+# be answered in UTF-8: such rows are repaired when read, so one bad row no longer makes
+# every list of its collection fail.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _none(constant: str) -> None:
+    return None  # NaN / Infinity from an older sandbox: JSON has no such number
+
+
+def _repaired(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_repaired(k): _repaired(v) for k, v in value.items()}
+    if isinstance(value, builtins.list):
+        return [_repaired(v) for v in value]
+    return value
+
+
+def _decode(text: str) -> Any:
+    value = json.loads(text, parse_constant=_none)
+    return _repaired(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+def _encode(obj: Any) -> str:
+    return json.dumps(obj, allow_nan=False)  # never store what cannot be answered
 
 
 def new_id(prefix: str) -> str:
@@ -51,10 +87,18 @@ class Store:
     def __init__(self, path: str | None = None) -> None:
         self.path = path or ":memory:"
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute("SELECT count(*) FROM objects").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the sandbox state file {self.path} cannot be read ({exc}); it is not a "
+                "sandbox database or it is damaged. Move it away (or delete it) to start "
+                "from an empty sandbox, and run again"
+            ) from None
 
     def close(self) -> None:
         with self._lock:
@@ -83,7 +127,7 @@ class Store:
         with self._lock:
             self._db.execute(
                 "INSERT INTO objects (kind, id, parent, seq, data) VALUES (?, ?, ?, ?, ?)",
-                (kind, obj["id"], parent, self._next_seq(), json.dumps(obj)),
+                (kind, obj["id"], parent, self._next_seq(), _encode(obj)),
             )
         return obj
 
@@ -92,7 +136,7 @@ class Store:
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE objects SET data = ? WHERE kind = ? AND parent = ? AND id = ?",
-                (json.dumps(obj), kind, parent, obj["id"]),
+                (_encode(obj), kind, parent, obj["id"]),
             )
             if cursor.rowcount == 0:
                 raise KeyError(f"{kind} {obj['id']} does not exist")
@@ -104,7 +148,7 @@ class Store:
                 "SELECT data FROM objects WHERE kind = ? AND parent = ? AND id = ?",
                 (kind, parent, id),
             ).fetchone()
-        return json.loads(row[0]) if row else None
+        return _decode(row[0]) if row else None
 
     def delete(self, kind: str, id: str, *, parent: str = "") -> bool:
         with self._lock:
@@ -124,7 +168,7 @@ class Store:
                 "SELECT data FROM objects WHERE kind = ? AND parent = ? ORDER BY seq",
                 (kind, parent),
             ).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [_decode(r[0]) for r in rows]
 
     def parents_of(self, kind: str, id: str) -> builtins.list[str]:
         """Every parent under which an object of `kind` with `id` exists."""

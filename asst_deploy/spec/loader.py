@@ -230,6 +230,7 @@ class _Loader:
             max_retries=spec.get("max_retries"),
             db=self.root / db if isinstance(db, str) else None,
             rules=self.root / rules if isinstance(rules, str) else None,
+            models=tuple(spec["models"]) if isinstance(spec.get("models"), list) else None,
         )
 
     def resources(self, pdoc: Document) -> list[_Resource]:

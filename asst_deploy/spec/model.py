@@ -26,6 +26,7 @@ class Target:
     max_retries: int | None = None
     db: Path | None = None  # sandbox state file
     rules: Path | None = None  # sandbox only: the scripted model's rules file
+    models: tuple[str, ...] | None = None  # model names it serves; None: the API's list
 
 
 @dataclass(frozen=True)

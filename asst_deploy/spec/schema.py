@@ -265,6 +265,12 @@ _DEFS.update(
                     "type": "string",
                     "description": "Sandbox only: a YAML file of scripted model rules, relative to the project.",
                 },
+                "models": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "uniqueItems": True,
+                    "description": "Model names the target serves (default: the Assistants API's): the sandbox refuses others, validate warns of them.",
+                },
             },
             ("type",),
         ),

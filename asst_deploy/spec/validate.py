@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asst_deploy import models
 from asst_deploy.errors import Problem, SpecError
-from asst_deploy.spec.loader import environment_names, find_root, load_project
+from asst_deploy.spec import sharing
+from asst_deploy.spec.loader import PROJECT_FILE, environment_names, find_root, load_project
 from asst_deploy.spec.model import Project
 
 
@@ -16,6 +18,7 @@ class Report:
     environments: list[str | None]
     projects: list[Project] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -37,5 +40,8 @@ def validate(path: str | Path, env: str | None = None) -> Report:
                 if problem not in seen:
                     seen.add(problem)
                     report.problems.append(problem)
+    if env is None:  # only the whole set of environments shows who shares a target
+        report.problems.extend(sharing.shared_targets(report.projects, root / PROJECT_FILE))
     report.problems.sort(key=lambda p: (p.location, p.message))
+    report.warnings = models.unlisted(report.projects)
     return report

@@ -57,7 +57,7 @@ def specs(tmp_path: Path) -> Path:
 
 def test_quiet_and_verbose_exclude_each_other() -> None:
     result = run("--quiet", "--verbose", "validate", str(REPO / "specs"))
-    assert result.code == 2 and "choose one of --quiet and --verbose" in result.err
+    assert result.code == 1 and "choose one of --quiet and --verbose" in result.err
 
 
 def test_json_stays_alone_on_stdout_even_with_verbose(specs: Path) -> None:

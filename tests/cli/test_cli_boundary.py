@@ -92,9 +92,21 @@ def test_ctrl_c_outside_a_command_exits_130(
     assert capsys.readouterr().err == "Interrupted.\n"
 
 
-def test_usage_errors_keep_clicks_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_main("validate", "--no-such-option") == 2
-    assert "No such option" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("validate", "--no-such-option"), "No such option"),
+        (("plan", "no-such-directory", "--detailed-exitcode"), "does not exist"),
+        (("plan", str(EXAMPLES), "--json", "--markdown"), "choose one of --json and --markdown"),
+        (("no-such-command",), "No such command"),
+    ],
+)
+def test_usage_errors_exit_1_not_2_which_means_changes_present(
+    args: tuple[str, ...], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `plan --detailed-exitcode` and CI scripts read 2 as "changes present"
+    assert run_main(*args) == 1
+    assert message in capsys.readouterr().err
 
 
 def test_version_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

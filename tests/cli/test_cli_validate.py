@@ -57,6 +57,7 @@ def test_json_report_of_a_valid_project() -> None:
         "project": "examples",
         "environments": ["(base)", "dev", "prod"],
         "errors": [],
+        "warnings": [],
     }
 
 

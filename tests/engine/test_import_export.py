@@ -72,7 +72,7 @@ def test_export_then_plan_shows_only_the_ownership_tags(proj: Path, tmp_path: Pa
     assert "No changes." in run("plan", str(out)).out
     state = remote(proj)
     helper = next(a for a in state.assistants if a.id == made["helper"])
-    assert identity.owner(helper.data["metadata"])[:2] == ("feat", "legacy-helper")
+    assert identity.owner(helper.data["metadata"])[:2] == ("feat-export", "legacy-helper")
     assert helper.data["metadata"]["owner"] == "bob"  # the user's metadata is kept
     assert len(state.assistants) == 2, "adopted, not re-created"
 

@@ -85,7 +85,10 @@ def test_vector_store_helper_creates_and_attaches_a_store(client: openai.OpenAI)
 
 
 def test_pagination_walks_every_page_in_both_orders(client: openai.OpenAI) -> None:
-    ids = [client.beta.assistants.create(model="m", metadata={"page": "yes"}).id for _ in range(5)]
+    ids = [
+        client.beta.assistants.create(model="gpt-4o-mini", metadata={"page": "yes"}).id
+        for _ in range(5)
+    ]
     newest_first = [a.id for a in client.beta.assistants.list(limit=2) if a.id in ids]
     assert newest_first == ids[::-1]
     oldest_first = [a.id for a in client.beta.assistants.list(limit=2, order="asc") if a.id in ids]
@@ -97,7 +100,7 @@ def test_pagination_walks_every_page_in_both_orders(client: openai.OpenAI) -> No
 
 
 def test_pagination_past_the_end_is_an_empty_page(client: openai.OpenAI) -> None:
-    last = client.beta.assistants.create(model="m").id
+    last = client.beta.assistants.create(model="gpt-4o-mini").id
     page = client.beta.assistants.list(after=last, order="asc")
     assert page.data == [] and page.has_more is False
     raw = client.beta.assistants.with_raw_response.list(

@@ -47,37 +47,41 @@ def test_each_example_assistant_exercises_a_different_tool(
 
 
 @pytest.mark.parametrize(
-    ("env", "suffix", "model", "tutor_temperature"),
+    ("env", "target", "db", "model", "tutor_temperature"),
     [
-        (None, "", "gpt-4o-mini", None),
-        ("dev", " (dev)", "gpt-4o-mini", None),
-        ("prod", "", "gpt-4o", 0.2),
+        (None, "sandbox", "sandbox.db", "gpt-4o-mini", None),
+        ("dev", "sandbox-dev", "dev.db", "gpt-4o-mini", None),
+        ("prod", "sandbox-prod", "prod.db", "gpt-4o", 0.2),
     ],
 )
-def test_names_models_and_temperatures_per_environment(
+def test_targets_models_and_temperatures_per_environment(
     projects: dict[str | None, Project],
     env: str | None,
-    suffix: str,
+    target: str,
+    db: str,
     model: str,
     tutor_temperature: float | None,
 ) -> None:
     project = projects[env]
     assert project.name == "examples"
     assert project.environment == env
-    assert project.target.name == "sandbox"
-    assert project.target.db == EXAMPLES / ".asst-deploy/sandbox.db"
+    # one deployment per environment: identity is project + key, so they must not share
+    assert project.target.name == target
+    assert project.target.db == EXAMPLES / ".asst-deploy" / db
+    assert project.target.rules == EXAMPLES / "sandbox-rules.yaml"
     by_key = {a.key: a for a in project.assistants}
+    # the same names everywhere: the sandbox rules and the cassettes know them
     assert {k: a.name for k, a in by_key.items()} == {
-        "handbook": f"Handbook Helper{suffix}",
-        "math-tutor": f"Math Tutor{suffix}",
-        "weather": f"Weather Bot{suffix}",
+        "handbook": "Handbook Helper",
+        "math-tutor": "Math Tutor",
+        "weather": "Weather Bot",
     }
     assert {a.model for a in project.assistants} == {model}
     assert by_key["math-tutor"].temperature == tutor_temperature
     assert by_key["weather"].temperature == 0.5
     assert all(a.metadata == {"team": "platform"} for a in project.assistants)
     (store,) = project.vector_stores
-    assert store.name == f"Example Corp handbook{suffix}"
+    assert store.name == "Example Corp handbook"
 
 
 def test_files_and_instructions_are_resolved(projects: dict[str | None, Project]) -> None:
