@@ -297,3 +297,20 @@ def test_the_replay_step_calls_the_documented_command() -> None:
     assert 'asst-deploy test --mode replay "$conversations"' in step["run"]
     assert '"${CONVERSATIONS:-$ASST_DEPLOY_DIR/conversations}"' in step["run"]
     assert action["inputs"]["directory"]["default"] == "specs"
+
+
+def test_an_exit_2_without_a_saved_plan_is_an_error_not_changes(runner: Runner) -> None:
+    # click's usage errors exit 2 too: only a saved plan with changes makes 2 "changes"
+    real = Path(sys.executable).parent / "asst-deploy"
+    fake = runner.bin_dir / "asst-deploy"
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = plan ]; then echo "Error: No such option: --out" >&2; exit 2; fi\n'
+        f'exec {real} "$@"\n'
+    )
+    fake.chmod(0o755)
+    job = runner.run_job("plan", "pull_request", head_sha=HEAD)
+    plan = job.step("Plan")
+    assert plan.code == 1 and plan.outputs["exitcode"] == "2"
+    assert "::error::asst-deploy plan exited 2 without saving a plan" in plan.stdout
+    assert "has-changes" not in plan.outputs
+    assert job.steps[-1] is plan and comments(runner) == [] and runner.state()["artifacts"] == []
