@@ -64,6 +64,12 @@ def runner(tmp_path: Path) -> Runner:
     )
 
 
+def plan_and_apply_only(runner: Runner) -> None:
+    """The plan job without its conversation tests, for tests of the reviewed plan alone
+    (test_pr_then_merge_then_pr runs the whole job)."""
+    runner.workflow["jobs"]["plan"]["steps"][1]["with"]["conversations"] = "no-conversations"
+
+
 def comments(runner: Runner) -> list[dict[str, object]]:
     state = Path(runner.extra_env["FAKE_GH_STATE"])
     return json.loads(state.read_text())["comments"] if state.exists() else []
@@ -185,6 +191,7 @@ def test_pr_then_merge_then_pr(runner: Runner) -> None:
 
 
 def test_a_stale_plan_is_refused_and_the_job_says_to_plan_again(runner: Runner) -> None:
+    plan_and_apply_only(runner)
     job = runner.run_job("plan", "pull_request", head_sha=HEAD)  # run 1000
     assert job.ok, job.log
     # between review and merge, someone applies the specs by hand: the reviewed plan's
@@ -214,6 +221,7 @@ def test_a_stale_plan_is_refused_and_the_job_says_to_plan_again(runner: Runner) 
 
 
 def test_specs_merged_after_the_plan_are_not_applied(runner: Runner) -> None:
+    plan_and_apply_only(runner)
     job = runner.run_job("plan", "pull_request", head_sha=HEAD)
     assert job.ok, job.log
     # another change to the specs lands on the default branch after the plan was made
@@ -300,6 +308,7 @@ def test_the_replay_step_calls_the_documented_command() -> None:
 
 
 def test_an_exit_2_without_a_saved_plan_is_an_error_not_changes(runner: Runner) -> None:
+    plan_and_apply_only(runner)
     # click's usage errors exit 2 too: only a saved plan with changes makes 2 "changes"
     real = Path(sys.executable).parent / "asst-deploy"
     fake = runner.bin_dir / "asst-deploy"
