@@ -168,6 +168,9 @@ def test_pr_then_merge_then_pr(runner: Runner) -> None:
         ["api", f"repos/acme/assistants/actions/artifacts?name={artifact}"],
         ["run", "download"],
     ]
+    download = calls[2]["args"]
+    assert download[2] == "1000" and download[download.index("--name") + 1] == artifact
+    assert download[download.index("--repo") + 1] == "acme/assistants"
     assert all(c["token"] == TOKEN for c in calls)
     assert_no_secret(runner, job)
 
