@@ -141,6 +141,28 @@ def text(plan: Plan, style: Style = plain) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+# GitHub colours a line of a ```diff block by its first character only: + green, - red,
+# ! orange (~ it does not know). The Markdown "style" tags what the terminal colours;
+# _diff_line then moves that marker to column 0 and keeps the text where it was.
+_DIFF_MARK = {"~": "!"}
+_TAG = "\x00"
+
+
+def _diff_style(text: str, colour: str) -> str:
+    return _TAG + text if colour in ("green", "red", "yellow", "magenta") else text
+
+
+def _diff_line(line: str) -> str:
+    indent, tagged, rest = line.partition(_TAG)
+    rest = rest.replace(_TAG, "")
+    if not tagged or indent.strip():  # untagged, or a note after the title
+        return line.replace(_TAG, "")
+    text = rest.lstrip()
+    symbol = "-/+" if text.startswith("-/+") else text[:1]
+    pad = " " * (len(indent) + len(rest) - len(text))
+    return _DIFF_MARK.get(symbol, symbol) + pad + text[len(symbol) :]
+
+
 def markdown(plan: Plan) -> str:
     """A summary for a pull-request comment."""
     env = f" `{plan.environment}`" if plan.environment else ""
@@ -157,7 +179,7 @@ def markdown(plan: Plan) -> str:
             if isinstance(a, Update) and a.adopt:
                 fields += " (adopt)"
             lines.append(f"| `{a.symbol}` {a.verb} | {a.kind} | `{a.key}` | {fields} |")
-        details = [line for a in plan.actions for line in action_lines(a, plain)]
+        details = [_diff_line(x) for a in plan.actions for x in action_lines(a, _diff_style)]
         lines += [
             "",
             "<details><summary>Details</summary>",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -12,6 +13,18 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.spec.loader import find_root
 
 PLUGIN = "asst_deploy.replay.plugin"
+# the test extra: plan/apply and the pre-commit hooks install without them
+TEST_EXTRA = ("pytest", "vcr")
+
+
+def require_test_extra() -> None:
+    missing = [m for m in TEST_EXTRA if importlib.util.find_spec(m) is None]
+    if missing:
+        names = ", ".join("vcrpy" if m == "vcr" else m for m in missing)
+        raise AsstDeployError(
+            f"`asst-deploy test` needs {names}, which {'is' if len(missing) == 1 else 'are'} "
+            "not installed: install the test extra, pip install 'asst-deploy[test]'"
+        )
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -41,6 +54,7 @@ def test(
     junitxml: Path | None,
 ) -> None:
     """Run the conversation scripts in PATHS (default: the project's conversations/)."""
+    require_test_extra()
     import pytest
 
     if not paths:

@@ -88,6 +88,11 @@ class ConversationItem(pytest.Item):
         self.conversation = conversation
 
     def runtest(self) -> None:
+        # in the JUnit report before anything can fail: the CI summary lists every turn
+        self.user_properties += [
+            ("asst_script", self.script.display),
+            ("asst_turns", len(self.conversation.turns)),
+        ]
         running = harness(self.config)
         try:
             outcome = running.run(self.script, self.conversation)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -29,6 +30,11 @@ BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
 # `uses:` steps the runner stands in for: the workspace is already checked out, and the
 # tests run on the Python that runs them
 STOOD_IN = ("actions/checkout@", "actions/setup-python@")
+# `uses:` steps the runner carries out itself: the artifact goes to the fake GitHub's
+# state, where the fake `gh` finds it again
+UPLOAD_ARTIFACT = "actions/upload-artifact@v4"
+GIT_USER = ["git", "-c", "user.name=asst-deploy tests", "-c", "user.email=tests@example.invalid"]
+SERVER_URL = "https://github.com"
 
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.S)
 _TOKEN = re.compile(
@@ -136,10 +142,42 @@ class Runner:
     secrets: dict[str, str]
     extra_env: dict[str, str] = field(default_factory=dict)
     workflow: dict[str, Any] = field(default_factory=lambda: load(WORKFLOW))
+    runs: int = 0  # workflow runs so far; the next run's id is 1000 + runs
 
-    def github(self, event: str) -> dict[str, str]:
+    @property
+    def state_file(self) -> Path:
+        return Path(self.extra_env["FAKE_GH_STATE"])
+
+    def state(self) -> dict[str, Any]:
+        if self.state_file.exists():
+            return dict(json.loads(self.state_file.read_text()))
+        return {"comments": [], "next": 100, "pulls": {}, "artifacts": []}
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        self.state_file.write_text(json.dumps(state))
+
+    def head(self) -> str:
+        """The commit checked out in the workspace (a git repository)."""
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=self.workspace,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    def merge(self, number: int, head_sha: str) -> None:
+        """Pull request `number` (head commit `head_sha`) was merged as the workspace's HEAD."""
+        state = self.state()
+        pull = {"number": number, "merged_at": "2026-12-01T12:00:00Z", "head": {"sha": head_sha}}
+        state.setdefault("pulls", {})[self.head()] = [pull]
+        self.save_state(state)
+
+    def github(self, event: str, head_sha: str | None = None) -> dict[str, str]:
         values = {
             "github.event_name": event,
+            "github.sha": self.head(),
+            "github.run_id": str(1000 + self.runs),
             "github.repository": "acme/assistants",
             "github.event.repository.default_branch": "main",
             "github.token": self.extra_env.get("FAKE_GITHUB_TOKEN", "ghs_fakeJobToken0123456789"),
@@ -149,6 +187,8 @@ class Runner:
         if event == "pull_request":
             values["github.ref"] = "refs/pull/7/merge"
             values["github.event.pull_request.number"] = "7"
+            # the runner checks out the test merge (HEAD); the pull request's head differs
+            values["github.event.pull_request.head.sha"] = head_sha or "7" * 40
         else:
             values["github.ref"] = "refs/heads/main"
         values.update({f"secrets.{k}": v for k, v in self.secrets.items()})
@@ -158,9 +198,12 @@ class Runner:
         job = self.workflow["jobs"][name]
         return Contexts(self.github(event)).condition(job.get("if"))
 
-    def run_job(self, name: str, event: str) -> Job:
+    def run_job(self, name: str, event: str, head_sha: str | None = None) -> Job:
+        """Run job `name` as a new workflow run of `event`; `head_sha`: the pull
+        request's head commit (pull_request events)."""
         job = self.workflow["jobs"][name]
-        contexts = Contexts(self.github(event))
+        contexts = Contexts(self.github(event, head_sha))
+        self.runs += 1
         assert contexts.condition(job.get("if")), f"job {name} does not run on {event}"
         summary = self.temp / f"summary-{name}.md"
         summary.write_text("")
@@ -201,6 +244,9 @@ class Runner:
             contexts.values[f"inputs.{input_name}"] = value
         assert action["runs"]["using"] == "composite"
         for step in action["runs"]["steps"]:
+            if step.get("uses") == UPLOAD_ARTIFACT:
+                self.upload_artifact(step, contexts, steps)
+                continue
             if "uses" in step:
                 assert step["uses"].startswith(STOOD_IN), step["uses"]
                 steps.append(Step(step["uses"], None))
@@ -208,6 +254,46 @@ class Runner:
             self.run_script(step, contexts, env, summary, steps)
             if steps[-1].code not in (0, None):
                 return
+
+    def upload_artifact(self, step: dict[str, Any], contexts: Contexts, steps: list[Step]) -> None:
+        """actions/upload-artifact: the files of `path` under `name`, for this run."""
+        name = step.get("name", step["uses"])
+        if not contexts.condition(step.get("if")):
+            steps.append(Step(name, None))
+            return
+        with_ = {k: contexts.substitute(str(v)) for k, v in step["with"].items()}
+        assert set(with_) <= {"name", "path", "if-no-files-found", "overwrite", "retention-days"}
+        source = Path(with_["path"])
+        if not source.is_dir() or not any(source.iterdir()):
+            assert with_.get("if-no-files-found") == "error", with_
+            steps.append(Step(name, 1, stderr=f"No files were found with the path: {source}"))
+            return
+        run_id = int(contexts.lookup("github.run_id"))
+        state = self.state()
+        stored = self.temp / "artifacts" / f"{run_id}-{with_['name']}"
+        if stored.exists():
+            assert with_.get("overwrite") == "true", "an artifact of that name exists in this run"
+            shutil.rmtree(stored)
+            state["artifacts"] = [
+                a
+                for a in state["artifacts"]
+                if (a["name"], a["workflow_run"]["id"]) != (with_["name"], run_id)
+            ]
+        shutil.copytree(source, stored)
+        state["artifacts"].append(
+            {
+                "name": with_["name"],
+                "expired": False,
+                "created_at": f"2026-12-01T10:{len(state['artifacts']):02d}:00Z",
+                "workflow_run": {
+                    "id": run_id,
+                    "head_sha": contexts.lookup("github.event.pull_request.head.sha"),
+                },
+                "stored": str(stored),
+            }
+        )
+        self.save_state(state)
+        steps.append(Step(name, 0, stdout=f"Artifact {with_['name']} uploaded"))
 
     def run_script(
         self,
@@ -237,10 +323,15 @@ class Runner:
             "GITHUB_ACTIONS": "true",
             "GITHUB_WORKSPACE": str(self.workspace),
             "GITHUB_REPOSITORY": contexts.lookup("github.repository"),
+            "GITHUB_SERVER_URL": SERVER_URL,
+            "GITHUB_SHA": contexts.lookup("github.sha"),
+            "GITHUB_RUN_ID": contexts.lookup("github.run_id"),
             "GITHUB_EVENT_NAME": contexts.lookup("github.event_name"),
             "GITHUB_STEP_SUMMARY": str(summary),
             "GITHUB_OUTPUT": str(output_file),
             "RUNNER_TEMP": str(self.temp),
+            # the fake pip "installs" this checkout: its asst-deploy is the one that runs
+            "PYTHONPATH": str(REPO),
             **self.extra_env,
             **env,
             **step_env,
@@ -265,24 +356,49 @@ class Runner:
 
 FAKE_GH = '''\
 #!{python}
-"""A stand-in for the GitHub CLI: keeps a pull request's comments in a JSON file
-($FAKE_GH_STATE) and records every call ($FAKE_GH_LOG). Understands exactly the calls
-the action makes: list comments with a --jq startswith() filter, POST and PATCH."""
-import json, os, re, sys
+"""A stand-in for the GitHub CLI over a fake GitHub kept in a JSON file ($FAKE_GH_STATE):
+a pull request's comments, merged pull requests by merge commit, artifacts by run.
+Records every call ($FAKE_GH_LOG). Understands exactly the calls the action makes; the
+--jq filters it stands in for are checked against real jq in test_workflow_files."""
+import json, os, re, shutil, sys
 
 args = sys.argv[1:]
 state_file = os.environ["FAKE_GH_STATE"]
-state = json.load(open(state_file)) if os.path.exists(state_file) else {{"comments": [], "next": 100}}
+state = json.load(open(state_file)) if os.path.exists(state_file) else {{}}
+state = {{"comments": [], "next": 100, "pulls": {{}}, "artifacts": [], **state}}
 record = {{"args": args, "token": os.environ.get("GH_TOKEN", "")}}
+path = next((a for a in args[1:] if a.startswith("repos/")), "")
+code = 0
 if os.environ.get("FAKE_GH_FAIL"):
     print("HTTP 403: Resource not accessible by integration", file=sys.stderr)
     code = 1
+elif args[:2] == ["run", "download"]:
+    run_id, name = int(args[2]), args[args.index("--name") + 1]
+    target = args[args.index("--dir") + 1]
+    found = [a for a in state["artifacts"] if a["name"] == name and a["workflow_run"]["id"] == run_id]
+    if found:
+        shutil.copytree(found[0]["stored"], target, dirs_exist_ok=True)
+    else:
+        print(f"no artifact matches {{name}}", file=sys.stderr)
+        code = 1
+elif args[:1] == ["api"] and re.search(r"/commits/[0-9a-f]+/pulls$", path):
+    # [.[] | select(.merged_at != null)] | first | "\\(.number) \\(.head.sha)"
+    sha = path.split("/")[-2]
+    merged = [p for p in state["pulls"].get(sha, []) if p["merged_at"]]
+    print(f"{{merged[0]['number']}} {{merged[0]['head']['sha']}}" if merged else "null null")
+elif args[:1] == ["api"] and "/actions/artifacts?name=" in path:
+    # select not expired, of the head commit; the newest one's run id
+    name = path.split("?name=", 1)[1]
+    head = re.search(r'head_sha == "([0-9a-f]+)"', args[args.index("--jq") + 1]).group(1)
+    found = [a for a in state["artifacts"] if a["name"] == name and not a["expired"]
+             and a["workflow_run"]["head_sha"] == head]
+    if found:
+        print(max(found, key=lambda a: a["created_at"])["workflow_run"]["id"])
 elif args[:1] == ["api"] and "--method" not in args:
     marker = re.search(r'startswith\\("(.*?)"\\)', args[args.index("--jq") + 1]).group(1)
     for comment in state["comments"]:
         if comment["body"].startswith(marker):
             print(comment["id"])
-    code = 0
 elif args[:1] == ["api"]:
     method = args[args.index("--method") + 1]
     field = args[args.index("-F") + 1]
@@ -293,15 +409,13 @@ elif args[:1] == ["api"]:
         state["comments"].append({{"id": state["next"], "body": body}})
         state["next"] += 1
     else:
-        path = next(a for a in args[1:] if a.startswith("repos/"))
         comment_id = int(path.rsplit("/", 1)[1])
         for comment in state["comments"]:
             if comment["id"] == comment_id:
                 comment["body"] = body
-    json.dump(state, open(state_file, "w"))
-    code = 0
 else:
     code = 2
+json.dump(state, open(state_file, "w"))
 with open(os.environ["FAKE_GH_LOG"], "a") as log:
     log.write(json.dumps(record) + "\\n")
 sys.exit(code)
@@ -309,15 +423,22 @@ sys.exit(code)
 
 FAKE_PYTHON = """\
 #!/bin/sh
-# stands in for `python -m pip install ...`: records the arguments, installs nothing
-printf '%s\\n' "$*" >> "$FAKE_PYTHON_LOG"
+# stands in for `python -m pip install ...` (records the arguments, installs nothing);
+# the action's own scripts run on the Python that runs the tests
+if [ "$1 $2" = "-m pip" ]; then
+  printf '%s\\n' "$*" >> "$FAKE_PYTHON_LOG"
+else
+  exec {python} "$@"
+fi
 """
 
 
 def make_bin(directory: Path) -> Path:
     """A directory with the fake `gh` and `python` to put first on PATH."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name, text in (("gh", FAKE_GH.format(python=sys.executable)), ("python", FAKE_PYTHON)):
+    fakes = {"gh": FAKE_GH, "python": FAKE_PYTHON}
+    for name, template in fakes.items():
+        text = template.format(python=sys.executable)
         path = directory / name
         path.write_text(textwrap.dedent(text))
         path.chmod(0o755)

@@ -1,27 +1,53 @@
 """The example workflow's shell steps (and the composite action's), run as GitHub would
-run them against the built-in sandbox: exit codes, job summary, the one PR comment."""
+run them against the built-in sandbox: exit codes, job summary, the one PR comment, the
+plan saved on the pull request and applied, exactly, after merge."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from .gha import ACTION, REPO, Job, Runner, gh_calls, load, make_bin
+from .gha import ACTION, GIT_USER, REPO, Job, Runner, gh_calls, load, make_bin
 
 SPECS = REPO / "specs"
 API_KEY = "sk-proj-FAKEfakeFAKEfake0123456789abcdef"  # must never show up anywhere
 TOKEN = "ghs_FAKEgithubTOKEN0123456789abcdef"
 HAS_TEST_COMMAND = importlib.util.find_spec("asst_deploy.cli.test") is not None
+HEAD = "a1" * 20  # the pull request's head commit (the runner checks out the test merge)
+STEPS_PR = [
+    "actions/checkout@v4",
+    "actions/setup-python@v5",
+    "Install asst-deploy",
+    "Validate",
+    "Plan",
+    "Save the plan for the apply job",
+    "Comment the plan on the pull request",
+    "Conversation tests (replay)",
+    "Find the reviewed plan",
+    "Apply",
+]
+
+
+def commit(workspace: Path, message: str) -> None:
+    for args in (["add", "-A"], ["commit", "-q", "--allow-empty", "-m", message]):
+        subprocess.run([*GIT_USER, *args], cwd=workspace, check=True, capture_output=True)
 
 
 @pytest.fixture
 def runner(tmp_path: Path) -> Runner:
     workspace = tmp_path / "workspace"
     shutil.copytree(SPECS, workspace / "specs", ignore=shutil.ignore_patterns(".asst-deploy"))
+    # a checkout: the saved plan is bound to the git tree of the project directory
+    subprocess.run(["git", "init", "-q"], cwd=workspace, check=True)
+    (workspace / ".gitignore").write_text(".asst-deploy/\n")
+    commit(workspace, "the specs")
     temp = tmp_path / "runner-temp"
     temp.mkdir()
     return Runner(
@@ -36,6 +62,12 @@ def runner(tmp_path: Path) -> Runner:
             "FAKE_GITHUB_TOKEN": TOKEN,
         },
     )
+
+
+def plan_and_apply_only(runner: Runner) -> None:
+    """The plan job without its conversation tests, for tests of the reviewed plan alone
+    (test_pr_then_merge_then_pr runs the whole job)."""
+    runner.workflow["jobs"]["plan"]["steps"][1]["with"]["conversations"] = "no-conversations"
 
 
 def comments(runner: Runner) -> list[dict[str, object]]:
@@ -58,34 +90,49 @@ def test_jobs_run_on_their_events(runner: Runner) -> None:
 
 def test_pr_then_merge_then_pr(runner: Runner) -> None:
     # 1. a pull request on a fresh target: changes (plan exit 2) are not a failure
-    job = runner.run_job("plan", "pull_request")
+    job = runner.run_job("plan", "pull_request", head_sha=HEAD)
     assert job.ok, job.log
-    names = [s.name for s in job.steps]
-    assert names == [
-        "actions/checkout@v4",
-        "actions/setup-python@v5",
-        "Install asst-deploy",
-        "Validate",
-        "Plan",
-        "Comment the plan on the pull request",
-        "Conversation tests (replay)",
-        "Apply",
-    ]
+    assert [s.name for s in job.steps] == STEPS_PR
     assert job.step("Apply").code is None  # pr mode never applies
-    # installs the asst-deploy the action belongs to (the ref in `uses:` pins the version)
+    assert job.step("Find the reviewed plan").code is None
+    # installs the asst-deploy the action belongs to (the ref in `uses:` pins the version),
+    # with the test extra the conversation tests need
     pip = Path(runner.extra_env["FAKE_PYTHON_LOG"]).read_text().split()
     assert pip[:3] == ["-m", "pip", "install"]
-    assert Path(pip[-1]).resolve() == REPO
+    assert pip[-1].endswith("[test]") and Path(pip[-1][: -len("[test]")]).resolve() == REPO
     assert job.step("Install asst-deploy").stdout.startswith("asst-deploy, version ")
     assert "valid: project 'examples'" in job.step("Validate").stdout
     plan = job.step("Plan")
-    assert plan.outputs["has-changes"] == "true"
+    # setup-terraform's outputs: the exit code, the saved plan, has-changes
+    assert plan.outputs["has-changes"] == "true" and plan.outputs["exitcode"] == "2"
+    saved = json.loads(Path(plan.outputs["plan-file"]).read_text())
+    assert saved["kind"] == "asst-deploy-plan" and saved["summary"]["add"] == 7
+    artifact = plan.outputs["artifact"]
+    assert re.fullmatch(r"asst-deploy-plan-[0-9a-f]{12}-" + HEAD, artifact)
     assert job.summary.startswith("### asst-deploy plan: `examples` on `sandbox`\n")
     assert "| `+` create | assistant | `weather` |" in job.summary
+    assert f"Plan of commit `{HEAD[:12]}`, saved as artifact `{artifact}`" in job.summary
+    # the plan went up as an artifact of this run, bound to the head commit
+    (stored,) = runner.state()["artifacts"]
+    assert stored["name"] == artifact and stored["workflow_run"]["head_sha"] == HEAD
+    binding = json.loads((Path(stored["stored"]) / "binding.json").read_text())
+    assert binding["head_sha"] == HEAD and binding["sha"] == runner.head()
+    assert binding["has_changes"] is True and binding["directory"] == "specs"
+    assert (Path(stored["stored"]) / "plan.json").read_text() == json.dumps(saved, indent=2) + "\n"
+    # the comment: the marker names the commit, then the plan as in the summary
     assert len(comments(runner)) == 1
     (first,) = comments(runner)
     body = str(first["body"])
-    assert body.startswith("<!-- asst-deploy-plan:") and body.split("\n", 1)[1] == job.summary
+    marker, rest = body.split("\n", 1)
+    assert re.fullmatch(r"<!-- asst-deploy-plan:[0-9a-f]{12} commit:" + HEAD + " -->", marker)
+    plan_summary, tests_summary = job.summary.split("### asst-deploy conversation tests\n")
+    assert rest == plan_summary
+    # the conversation tests: a row per conversation, a mark per turn (JUnit XML behind it)
+    assert "**5 passed**" in tests_summary
+    row = "| ✅ passed | `specs/conversations/weather.conv.yaml` | `paris` | 1 ✅ · 2 ✅ |  |"
+    assert row in tests_summary.splitlines()
+    junit = job.step("Conversation tests (replay)").outputs["junit-xml"]
+    assert Path(junit).read_text().count("<testcase ") == 5
     calls = gh_calls(Path(runner.extra_env["FAKE_GH_LOG"]))
     assert [c["args"][:3] for c in calls] == [
         ["api", "--paginate", "repos/acme/assistants/issues/7/comments"],
@@ -94,26 +141,48 @@ def test_pr_then_merge_then_pr(runner: Runner) -> None:
     assert all(c["token"] == TOKEN for c in calls)  # GH_TOKEN reaches gh through env
     assert_no_secret(runner, job)
 
-    # 2. merged: the apply job applies the reviewed specs
+    # 2. merged: the apply job finds the reviewed plan through the pull request's head
+    # commit and applies exactly it
+    runner.merge(7, HEAD)
     job = runner.run_job("apply", "push")
     assert job.ok, job.log
     assert [s.name for s in job.steps if s.code is not None] == [
         "Install asst-deploy",
         "Validate",
+        "Find the reviewed plan",
         "Apply",
     ]
-    applied = job.step("Apply").stdout
-    assert "Apply complete: 7 added, 0 changed, 0 destroyed" in applied
+    found = job.step("Find the reviewed plan")
+    assert found.outputs["artifact"] == artifact and found.outputs["pr"] == "7"
+    assert found.outputs["plan-run"] == "https://github.com/acme/assistants/actions/runs/1000"
+    assert json.loads(Path(found.outputs["plan-file"]).read_text()) == saved
+    assert found.outputs["has-changes"] == "true"
+    applied = job.step("Apply")
+    assert applied.outputs["exitcode"] == "0"
+    assert "Apply complete: 7 added, 0 changed, 0 destroyed" in applied.stdout
     assert job.summary.startswith("### asst-deploy apply\n") and "Apply complete" in job.summary
+    assert "The plan reviewed in pull request #7" in job.summary
+    calls = gh_calls(Path(runner.extra_env["FAKE_GH_LOG"]))[2:]
+    assert [c["args"][:2] for c in calls] == [
+        ["api", f"repos/acme/assistants/commits/{runner.head()}/pulls"],
+        ["api", f"repos/acme/assistants/actions/artifacts?name={artifact}"],
+        ["run", "download"],
+    ]
+    download = calls[2]["args"]
+    assert download[2] == "1000" and download[download.index("--name") + 1] == artifact
+    assert download[download.index("--repo") + 1] == "acme/assistants"
+    assert all(c["token"] == TOKEN for c in calls)
     assert_no_secret(runner, job)
 
     # 3. the next pull request: no changes, and the same comment is updated in place
-    job = runner.run_job("plan", "pull_request")
+    job = runner.run_job("plan", "pull_request", head_sha="b2" * 20)
     assert job.ok, job.log
     assert job.step("Plan").outputs["has-changes"] == "false"
+    assert job.step("Plan").outputs["exitcode"] == "0"
     assert "No changes" in job.summary
     (again,) = comments(runner)
     assert again["id"] == first["id"] and "No changes" in str(again["body"])
+    assert "commit:" + "b2" * 20 in str(again["body"])
     calls = gh_calls(Path(runner.extra_env["FAKE_GH_LOG"]))
     assert calls[-1]["args"][:4] == [
         "api",
@@ -122,6 +191,69 @@ def test_pr_then_merge_then_pr(runner: Runner) -> None:
         f"repos/acme/assistants/issues/comments/{first['id']}",
     ]
     assert_no_secret(runner, job)
+
+
+def test_a_stale_plan_is_refused_and_the_job_says_to_plan_again(runner: Runner) -> None:
+    plan_and_apply_only(runner)
+    job = runner.run_job("plan", "pull_request", head_sha=HEAD)  # run 1000
+    assert job.ok, job.log
+    # between review and merge, someone applies the specs by hand: the reviewed plan's
+    # creates now exist, so asst-deploy refuses it and changes nothing
+    subprocess.run(
+        [str(Path(sys.executable).parent / "asst-deploy"), "apply", "specs", "--auto-approve"],
+        cwd=runner.workspace,
+        check=True,
+        capture_output=True,
+    )
+    runner.merge(7, HEAD)
+    job = runner.run_job("apply", "push")  # run 1001
+    step = job.step("Apply")
+    assert step.code == 1 and step.outputs["exitcode"] == "1", job.log
+    assert "stale" in step.stdout and "nothing was changed" in step.stdout
+    assert "::error::the plan reviewed in pull request #7 was not applied (exit 1)" in step.stdout
+    assert "re-run the plan job of pull request #7" in step.stdout
+    assert "https://github.com/acme/assistants/actions/runs/1000" in step.stdout
+    assert "stale" in job.summary
+    # re-running the pull request's plan job (the same commit) saves a fresh plan
+    job = runner.run_job("plan", "pull_request", head_sha=HEAD)  # run 1002
+    assert job.ok and job.step("Plan").outputs["has-changes"] == "false", job.log
+    job = runner.run_job("apply", "push")  # run 1003: the newest plan of that commit
+    assert job.ok, job.log
+    assert job.step("Find the reviewed plan").outputs["plan-run"].endswith("/runs/1002")
+    assert "No changes" in job.step("Apply").stdout
+
+
+def test_specs_merged_after_the_plan_are_not_applied(runner: Runner) -> None:
+    plan_and_apply_only(runner)
+    job = runner.run_job("plan", "pull_request", head_sha=HEAD)
+    assert job.ok, job.log
+    # another change to the specs lands on the default branch after the plan was made
+    weather = runner.workspace / "specs" / "assistants" / "weather.yaml"
+    weather.write_text(weather.read_text().replace("temperature: 0.5", "temperature: 0.9"))
+    commit(runner.workspace, "another change")
+    runner.merge(7, HEAD)
+    job = runner.run_job("apply", "push")
+    step = job.step("Find the reviewed plan")
+    assert step.code == 1 and job.steps[-1] is step
+    assert "something else was merged after the pull request's plan" in step.stdout
+    assert "Plan this commit's specs in a new pull request" in step.stdout
+    assert "Apply complete" not in job.log and job.summary == ""
+
+
+def test_a_push_without_a_reviewed_plan_applies_nothing(runner: Runner) -> None:
+    # a direct push: no pull request, so no plan anyone reviewed
+    job = runner.run_job("apply", "push")
+    step = job.step("Find the reviewed plan")
+    assert step.code == 1
+    assert "is not the merge of a pull request, so there is no reviewed plan" in step.stdout
+    # a merged pull request whose plan job never saved a plan
+    runner.merge(8, "c3" * 20)
+    job = runner.run_job("apply", "push")
+    step = job.step("Find the reviewed plan")
+    assert step.code == 1
+    assert "pull request #8 has no saved plan for its head commit c3c3c3c3c3c3" in step.stdout
+    assert "Re-run the plan job of pull request #8" in step.stdout
+    assert job.summary == ""
 
 
 def test_a_failing_plan_fails_the_job_and_posts_nothing(runner: Runner) -> None:
@@ -133,11 +265,11 @@ def test_a_failing_plan_fails_the_job_and_posts_nothing(runner: Runner) -> None:
     runner.secrets.clear()
     job = runner.run_job("plan", "pull_request")
     plan = job.step("Plan")
-    assert plan.code == 1
+    assert plan.code == 1 and plan.outputs["exitcode"] == "1"
     assert "::error::asst-deploy plan failed (exit 1)" in plan.stdout
     assert "ASSISTANTS_API_KEY, which is not set" in plan.stderr
     assert job.steps[-1] is plan  # nothing runs after a failed step
-    assert job.summary == "" and comments(runner) == []
+    assert job.summary == "" and comments(runner) == [] and runner.state()["artifacts"] == []
 
 
 def test_a_read_only_token_leaves_the_plan_in_the_summary(runner: Runner) -> None:
@@ -176,3 +308,21 @@ def test_the_replay_step_calls_the_documented_command() -> None:
     assert 'asst-deploy test --mode replay "$conversations"' in step["run"]
     assert '"${CONVERSATIONS:-$ASST_DEPLOY_DIR/conversations}"' in step["run"]
     assert action["inputs"]["directory"]["default"] == "specs"
+
+
+def test_an_exit_2_without_a_saved_plan_is_an_error_not_changes(runner: Runner) -> None:
+    plan_and_apply_only(runner)
+    # click's usage errors exit 2 too: only a saved plan with changes makes 2 "changes"
+    real = Path(sys.executable).parent / "asst-deploy"
+    fake = runner.bin_dir / "asst-deploy"
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = plan ]; then echo "Error: No such option: --out" >&2; exit 2; fi\n'
+        f'exec {real} "$@"\n'
+    )
+    fake.chmod(0o755)
+    job = runner.run_job("plan", "pull_request", head_sha=HEAD)
+    plan = job.step("Plan")
+    assert plan.code == 1 and plan.outputs["exitcode"] == "2"
+    assert "::error::asst-deploy plan exited 2 without saving a plan" in plan.stdout
+    assert "has-changes" not in plan.outputs
+    assert job.steps[-1] is plan and comments(runner) == [] and runner.state()["artifacts"] == []

@@ -77,12 +77,45 @@ def test_the_manifest_is_valid_for_pre_commit() -> None:
     assert all(h["language"] == "python" for h in manifest)
 
 
+def selected(hook_id: str, files: list[str]) -> list[str]:
+    """The files pre-commit passes to (or runs) the hook for, by its files/exclude."""
+    from pre_commit.clientlib import load_manifest
+    from pre_commit.commands.run import filter_by_include_exclude
+
+    (hook,) = [h for h in load_manifest(str(HOOKS)) if h["id"] == hook_id]
+    return list(filter_by_include_exclude(files, hook["files"], hook["exclude"]))
+
+
+def test_validate_runs_when_a_file_it_reads_changes_and_only_then() -> None:
+    project_files = [
+        "specs/asst-deploy.yaml",
+        "specs/assistants/weather.yaml",
+        "specs/vector_stores/handbook.yaml",
+        "specs/prompts/handbook.md",
+        "specs/functions/get_weather.json",
+        "specs/knowledge/vacation.md",
+        "specs/conversations/weather.conv.yaml",
+        "asst-deploy.yaml",  # a project at the repository's root
+        "assistants/bot.yml",
+    ]
+    others = [
+        "README.md",
+        "src/app.py",
+        "docs/prompts.txt",
+        "specs/conversations/cassettes/weather/paris.yaml",  # the scan's, not validate's
+        "notes/my-assistants/x.yaml",
+    ]
+    assert selected("asst-deploy-validate", project_files + others) == project_files
+    assert selected("asst-deploy-cassette-scan", project_files + others) == [others[3]]
+    # one whole-project run at a time: pre-commit never splits it across processes
+    assert hooks()["asst-deploy-validate"]["require_serial"] is True
+
+
 def run_hook(hook_id: str, files: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run a hook the way pre-commit does: entry + args (+ the matching files), with the
     package's console script first on PATH, as in the hook's virtualenv."""
     hook = hooks()[hook_id]
-    pattern = re.compile(str(hook.get("files", "")))
-    matching = [f for f in files if pattern.search(f)]
+    matching = selected(hook_id, files)
     command = shlex.split(str(hook["entry"])) + [str(a) for a in hook.get("args", [])]
     if hook.get("pass_filenames", True):
         command += matching
@@ -177,3 +210,16 @@ def test_try_repo_runs_both_hooks(hook_repo: Path, tmp_path: Path) -> None:
     assert "specs/conversations/cassettes/weather/leaky.yaml:5: an Authorization header" in out
     assert "clean.yaml" not in out.split("cassette credential scan", 1)[1]
     assert SECRET not in out + result.stderr
+    # a commit that touches none of the project's files: validate does not run (the
+    # hook's environment is built already, so this costs little)
+    (project / "README.md").write_text("hello\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "--files", "README.md"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"asst-deploy validate\.+\(no files to check\)Skipped", result.stdout)

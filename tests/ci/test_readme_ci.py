@@ -46,3 +46,21 @@ def test_the_documented_action_inputs_exist() -> None:
     assert documented
     named = set(re.findall(r"`([a-z][\w-]*)`", documented.group(1)))
     assert set(inputs) <= named, set(inputs) - named
+
+
+def test_the_terms_table_names_only_options_that_exist() -> None:
+    import click
+
+    from asst_deploy.cli import COMMANDS, cli
+
+    text = section("Terraform and pytest-recording terms")
+    ours = [line.rsplit("|", 2)[1] for line in text.splitlines() if line.startswith("| `")]
+    named = {o for cell in ours for o in re.findall(r"(--[a-z][\w-]*)", cell)}
+    assert {"--out", "--detailed-exitcode", "--auto-approve", "--mode", "--only"} <= named
+    context = click.Context(cli)
+    options = {"--asst-mode"}  # the pytest plugin's
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        assert command is not None
+        options |= {o for p in command.params for o in getattr(p, "opts", [])}
+    assert named <= options, named - options

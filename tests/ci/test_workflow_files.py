@@ -118,7 +118,12 @@ def test_permissions_are_minimal() -> None:
         "contents": "read",
         "pull-requests": "write",
     }
-    assert workflow["jobs"]["apply"]["permissions"] == {"contents": "read"}
+    # reads the merged pull request and downloads the plan its plan job saved
+    assert workflow["jobs"]["apply"]["permissions"] == {
+        "contents": "read",
+        "pull-requests": "read",
+        "actions": "read",
+    }
     assert workflow["jobs"]["apply"]["environment"]
     assert workflow["jobs"]["apply"]["concurrency"]["cancel-in-progress"] is False
     assert set(workflow["on"]) == {"pull_request", "push"}

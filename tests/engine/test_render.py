@@ -112,23 +112,23 @@ MARKDOWN = """\
 <details><summary>Details</summary>
 
 ```diff
-  + file k/a.md  upload, 12 bytes
++   file k/a.md  upload, 12 bytes
 -/+ vector_store kb (vs_1)  must be replaced: chunking_strategy cannot be changed in place
       chunking_strategy: {"type": "auto"} -> {"type": "static"}
-  ~ assistant bot (asst_1)  (drift: edited outside asst-deploy since the last apply)
+!   assistant bot (asst_1)  (drift: edited outside asst-deploy since the last apply)
       instructions:
         --- before
         +++ after
         @@ -1,2 +1,2 @@
          Be brief.
-        -Be kind.
-        +Be very kind.
+-        Be kind.
++        Be very kind.
       temperature: 1.0 -> 0.2
-  + assistant new
++   assistant new
       model = "gpt-4o"
       name = "New"
       top_p = 1.0
-  - assistant old (asst_2)
+-   assistant old (asst_2)
 ```
 </details>
 
@@ -163,6 +163,15 @@ def test_empty_plan_text() -> None:
 
 def test_markdown() -> None:
     assert render.markdown(PLAN) == MARKDOWN
+
+
+def test_markdown_diff_markers_are_in_column_0() -> None:
+    # GitHub's diff highlighting reads only the first character of a line
+    details = MARKDOWN.split("```diff\n")[1].split("```")[0].splitlines()
+    marked = [line for line in details if line[:1] in "+-!"]
+    assert len(marked) == 7  # five titles and the two changed lines of the instructions
+    assert all(line[:1] == " " for line in details if line not in marked)
+    assert "~" not in "".join(line[:1] for line in details)
 
 
 def test_json() -> None:
