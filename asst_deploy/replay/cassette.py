@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import gc
 import json
-import re
 import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.matchers import get_matchers_results
 from vcr.request import Request
 
-from asst_deploy import canonical, identity
+from asst_deploy import canonical, identity, secrets
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.spec.model import AssistantSpec, Project
 
@@ -31,8 +30,6 @@ METADATA_KEY = "asst_deploy"
 # dropped as well (authorization, openai-organization/project, cookies, proxies' keys).
 REQUEST_HEADERS = frozenset({"content-type", "openai-beta"})
 RESPONSE_HEADERS = frozenset({"content-type", "openai-poll-after-ms"})
-# API keys quoted anywhere else (a body, a query string): OpenAI's sk-... and bearer tokens.
-SECRET = re.compile(r"\b(?:sk-[A-Za-z0-9_\-]{8,}|(?i:bearer)\s+[A-Za-z0-9_\-.=]{8,})")
 REDACTED = "<redacted>"
 MATCH_ON = ("method", "path", "query", "json_body")
 
@@ -69,11 +66,11 @@ def path_for(directory: Path, script_path: Path, conversation: str) -> Path:
 def _scrub_text(value: Any) -> Any:
     if isinstance(value, bytes):
         try:
-            return SECRET.sub(REDACTED, value.decode("utf-8")).encode("utf-8")
+            return secrets.redact(value.decode("utf-8"), REDACTED).encode("utf-8")
         except UnicodeDecodeError:
             return value
     if isinstance(value, str):
-        return SECRET.sub(REDACTED, value)
+        return secrets.redact(value, REDACTED)
     return value
 
 
