@@ -213,7 +213,7 @@ class Harness:
             transcript = runner.start(assistant, conversation)
             for turn in conversation.turns:
                 result = runner.turn(transcript, turn, conversation)
-                failures = check_turn(turn, result, functions)
+                failures = check_turn(turn, result, functions, timeout=conversation.timeout)
                 if failures:
                     lines = [
                         f"{f.location}: conversation '{conversation.name}', turn {turn.index}, "
