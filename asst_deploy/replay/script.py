@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from asst_deploy import userregex
@@ -183,8 +184,9 @@ class Stub:
 
 @dataclass(frozen=True)
 class Attachment:
-    file: str
+    file: str  # relative to the project directory
     tools: tuple[str, ...]
+    location: Location | None = None
 
 
 @dataclass(frozen=True)
@@ -243,8 +245,12 @@ def _turn(
         user=raw["user"],
         location=doc.where(path),
         attachments=tuple(
-            Attachment(a["file"], tuple(a.get("tools") or ("file_search",)))
-            for a in raw.get("attachments") or ()
+            Attachment(
+                a["file"],
+                tuple(a.get("tools") or ("file_search",)),
+                doc.where((*path, "attachments", k, "file")),
+            )
+            for k, a in enumerate(raw.get("attachments") or ())
         ),
         functions={**defaults, **_stubs(raw.get("functions"))},
         expect=tuple(
@@ -270,6 +276,24 @@ def _semantics(doc: Document, problems: list[Problem]) -> None:
         seen.setdefault(name, i)
         for t, turn in enumerate(conv["turns"]):
             _check_expect(doc, ("conversations", i, "turns", t, "expect"), turn, problems)
+            for k, attachment in enumerate(turn.get("attachments") or ()):
+                if escapes(attachment["file"]):
+                    problems.append(
+                        Problem(
+                            doc.where(("conversations", i, "turns", t, "attachments", k, "file")),
+                            f"attachment '{attachment['file']}' is outside the project directory",
+                            "attachments are paths relative to the project directory; move "
+                            "the file into the project",
+                        )
+                    )
+
+
+def escapes(name: str) -> bool:
+    """An absolute path, or one whose `..` climbs above the directory it is relative to
+    (symbolic links are resolved where the file is read)."""
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute():
+        return True
+    return posixpath.normpath(name.replace("\\", "/")).split("/")[0] == ".."
 
 
 def _check_expect(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tests.replay.conftest import Conv
 
 
@@ -45,7 +43,7 @@ def test_a_slow_regex_expectation_is_bounded_by_the_turns_timeout(conv: Conv) ->
         "slow",
         f"""
         assistant: bot
-        timeout: 0.5
+        timeout: 2
         conversations:
           - name: slow
             turns:
@@ -53,14 +51,11 @@ def test_a_slow_regex_expectation_is_bounded_by_the_turns_timeout(conv: Conv) ->
                 expect: {{regex: '(a|aa)+$'}}
         """,
     )
-    start = time.perf_counter()
     result = conv.run("--asst-mode", "live")
-    elapsed = time.perf_counter() - start
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*expectation 'regex': matching the regex '(a|aa)+$' took longer than 0.5 s "
+            "*expectation 'regex': matching the regex '(a|aa)+$' took longer than 2 s "
             "(the turn's timeout); simplify the pattern*"
         ]
     )
-    assert elapsed < 6, elapsed
