@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from asst_deploy.cli.common import current_output
+from asst_deploy.errors import AsstDeployError
 from asst_deploy.secrets import find_credentials
+from asst_deploy.spec.loader import find_root
 
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -20,9 +22,14 @@ def scan_cassettes(paths: tuple[Path, ...]) -> None:
     cookies, `sk-` keys and Bearer tokens. Prints FILE:LINE: what was found (never the
     value itself).
 
-    Exit status: 0 clean, 1 credentials found.
+    Without PATHS: every cassettes/ folder of the project in the current directory (where
+    the harness writes them), so a bare run never passes by scanning nothing.
+
+    Exit status: 0 clean, 1 credentials found (or nothing to scan).
     """
     output = current_output()
+    if not paths:
+        paths = _project_cassettes()
     files = sorted({f for p in paths for f in _files(p)})
     dirty = 0
     for path in files:
@@ -41,6 +48,21 @@ def scan_cassettes(paths: tuple[Path, ...]) -> None:
         )
         raise click.exceptions.Exit(1)
     output.note(f"{len(files)} cassette(s) checked: no credentials found.")
+
+
+def _project_cassettes() -> tuple[Path, ...]:
+    root = find_root(".")
+    folders = tuple(
+        p
+        for p in sorted(root.rglob("cassettes"))
+        if p.is_dir() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+    if not folders:
+        raise AsstDeployError(
+            f"no cassettes/ folder in the project at {root}: nothing to scan; "
+            "pass the cassette files or folders to scan"
+        )
+    return folders
 
 
 def _files(path: Path) -> list[Path]:

@@ -13,6 +13,7 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.spec.loader import find_root
 
 PLUGIN = "asst_deploy.replay.plugin"
+PYTEST_USAGE_ERROR = 4  # pytest's code; the project's usage errors exit 1
 # the test extra: plan/apply and the pre-commit hooks install without them
 TEST_EXTRA = ("pytest", "vcr")
 
@@ -27,8 +28,8 @@ def require_test_extra() -> None:
         )
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True})
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED, metavar="[PATHS] [PYTEST_OPTIONS]")
 @click.option(
     "--mode",
     type=click.Choice(["live", "record", "replay"]),
@@ -42,7 +43,7 @@ def require_test_extra() -> None:
 @click.option("-n", "workers", metavar="N", help="Run in N processes (pytest-xdist).")
 @click.option("--junitxml", type=click.Path(path_type=Path), help="Write a JUnit XML report.")
 def test(
-    paths: tuple[Path, ...],
+    pytest_args: tuple[str, ...],
     mode: str | None,
     env: str | None,
     target: str | None,
@@ -53,16 +54,20 @@ def test(
     workers: str | None,
     junitxml: Path | None,
 ) -> None:
-    """Run the conversation scripts in PATHS (default: the project's conversations/)."""
+    """Run the conversation scripts in PATHS (default: the project's conversations/).
+
+    PATHS may be pytest node ids (`conversations/weather.conv.yaml::paris`), and any other
+    pytest option passes through (`-q`, `-v`, `--maxfail=1`, `-p no:cacheprovider`; after
+    `--`, everything does)."""
     require_test_extra()
     import pytest
 
-    if not paths:
+    args = list(pytest_args)
+    if not any(_is_path(a) for a in args):
         default = find_root(".") / "conversations"
         if not default.is_dir():
             raise AsstDeployError(f"no conversations directory at {default}; pass PATHS")
-        paths = (default,)
-    args = [str(p) for p in paths]
+        args.append(str(default))
     flags = {
         "--asst-mode": mode,
         "--asst-env": env,
@@ -77,9 +82,15 @@ def test(
         args += ["--asst-runs", "poll"]
     if exitfirst:
         args.append("-x")
+    args.append("--asst-record-hint=--mode record")  # hints name this command's options
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):  # else the entry point loads it
         args += ["-p", PLUGIN]
     # asst_deploy is imported already; pytest need not warn that it cannot rewrite it
     args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    code = pytest.main(args)
-    raise click.exceptions.Exit(int(code))
+    code = int(pytest.main(args))
+    raise click.exceptions.Exit(1 if code == PYTEST_USAGE_ERROR else code)
+
+
+def _is_path(arg: str) -> bool:
+    """A path or node id the user named (an option's value, like `-p no:x`, is not one)."""
+    return not arg.startswith("-") and Path(arg.split("::", 1)[0]).exists()

@@ -5,10 +5,9 @@ from __future__ import annotations
 import copy
 import gc
 import json
-import re
 import socket
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.matchers import get_matchers_results
 from vcr.request import Request
 
-from asst_deploy import canonical, identity
+from asst_deploy import canonical, identity, secrets
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.spec.model import AssistantSpec, Project
 
@@ -31,14 +30,16 @@ METADATA_KEY = "asst_deploy"
 # dropped as well (authorization, openai-organization/project, cookies, proxies' keys).
 REQUEST_HEADERS = frozenset({"content-type", "openai-beta"})
 RESPONSE_HEADERS = frozenset({"content-type", "openai-poll-after-ms"})
-# API keys quoted anywhere else (a body, a query string): OpenAI's sk-... and bearer tokens.
-SECRET = re.compile(r"\b(?:sk-[A-Za-z0-9_\-]{8,}|(?i:bearer)\s+[A-Za-z0-9_\-.=]{8,})")
 REDACTED = "<redacted>"
 MATCH_ON = ("method", "path", "query", "json_body")
 
 
 class StaleCassette(AsstDeployError):
     """The cassette was recorded against another version of the assistant's spec."""
+
+
+class CorruptCassette(AsstDeployError):
+    """The cassette file cannot be read as a cassette (damaged, edited, not one at all)."""
 
 
 def fingerprint(project: Project, spec: AssistantSpec) -> str:
@@ -69,11 +70,11 @@ def path_for(directory: Path, script_path: Path, conversation: str) -> Path:
 def _scrub_text(value: Any) -> Any:
     if isinstance(value, bytes):
         try:
-            return SECRET.sub(REDACTED, value.decode("utf-8")).encode("utf-8")
+            return secrets.redact(value.decode("utf-8"), REDACTED).encode("utf-8")
         except UnicodeDecodeError:
             return value
     if isinstance(value, str):
-        return SECRET.sub(REDACTED, value)
+        return secrets.redact(value, REDACTED)
     return value
 
 
@@ -279,33 +280,68 @@ def make_vcr(live_base: str) -> vcr.VCR:
 
 
 @contextmanager
-def use(path: Path, *, record: bool, live_base: str = REPLAY_BASE) -> Iterator[Any]:
-    """The cassette at `path`: re-recorded from scratch, or replayed with nothing new allowed."""
+def use(
+    path: Path,
+    *,
+    record: bool,
+    live_base: str = REPLAY_BASE,
+    shown: Path | None = None,
+    hint: str = "--asst-mode record",
+) -> Iterator[Any]:
+    """The cassette at `path`: re-recorded from scratch, or replayed with nothing new allowed.
+    A file that cannot be read as a cassette is a CorruptCassette naming it (`shown`)."""
     if record:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
     mode = "all" if record else "none"
-    with make_vcr(live_base).use_cassette(str(path), record_mode=mode) as cassette:
+    with ExitStack() as stack:
+        try:
+            cassette = stack.enter_context(
+                make_vcr(live_base).use_cassette(str(path), record_mode=mode)
+            )
+        except (AsstDeployError, yaml.YAMLError, ValueError, LookupError, TypeError) as exc:
+            raise CorruptCassette(_corrupt(shown or path, exc, hint)) from None
         yield cassette
+
+
+def _corrupt(path: Path, exc: BaseException, hint: str) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.YAMLError):
+        what = f"line {mark.line + 1}: not YAML" if mark else "not YAML"
+    elif isinstance(exc, AsstDeployError):
+        what = str(exc)
+    else:
+        what = f"not the cassette format ({type(exc).__name__}: {exc})"
+    return (
+        f"cassette {path} cannot be read ({what}): it was damaged (an edit, a merge "
+        f"conflict) or is not a cassette; restore it from git, or delete it and record it "
+        f"again with {hint}"
+    )
 
 
 def stamp(cassette: Any, info: Mapping[str, Json]) -> None:
     cassette.get_metadata(METADATA_KEY, dict(info))
 
 
-def check_fresh(cassette: Any, path: Path, expected: str) -> None:
-    """Refuse a cassette recorded against another version of the assistant's spec."""
+def info(cassette: Any) -> dict[str, Json]:
+    """What `stamp` wrote into the cassette ({} for a cassette without it)."""
     from vcr.errors import MissingMetadataError
 
     try:
-        recorded = (cassette.get_metadata(METADATA_KEY, None) or {}).get("fingerprint")
+        found = cassette.get_metadata(METADATA_KEY, None)
     except MissingMetadataError:
-        recorded = None
+        return {}
+    return dict(found) if isinstance(found, Mapping) else {}
+
+
+def check_fresh(cassette: Any, path: Path, expected: str, hint: str = "--asst-mode record") -> None:
+    """Refuse a cassette recorded against another version of the assistant's spec."""
+    recorded = info(cassette).get("fingerprint")
     if recorded != expected:
         raise StaleCassette(
             f"cassette {path} is stale: it was recorded against spec fingerprint "
             f"{recorded or '(none)'}, and the assistant's spec (instructions, tools, files...) "
-            f"now hashes to {expected}; re-record it with --asst-mode record"
+            f"now hashes to {expected}; re-record it with {hint}"
         )
 
 

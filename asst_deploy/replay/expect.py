@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from asst_deploy import userregex
 from asst_deploy.errors import Location
 from asst_deploy.replay.script import Expectation, Turn
 from asst_deploy.replay.stubs import StubError, load_callable
@@ -31,6 +31,7 @@ class Context:
 
     expect: Mapping[str, Json]
     functions: Mapping[str, Json]
+    timeout: float = 60.0  # seconds a regex may take: the turn's timeout
 
 
 def _many(value: Json) -> list[str]:
@@ -43,6 +44,25 @@ def _text_check(test: Callable[[str, str], bool], words: str) -> Checker:
         if not missed:
             return None
         return f"the reply {words} " + ", ".join(repr(m) for m in missed)
+
+    return check
+
+
+def _regex_check(negated: bool) -> Checker:
+    def check(value: Json, result: TurnResult, ctx: Context) -> str | None:
+        wrong = []
+        for pattern in _many(value):
+            try:
+                found = userregex.search(pattern, result.reply, timeout=ctx.timeout)
+            except userregex.MatchTimeout as exc:
+                return f"{exc} (the turn's timeout); simplify the pattern"
+            if (found is not None) == negated:
+                wrong.append(pattern)
+        if not wrong:
+            return None
+        return f"the reply {'matches' if negated else 'does not match'} " + ", ".join(
+            repr(w) for w in wrong
+        )
 
     return check
 
@@ -227,13 +247,13 @@ CHECKERS: dict[str, Checker] = {
     "icontains": _text_check(
         lambda r, v: v.casefold() in r.casefold(), "does not contain (ignoring case)"
     ),
-    "regex": _text_check(lambda r, v: re.search(v, r) is not None, "does not match"),
+    "regex": _regex_check(negated=False),
     "equals": _text_check(lambda r, v: r.strip() == v.strip(), "is not"),
     "not_contains": _text_check(lambda r, v: v not in r, "contains"),
     "not_icontains": _text_check(
         lambda r, v: v.casefold() not in r.casefold(), "contains (ignoring case)"
     ),
-    "not_regex": _text_check(lambda r, v: re.search(v, r) is None, "matches"),
+    "not_regex": _regex_check(negated=True),
     "not_equals": _text_check(lambda r, v: r.strip() != v.strip(), "is"),
     "json": check_json,
     "json_schema": check_json_schema,
@@ -260,11 +280,14 @@ def deployed_functions(assistant: Mapping[str, Json]) -> dict[str, Json]:
     }
 
 
-def check_turn(turn: Turn, result: TurnResult, functions: Mapping[str, Json]) -> list[Failure]:
+def check_turn(
+    turn: Turn, result: TurnResult, functions: Mapping[str, Json], *, timeout: float = 60.0
+) -> list[Failure]:
     """Every expectation of `turn` that `result` fails, plus the implicit ones: the run
-    completed (unless `status` says otherwise) and function arguments fit their schemas."""
+    completed (unless `status` says otherwise) and function arguments fit their schemas.
+    `timeout` (the turn's) bounds each regex."""
     expect = {e.kind: e.value for e in turn.expect}
-    ctx = Context(expect, functions)
+    ctx = Context(expect, functions, timeout)
     implicit = [Expectation("function arguments", None, turn.location)]
     if "status" not in expect:
         implicit.append(Expectation("status", "completed", turn.location))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from asst_deploy import __version__
+from asst_deploy import __version__, canonical, identity
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.replay.script import Conversation, Script
 from asst_deploy.spec.loader import PROJECT_FILE, load_project
@@ -27,6 +28,8 @@ class Settings:
     target: str | None = None
     project: Path | None = None
     streaming: bool | None = None
+    # how the user asks for a recording, in the words of the command they ran
+    record_hint: str = "--asst-mode record"
 
 
 @dataclass
@@ -133,11 +136,11 @@ class Harness:
             raise ConversationError(
                 f"{script.display}: the project has no assistant '{script.assistant}' (it has: {keys})"
             )
+        check_conversation(conversation, project)
         if self.settings.streaming is not None:
-            from dataclasses import replace
-
             conversation = replace(conversation, streaming=self.settings.streaming)
         mode = self.settings.mode
+        hint = self.settings.record_hint
         path = self.cassette_path(script, conversation)
         print_path = _shown(path)
         fingerprint = cassette.fingerprint(project, spec)
@@ -145,11 +148,20 @@ class Harness:
             if not path.is_file():
                 raise ConversationError(
                     f"no cassette at {print_path} for conversation '{conversation.name}'; "
-                    "record it with --asst-mode record"
+                    f"record it with {hint}"
                 )
             outcome = Outcome()
-            with cassette.network_blocked(), cassette.use(path, record=False) as tape:
-                cassette.check_fresh(tape, print_path, fingerprint)
+            with (
+                cassette.network_blocked(),
+                cassette.use(path, record=False, shown=print_path, hint=hint) as tape,
+            ):
+                cassette.check_fresh(tape, print_path, fingerprint, hint)
+                recorded = cassette.info(tape)
+                if isinstance(recorded.get("streaming"), bool):
+                    # runs replay the way they were recorded: a streamed cassette holds no
+                    # polls, and the verdict is the same either way
+                    conversation = replace(conversation, streaming=recorded["streaming"])
+                assistant_id = recorded.get("assistant_id")
                 self._once(
                     outcome,
                     self._replay(),
@@ -159,9 +171,12 @@ class Harness:
                     project,
                     spec,
                     print_path,
+                    assistant_id if isinstance(assistant_id, str) else None,
                 )
             return outcome
         client = self._live_client(script)
+        # found outside the cassette: the lookup lists every assistant of the target
+        assistant = self._deployed(client, script, project, spec)
         if mode == "record":
             outcome = Outcome()
             with cassette.use(path, record=True, live_base=str(client.base_url)) as tape:
@@ -171,17 +186,53 @@ class Harness:
                         "script": script.path.name,
                         "conversation": conversation.name,
                         "assistant": spec.key,
+                        "assistant_id": assistant,
                         "fingerprint": fingerprint,
                         "streaming": conversation.streaming,
                         "recorded_by": f"asst-deploy {__version__}",
                     },
                 )
-                self._once(outcome, client, None, script, conversation, project, spec, print_path)
+                self._once(
+                    outcome,
+                    client,
+                    None,
+                    script,
+                    conversation,
+                    project,
+                    spec,
+                    print_path,
+                    assistant,
+                )
             return outcome
         outcome = Outcome(required=conversation.pass_rate)
         for _ in range(conversation.repeat):
-            self._once(outcome, client, None, script, conversation, project, spec, print_path)
+            self._once(
+                outcome, client, None, script, conversation, project, spec, print_path, assistant
+            )
         return outcome
+
+    def _deployed(self, client: Any, script: Script, project: Project, spec: AssistantSpec) -> str:
+        """The id of the deployed assistant, after checking that it and the vector stores it
+        searches were applied from the specs as they are now (their hash stamps): else a
+        recording would keep the old behaviour under the new spec's fingerprint."""
+        from asst_deploy.replay.runner import Runner, TurnError
+
+        runner = Runner(client, root=project.root)
+        try:
+            assistant = runner.find_assistant(project.name, spec.key, project.target.name)
+            stores = {
+                key: runner.find_vector_store(project.name, key) for key in spec.vector_stores
+            }
+        except TurnError as exc:
+            raise ConversationError(f"{script.display}: {exc}") from None
+        stale = stale_objects(project, spec, assistant, stores)
+        if stale:
+            raise ConversationError(
+                f"{script.display}: the deployment on target '{project.target.name}' is not "
+                f"the specs' current version ({'; '.join(stale)}): run `asst-deploy apply` "
+                f"first, then run the conversation again"
+            )
+        return str(assistant["id"])
 
     def _once(
         self,
@@ -193,6 +244,7 @@ class Harness:
         project: Project,
         spec: AssistantSpec,
         cassette_shown: Path,
+        assistant_id: str | None = None,
     ) -> None:
         from asst_deploy.replay import cassette
         from asst_deploy.replay.expect import check_turn, deployed_functions
@@ -208,12 +260,15 @@ class Harness:
         outcome.runs += 1
         failed_before = len(outcome.failures)
         try:
-            assistant = runner.find_assistant(project.name, spec.key, project.target.name)
+            if assistant_id is None:  # a cassette recorded before assistant ids were stamped
+                assistant = runner.find_assistant(project.name, spec.key, project.target.name)
+            else:
+                assistant = runner.assistant(assistant_id)
             functions = deployed_functions(assistant)
             transcript = runner.start(assistant, conversation)
             for turn in conversation.turns:
                 result = runner.turn(transcript, turn, conversation)
-                failures = check_turn(turn, result, functions)
+                failures = check_turn(turn, result, functions, timeout=conversation.timeout)
                 if failures:
                     lines = [
                         f"{f.location}: conversation '{conversation.name}', turn {turn.index}, "
@@ -232,7 +287,7 @@ class Harness:
                 outcome.failures.append(
                     f"{where}, turn {exc.turn}: replay does not match the cassette "
                     f"{cassette_shown}\n{cassette.explain(miss)}\n"
-                    "(re-record with --asst-mode record if the script changed on purpose)"
+                    f"(re-record with {self.settings.record_hint} if the script changed on purpose)"
                 )
             return
         if len(outcome.failures) == failed_before:
@@ -245,3 +300,90 @@ def _shown(path: Path) -> Path:
         return path.resolve().relative_to(Path.cwd())
     except ValueError:
         return path
+
+
+def stale_objects(
+    project: Project,
+    spec: AssistantSpec,
+    assistant: Mapping[str, Any],
+    stores: Mapping[str, Mapping[str, Any] | None],
+) -> list[str]:
+    """The deployed objects whose hash stamp (what apply last wrote) is not the hash of
+    their spec now, each as a phrase; a store the spec names but the target lacks too."""
+    shas = {f.path: identity.file_sha(f.abs_path) for f in project.files}
+    specs = {s.key: s for s in project.vector_stores}
+    found = []
+    want = identity.canonical_hash(canonical.assistant_from_spec(spec, shas))
+    if identity.owner(assistant.get("metadata"))[2] != want:
+        found.append(f"assistant '{spec.key}' was applied from another version of its spec")
+    for key, store in stores.items():
+        if key not in specs:
+            continue
+        if store is None:
+            found.append(f"vector store '{key}' is not deployed")
+        elif identity.owner(store.get("metadata"))[2] != identity.canonical_hash(
+            canonical.vector_store_from_spec(specs[key], shas)
+        ):
+            found.append(f"vector store '{key}' was applied from another version of its spec")
+    return found
+
+
+def check_conversation(conversation: Conversation, project: Project) -> None:
+    """Before anything runs: attachments inside the project, and callables (`call:`,
+    `predicate:`) only from the project's own modules or those it allows."""
+    root = project.root.resolve()
+    for turn in conversation.turns:
+        for attachment in turn.attachments:
+            full = (root / attachment.file).resolve()
+            if not full.is_relative_to(root):
+                raise ConversationError(
+                    f"{attachment.location or turn.location}: attachment '{attachment.file}' "
+                    f"is outside the project directory (it resolves to {full}); move the file "
+                    "into the project"
+                )
+        calls = [
+            (stub.value, turn.location) for stub in turn.functions.values() if stub.kind == "call"
+        ]
+        for expectation in turn.expect:
+            if expectation.kind == "predicate":
+                values = (
+                    [expectation.value] if isinstance(expectation.value, str) else expectation.value
+                )
+                calls += [(value, expectation.location) for value in values]
+        for target, location in calls:
+            refused = refused_module(target, root, project.allow_modules)
+            if refused:
+                raise ConversationError(f"{location}: {refused}")
+
+
+def refused_module(target: str, root: Path, allowed: tuple[str, ...]) -> str | None:
+    """Why `module:function` may not be called (None when it may). Scripts run code like a
+    conftest.py does; what they may import is the project's own modules (found under its
+    directory, outside any site-packages) and the modules the project file allows."""
+    import importlib.util
+
+    module = target.partition(":")[0]
+    if any(module == name or module.startswith(name + ".") for name in allowed):
+        return None
+    top = module.split(".")[0]
+    try:
+        found = importlib.util.find_spec(top)  # the top package only: nothing is imported
+    except (ImportError, ValueError):
+        found = None
+    places = []
+    if found is not None:
+        places = [found.origin] if found.origin else list(found.submodule_search_locations or ())
+    for place in places:
+        if place in (None, "built-in", "frozen"):
+            continue
+        resolved = Path(place).resolve()
+        if resolved.is_relative_to(root) and not {"site-packages", "dist-packages"} & set(
+            resolved.relative_to(root).parts
+        ):
+            return None
+    where = "cannot be found" if found is None else "is not part of the project"
+    return (
+        f"'{target}': module '{module}' {where}; a script may call functions of the "
+        "project's own modules, or of modules listed in asst-deploy.yaml under "
+        "`replay: {allow_modules: [...]}`"
+    )

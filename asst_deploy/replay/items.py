@@ -56,6 +56,7 @@ def harness(config: pytest.Config) -> Harness:
                 target=config.getoption("asst_target"),
                 project=path("asst_project"),
                 streaming=None if runs is None else runs == "stream",
+                record_hint=config.getoption("asst_record_hint") or "--asst-mode record",
             )
         )
         config.add_cleanup(created.close)

@@ -6,6 +6,7 @@ a file matching the conversation pattern is collected, and never the openai SDK.
 
 from __future__ import annotations
 
+import argparse
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("stream", "poll"),
         default=None,
         help="Stream runs or poll them, whatever the scripts say.",
+    )
+    group.addoption(  # set by `asst-deploy test`, so hints name its options
+        "--asst-record-hint", default=None, help=argparse.SUPPRESS
     )
     parser.addini(
         "asst_conversation_files",

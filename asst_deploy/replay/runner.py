@@ -74,24 +74,42 @@ class Runner:
     # --- the assistant ------------------------------------------------------------------
 
     def find_assistant(self, project: str, key: str, target: str) -> dict[str, Json]:
-        """The deployed assistant whose identity metadata names `project` and `key`."""
+        """The deployed assistant whose identity metadata names `project` and `key`. It
+        lists every assistant of the target: call it outside a recorded cassette, and
+        `assistant(id)` inside, so a cassette holds no other assistant."""
+        found = self._find(self.client.beta.assistants.list, "assistants", project, key)
+        if found is None:
+            raise NotDeployed(
+                f"assistant '{key}' of project '{project}' is not deployed on target "
+                f"'{target}'; run `asst-deploy apply` first"
+            )
+        return found
+
+    def find_vector_store(self, project: str, key: str) -> dict[str, Json] | None:
+        """The deployed vector store of `project` with spec `key` (lists them all)."""
+        return self._find(self.client.vector_stores.list, "vector stores", project, key)
+
+    def assistant(self, assistant_id: str) -> dict[str, Json]:
+        """One assistant by id: what a recorded conversation needs of the assistant list."""
+        with self._calls(0, "reading the assistant"):
+            return _data(self.client.beta.assistants.retrieve(assistant_id))
+
+    def _find(
+        self, list_page: Callable[..., Any], what: str, project: str, key: str
+    ) -> dict[str, Json] | None:
         after: str | None = None
-        with self._calls(0, "listing assistants"):
+        with self._calls(0, f"listing {what}"):
             while True:
                 kwargs: dict[str, Any] = {"limit": _PAGE, "order": "asc"}
                 if after:
                     kwargs["after"] = after
-                page = self.client.beta.assistants.list(**kwargs)
+                page = list_page(**kwargs)
                 for item in page.data:
                     if identity.owner(item.metadata)[:2] == (project, key):
                         return _data(item)
                 if not page.has_more or not page.data:
-                    break
+                    return None
                 after = page.data[-1].id
-        raise NotDeployed(
-            f"assistant '{key}' of project '{project}' is not deployed on target '{target}'; "
-            "run `asst-deploy apply` first"
-        )
 
     # --- a conversation -----------------------------------------------------------------
 
@@ -214,7 +232,12 @@ class Runner:
         with self._calls(turn.index, "polling the run"):
             while run["status"] in ACTIVE:
                 if self.clock() > deadline:
-                    self.client.beta.threads.runs.cancel(run["id"], thread_id=thread_id)
+                    try:
+                        self.client.beta.threads.runs.cancel(run["id"], thread_id=thread_id)
+                    except openai.BadRequestError:  # it ended since the last poll
+                        run = _data(runs.retrieve(run["id"], thread_id=thread_id).parse())
+                        if run["status"] not in ACTIVE:
+                            return run
                     return {**run, "status": "timed_out"}
                 if run["status"] == "requires_action":
                     outputs = self._outputs(turn, result, run)
@@ -382,7 +405,13 @@ class Runner:
         uploaded = []
         with self._calls(turn.index, "uploading attachments"):
             for attachment in turn.attachments:
-                path = self.root / attachment.file
+                path = (self.root / attachment.file).resolve()
+                if not path.is_relative_to(self.root.resolve()):  # a link out of the project
+                    raise TurnError(
+                        turn.index,
+                        f"attachment {attachment.file} is outside the project directory "
+                        f"({path}); move the file into the project",
+                    )
                 try:
                     content = path.read_bytes()
                 except OSError as exc:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from asst_deploy import userregex
 from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.spec import schemacheck
 from asst_deploy.spec.schema import KEY_PATTERN, closed_object
@@ -183,8 +184,9 @@ class Stub:
 
 @dataclass(frozen=True)
 class Attachment:
-    file: str
+    file: str  # relative to the project directory
     tools: tuple[str, ...]
+    location: Location | None = None
 
 
 @dataclass(frozen=True)
@@ -243,8 +245,12 @@ def _turn(
         user=raw["user"],
         location=doc.where(path),
         attachments=tuple(
-            Attachment(a["file"], tuple(a.get("tools") or ("file_search",)))
-            for a in raw.get("attachments") or ()
+            Attachment(
+                a["file"],
+                tuple(a.get("tools") or ("file_search",)),
+                doc.where((*path, "attachments", k, "file")),
+            )
+            for k, a in enumerate(raw.get("attachments") or ())
         ),
         functions={**defaults, **_stubs(raw.get("functions"))},
         expect=tuple(
@@ -255,7 +261,7 @@ def _turn(
 
 
 def _semantics(doc: Document, problems: list[Problem]) -> None:
-    """What the schema cannot say: unique names, regexes that compile."""
+    """What the schema cannot say: unique names, regexes and schemas that are sound."""
     seen: dict[str, int] = {}
     for i, conv in enumerate(doc.data["conversations"]):
         name = conv["name"]
@@ -269,19 +275,67 @@ def _semantics(doc: Document, problems: list[Problem]) -> None:
             )
         seen.setdefault(name, i)
         for t, turn in enumerate(conv["turns"]):
-            for kind in ("regex", "not_regex"):
-                patterns = (turn.get("expect") or {}).get(kind)
-                for pattern in [patterns] if isinstance(patterns, str) else patterns or ():
-                    try:
-                        re.compile(pattern)
-                    except re.error as exc:
-                        problems.append(
-                            Problem(
-                                doc.where(("conversations", i, "turns", t, "expect", kind)),
-                                f"invalid regex {pattern!r}: {exc}",
-                                "quote the pattern with single quotes in YAML",
-                            )
+            _check_expect(doc, ("conversations", i, "turns", t, "expect"), turn, problems)
+            for k, attachment in enumerate(turn.get("attachments") or ()):
+                if escapes(attachment["file"]):
+                    problems.append(
+                        Problem(
+                            doc.where(("conversations", i, "turns", t, "attachments", k, "file")),
+                            f"attachment '{attachment['file']}' is outside the project directory",
+                            "attachments are paths relative to the project directory; move "
+                            "the file into the project",
                         )
+                    )
+
+
+def escapes(name: str) -> bool:
+    """An absolute path, or one whose `..` climbs above the directory it is relative to
+    (symbolic links are resolved where the file is read)."""
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute():
+        return True
+    return posixpath.normpath(name.replace("\\", "/")).split("/")[0] == ".."
+
+
+def _check_expect(
+    doc: Document, path: tuple[str | int, ...], turn: Mapping[str, Json], problems: list[Problem]
+) -> None:
+    """Regexes that compile and cannot backtrack without bound; schemas that are schemas."""
+    expect = turn.get("expect") or {}
+    for kind in ("regex", "not_regex"):
+        patterns = expect.get(kind)
+        for pattern in [patterns] if isinstance(patterns, str) else patterns or ():
+            try:
+                userregex.check(pattern)
+            except userregex.PatternError as exc:
+                problems.append(Problem(doc.where((*path, kind)), str(exc), exc.hint))
+    schemas: list[tuple[tuple[str | int, ...], Json]] = []
+    if "json_schema" in expect:
+        schemas.append(((*path, "json_schema"), expect["json_schema"]))
+    for c, call in enumerate(expect.get("tool_calls") or ()):
+        if "arguments_schema" in call:
+            schemas.append(((*path, "tool_calls", c, "arguments_schema"), call["arguments_schema"]))
+    for where, schema in schemas:
+        error = _schema_error(schema)
+        if error:
+            problems.append(
+                Problem(
+                    doc.where(where),
+                    f"invalid JSON Schema: {error}",
+                    "the expectation takes a JSON Schema, draft 2020-12 (json-schema.org)",
+                )
+            )
+
+
+def _schema_error(schema: Json) -> str | None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        at = "/".join(map(str, exc.absolute_path))
+        return exc.message + (f" at {at}" if at else "")
+    return None
 
 
 def _validate(doc: Document, problems: list[Problem]) -> bool:

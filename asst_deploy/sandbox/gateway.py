@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.faults import REQUEST_ID_KEY, SERVER_ERROR, fault_error, send_error
+from asst_deploy.secrets import mask as mask_key  # a wrong key, as the real service shows it
 
 if TYPE_CHECKING:
     from asst_deploy.sandbox.app import Sandbox
@@ -40,13 +41,6 @@ MISSING_KEY = (
     "prompted for a username. You can obtain an API key from "
     "https://platform.openai.com/account/api-keys."
 )
-
-
-def mask_key(key: str) -> str:
-    """The real service shows a wrong key with its middle starred out."""
-    if len(key) <= 12:
-        return key
-    return key[:8] + "*" * (len(key) - 12) + key[-4:]
 
 
 def new_request_id() -> str:

@@ -167,6 +167,7 @@ class _Loader:
             assistants=tuple(sorted((a for a in assistants if a), key=lambda a: a.key)),
             vector_stores=tuple(sorted((s for s in stores if s), key=lambda s: s.key)),
             environments=tuple(sorted(envs)),
+            allow_modules=tuple((data.get("replay") or {}).get("allow_modules") or ()),
         )
 
     def variables(self, pdoc: Document, env_data: dict[str, Any], name: str) -> dict[str, str]:

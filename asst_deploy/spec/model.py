@@ -88,6 +88,7 @@ class Project:
     assistants: tuple[AssistantSpec, ...]
     vector_stores: tuple[VectorStoreSpec, ...]
     environments: tuple[str, ...] = ()
+    allow_modules: tuple[str, ...] = ()  # replay: modules outside the project scripts may call
 
     @property
     def files(self) -> tuple[FileRef, ...]:

@@ -315,6 +315,17 @@ PROJECT_SCHEMA: dict[str, Any] = closed_object(
         "vars": {"$ref": "#/$defs/vars"},
         "defaults": {"$ref": "#/$defs/defaults"},
         "environments": {"type": "object", "additionalProperties": {"$ref": "#/$defs/environment"}},
+        "replay": closed_object(
+            {
+                "allow_modules": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*$"},
+                    "description": "Modules outside the project whose functions conversation "
+                    "scripts may call (predicate:, call:), with their submodules.",
+                }
+            },
+            description="Conversation tests (asst-deploy test).",
+        ),
     },
     ("project",),
 )

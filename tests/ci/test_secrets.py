@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from asst_deploy.cli import cli
-from asst_deploy.secrets import find_credentials, is_placeholder
+from asst_deploy.replay.cassette import REDACTED, _scrub_text
+from asst_deploy.secrets import find_credentials, is_placeholder, mask
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDINGS = REPO.parent / "shared" / "openai" / "recordings"
@@ -79,6 +80,61 @@ def test_placeholders() -> None:
     assert not is_placeholder("Bearer abcdefghijklmnop") and not is_placeholder("org-abc")
 
 
+def test_hostile_lines_are_scanned_in_linear_time() -> None:
+    # 4000 asterisks took 44 s and 64 000 x 27 s (a backtracking placeholder regex). The
+    # scan runs in a child process so that a regression fails after the bound instead of
+    # hanging the suite; the bound is loose (a machine shared with other work).
+    hostile = [
+        "Authorization: " + "*" * 100_000 + "a",
+        "Authorization:\n  - Bearer " + "*" * 100_000 + "a",
+        "Authorization: " + "x" * 100_000 + "a",
+        "x" * 100_000,
+        "Authorization:\n" + "- ***\n" * 20_000,
+        "- cookie: |\n" * 20_000,
+        "Bearer " * 15_000 + "sk-" * 30_000,
+    ]
+    program = (
+        "import sys, time, json\n"
+        "from asst_deploy.secrets import find_credentials\n"
+        "texts = json.load(sys.stdin)\n"
+        "start = time.perf_counter()\n"
+        "for text in texts: find_credentials(text)\n"
+        "print(time.perf_counter() - start)\n"
+    )
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        input=json.dumps(hostile),
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) < 5, done.stdout
+
+
+@pytest.mark.parametrize("key", ["sk-proj-abc12345", "sk-abcdefgh", "sk-svcacct-0123456789", KEY])
+def test_the_scrubber_removes_every_key_the_scan_flags(key: str) -> None:
+    text = f"body: 'my key is {key}, and Authorization: Bearer {key}'"
+    assert find_credentials(text) == [(1, "an OpenAI API key (sk-...)"), (1, "a Bearer token")]
+    scrubbed = _scrub_text(text)
+    assert key not in scrubbed and REDACTED in scrubbed
+    assert find_credentials(scrubbed) == []
+
+
+def test_mask_never_shows_a_whole_key() -> None:
+    for length in range(1, 60):
+        key = "".join(chr(ord("a") + i % 26) for i in range(length))
+        shown = mask(key)
+        assert len(shown) == length and shown != key
+        assert sum(c != "*" for c in shown) <= min(12, length // 2)
+    assert mask(KEY) == KEY[:8] + "*" * (len(KEY) - 12) + KEY[-4:]  # the real service's form
+
+
 def test_a_value_after_the_header_block_is_not_its_value() -> None:
     text = "      Authorization:\n      Content-Type:\n      - application/json\n"
     assert find_credentials(text) == []
@@ -124,3 +180,45 @@ def test_the_projects_own_cassettes_are_clean() -> None:
         pytest.skip("no cassettes under specs/ yet (the replay harness records them)")
     for path in cassettes:
         assert find_credentials(path.read_text()) == [], path
+
+
+def _scan_here(cwd: Path) -> tuple[int, str, str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "asst_deploy", "scan-cassettes"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_scan_without_paths_scans_the_projects_cassettes(tmp_path: Path) -> None:
+    (tmp_path / "asst-deploy.yaml").write_text("project: demo\n")
+    leak = tmp_path / "conversations" / "cassettes" / "chat" / "hello.yaml"
+    leak.parent.mkdir(parents=True)
+    leak.write_text(f"      Authorization:\n      - Bearer {KEY}\n")
+    (tmp_path / "conversations" / "cassettes" / "chat" / "ok.yaml").write_text(SCRUBBED[0])
+    hidden = tmp_path / ".venv" / "cassettes" / "x.yaml"  # not the project's own
+    hidden.parent.mkdir(parents=True)
+    hidden.write_text(f"key: {KEY}\n")
+    code, out, err = _scan_here(tmp_path)
+    assert code == 1, err
+    assert (
+        out.splitlines()[0] == "conversations/cassettes/chat/hello.yaml:2: an Authorization header"
+    )
+    assert ".venv" not in out and "1 of 2 cassette(s) hold credentials" in err
+    leak.write_text(SCRUBBED[0])
+    code, out, err = _scan_here(tmp_path)
+    assert (code, out) == (0, "") and "2 cassette(s) checked" in err
+
+
+def test_scan_without_paths_and_nothing_to_scan_is_an_error(tmp_path: Path) -> None:
+    code, _, err = _scan_here(tmp_path)  # not a project
+    assert code == 1 and "no asst-deploy.yaml here" in err
+    (tmp_path / "asst-deploy.yaml").write_text("project: demo\n")
+    code, _, err = _scan_here(tmp_path)
+    assert code == 1 and "no cassettes/ folder in the project" in err, err

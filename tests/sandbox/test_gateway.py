@@ -75,8 +75,17 @@ def test_the_right_key_passes_and_a_missing_one_does_not(
     assert answer.json()["error"]["message"].startswith("You didn't provide an API key.")
 
 
-def test_short_keys_are_shown_whole() -> None:
-    assert mask_key("dummy") == "dummy"
+def test_a_short_wrong_key_is_masked_too(server: SandboxServer, keyed: str) -> None:
+    # the real service echoes keys of 12 characters or fewer whole (into CI logs)
+    for wrong in ("sk-abc12345", "dummy"):
+        with (
+            openai.OpenAI(base_url=server.base_url, api_key=wrong, max_retries=0) as c,
+            pytest.raises(openai.AuthenticationError) as caught,
+        ):
+            c.files.list()
+        message = caught.value.body["message"]
+        assert wrong not in message and f"provided: {mask_key(wrong)}." in message
+    assert mask_key("sk-abc12345") == "sk*******45" and mask_key("dummy") == "d***y"
 
 
 def test_every_answer_carries_the_real_headers(http: httpx2.Client) -> None:
