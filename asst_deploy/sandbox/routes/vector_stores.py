@@ -14,7 +14,13 @@ from asst_deploy.sandbox import vectorstores as vs
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox, json_body, sandbox_of
 from asst_deploy.sandbox.filestore import VECTOR_STORE_FILE, file_content, get_file
-from asst_deploy.sandbox.routes.common import deleted, fetch, listing, path_param, query_choice
+from asst_deploy.sandbox.routes.common import (
+    deleted,
+    fetch,
+    path_param,
+    query_choice,
+    store_listing,
+)
 from asst_deploy.sandbox.validation import (
     ATTRIBUTES,
     CHUNKING_STRATEGY,
@@ -179,9 +185,26 @@ def _batch(request: Request) -> dict[str, Any]:
     )
 
 
-def _filtered_files(request: Request, files: list[dict[str, Any]]) -> JSONResponse:
+def _filtered_files(
+    request: Request, vector_store_id: str, batch_id: str | None = None
+) -> JSONResponse:
+    """A page of a store's files (of one batch, when given), with the `filter` on status
+    as the files are at this moment."""
     wanted = query_choice(request, "filter", FILE_STATUSES)
-    return listing(request, [vs.public(f) for f in files if wanted in (None, f["status"])])
+    now = sandbox_of(request).clock()
+
+    def where(raw: dict[str, Any]) -> bool:
+        if batch_id is not None and raw["_batch_id"] != batch_id:
+            return False
+        return wanted in (None, vs.settle(raw, now)["status"])
+
+    return store_listing(
+        request,
+        vs.VECTOR_STORE_FILE,
+        parent=vector_store_id,
+        where=None if wanted is None and batch_id is None else where,
+        view=lambda raw: vs.public(vs.settle(raw, now)),
+    )
 
 
 # --- stores ----------------------------------------------------------------------------
@@ -206,10 +229,8 @@ async def create_store(request: Request) -> JSONResponse:
 async def list_stores(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
     now = sandbox.clock()
-    return listing(
-        request,
-        sandbox.store.list(vs.VECTOR_STORE),
-        view=lambda obj: vs.store_view(sandbox.store, obj, now),
+    return store_listing(
+        request, vs.VECTOR_STORE, view=lambda obj: vs.store_view(sandbox.store, obj, now)
     )
 
 
@@ -292,10 +313,7 @@ async def create_file(request: Request) -> JSONResponse:
 
 
 async def list_files(request: Request) -> JSONResponse:
-    sandbox = sandbox_of(request)
-    return _filtered_files(
-        request, vs.files_of(sandbox.store, _store(request)["id"], sandbox.clock())
-    )
+    return _filtered_files(request, _store(request)["id"])
 
 
 async def retrieve_file(request: Request) -> JSONResponse:
@@ -403,8 +421,8 @@ async def cancel_batch(request: Request) -> JSONResponse:
 
 
 async def list_batch_files(request: Request) -> JSONResponse:
-    sandbox = sandbox_of(request)
-    return _filtered_files(request, vs.batch_files(sandbox.store, _batch(request), sandbox.clock()))
+    batch = _batch(request)
+    return _filtered_files(request, batch["vector_store_id"], batch["id"])
 
 
 _STORE = "/vector_stores/{vector_store_id}"
