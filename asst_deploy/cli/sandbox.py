@@ -142,6 +142,11 @@ def sandbox() -> None:
     help="Seconds vector-store files stay in_progress.",
 )
 @click.option(
+    "--step-delay",
+    type=click.FloatRange(0),
+    help="Seconds each run transition takes (default 0.1, or the rules file's step_delay).",
+)
+@click.option(
     "--max-upload-mb",
     default=512,
     show_default=True,
@@ -166,6 +171,7 @@ def serve(
     jitter_ms: float,
     retry_after: int,
     processing_delay: float,
+    step_delay: float | None,
     max_upload_mb: int,
 ) -> None:
     """Serve the sandbox until Ctrl-C; point the openai SDK at http://HOST:PORT/v1."""
@@ -204,6 +210,8 @@ def serve(
     )
     if rules is not None:
         state.model = ScriptedModel.from_file(rules)
+    if step_delay is not None:
+        state.model.step_delay = step_delay
     output.note(f"Sandbox listening on http://{host}:{port}/v1")
     if faults.rules:
         output.note(f"Fault rules: {json.dumps([vars(r) for r in faults.rules])}")

@@ -114,9 +114,8 @@ def _run_response(
 ) -> Response:
     if stream:
         return event_stream(events)
-    # The SDK's pollers wait as long as this header says, so polling runs at the sandbox's pace.
-    delay = str(int(sandbox.model.step_delay * 1000))
-    return JSONResponse(run, headers={"openai-poll-after-ms": delay})
+    # no openai-poll-after-ms: the real service sends none (pollers use their own interval)
+    return JSONResponse(run)
 
 
 def _run(request: Request) -> tuple[Sandbox, dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 from typing import Any
 
@@ -12,7 +11,7 @@ from starlette.routing import Route
 
 from asst_deploy.sandbox import vectorstores as vs
 from asst_deploy.sandbox.apierrors import APIError
-from asst_deploy.sandbox.app import Sandbox, json_body, sandbox_of
+from asst_deploy.sandbox.app import json_body, sandbox_of
 from asst_deploy.sandbox.filestore import VECTOR_STORE_FILE, file_content, get_file
 from asst_deploy.sandbox.routes.common import (
     deleted,
@@ -145,15 +144,6 @@ SEARCH = Obj(
     },
     required=["query"],
 )
-
-
-def _answer(obj: dict[str, Any], sandbox: Sandbox, ready_at: list[float]) -> JSONResponse:
-    """JSON answer; while processing, hint the SDK's pollers when to come back."""
-    headers = {}
-    if obj.get("status") == "in_progress" and ready_at:
-        wait = max(ready_at) - sandbox.clock()
-        headers["openai-poll-after-ms"] = str(max(1, math.ceil(wait * 1000)))
-    return JSONResponse(obj, headers=headers)
 
 
 def _store(request: Request) -> dict[str, Any]:
@@ -309,7 +299,7 @@ async def create_file(request: Request) -> JSONResponse:
         chunking=body.get("chunking_strategy"),
         attributes=body.get("attributes"),
     )
-    return _answer(vs.public(obj), sandbox, [obj["_ready_at"]])
+    return JSONResponse(vs.public(obj))
 
 
 async def list_files(request: Request) -> JSONResponse:
@@ -318,7 +308,7 @@ async def list_files(request: Request) -> JSONResponse:
 
 async def retrieve_file(request: Request) -> JSONResponse:
     obj = _file(request)
-    return _answer(vs.public(obj), sandbox_of(request), [obj["_ready_at"]])
+    return JSONResponse(vs.public(obj))
 
 
 async def update_file(request: Request) -> JSONResponse:
@@ -380,11 +370,10 @@ async def create_batch(request: Request) -> JSONResponse:
         "file_counts": vs.counts([]),
         "_cancelled": False,
     }
-    ready = []
     with sandbox.store.transaction():
         sandbox.store.insert(vs.BATCH, batch, parent=vector_store_id)
         for entry in entries:
-            attached = vs.attach(
+            vs.attach(
                 sandbox.store,
                 vector_store_id,
                 entry["file_id"],
@@ -394,19 +383,15 @@ async def create_batch(request: Request) -> JSONResponse:
                 attributes=entry.get("attributes", body.get("attributes")),
                 batch_id=batch["id"],
             )
-            ready.append(attached["_ready_at"])
     # the create answer reports every file still in progress, as the real one does
     view = vs.public(batch) | {"file_counts": vs.counts({"status": "in_progress"} for _ in entries)}
-    return _answer(view, sandbox, ready)
+    return JSONResponse(view)
 
 
 def _batch_answer(request: Request, batch: dict[str, Any]) -> JSONResponse:
     sandbox = sandbox_of(request)
     now = sandbox.clock()
-    files = vs.batch_files(sandbox.store, batch, now)
-    return _answer(
-        vs.batch_view(sandbox.store, batch, now), sandbox, [f["_ready_at"] for f in files]
-    )
+    return JSONResponse(vs.batch_view(sandbox.store, batch, now))
 
 
 async def retrieve_batch(request: Request) -> JSONResponse:
