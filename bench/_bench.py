@@ -125,4 +125,6 @@ def verdict(ok: bool) -> str:
 
 
 def machine() -> str:
-    return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    """Cores, Python and the load average when done: a busy machine multiplies every time."""
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, load average {load}"

@@ -9,6 +9,7 @@ process (start-up, collection, replay). --quick: 3 runs, serial only.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -81,7 +82,9 @@ def main() -> int:
             rows.append((name, times))
     print(
         f"{CONVERSATIONS} conversations x 3 turns, medians of {runs} runs "
-        f"(target: replay under {TARGET_SECONDS:.0f} s)\n"
+        f"(target: replay under {TARGET_SECONDS:.0f} s); load average "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg())
+        + "\n"
     )
     print("| run | min (s) | median (s) | max (s) | per conversation (ms) | target |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")

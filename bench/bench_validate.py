@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -119,7 +120,10 @@ def main() -> int:
             ("`asst-deploy validate` (base, dev, prod)", [*base, "validate"]),
         ]
         print(f"{options.assistants} assistants, 1 vector store, 20 knowledge files; ", end="")
-        print(f"{options.runs} runs each after one warm-up; Python {sys.version.split()[0]}\n")
+        print(
+            f"{options.runs} runs each after one warm-up; Python {sys.version.split()[0]}; ", end=""
+        )
+        print("load average " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + "\n")
         print("| command | min (s) | median (s) | max (s) | target |")
         print("|---|---:|---:|---:|---|")
         medians = {}
