@@ -1,6 +1,6 @@
-"""Benchmark `asst-deploy validate` from the shell on a generated 50-assistant project.
+"""`asst-deploy validate` of a generated 1000-assistant project, all environments (target < 1 s).
 
-Usage: python bench/bench_validate.py [--assistants 50] [--runs 7]
+Usage: python bench/bench_validate.py [--quick] [--assistants 1000] [--runs 7]
 
 Generates the project in a temporary directory (functions in JSON files, instructions in
 Markdown files with ${var} interpolation, one vector store over knowledge files, a dev
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -20,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGET_SECONDS = 0.5
+TARGET_SECONDS = 1.0
+TARGET_ASSISTANTS = 1000
 
 
 def generate(root: Path, assistants: int) -> None:
@@ -101,9 +103,12 @@ def measure(args: list[str], cwd: Path, runs: int) -> list[float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assistants", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="100 assistants, 5 runs")
+    parser.add_argument("--assistants", type=int, default=TARGET_ASSISTANTS)
     parser.add_argument("--runs", type=int, default=7)
     options = parser.parse_args()
+    if options.quick:
+        options.assistants, options.runs = 100, 5
     root = Path(tempfile.mkdtemp(prefix="asst-deploy-bench-"))
     try:
         generate(root, options.assistants)
@@ -115,18 +120,25 @@ def main() -> int:
             ("`asst-deploy validate` (base, dev, prod)", [*base, "validate"]),
         ]
         print(f"{options.assistants} assistants, 1 vector store, 20 knowledge files; ", end="")
-        print(f"{options.runs} runs each after one warm-up; Python {sys.version.split()[0]}\n")
-        print("| command | min (s) | median (s) | max (s) |")
-        print("|---|---:|---:|---:|")
+        print(
+            f"{options.runs} runs each after one warm-up; Python {sys.version.split()[0]}; ", end=""
+        )
+        print("load average " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + "\n")
+        print("| command | min (s) | median (s) | max (s) | target |")
+        print("|---|---:|---:|---:|---|")
         medians = {}
         for label, args in cases:
             times = measure(args, root, options.runs)
             medians[label] = statistics.median(times)
-            print(f"| {label} | {min(times):.3f} | {medians[label]:.3f} | {max(times):.3f} |")
-        worst = medians[cases[-1][0]]
-        verdict = "meets" if worst < TARGET_SECONDS else "MISSES"
-        print(f"\n`validate` median {worst:.3f} s {verdict} the {TARGET_SECONDS} s target.")
-        return 0 if worst < TARGET_SECONDS else 1
+            target = "n/a"
+            if label == cases[-1][0] and options.assistants == TARGET_ASSISTANTS:
+                met = medians[label] < TARGET_SECONDS
+                target = f"< {TARGET_SECONDS:.0f} s: " + ("meets" if met else "MISSES")
+            print(
+                f"| {label} | {min(times):.3f} | {medians[label]:.3f} | {max(times):.3f} "
+                f"| {target} |"
+            )
+        return 0 if medians[cases[-1][0]] < TARGET_SECONDS else 1
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

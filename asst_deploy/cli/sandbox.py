@@ -165,6 +165,11 @@ def sandbox() -> None:
     help="Seconds vector-store files stay in_progress.",
 )
 @click.option(
+    "--step-delay",
+    type=click.FloatRange(0),
+    help="Seconds each run transition takes (default 0.1, or the rules file's step_delay).",
+)
+@click.option(
     "--max-upload-mb",
     default=512,
     show_default=True,
@@ -197,6 +202,7 @@ def serve(
     jitter_ms: float,
     retry_after: int,
     processing_delay: float,
+    step_delay: float | None,
     max_upload_mb: int,
     models: tuple[str, ...],
     any_model: bool,
@@ -243,6 +249,8 @@ def serve(
     if any_model or models:
         state.models = None if any_model else frozenset(models)
     check_port_free(host, port)
+    if step_delay is not None:
+        state.model.step_delay = step_delay
     output.note(f"Sandbox listening on http://{host}:{port}/v1")
     if faults.rules:
         output.note(f"Fault rules: {json.dumps([vars(r) for r in faults.rules])}")

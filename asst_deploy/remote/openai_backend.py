@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import openai
 
+from asst_deploy.remote.assistants_api import Assistants
 from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
 
@@ -74,6 +75,7 @@ class OpenAIBackend:
 
     def __init__(self, client: openai.OpenAI, key_source: str | None = None) -> None:
         self.client = client
+        self.assistants = Assistants(client)  # not client.beta.assistants: see assistants_api
         self.base_url = str(client.base_url)
         self.key_source = key_source
 
@@ -95,7 +97,7 @@ class OpenAIBackend:
                 after = result.data[-1].id
 
     def read_state(self) -> RemoteState:
-        assistants = self._list("listing assistants", self.client.beta.assistants.list, _PAGE)
+        assistants = self._list("listing assistants", self.assistants.list, _PAGE)
         stores = self._list("listing vector stores", self.client.vector_stores.list, _PAGE)
         files = self._list(
             "listing files", self.client.files.list, _FILES_PAGE, purpose="assistants"
@@ -167,25 +169,23 @@ class OpenAIBackend:
 
     def create_assistant(self, payload: Mapping[str, Json]) -> RemoteObject:
         with self.translated("creating an assistant"):
-            a = self.client.beta.assistants.create(**payload)
+            a = self.assistants.create(**payload)
         return RemoteObject("assistant", a.id, _data(a))
 
     def update_assistant(self, assistant_id: str, payload: Mapping[str, Json]) -> RemoteObject:
         with self.translated(f"updating assistant {assistant_id}"):
-            a = self.client.beta.assistants.update(assistant_id, **payload)
+            a = self.assistants.update(assistant_id, **payload)
         return RemoteObject("assistant", a.id, _data(a))
 
     def delete_assistant(self, assistant_id: str) -> None:
         with self.translated(f"deleting assistant {assistant_id}"):
-            self.client.beta.assistants.delete(assistant_id)
+            self.assistants.delete(assistant_id)
 
     def retrieve(self, kind: str, remote_id: str) -> RemoteObject | None:
         try:
             with self.translated(f"reading {kind} {remote_id}"):
                 if kind == "assistant":
-                    return RemoteObject(
-                        kind, remote_id, _data(self.client.beta.assistants.retrieve(remote_id))
-                    )
+                    return RemoteObject(kind, remote_id, _data(self.assistants.retrieve(remote_id)))
                 store = _data(self.client.vector_stores.retrieve(remote_id))
                 return RemoteObject(
                     kind, remote_id, store, tuple(self.vector_store_files(remote_id))
@@ -198,7 +198,7 @@ class OpenAIBackend:
     def set_metadata(self, kind: str, remote_id: str, metadata: Mapping[str, Json]) -> None:
         with self.translated(f"tagging {kind} {remote_id}"):
             if kind == "assistant":
-                self.client.beta.assistants.update(remote_id, metadata=dict(metadata))
+                self.assistants.update(remote_id, metadata=dict(metadata))
             else:
                 self.client.vector_stores.update(remote_id, metadata=dict(metadata))
 

@@ -217,7 +217,7 @@ class Runner:
         with self._calls(turn.index, "creating the run"):
             raw = self.client.beta.threads.runs.with_raw_response.create(thread_id, **run_args)
         run = _data(raw.parse())
-        self._wait(raw)
+        self._wait(raw, deadline)
         return self._poll(turn, result, thread_id, run, deadline)
 
     def _poll(
@@ -248,12 +248,14 @@ class Runner:
                     raw = runs.retrieve(run["id"], thread_id=thread_id)
                 run = _data(raw.parse())
                 if run["status"] in ACTIVE:
-                    self._wait(raw)
+                    self._wait(raw, deadline)
         return run
 
-    def _wait(self, raw: Any) -> None:
+    def _wait(self, raw: Any, deadline: float) -> None:
         header = raw.headers.get("openai-poll-after-ms")
-        self.sleep(int(header) / 1000 if header and header.isdigit() else _DEFAULT_POLL)
+        interval = int(header) / 1000 if header and header.isdigit() else _DEFAULT_POLL
+        # never past the turn's deadline: a run still going then is cancelled as timed out
+        self.sleep(min(interval, self._left(deadline)))
 
     def _left(self, deadline: float) -> float:
         return max(deadline - self.clock(), 0.001)
@@ -276,7 +278,7 @@ class Runner:
                     return
                 if self.clock() > deadline:
                     raise TurnError(index, f"run {run.id} of the previous turn is still active")
-                self._wait(raw)
+                self._wait(raw, deadline)
 
     # --- function calls ---------------------------------------------------------------
 

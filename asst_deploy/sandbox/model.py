@@ -25,6 +25,9 @@ Rules serve the Agents API too: `agent:` is another spelling of `assistant:` (ei
 matches an assistant's or an agent's id or name), and a code_interpreter step becomes a
 command execution (input: the command, logs: its output) in a session's hosted environment.
 
+A mapping may also set `step_delay: 0.1`, the seconds each run transition takes (queued
+-> in_progress -> the model's turn); 0 ends a run by the first poll.
+
 A rule gives at most one of function_calls / code_interpreter / file_search, then a reply
 (default: "{quotes}" after a file search, else "[sandbox] rule matched: {message}").
 
@@ -270,8 +273,16 @@ class Turn:
     values: dict[str, Any]
 
 
+def _step_delay(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise RuleError(f"{where}: expected seconds (a number >= 0), got {value!r}")
+    return float(value)
+
+
 class ScriptedModel:
-    """Rules plus the pace of runs: each run transition waits `step_delay` seconds."""
+    """Rules plus the pace of runs: each run transition waits `step_delay` seconds (0.1, as
+    the real service roughly does; a rules file's top-level `step_delay` sets it, and 0
+    lets polled tests see a run end on its first poll)."""
 
     def __init__(self, rules: Sequence[Rule] = (), *, step_delay: float = 0.1) -> None:
         self.rules: list[Rule] = list(rules)
@@ -290,6 +301,8 @@ class ScriptedModel:
         except yaml.YAMLError as exc:
             raise RuleError(f"{path}: {exc}") from None
         if isinstance(raw, Mapping):
+            if "step_delay" in raw:
+                self.step_delay = _step_delay(raw["step_delay"], f"{path}: step_delay")
             raw = raw.get("rules") or []
         if not isinstance(raw, list) or not all(isinstance(r, Mapping) for r in raw):
             raise RuleError(f"{path}: expected a list of rules (or a mapping with 'rules')")

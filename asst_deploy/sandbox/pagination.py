@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from asst_deploy.sandbox.apierrors import APIError
+from asst_deploy.sandbox.store import Store
+
+
+class PageQuery(NamedTuple):
+    limit: int
+    order: str
+    after: str | None
+    before: str | None
 
 
 def page(
@@ -19,7 +27,52 @@ def page(
 
     `order` defaults to desc (newest first) like the real service; `after`/`before` are
     object ids in that order. An empty page carries first_id = last_id = None.
+    `store_page` cuts the same page, reading only it from the store.
     """
+    limit, order, after, before = parse(query, max_limit=max_limit, default_limit=default_limit)
+    ordered = items if order == "asc" else list(reversed(items))
+    ids = [item["id"] for item in ordered]
+    start, end = 0, len(ordered)
+    if after:
+        start = ids.index(after) + 1 if after in ids else len(ids)
+    if before:
+        end = ids.index(before) if before in ids else 0
+    window = ordered[start:end]
+    data = window[-limit:] if before and not after else window[:limit]
+    return result(data, len(window) > limit)
+
+
+def store_page(
+    store: Store,
+    kind: str,
+    query: Mapping[str, str],
+    *,
+    parent: str = "",
+    where: Callable[[dict[str, Any]], bool] | None = None,
+    max_limit: int = 100,
+    default_limit: int = 20,
+) -> dict[str, Any]:
+    """`page([o for o in store.list(kind, parent=parent) if where(o)], query)`, paged in
+    SQL: a full listing costs O(N) rows read, not O(N^2)."""
+    limit, order, after, before = parse(query, max_limit=max_limit, default_limit=default_limit)
+    data, has_more = store.window(
+        kind, parent=parent, limit=limit, order=order, after=after, before=before, where=where
+    )
+    return result(data, has_more)
+
+
+def result(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": has_more,
+    }
+
+
+def parse(query: Mapping[str, str], *, max_limit: int, default_limit: int) -> PageQuery:
+    """limit, order, after and before of a list request, checked like the real service."""
     raw_limit = query.get("limit")
     if raw_limit is None:
         limit = default_limit
@@ -50,25 +103,4 @@ def page(
             param="order",
             code="invalid_value",
         )
-    ordered = items if order == "asc" else list(reversed(items))
-    ids = [item["id"] for item in ordered]
-    start, end = 0, len(ordered)
-    after, before = query.get("after"), query.get("before")
-    if after:
-        start = ids.index(after) + 1 if after in ids else len(ids)
-    if before:
-        end = ids.index(before) if before in ids else 0
-    window = ordered[start:end]
-    if before and not after:
-        data = window[-limit:]
-        has_more = len(window) > limit
-    else:
-        data = window[:limit]
-        has_more = len(window) > limit
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": has_more,
-    }
+    return PageQuery(limit, order, query.get("after"), query.get("before"))

@@ -10,7 +10,7 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -82,15 +82,21 @@ class Store:
     One connection guarded by a lock: the server is a single process and every operation
     is short, so this is simpler and as fast as a pool. A file path makes the state
     survive restarts (the `sandbox` target keeps it under the project).
+
+    Durability is a test server's: WAL with synchronous=NORMAL, so a commit writes the
+    log but does not fsync it (only checkpoints do). A crash of the process loses
+    nothing; a power cut may lose the last commits, never the database's consistency.
     """
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path or ":memory:"
         self._lock = threading.RLock()
+        self._depth = 0  # nesting of transaction(): only the outermost commits
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._db.execute("SELECT count(*) FROM objects").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -106,15 +112,27 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group several writes so they commit together (or not at all)."""
+        """Group several writes so they commit together (or not at all). Nested blocks
+        join the outer one, so a request that writes several objects commits once."""
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
             self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
 
     def _next_seq(self) -> int:
         row = self._db.execute(
@@ -124,7 +142,8 @@ class Store:
         return int(row[0])
 
     def insert(self, kind: str, obj: dict[str, Any], *, parent: str = "") -> dict[str, Any]:
-        with self._lock:
+        # the sequence number and the row in one commit, not two
+        with self.transaction():
             self._db.execute(
                 "INSERT INTO objects (kind, id, parent, seq, data) VALUES (?, ?, ?, ?, ?)",
                 (kind, obj["id"], parent, self._next_seq(), _encode(obj)),
@@ -169,6 +188,70 @@ class Store:
                 (kind, parent),
             ).fetchall()
         return [_decode(r[0]) for r in rows]
+
+    def window(
+        self,
+        kind: str,
+        *,
+        parent: str = "",
+        limit: int,
+        order: str = "desc",
+        after: str | None = None,
+        before: str | None = None,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> tuple[builtins.list[dict[str, Any]], bool]:
+        """One page of `list(kind, parent)` in `order` ("asc" is creation order), as
+        `pagination.page` cuts it, read from SQL: at most `limit` objects strictly after
+        the object `after` and before `before`, and whether more follow. `where` keeps
+        only the objects it accepts; a cursor it rejects, or an unknown one, gives an
+        empty page. Only the page's rows are decoded, plus the skipped ones under `where`.
+        """
+        sql = "SELECT data FROM objects WHERE kind = ? AND parent = ?"
+        args: builtins.list[Any] = [kind, parent]
+        # after/before are positions in `order`; in seq terms they flip for desc
+        later, earlier = (">", "<") if order == "asc" else ("<", ">")
+        with self._lock:
+            for cursor_id, op in ((after, later), (before, earlier)):
+                if cursor_id:
+                    seq = self._cursor_seq(kind, parent, cursor_id, where)
+                    if seq is None:
+                        return [], False
+                    sql += f" AND seq {op} ?"
+                    args.append(seq)
+            # before alone takes the page just in front of the cursor: scan back from it
+            backwards = bool(before) and not after
+            ascending = (order == "asc") != backwards
+            sql += " ORDER BY seq " + ("ASC" if ascending else "DESC")
+            if where is None:
+                sql += " LIMIT ?"
+                args.append(limit + 1)
+            found: builtins.list[dict[str, Any]] = []
+            for (data,) in self._db.execute(sql, args):
+                obj = _decode(data)
+                if where is None or where(obj):
+                    found.append(obj)
+                    if len(found) > limit:
+                        break
+        has_more = len(found) > limit
+        found = found[:limit]
+        if backwards:
+            found.reverse()
+        return found, has_more
+
+    def _cursor_seq(
+        self,
+        kind: str,
+        parent: str,
+        id: str,
+        where: Callable[[dict[str, Any]], bool] | None,
+    ) -> int | None:
+        row = self._db.execute(
+            "SELECT seq, data FROM objects WHERE kind = ? AND parent = ? AND id = ?",
+            (kind, parent, id),
+        ).fetchone()
+        if row is None or (where is not None and not where(_decode(row[1]))):
+            return None
+        return int(row[0])
 
     def parents_of(self, kind: str, id: str) -> builtins.list[str]:
         """Every parent under which an object of `kind` with `id` exists."""

@@ -260,10 +260,10 @@ def _matches(request: Request, session: dict[str, Any]) -> bool:
 
 async def list_(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
-    sessions = [s for s in sandbox.store.list(SESSION) if _matches(request, s)]
     return agent_page(
         request,
-        sessions,
+        SESSION,
+        where=lambda s: _matches(request, s),
         extra=("agent_id", "metadata"),
         view=lambda s: agent_sessions.settle(sandbox, s),
     )
@@ -383,13 +383,13 @@ async def stream_events(request: Request) -> Response:
 async def list_items(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
     session = _session(sandbox, path_param(request, "session_id"))
-    return agent_page(request, sandbox.store.list(ITEM, parent=session["id"]))
+    return agent_page(request, ITEM, parent=session["id"])
 
 
 async def list_turns(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
     session = _session(sandbox, path_param(request, "session_id"))
-    return agent_page(request, sandbox.store.list(TURN, parent=session["id"]))
+    return agent_page(request, TURN, parent=session["id"])
 
 
 def _turn(sandbox: Sandbox, request: Request) -> dict[str, Any]:
@@ -404,8 +404,9 @@ async def retrieve_turn(request: Request) -> JSONResponse:
 async def list_turn_items(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
     turn = _turn(sandbox, request)
-    items = sandbox.store.list(ITEM, parent=turn["session_id"])
-    return agent_page(request, [i for i in items if i["turn_id"] == turn["id"]])
+    return agent_page(
+        request, ITEM, parent=turn["session_id"], where=lambda i: i["turn_id"] == turn["id"]
+    )
 
 
 routes = [

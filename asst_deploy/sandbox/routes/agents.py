@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -11,8 +12,7 @@ from starlette.routing import Route
 from asst_deploy.sandbox import agent_objects, filestore
 from asst_deploy.sandbox.apierrors import invalid_type, not_found
 from asst_deploy.sandbox.app import Sandbox, json_body, sandbox_of
-from asst_deploy.sandbox.pagination import page
-from asst_deploy.sandbox.routes.common import deleted, fetch, path_param
+from asst_deploy.sandbox.routes.common import deleted, fetch, path_param, store_listing
 from asst_deploy.sandbox.store import new_id
 from asst_deploy.sandbox.validation import unknown, validate
 
@@ -24,20 +24,20 @@ _LIST_PARAMS = ("after", "limit", "order")
 
 def agent_page(
     request: Request,
-    items: list[dict[str, Any]],
+    kind: str,
     *,
+    parent: str = "",
+    where: Callable[[dict[str, Any]], bool] | None = None,
     extra: tuple[str, ...] = (),
-    view: Any = None,
+    view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> JSONResponse:
-    """One Agents API list page; the one place these routes call `page` (see store paging)."""
+    """One Agents API list page, paged in SQL; only `after`, `limit`, `order` (and the
+    route's `extra` filters) are list parameters here."""
     for key in request.query_params:
         filter_by_metadata = "metadata" in extra and key.startswith("metadata[")
         if key not in _LIST_PARAMS + extra and not filter_by_metadata:
             raise unknown(key)
-    result = page(items, request.query_params)
-    if view is not None:
-        result["data"] = [view(item) for item in result["data"]]
-    return JSONResponse(result)
+    return store_listing(request, kind, parent=parent, where=where, view=view)
 
 
 def file_size(sandbox: Sandbox, file_id: str, param: str) -> int:
@@ -68,8 +68,7 @@ async def create_agent(request: Request) -> JSONResponse:
 
 
 async def list_agents(request: Request) -> JSONResponse:
-    sandbox = sandbox_of(request)
-    return agent_page(request, sandbox.store.list(AGENT))
+    return agent_page(request, AGENT)
 
 
 async def retrieve_agent(request: Request) -> JSONResponse:
@@ -119,8 +118,7 @@ async def create_template(request: Request) -> JSONResponse:
 
 
 async def list_templates(request: Request) -> JSONResponse:
-    sandbox = sandbox_of(request)
-    return agent_page(request, sandbox.store.list(TEMPLATE), view=_template_view)
+    return agent_page(request, TEMPLATE, view=_template_view)
 
 
 def _template(sandbox: Sandbox, request: Request) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from asst_deploy.sandbox.routes.common import (
     deleted,
     fetch,
     file_search_store_ids,
-    listing,
     path_param,
+    store_listing,
 )
 from asst_deploy.sandbox.store import new_id
 from asst_deploy.sandbox.validation import (
@@ -181,7 +181,7 @@ async def create(request: Request) -> JSONResponse:
 
 
 async def list_(request: Request) -> JSONResponse:
-    return listing(request, sandbox_of(request).store.list(KIND))
+    return store_listing(request, KIND)
 
 
 async def retrieve(request: Request) -> JSONResponse:

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from asst_deploy.sandbox.apierrors import not_found
-from asst_deploy.sandbox.app import Sandbox
-from asst_deploy.sandbox.pagination import page
+from asst_deploy.sandbox.app import Sandbox, sandbox_of
+from asst_deploy.sandbox.pagination import page, store_page
 from asst_deploy.sandbox.store import Store
 from asst_deploy.sandbox.validation import bad_value
 from asst_deploy.sandbox.vectorstores import create_store
@@ -34,6 +34,33 @@ def listing(
 ) -> JSONResponse:
     """One list page; `view` shapes only the objects on the page (it may be costly)."""
     result = page(items, request.query_params, max_limit=max_limit, default_limit=default_limit)
+    if view is not None:
+        result["data"] = [view(item) for item in result["data"]]
+    return JSONResponse(result)
+
+
+def store_listing(
+    request: Request,
+    kind: str,
+    *,
+    parent: str = "",
+    where: Callable[[dict[str, Any]], bool] | None = None,
+    max_limit: int = 100,
+    default_limit: int = 20,
+    view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> JSONResponse:
+    """`listing(request, store.list(kind, parent=parent))`, filtered by `where` and paged
+    in SQL (only the page is read); `view` shapes the objects on the page."""
+    store = sandbox_of(request).store
+    result = store_page(
+        store,
+        kind,
+        request.query_params,
+        parent=parent,
+        where=where,
+        max_limit=max_limit,
+        default_limit=default_limit,
+    )
     if view is not None:
         result["data"] = [view(item) for item in result["data"]]
     return JSONResponse(result)

@@ -74,8 +74,8 @@ async def delete(request: Request) -> JSONResponse:
 
 async def list_items(request: Request) -> JSONResponse:
     include_param(request)
-    sandbox, conversation = _conversation(request)
-    return page_of(request, sandbox.store.list(CONVERSATION_ITEM, parent=conversation["id"]))
+    _, conversation = _conversation(request)
+    return page_of(request, CONVERSATION_ITEM, conversation["id"])
 
 
 async def create_items(request: Request) -> JSONResponse:

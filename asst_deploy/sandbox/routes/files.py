@@ -10,7 +10,7 @@ from starlette.routing import Route
 from asst_deploy.sandbox.apierrors import APIError, invalid_type
 from asst_deploy.sandbox.app import sandbox_of
 from asst_deploy.sandbox.filestore import KIND, create_file, delete_file, file_content, get_file
-from asst_deploy.sandbox.routes.common import listing, path_param
+from asst_deploy.sandbox.routes.common import path_param, store_listing
 from asst_deploy.sandbox.validation import Int, Str, missing, unknown
 
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -77,11 +77,14 @@ def _expiry(anchor: object, seconds: object) -> int | None:
 
 
 async def list_(request: Request) -> JSONResponse:
-    files = sandbox_of(request).store.list(KIND)
     purpose = request.query_params.get("purpose")
-    if purpose:
-        files = [f for f in files if f["purpose"] == purpose]
-    return listing(request, files, max_limit=10_000, default_limit=10_000)
+    return store_listing(
+        request,
+        KIND,
+        where=(lambda f: bool(f["purpose"] == purpose)) if purpose else None,
+        max_limit=10_000,
+        default_limit=10_000,
+    )
 
 
 async def retrieve(request: Request) -> JSONResponse:

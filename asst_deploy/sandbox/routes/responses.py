@@ -14,7 +14,7 @@ from asst_deploy.sandbox import responding
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import json_body, sandbox_of
 from asst_deploy.sandbox.responding import INPUT_ITEM, Event
-from asst_deploy.sandbox.routes.common import listing, path_param
+from asst_deploy.sandbox.routes.common import path_param, store_listing
 from asst_deploy.sandbox.routes.vector_stores import FILTER
 from asst_deploy.sandbox.validation import (
     METADATA,
@@ -371,9 +371,9 @@ def include_param(request: Request) -> list[str]:
     return include
 
 
-def page_of(request: Request, items: list[dict[str, Any]]) -> JSONResponse:
-    """The one place the Responses surfaces page a listing (cursor rules of pagination.page)."""
-    return listing(request, items)
+def page_of(request: Request, kind: str, parent: str) -> JSONResponse:
+    """The one place the Responses surfaces page a listing (in SQL, as the other routes)."""
+    return store_listing(request, kind, parent=parent)
 
 
 async def create(request: Request) -> Response:
@@ -410,7 +410,7 @@ async def input_items(request: Request) -> JSONResponse:
     include_param(request)
     sandbox = sandbox_of(request)
     response = responding.get_response(sandbox, path_param(request, "response_id"))
-    return page_of(request, sandbox.store.list(INPUT_ITEM, parent=response["id"]))
+    return page_of(request, INPUT_ITEM, response["id"])
 
 
 routes = [

@@ -12,7 +12,7 @@ from asst_deploy.sandbox import lifecycle
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox, json_body, sandbox_of
 from asst_deploy.sandbox.lifecycle import ASSISTANT, MESSAGE, RUN, STEP, Event
-from asst_deploy.sandbox.routes.common import fetch, listing, path_param
+from asst_deploy.sandbox.routes.common import fetch, path_param, store_listing
 from asst_deploy.sandbox.routes.threads import (
     CREATE_MESSAGE,
     CREATE_THREAD,
@@ -114,9 +114,8 @@ def _run_response(
 ) -> Response:
     if stream:
         return event_stream(events)
-    # The SDK's pollers wait as long as this header says, so polling runs at the sandbox's pace.
-    delay = str(int(sandbox.model.step_delay * 1000))
-    return JSONResponse(run, headers={"openai-poll-after-ms": delay})
+    # no openai-poll-after-ms: the real service sends none (pollers use their own interval)
+    return JSONResponse(run)
 
 
 def _run(request: Request) -> tuple[Sandbox, dict[str, Any]]:
@@ -183,7 +182,7 @@ async def list_(request: Request) -> JSONResponse:
     thread_id = path_param(request, "thread_id")
     get_thread(sandbox, thread_id)
     lifecycle.settle(sandbox, thread_id)
-    return listing(request, sandbox.store.list(RUN, parent=thread_id))
+    return store_listing(request, RUN, parent=thread_id)
 
 
 async def retrieve(request: Request) -> Response:
@@ -215,9 +214,10 @@ async def cancel(request: Request) -> Response:
 
 async def list_steps(request: Request) -> JSONResponse:
     include = _include(request)
-    sandbox, run = _run(request)
-    steps = sandbox.store.list(STEP, parent=run["id"])
-    return listing(request, [lifecycle.public_step(s, include) for s in steps])
+    _, run = _run(request)
+    return store_listing(
+        request, STEP, parent=run["id"], view=lambda s: lifecycle.public_step(s, include)
+    )
 
 
 async def retrieve_step(request: Request) -> JSONResponse:

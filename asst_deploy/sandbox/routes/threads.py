@@ -17,8 +17,8 @@ from asst_deploy.sandbox.routes.common import (
     deleted,
     fetch,
     file_search_store_ids,
-    listing,
     path_param,
+    store_listing,
 )
 from asst_deploy.sandbox.store import new_id
 from asst_deploy.sandbox.validation import (
@@ -228,11 +228,14 @@ async def list_messages(request: Request) -> JSONResponse:
     thread_id = path_param(request, "thread_id")
     get_thread(sandbox, thread_id)
     lifecycle.settle(sandbox, thread_id)
-    messages = sandbox.store.list(MESSAGE, parent=thread_id)
     run_id = request.query_params.get("run_id")
-    if run_id is not None:
-        messages = [m for m in messages if m["run_id"] == run_id]
-    return listing(request, [lifecycle.public_message(m) for m in messages])
+    return store_listing(
+        request,
+        MESSAGE,
+        parent=thread_id,
+        where=None if run_id is None else lambda m: bool(m["run_id"] == run_id),
+        view=lifecycle.public_message,
+    )
 
 
 async def retrieve_message(request: Request) -> JSONResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 from typing import Any
 
@@ -12,9 +11,15 @@ from starlette.routing import Route
 
 from asst_deploy.sandbox import vectorstores as vs
 from asst_deploy.sandbox.apierrors import APIError
-from asst_deploy.sandbox.app import Sandbox, json_body, sandbox_of
+from asst_deploy.sandbox.app import json_body, sandbox_of
 from asst_deploy.sandbox.filestore import VECTOR_STORE_FILE, file_content, get_file
-from asst_deploy.sandbox.routes.common import deleted, fetch, listing, path_param, query_choice
+from asst_deploy.sandbox.routes.common import (
+    deleted,
+    fetch,
+    path_param,
+    query_choice,
+    store_listing,
+)
 from asst_deploy.sandbox.validation import (
     ATTRIBUTES,
     CHUNKING_STRATEGY,
@@ -141,15 +146,6 @@ SEARCH = Obj(
 )
 
 
-def _answer(obj: dict[str, Any], sandbox: Sandbox, ready_at: list[float]) -> JSONResponse:
-    """JSON answer; while processing, hint the SDK's pollers when to come back."""
-    headers = {}
-    if obj.get("status") == "in_progress" and ready_at:
-        wait = max(ready_at) - sandbox.clock()
-        headers["openai-poll-after-ms"] = str(max(1, math.ceil(wait * 1000)))
-    return JSONResponse(obj, headers=headers)
-
-
 def _store(request: Request) -> dict[str, Any]:
     return vs.get_store(sandbox_of(request).store, path_param(request, "vector_store_id"))
 
@@ -179,9 +175,26 @@ def _batch(request: Request) -> dict[str, Any]:
     )
 
 
-def _filtered_files(request: Request, files: list[dict[str, Any]]) -> JSONResponse:
+def _filtered_files(
+    request: Request, vector_store_id: str, batch_id: str | None = None
+) -> JSONResponse:
+    """A page of a store's files (of one batch, when given), with the `filter` on status
+    as the files are at this moment."""
     wanted = query_choice(request, "filter", FILE_STATUSES)
-    return listing(request, [vs.public(f) for f in files if wanted in (None, f["status"])])
+    now = sandbox_of(request).clock()
+
+    def where(raw: dict[str, Any]) -> bool:
+        if batch_id is not None and raw["_batch_id"] != batch_id:
+            return False
+        return wanted in (None, vs.settle(raw, now)["status"])
+
+    return store_listing(
+        request,
+        vs.VECTOR_STORE_FILE,
+        parent=vector_store_id,
+        where=None if wanted is None and batch_id is None else where,
+        view=lambda raw: vs.public(vs.settle(raw, now)),
+    )
 
 
 # --- stores ----------------------------------------------------------------------------
@@ -206,10 +219,8 @@ async def create_store(request: Request) -> JSONResponse:
 async def list_stores(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
     now = sandbox.clock()
-    return listing(
-        request,
-        sandbox.store.list(vs.VECTOR_STORE),
-        view=lambda obj: vs.store_view(sandbox.store, obj, now),
+    return store_listing(
+        request, vs.VECTOR_STORE, view=lambda obj: vs.store_view(sandbox.store, obj, now)
     )
 
 
@@ -288,19 +299,16 @@ async def create_file(request: Request) -> JSONResponse:
         chunking=body.get("chunking_strategy"),
         attributes=body.get("attributes"),
     )
-    return _answer(vs.public(obj), sandbox, [obj["_ready_at"]])
+    return JSONResponse(vs.public(obj))
 
 
 async def list_files(request: Request) -> JSONResponse:
-    sandbox = sandbox_of(request)
-    return _filtered_files(
-        request, vs.files_of(sandbox.store, _store(request)["id"], sandbox.clock())
-    )
+    return _filtered_files(request, _store(request)["id"])
 
 
 async def retrieve_file(request: Request) -> JSONResponse:
     obj = _file(request)
-    return _answer(vs.public(obj), sandbox_of(request), [obj["_ready_at"]])
+    return JSONResponse(vs.public(obj))
 
 
 async def update_file(request: Request) -> JSONResponse:
@@ -362,11 +370,10 @@ async def create_batch(request: Request) -> JSONResponse:
         "file_counts": vs.counts([]),
         "_cancelled": False,
     }
-    ready = []
     with sandbox.store.transaction():
         sandbox.store.insert(vs.BATCH, batch, parent=vector_store_id)
         for entry in entries:
-            attached = vs.attach(
+            vs.attach(
                 sandbox.store,
                 vector_store_id,
                 entry["file_id"],
@@ -376,19 +383,15 @@ async def create_batch(request: Request) -> JSONResponse:
                 attributes=entry.get("attributes", body.get("attributes")),
                 batch_id=batch["id"],
             )
-            ready.append(attached["_ready_at"])
     # the create answer reports every file still in progress, as the real one does
     view = vs.public(batch) | {"file_counts": vs.counts({"status": "in_progress"} for _ in entries)}
-    return _answer(view, sandbox, ready)
+    return JSONResponse(view)
 
 
 def _batch_answer(request: Request, batch: dict[str, Any]) -> JSONResponse:
     sandbox = sandbox_of(request)
     now = sandbox.clock()
-    files = vs.batch_files(sandbox.store, batch, now)
-    return _answer(
-        vs.batch_view(sandbox.store, batch, now), sandbox, [f["_ready_at"] for f in files]
-    )
+    return JSONResponse(vs.batch_view(sandbox.store, batch, now))
 
 
 async def retrieve_batch(request: Request) -> JSONResponse:
@@ -403,8 +406,8 @@ async def cancel_batch(request: Request) -> JSONResponse:
 
 
 async def list_batch_files(request: Request) -> JSONResponse:
-    sandbox = sandbox_of(request)
-    return _filtered_files(request, vs.batch_files(sandbox.store, _batch(request), sandbox.clock()))
+    batch = _batch(request)
+    return _filtered_files(request, batch["vector_store_id"], batch["id"])
 
 
 _STORE = "/vector_stores/{vector_store_id}"

@@ -1,0 +1,105 @@
+"""No-change `plan` of N assistants against a sandbox answering in 20 ms (target < 2 s at 1000).
+
+Usage: python bench/bench_plan.py [--quick] [--runs 5] [--sizes 100,300,1000,3000]
+
+For each N a generated project is applied once to a sandbox server process (no latency),
+then the server restarts on the same state with 20 ms added to every request and the
+real console command `asst-deploy plan` runs --runs times in a fresh process each (after
+one warm-up). Each plan makes ceil(N/100) assistant list calls plus one for vector stores
+and one for files: the latency floor. The time per added assistant (between
+consecutive N) shows the growth: linear when it stays flat. --quick: N = 100 and 300 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+from _bench import (
+    LATENCY_MS,
+    command,
+    machine,
+    median,
+    run,
+    serve,
+    table,
+    timed,
+    verdict,
+    write_project,
+)
+
+TARGET_N = 1000
+TARGET_SECONDS = 2.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 100 and 300 only")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", default="100,300,1000,3000")
+    options = parser.parse_args()
+    sizes = [100, 300] if options.quick else [int(n) for n in options.sizes.split(",")]
+    rows: list[list[object]] = []
+    ok = True
+    previous: tuple[int, float] | None = None
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="asst-deploy-bench-") as tmp:
+            root, db = Path(tmp) / "project", Path(tmp) / "state.db"
+            with serve(db) as url:
+                write_project(root, n, url)
+                run([*command(), "apply", "--auto-approve", "--parallelism", "16"], root)
+            with serve(db, latency_ms=LATENCY_MS) as url:
+                write_project(root, n, url)
+                plan = [*command(), "plan", "--detailed-exitcode"]
+                timed(plan, root)  # warm-up
+                samples = [timed(plan, root) for _ in range(options.runs)]
+        times = [s.wall for s in samples]
+        calls = math.ceil(n / 100) + 2
+        m = median(times)
+        target = "n/a"
+        if n == TARGET_N:
+            ok = m < TARGET_SECONDS
+            target = f"< {TARGET_SECONDS:.0f} s: {verdict(ok)}"
+        growth = "" if previous is None else f"{(m - previous[1]) / (n - previous[0]) * 1000:.2f}"
+        previous = (n, m)
+        rows.append(
+            [
+                n,
+                calls,
+                f"{calls * LATENCY_MS / 1000:.2f}",
+                f"{min(times):.2f}",
+                f"{m:.2f}",
+                f"{max(times):.2f}",
+                f"{median([s.cpu for s in samples]):.2f}",
+                growth,
+                target,
+            ]
+        )
+    print(
+        f"No-change plan, {LATENCY_MS:.0f} ms per request, {options.runs} runs each; {machine()}\n"
+    )
+    print(
+        table(
+            [
+                "assistants",
+                "list calls",
+                "latency floor (s)",
+                "min (s)",
+                "median (s)",
+                "max (s)",
+                "CPU, median (s)",
+                "ms per added assistant",
+                "target",
+            ],
+            rows,
+            "lrrrrrrrl",
+        )
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The backend's Assistants calls skip `client.beta` yet answer as the typed SDK does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from asst_deploy.remote.assistants_api import Assistants
+from asst_deploy.remote.base import RemoteError
+from asst_deploy.remote.openai_backend import OpenAIBackend
+
+REPO = Path(__file__).resolve().parents[2]
+
+PAYLOAD: dict[str, Any] = {
+    "model": "gpt-4o",
+    "name": "Light",
+    "instructions": "Be brief.",
+    "metadata": {"team": "x"},
+    "temperature": 0.5,
+    "tools": [
+        {"type": "file_search", "file_search": {"max_num_results": 5}},
+        {
+            "type": "function",
+            "function": {
+                "name": "f",
+                "parameters": {"type": "object", "properties": {}},
+                "strict": False,
+            },
+        },
+    ],
+    "response_format": {
+        "type": "json_schema",
+        "json_schema": {"name": "out", "schema": {"type": "object"}, "strict": True},
+    },
+}
+
+
+def _wire(obj: Any) -> dict[str, Any]:
+    data: dict[str, Any] = obj.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return data
+
+
+def test_answers_hold_exactly_what_the_typed_models_read(client: openai.OpenAI) -> None:
+    light = Assistants(client)
+    created = light.create(**PAYLOAD)
+    typed = client.beta.assistants.retrieve(created.id)
+    assert _wire(created) == _wire(typed)
+    assert _wire(light.retrieve(created.id)) == _wire(typed)
+    updated = light.update(created.id, name="Renamed", metadata={"team": "y"})
+    assert _wire(updated) == _wire(client.beta.assistants.retrieve(created.id))
+    assert updated.name == "Renamed"  # type: ignore[attr-defined]
+    listed = light.list(limit=100, order="asc")
+    assert created.id in [a.id for a in listed.data]
+    assert listed.has_more is False
+    light.delete(created.id)
+    with pytest.raises(openai.NotFoundError):
+        light.retrieve(created.id)
+
+
+def test_the_backend_keeps_its_errors_and_lookups(client: openai.OpenAI) -> None:
+    backend = OpenAIBackend(client)
+    made = backend.create_assistant(PAYLOAD)
+    assert backend.retrieve("assistant", made.id) == made
+    backend.delete_assistant(made.id)
+    assert backend.retrieve("assistant", made.id) is None
+    with pytest.raises(RemoteError) as bad:
+        backend.create_assistant({"model": "gpt-4o", "temperature": 9})
+    assert bad.value.status == 400
+    with pytest.raises(ValueError, match="non-empty"):
+        backend.assistants.retrieve("")
+
+
+def test_a_plan_loads_no_beta_resources(tmp_path: Path) -> None:
+    probe = (
+        "import json, sys\n"
+        "from asst_deploy.cli import main\n"
+        "try:\n"
+        f"    main(['plan', {str(REPO / 'specs')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "beta = sorted(m for m in sys.modules if m.startswith('openai.resources.beta'))\n"
+        "print(json.dumps({'code': code, 'beta': beta}))\n"
+    )
+    specs = tmp_path / "specs"
+    subprocess.run(["cp", "-r", str(REPO / "specs"), str(specs)], check=True)
+    probe = probe.replace(repr(str(REPO / "specs")), repr(str(specs)))
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report == {"code": 0, "beta": []}
