@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,10 +267,22 @@ class Builder:
         refs = [ref for name in names if (ref := self.file_ref(doc, path, name))]
         return refs
 
+    def inside(self, path: Path) -> bool:
+        """Whether `path`, symlinks resolved, lies in the project directory."""
+        try:
+            path.resolve().relative_to(self.root_resolved)
+        except ValueError:
+            return False
+        return True
+
+    @functools.cached_property
+    def root_resolved(self) -> Path:
+        return self.root.resolve()
+
     def file_ref(self, doc: Document, path: JsonPath, name: str) -> FileRef | None:
         full = (self.root / name).resolve()
         try:
-            rel = full.relative_to(self.root.resolve()).as_posix()
+            rel = full.relative_to(self.root_resolved).as_posix()
         except ValueError:
             self.error(
                 doc,

@@ -24,7 +24,7 @@ class _Invalid(Exception):
 
     def __init__(self, offset: int, message: str, hint: str = "fix the syntax") -> None:
         super().__init__(message)
-        self.offset, self.message, self.hint = offset, message, hint
+        self.offset, self.message, self.hint = offset, f"invalid JSON: {message}", hint
 
 
 class _Parser:
@@ -50,9 +50,9 @@ class _Parser:
         char = self.text[i : i + 1]
         if char in ("{", "["):
             if len(path) >= yamlpos.MAX_DEPTH:
-                raise _Invalid(
-                    i, f"values are nested more than {yamlpos.MAX_DEPTH} levels deep", "flatten it"
-                )
+                too_deep = _Invalid(i, "")
+                too_deep.message, too_deep.hint = yamlpos.DEPTH_PROBLEM
+                raise too_deep
             return self.object(i, path) if char == "{" else self.array(i, path)
         if char == '"':
             return self.string(i)
@@ -150,6 +150,6 @@ def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
         if end < len(text):
             raise _Invalid(end, "extra text after the JSON value", "a JSON file holds one value")
     except _Invalid as exc:
-        problems.append(Problem(parser.loc(exc.offset), f"invalid JSON: {exc.message}", exc.hint))
+        problems.append(Problem(parser.loc(exc.offset), exc.message, exc.hint))
         return []
     return [doc]

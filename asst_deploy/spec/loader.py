@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy.errors import Location, Problem, SpecError
+from asst_deploy.spec import rules as rules_checks
 from asst_deploy.spec import schemacheck
 from asst_deploy.spec.build import Builder, get
 from asst_deploy.spec.model import (
@@ -207,16 +208,12 @@ class _Loader:
                     f"target '{name}' needs a base_url",
                     "add 'base_url: https://...'",
                 )
+        for name, declared_spec in targets.items():
+            if declared_spec.get("type") == "sandbox":
+                self.check_sandbox_files(pdoc, name, declared_spec)
         spec = targets[chosen]
         db = spec.get("db", SANDBOX_DB) if spec.get("type") == "sandbox" else None
         rules = spec.get("rules") if spec.get("type") == "sandbox" else None
-        if isinstance(rules, str) and not (self.root / rules).is_file():
-            self.error(
-                pdoc,
-                ("targets", chosen, "rules"),
-                f"sandbox rules file '{rules}' does not exist",
-                "give a path relative to the project directory",
-            )
         return Target(
             name=chosen,
             type=str(spec.get("type", "sandbox")),
@@ -232,12 +229,50 @@ class _Loader:
             rules=self.root / rules if isinstance(rules, str) else None,
         )
 
+    def check_sandbox_files(self, pdoc: Document, name: str, spec: dict[str, Any]) -> None:
+        """A sandbox's state file and rules file live in the project; the rules parse."""
+        db, rules = spec.get("db"), spec.get("rules")
+        if isinstance(db, str) and not self.build.inside(self.root / db):
+            self.error(
+                pdoc,
+                ("targets", name, "db"),
+                f"sandbox db '{db}' is outside the project directory",
+                f"give a path inside the project, e.g. {SANDBOX_DB}",
+            )
+        if not isinstance(rules, str):
+            return
+        where: JsonPath = ("targets", name, "rules")
+        if not self.build.inside(self.root / rules):
+            self.error(
+                pdoc,
+                where,
+                f"sandbox rules file '{rules}' is outside the project directory",
+                "move it into the project and give its relative path",
+            )
+        elif not (self.root / rules).is_file():
+            self.error(
+                pdoc,
+                where,
+                f"sandbox rules file '{rules}' does not exist",
+                "give a path relative to the project directory",
+            )
+        else:
+            rules_checks.check(self.root / rules, self.display(Path(rules)), self.problems)
+
     def resources(self, pdoc: Document) -> list[_Resource]:
         include = pdoc.data.get("include")
         patterns = include if isinstance(include, list) else list(DEFAULT_INCLUDE)
         files: set[Path] = set()
         for i, pattern in enumerate(patterns):
             if not isinstance(pattern, str):
+                continue
+            if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+                self.error(
+                    pdoc,
+                    ("include", i),
+                    f"include pattern '{pattern}' reaches outside the project directory",
+                    "patterns are relative to the project directory",
+                )
                 continue
             matched = {
                 Path(p)
@@ -246,7 +281,17 @@ class _Loader:
                 and Path(p).name != PROJECT_FILE
                 and (self.root / p).is_file()
             }
-            if not matched and isinstance(include, list):
+            outside = sorted(p for p in matched if not self.build.inside(self.root / p))
+            if outside:  # a symlink, to a file or a folder, that leads out of the project
+                self.error(
+                    pdoc,
+                    ("include", i),
+                    f"include pattern '{pattern}' matches '{outside[0]}', which resolves "
+                    "outside the project directory",
+                    "replace the symlink by the file itself",
+                )
+                matched -= set(outside)
+            if not matched and not outside and isinstance(include, list):
                 self.error(
                     pdoc,
                     ("include", i),

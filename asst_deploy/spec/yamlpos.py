@@ -77,7 +77,7 @@ class _Builder:
         self.doc.positions[path] = self.loc(node)
         if isinstance(node, yaml.CollectionNode):
             if len(path) > MAX_DEPTH:
-                self.problems.append(Problem(self.loc(node), *_DEPTH_PROBLEM))
+                self.problems.append(Problem(self.loc(node), *DEPTH_PROBLEM))
                 return None
             if id(node) in self.active:  # `&a [*a]` would otherwise recurse forever
                 self.problems.append(
@@ -155,7 +155,7 @@ class _Builder:
         return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
 
-_DEPTH_PROBLEM = (
+DEPTH_PROBLEM = (
     f"values are nested more than {MAX_DEPTH} levels deep",
     "flatten the structure",
 )
@@ -205,7 +205,7 @@ def _check_plain(node: yaml.Node) -> None:
                 problem="a YAML alias refers to itself", problem_mark=current.start_mark
             )
         if depth > MAX_DEPTH:
-            raise LimitError(problem=_DEPTH_PROBLEM[0], problem_mark=current.start_mark)
+            raise LimitError(problem=DEPTH_PROBLEM[0], problem_mark=current.start_mark)
         if id(current) in seen:  # an alias: what it adds is counted, not walked again
             expanded += _size(current, sizes)
             if expanded > MAX_ALIAS_EXPANSION:
