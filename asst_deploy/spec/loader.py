@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy.errors import Location, Problem, SpecError
+from asst_deploy.spec import interpolate, schemacheck
 from asst_deploy.spec import rules as rules_checks
-from asst_deploy.spec import schemacheck
 from asst_deploy.spec.build import Builder, get
 from asst_deploy.spec.model import (
     Project,
@@ -172,10 +172,19 @@ class _Loader:
 
     def variables(self, pdoc: Document, env_data: dict[str, Any], name: str) -> dict[str, str]:
         result = {"project": name, "env": self.env or ""}
-        for source in (pdoc.data.get("vars"), env_data.get("vars")):
+        where: dict[str, JsonPath] = {}
+        sources = (("vars",), ("environments", str(self.env), "vars"))
+        for path, source in zip(
+            sources, (pdoc.data.get("vars"), env_data.get("vars")), strict=True
+        ):
             if isinstance(source, dict):
                 result.update({k: _text(v) for k, v in source.items()})
-        return result
+                where.update({k: (*path, k) for k in source})
+
+        def report(variable: str, message: str, hint: str) -> None:
+            self.error(pdoc, where.get(variable, ("vars",)), message, hint)
+
+        return interpolate.resolve(result, report)
 
     def target(self, pdoc: Document, env_data: dict[str, Any]) -> Target:
         declared = pdoc.data.get("targets") if isinstance(pdoc.data.get("targets"), dict) else {}
