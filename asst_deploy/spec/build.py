@@ -167,7 +167,9 @@ class Builder:
             if fdoc is None:
                 return None
             if not schemacheck.check(fdoc, "function", self.problems):
-                return None
+                fdoc = schemacheck.prune(fdoc, "function")  # check the rest all the same
+                if fdoc is None:
+                    return None
             self.interpolate(fdoc, variables)
             function, fpath = fdoc.data, ()
         else:
@@ -195,8 +197,8 @@ class Builder:
         if value is None:
             return
         findings = list(checks.json_schema_findings(value))
-        if strict and not findings:
-            findings = list(checks.strict_findings(value))
+        if strict:  # reported with the schema's own errors: all problems at once
+            findings += checks.strict_findings(value)
         for sub, message, hint in findings:
             self.error(doc, (*path, *sub), message, hint)
 

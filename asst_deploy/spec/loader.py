@@ -148,7 +148,16 @@ class _Loader:
         resources = self.resources(pdoc)
         resources = [self.apply_environment(pdoc, env_data, r) for r in resources]
         self.check_override_keys(pdoc, resources)
-        valid = [r for r in resources if schemacheck.check(r.doc, r.kind, self.problems)]
+        valid = []
+        for r in resources:
+            if schemacheck.check(r.doc, r.kind, self.problems):
+                valid.append(r)
+            elif (rest := schemacheck.prune(r.doc, r.kind)) is not None:
+                # the semantic checks run on what the schema accepts, so that every problem
+                # shows at once; its record is never used (there are problems already)
+                if r.kind == "assistant" and "model" in r.doc.data:
+                    rest.data.setdefault("model", "")  # refused already: not "missing" too
+                valid.append(_Resource(r.kind, r.key, rest))
         for r in valid:
             self.build.interpolate(r.doc, variables)
         store_keys = {r.key for r in resources if r.kind == "vector_store"}
