@@ -46,10 +46,19 @@ def find_root(path: str | Path) -> Path:
 
 def environment_names(path: str | Path) -> tuple[str, ...]:
     """The environments a project declares (empty when the file cannot be read)."""
+    return project_info(path)[1]
+
+
+def project_info(path: str | Path) -> tuple[str | None, tuple[str, ...]]:
+    """The project's name (None when unknown) and its environments, read without checks."""
     problems: list[Problem] = []
     docs = parse_file(find_root(path) / PROJECT_FILE, PROJECT_FILE, problems)
-    envs = docs[0].data.get("environments") if docs and isinstance(docs[0].data, dict) else None
-    return tuple(sorted(envs)) if isinstance(envs, dict) else ()
+    data = docs[0].data if len(docs) == 1 and isinstance(docs[0].data, dict) else {}
+    name, envs = data.get("project"), data.get("environments")
+    return (
+        name if isinstance(name, str) else None,
+        tuple(sorted(envs)) if isinstance(envs, dict) else (),
+    )
 
 
 def load_project(

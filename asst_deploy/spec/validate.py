@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asst_deploy.errors import Problem, SpecError
-from asst_deploy.spec.loader import environment_names, find_root, load_project
+from asst_deploy.spec.loader import find_root, load_project, project_info
 from asst_deploy.spec.model import Project
 
 
@@ -16,6 +16,7 @@ class Report:
     environments: list[str | None]
     projects: list[Project] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    name: str | None = None  # the project's, when its file names one (valid or not)
 
     @property
     def valid(self) -> bool:
@@ -26,8 +27,9 @@ def validate(path: str | Path, env: str | None = None) -> Report:
     """Check `env`, or (when None) the base and every declared environment; a problem
     shared by several environments is reported once."""
     root = find_root(path)
-    envs: list[str | None] = [env] if env is not None else [None, *environment_names(root)]
-    report = Report(root, envs)
+    name, declared = project_info(root)
+    envs: list[str | None] = [env] if env is not None else [None, *declared]
+    report = Report(root, envs, name=name)
     seen: set[Problem] = set()
     for name in envs:
         try:
