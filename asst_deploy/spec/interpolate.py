@@ -70,6 +70,7 @@ def resolve(
     """Expand the `${name}` inside variable values themselves; problems go to
     `on_error(variable, message, hint)`. A cycle is reported once and left as written."""
     done: dict[str, str] = {}
+    failed: set[str] = set()  # reported already: what uses them is not reported again
     for start in variables:
         stack = [start]  # the chain of variables being expanded, innermost last
         while stack:
@@ -87,14 +88,22 @@ def resolve(
                     f"break the cycle; {_LITERAL}",
                 )
                 done.update((n, variables[n]) for n in cycle)
+                failed.update(cycle)
             elif pending:
                 stack.append(pending[0])
             else:
+                quiet = any(n in failed for n in _references(variables[name]))
 
-                def report(message: str, hint: str, offset: int, name: str = name) -> None:
-                    on_error(name, message, hint)
+                def report(
+                    message: str, hint: str, offset: int, name: str = name, quiet: bool = quiet
+                ) -> None:
+                    failed.add(name)
+                    if not quiet:
+                        on_error(name, message, hint)
 
                 done[name] = substitute(variables[name], _Expanded(variables, done), report)
+                if quiet:
+                    failed.add(name)
     return done
 
 

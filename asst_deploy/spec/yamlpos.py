@@ -28,6 +28,9 @@ MAX_DEPTH = 64  # mappings and lists inside one another
 SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+REFUSED: Any = object()  # a value over a limit (reported): left out of its mapping
+
+
 class LimitError(yaml.MarkedYAMLError):
     """A document over one of the reading limits (a YAMLError, so YAML handlers catch it)."""
 
@@ -78,20 +81,20 @@ class _Builder:
         if isinstance(node, yaml.CollectionNode):
             if len(path) > MAX_DEPTH:
                 self.problems.append(Problem(self.loc(node), *DEPTH_PROBLEM))
-                return None
+                return REFUSED
             if id(node) in self.active:  # `&a [*a]` would otherwise recurse forever
                 self.problems.append(
                     Problem(self.loc(node), "a YAML alias refers to itself", "remove the cycle")
                 )
-                return None
+                return REFUSED
             again = id(node) in self.built
             if again and not self.in_alias:
                 if self.expanded > MAX_ALIAS_EXPANSION:
-                    return None  # reported once, at the first alias over the limit
+                    return REFUSED  # reported once, at the first alias over the limit
                 self.expanded += _size(node, self.sizes)
                 if self.expanded > MAX_ALIAS_EXPANSION:
                     self.problems.append(Problem(self.loc(node), *_ALIAS_PROBLEM))
-                    return None
+                    return REFUSED
             self.built.add(id(node))
             self.active.add(id(node))
             self.in_alias += again
@@ -107,7 +110,7 @@ class _Builder:
             self.problems.append(
                 Problem(self.loc(node), f"invalid value: {what}", "quote it, or shorten it")
             )
-            return None
+            return REFUSED
         if hasattr(value, "isoformat"):  # dates and timestamps: keep the text the user wrote
             value = node.value
         elif isinstance(value, float) and not math.isfinite(value):
@@ -118,6 +121,7 @@ class _Builder:
                     "the API takes JSON numbers: NaN and infinity are not allowed",
                 )
             )
+            return REFUSED
         elif self.escapes and isinstance(value, str) and SURROGATE.search(value):
             self.problems.append(Problem(self.loc(node), *SURROGATE_PROBLEM))
         return value
@@ -149,10 +153,14 @@ class _Builder:
                     )
                     continue
                 self.doc.key_positions[(*path, key)] = self.loc(key_node)
-                result[key] = self.build(value_node, (*path, key))
+                value = self.build(value_node, (*path, key))
+                if value is not REFUSED:
+                    result[key] = value
             self.doc.positions.pop((*path, "<key>"), None)
             return result
-        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        # a refused item stays a null: dropping it would shift the later items' positions
+        items = [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return [None if item is REFUSED else item for item in items]
 
 
 DEPTH_PROBLEM = (
@@ -252,7 +260,8 @@ def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
             builder = _Builder(doc, problems)
             builder.escapes = "\\u" in text or "\\U" in text
             doc.data = builder.build(node, ())
-            docs.append(doc)
+            if doc.data is not REFUSED:
+                docs.append(doc)
     except yaml.YAMLError as exc:
         problems.append(_yaml_problem(file, exc))
     return docs
