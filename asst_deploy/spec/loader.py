@@ -166,6 +166,8 @@ class _Loader:
                 # shows at once; its record is never used (there are problems already)
                 if r.kind == "assistant" and "model" in r.doc.data:
                     rest.data.setdefault("model", "")  # refused already: not "missing" too
+                if "tools" in r.doc.data and "tools" not in rest.data:
+                    rest.data.pop("tool_resources", None)  # "tool not enabled" would follow
                 valid.append(_Resource(r.kind, r.key, rest))
         for r in valid:
             self.build.interpolate(r.doc, variables)
@@ -259,7 +261,8 @@ class _Loader:
     def check_sandbox_files(self, pdoc: Document, name: str, spec: dict[str, Any]) -> None:
         """A sandbox's state file and rules file live in the project; the rules parse."""
         db, rules = spec.get("db"), spec.get("rules")
-        if isinstance(db, str) and not self.build.inside(self.root / db):
+        shared = spec.get("db_outside_project") is True  # said explicitly, never implied
+        if isinstance(db, str) and not shared and not self.build.inside(self.root / db):
             self.error(
                 pdoc,
                 ("targets", name, "db"),

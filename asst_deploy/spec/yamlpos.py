@@ -25,6 +25,9 @@ JsonPath = tuple[str | int, ...]
 # after this one (JSON Schema checks, interpolation, merging) walks documents recursively.
 MAX_ALIAS_EXPANSION = 100_000  # values that aliases may add to one document
 MAX_DEPTH = 64  # mappings and lists inside one another
+# plain documents (cassettes) hold API responses, which hold a spec's deepest values
+# (function parameters) some levels further down
+MAX_PLAIN_DEPTH = 2 * MAX_DEPTH
 SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -185,7 +188,7 @@ def _size(node: yaml.Node, sizes: dict[int, int], depth: int = 0) -> int:
         return known
     sizes[id(node)] = 1  # provisional: a cycle counts once (it is refused elsewhere)
     total = 1
-    if isinstance(node, yaml.CollectionNode) and depth <= MAX_DEPTH:
+    if isinstance(node, yaml.CollectionNode) and depth <= MAX_PLAIN_DEPTH:
         for item in node.value:
             for child in item if isinstance(item, tuple) else (item,):
                 total += _size(child, sizes, depth + 1)
@@ -212,8 +215,11 @@ def _check_plain(node: yaml.Node) -> None:
             raise LimitError(
                 problem="a YAML alias refers to itself", problem_mark=current.start_mark
             )
-        if depth > MAX_DEPTH:
-            raise LimitError(problem=DEPTH_PROBLEM[0], problem_mark=current.start_mark)
+        if depth > MAX_PLAIN_DEPTH:
+            raise LimitError(
+                problem=f"values are nested more than {MAX_PLAIN_DEPTH} levels deep",
+                problem_mark=current.start_mark,
+            )
         if id(current) in seen:  # an alias: what it adds is counted, not walked again
             expanded += _size(current, sizes)
             if expanded > MAX_ALIAS_EXPANSION:

@@ -121,3 +121,17 @@ def test_an_invalid_model_is_not_also_reported_missing(
         }
     )
     assert problems(root) == ["assistants/a.yaml:3:8: 'model' must be a string, not an integer"]
+
+
+def test_a_refused_tools_list_does_not_also_report_its_tool_resources(
+    make_project: Callable[[dict[str, str]], Path],
+) -> None:
+    root = make_project(
+        {
+            "asst-deploy.yaml": PROJECT,
+            "assistants/a.yaml": "kind: assistant\nkey: a\ntools: code_interpreter\n"
+            "tool_resources: {code_interpreter: {files: [data/x.csv]}}\n",
+            "data/x.csv": "a,b\n",
+        }
+    )
+    assert problems(root) == ["assistants/a.yaml:3:8: 'tools' must be a list, not a string"]
