@@ -17,3 +17,15 @@ CHUNK_SIZE_TOKENS = (100, 4096)
 EXPIRES_AFTER_DAYS = (1, 365)
 FILE_SIZE_MAX = 512 * 1024 * 1024
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+
+# The file types each tool takes, from the "Supported files" tables of OpenAI's file_search
+# and code_interpreter guides (an upload of another type fails when the tool indexes it).
+FILE_SEARCH_EXTENSIONS = frozenset(
+    {".c", ".cpp", ".cs", ".css", ".doc", ".docx", ".go", ".html", ".java", ".js", ".json"}
+    | {".md", ".pdf", ".php", ".pptx", ".py", ".rb", ".sh", ".tex", ".ts", ".txt"}
+)
+CODE_INTERPRETER_EXTENSIONS = frozenset(
+    {".c", ".cs", ".cpp", ".csv", ".doc", ".docx", ".html", ".java", ".json", ".md", ".pdf"}
+    | {".php", ".pptx", ".py", ".rb", ".tex", ".txt", ".css", ".js", ".sh", ".ts", ".jpeg"}
+    | {".jpg", ".gif", ".pkl", ".png", ".tar", ".xlsx", ".xml", ".zip"}
+)

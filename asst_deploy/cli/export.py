@@ -80,13 +80,16 @@ def export(
         )
     if not (out / PROJECT_FILE).exists():
         t = project.target
+        db = os.path.relpath(t.db.resolve(), out.resolve()) if t.db else None
         spec = {
             "name": t.name,
             "type": t.type,
             "base_url": t.base_url,
             "api_key_env": t.api_key_env,
             # the same sandbox state, so the exported specs plan against what they describe
-            "db": os.path.relpath(t.db.resolve(), out.resolve()) if t.db else None,
+            "db": db,
+            # validate refuses a db outside the project unless the file says so
+            "db_outside_project": bool(db and (db.startswith("..") or os.path.isabs(db))),
         }
         result.files[PROJECT_FILE] = project_file(name, {k: v for k, v in spec.items() if v})
     clashes = [p for p in result.files if (out / p).exists() and p != PROJECT_FILE]

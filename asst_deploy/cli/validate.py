@@ -36,7 +36,7 @@ def validate(directory: str, env: str | None, as_json: bool) -> None:
     if as_json:
         _echo_json(
             report.valid,
-            report.projects[0].name if report.projects else None,
+            report.projects[0].name if report.projects else report.name,
             [e or "(base)" for e in report.environments],
             report.problems,
             report.warnings,

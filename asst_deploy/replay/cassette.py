@@ -19,6 +19,7 @@ from vcr.request import Request
 
 from asst_deploy import canonical, identity, secrets
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.spec import yamlpos
 from asst_deploy.spec.model import AssistantSpec, Project
 
 Json = Any
@@ -218,7 +219,7 @@ class ReadableSerializer:
         # whose allocation keeps triggering the cyclic GC: pausing it saves a quarter.
         gc.disable()
         try:
-            data = yaml.load(text, Loader=yaml.CSafeLoader) or {}
+            data = yamlpos.load_plain(text) or {}  # bounded: an alias bomb fails fast
         finally:
             gc.enable()
         data["interactions"] = [_raw(i) for i in data.get("interactions") or ()]

@@ -54,6 +54,7 @@ from typing import Any, Literal
 import yaml
 
 from asst_deploy import userregex
+from asst_deploy.spec import yamlpos  # bounded: an alias bomb fails fast
 
 Ending = Literal["completed", "failed", "incomplete", "expired"]
 _ENDINGS = ("completed", "failed", "incomplete", "expired")
@@ -297,7 +298,7 @@ class ScriptedModel:
     def load(self, path: str | Path) -> None:
         """Append the rules of a YAML file."""
         try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+            raw = yamlpos.load_plain(Path(path).read_text(encoding="utf-8")) or []
         except yaml.YAMLError as exc:
             raise RuleError(f"{path}: {exc}") from None
         if isinstance(raw, Mapping):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import glob
+import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from asst_deploy import limits
@@ -14,6 +16,11 @@ from asst_deploy.spec.model import AssistantSpec, FileRef, VectorStoreFile, Vect
 from asst_deploy.spec.yamlpos import Document, JsonPath, parse_file
 
 _GLOB_CHARS = frozenset("*?[")
+_OWN_FOLDER = ".asst-deploy"  # the sandbox's state and other files of the tool itself
+_EXTENSIONS = {
+    "file_search": limits.FILE_SEARCH_EXTENSIONS,
+    "code_interpreter": limits.CODE_INTERPRETER_EXTENSIONS,
+}
 
 
 @dataclass
@@ -86,7 +93,10 @@ class Builder:
                 )
             for i, pattern in enumerate(resources["code_interpreter"].get("files") or []):
                 ci_files += self.files(
-                    doc, ("tool_resources", "code_interpreter", "files", i), pattern
+                    doc,
+                    ("tool_resources", "code_interpreter", "files", i),
+                    pattern,
+                    "code_interpreter",
                 )
             if len(ci_files) > limits.CODE_INTERPRETER_FILES_MAX:
                 self.error(
@@ -157,7 +167,9 @@ class Builder:
             if fdoc is None:
                 return None
             if not schemacheck.check(fdoc, "function", self.problems):
-                return None
+                fdoc = schemacheck.prune(fdoc, "function")  # check the rest all the same
+                if fdoc is None:
+                    return None
             self.interpolate(fdoc, variables)
             function, fpath = fdoc.data, ()
         else:
@@ -185,8 +197,8 @@ class Builder:
         if value is None:
             return
         findings = list(checks.json_schema_findings(value))
-        if strict and not findings:
-            findings = list(checks.strict_findings(value))
+        if strict:  # reported with the schema's own errors: all problems at once
+            findings += checks.strict_findings(value)
         for sub, message, hint in findings:
             self.error(doc, (*path, *sub), message, hint)
 
@@ -225,7 +237,7 @@ class Builder:
                     )
             entries += [
                 VectorStoreFile(ref, dict(attributes))
-                for ref in self.files(doc, ("files", i), pattern)
+                for ref in self.files(doc, ("files", i), pattern, "file_search")
             ]
         strategy = data.get("chunking_strategy")
         if isinstance(strategy, dict):
@@ -249,11 +261,13 @@ class Builder:
 
     # ---- files -------------------------------------------------------------------
 
-    def files(self, doc: Document, path: JsonPath, pattern: str) -> list[FileRef]:
-        """The files a path or glob names, relative to the project directory."""
+    def files(self, doc: Document, path: JsonPath, pattern: str, tool: str) -> list[FileRef]:
+        """The files a path or glob names, relative to the project directory, that `tool`
+        ("file_search" or "code_interpreter") can use."""
+        allowed = _EXTENSIONS[tool]
         if _GLOB_CHARS & set(pattern):
             names = sorted(glob.glob(pattern, root_dir=self.root, recursive=True))
-            names = [n for n in names if (self.root / n).is_file()]
+            names = [n for n in names if not _own_folder(n) and (self.root / n).is_file()]
             if not names:
                 self.error(
                     doc,
@@ -261,15 +275,56 @@ class Builder:
                     f"glob '{pattern}' matches no file",
                     "paths are relative to the project directory",
                 )
+            unusable = [n for n in names if _suffix(n) not in allowed]
+            if unusable:
+                shown = ", ".join(f"'{n}'" for n in unusable[:3])
+                more = f" and {len(unusable) - 3} more" if len(unusable) > 3 else ""
+                self.error(
+                    doc,
+                    path,
+                    f"glob '{pattern}' matches {len(unusable)} file(s) {tool} cannot use: "
+                    f"{shown}{more}",
+                    f"narrow the glob; {tool} takes {_listing(allowed)}",
+                )
+                names = [n for n in names if n not in unusable]
+        elif _own_folder(pattern):
+            self.error(
+                doc,
+                path,
+                f"'{pattern}' is in {_OWN_FOLDER}/, asst-deploy's own state folder",
+                "name a file of the project",
+            )
+            return []
         else:
             names = [pattern]
+            if _suffix(pattern) not in allowed:
+                kind = f"'{_suffix(pattern)}' files" if _suffix(pattern) else "files without a type"
+                self.error(
+                    doc,
+                    path,
+                    f"{tool} cannot use {kind}: '{pattern}'",
+                    f"convert or rename it; {tool} takes {_listing(allowed)}",
+                )
+                return []
         refs = [ref for name in names if (ref := self.file_ref(doc, path, name))]
         return refs
+
+    def inside(self, path: Path) -> bool:
+        """Whether `path`, symlinks resolved, lies in the project directory."""
+        try:
+            path.resolve().relative_to(self.root_resolved)
+        except ValueError:
+            return False
+        return True
+
+    @functools.cached_property
+    def root_resolved(self) -> Path:
+        return self.root.resolve()
 
     def file_ref(self, doc: Document, path: JsonPath, name: str) -> FileRef | None:
         full = (self.root / name).resolve()
         try:
-            rel = full.relative_to(self.root.resolve()).as_posix()
+            rel = full.relative_to(self.root_resolved).as_posix()
         except ValueError:
             self.error(
                 doc,
@@ -354,6 +409,19 @@ def get(data: Any, path: tuple[Any, ...]) -> Any:
             return None
         data = data[part]
     return data
+
+
+def _suffix(name: str) -> str:
+    return PurePosixPath(name).suffix.lower()
+
+
+def _own_folder(name: str) -> bool:
+    parts = PurePosixPath(os.path.normpath(name)).parts
+    return bool(parts) and parts[0] == _OWN_FOLDER
+
+
+def _listing(extensions: frozenset[str]) -> str:
+    return " ".join(sorted(extensions))
 
 
 def _unique(refs: list[FileRef]) -> list[FileRef]:

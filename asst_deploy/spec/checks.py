@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import best_match
 
 from asst_deploy import identity, limits
 from asst_deploy.spec.yamlpos import JsonPath
@@ -19,6 +19,9 @@ Finding = tuple[JsonPath, str, str]  # (path relative to the checked value, mess
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 _SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
 _JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+_META_VALIDATOR = Draft202012Validator(
+    Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
+)
 
 
 def json_schema_findings(value: Any) -> Iterator[Finding]:
@@ -30,35 +33,43 @@ def json_schema_findings(value: Any) -> Iterator[Finding]:
 
 @functools.lru_cache(maxsize=1024)
 def _schema_findings(text: str) -> tuple[Finding, ...]:
-    try:
-        Draft202012Validator.check_schema(json.loads(text))
-    except SchemaError as exc:
-        path = tuple(exc.path)
-        if path and path[-1] == "type" and isinstance(exc.instance, str):
+    findings: list[Finding] = []
+    errors = _META_VALIDATOR.iter_errors(json.loads(text))
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
+        # the most relevant error inside an anyOf/oneOf, as check_schema would raise it
+        error = best_match([error]) or error
+        path = tuple(error.absolute_path)
+        if path and path[-1] == "type" and isinstance(error.instance, str):
             # the metaschema's own wording ("not valid under any of the given schemas")
             # does not say what a type may be
-            close = difflib.get_close_matches(exc.instance, _JSON_TYPES, n=1)
+            close = difflib.get_close_matches(error.instance, _JSON_TYPES, n=1)
             hint = (
                 f"did you mean '{close[0]}'?" if close else "use one of: " + ", ".join(_JSON_TYPES)
             )
-            return ((path, f"not a valid JSON Schema: unknown type '{exc.instance}'", hint),)
-        return (
-            (
-                path,
-                f"not a valid JSON Schema: {exc.message}",
-                "see https://json-schema.org/draft/2020-12",
-            ),
-        )
-    return ()
+            findings.append(
+                (path, f"not a valid JSON Schema: unknown type '{error.instance}'", hint)
+            )
+        else:
+            findings.append(
+                (
+                    path,
+                    f"not a valid JSON Schema: {error.message}",
+                    "see https://json-schema.org/draft/2020-12",
+                )
+            )
+    return tuple(findings)
 
 
 def _subschemas(node: dict[str, Any]) -> Iterator[tuple[JsonPath, Any]]:
+    # the schema may be invalid too (its own errors are reported beside these)
     for name in _SUBSCHEMA_MAPS:
-        for key, sub in (node.get(name) or {}).items():
-            yield (name, key), sub
+        if isinstance(node.get(name), dict):
+            for key, sub in node[name].items():
+                yield (name, key), sub
     for name in _SUBSCHEMA_LISTS:
-        for i, sub in enumerate(node.get(name) or []):
-            yield (name, i), sub
+        if isinstance(node.get(name), list):
+            for i, sub in enumerate(node[name]):
+                yield (name, i), sub
     if isinstance(node.get("items"), dict):
         yield ("items",), node["items"]
 
@@ -78,8 +89,11 @@ def strict_findings(value: Any, path: JsonPath = ()) -> Iterator[Finding]:
                 f"strict mode: the object at {where} must set additionalProperties: false",
                 "add 'additionalProperties: false'",
             )
-        required = set(value.get("required") or [])
-        missing = [p for p in value.get("properties") or {} if p not in required]
+        # a `required` or `properties` of the wrong type is the schema's own error
+        listed, properties = value.get("required", []), value.get("properties", {})
+        missing = []
+        if isinstance(listed, list) and isinstance(properties, dict):
+            missing = [p for p in properties if p not in listed]
         if missing:
             yield (
                 path,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 _VAR = re.compile(r"\$(\$?)\{([^}]*)\}")
@@ -11,18 +11,28 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LITERAL = "write $${ for a literal ${"
 
 
+MAX_LENGTH = 1_000_000  # characters a string may grow to: `${a}${a}...` nests exponentially
+
+
 def substitute(
-    text: str, variables: Mapping[str, str], on_error: Callable[[str, str, int], None]
+    text: str,
+    variables: Mapping[str, str],
+    on_error: Callable[[str, str, int], None],
+    max_length: int = MAX_LENGTH,
 ) -> str:
     """Replace every `${name}`; bad names go to `on_error(message, hint, offset in text)`."""
     if "${" not in text:
         return text
+    size = len(text)  # of the result so far, counted before it is built
 
     def replace(match: re.Match[str]) -> str:
+        nonlocal size
         escaped, name = match.group(1), match.group(2)
         if escaped:
             return "${" + name + "}"
         name = name.strip()
+        if size > max_length:  # reported once; leave the rest as written
+            return match.group(0)
         if not _NAME.match(name):
             on_error(
                 f"invalid variable reference '${{{name}}}'",
@@ -37,10 +47,80 @@ def substitute(
                 match.start(),
             )
         else:
-            return variables[name]
+            size += len(variables[name]) - len(match.group(0))
+            if size <= max_length:
+                return variables[name]
+            on_error(
+                f"the text grows to more than {max_length} characters with its variables",
+                "use fewer or shorter variables",
+                match.start(),
+            )
         return match.group(0)
 
     return _VAR.sub(replace, text)
+
+
+def _references(text: str) -> list[str]:
+    return [m.group(2).strip() for m in _VAR.finditer(text) if not m.group(1)]
+
+
+def resolve(
+    variables: Mapping[str, str], on_error: Callable[[str, str, str], None]
+) -> dict[str, str]:
+    """Expand the `${name}` inside variable values themselves; problems go to
+    `on_error(variable, message, hint)`. A cycle is reported once and left as written."""
+    done: dict[str, str] = {}
+    failed: set[str] = set()  # reported already: what uses them is not reported again
+    for start in variables:
+        stack = [start]  # the chain of variables being expanded, innermost last
+        while stack:
+            name = stack[-1]
+            if name in done:
+                stack.pop()
+                continue
+            pending = [n for n in _references(variables[name]) if n in variables and n not in done]
+            looped = next((n for n in pending if n in stack), None)
+            if looped is not None:
+                cycle = stack[stack.index(looped) :]
+                on_error(
+                    looped,
+                    f"variable '{looped}' refers to itself: {' -> '.join([*cycle, looped])}",
+                    f"break the cycle; {_LITERAL}",
+                )
+                done.update((n, variables[n]) for n in cycle)
+                failed.update(cycle)
+            elif pending:
+                stack.append(pending[0])
+            else:
+                quiet = any(n in failed for n in _references(variables[name]))
+
+                def report(
+                    message: str, hint: str, offset: int, name: str = name, quiet: bool = quiet
+                ) -> None:
+                    failed.add(name)
+                    if not quiet:
+                        on_error(name, message, hint)
+
+                done[name] = substitute(variables[name], _Expanded(variables, done), report)
+                if quiet:
+                    failed.add(name)
+    return done
+
+
+class _Expanded(Mapping[str, str]):
+    """Every variable's name, with the expanded value of those already expanded."""
+
+    def __init__(self, variables: Mapping[str, str], done: Mapping[str, str]) -> None:
+        self.variables, self.done = variables, done
+
+    def __getitem__(self, name: str) -> str:
+        return self.done[name] if name in self.done else self.variables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.variables)
+
+    def __len__(self) -> int:
+        return len(self.variables)
 
 
 def walk(value: Any, path: tuple[Any, ...], fn: Callable[[str, tuple[Any, ...]], str]) -> Any:

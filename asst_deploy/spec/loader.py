@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy.errors import Location, Problem, SpecError
-from asst_deploy.spec import schemacheck
+from asst_deploy.spec import interpolate, schemacheck
+from asst_deploy.spec import rules as rules_checks
 from asst_deploy.spec.build import Builder, get
 from asst_deploy.spec.model import (
     Project,
@@ -45,10 +46,19 @@ def find_root(path: str | Path) -> Path:
 
 def environment_names(path: str | Path) -> tuple[str, ...]:
     """The environments a project declares (empty when the file cannot be read)."""
+    return project_info(path)[1]
+
+
+def project_info(path: str | Path) -> tuple[str | None, tuple[str, ...]]:
+    """The project's name (None when unknown) and its environments, read without checks."""
     problems: list[Problem] = []
     docs = parse_file(find_root(path) / PROJECT_FILE, PROJECT_FILE, problems)
-    envs = docs[0].data.get("environments") if docs and isinstance(docs[0].data, dict) else None
-    return tuple(sorted(envs)) if isinstance(envs, dict) else ()
+    data = docs[0].data if len(docs) == 1 and isinstance(docs[0].data, dict) else {}
+    name, envs = data.get("project"), data.get("environments")
+    return (
+        name if isinstance(name, str) else None,
+        tuple(sorted(envs)) if isinstance(envs, dict) else (),
+    )
 
 
 def load_project(
@@ -147,7 +157,18 @@ class _Loader:
         resources = self.resources(pdoc)
         resources = [self.apply_environment(pdoc, env_data, r) for r in resources]
         self.check_override_keys(pdoc, resources)
-        valid = [r for r in resources if schemacheck.check(r.doc, r.kind, self.problems)]
+        valid = []
+        for r in resources:
+            if schemacheck.check(r.doc, r.kind, self.problems):
+                valid.append(r)
+            elif (rest := schemacheck.prune(r.doc, r.kind)) is not None:
+                # the semantic checks run on what the schema accepts, so that every problem
+                # shows at once; its record is never used (there are problems already)
+                if r.kind == "assistant" and "model" in r.doc.data:
+                    rest.data.setdefault("model", "")  # refused already: not "missing" too
+                if "tools" in r.doc.data and "tools" not in rest.data:
+                    rest.data.pop("tool_resources", None)  # "tool not enabled" would follow
+                valid.append(_Resource(r.kind, r.key, rest))
         for r in valid:
             self.build.interpolate(r.doc, variables)
         store_keys = {r.key for r in resources if r.kind == "vector_store"}
@@ -172,10 +193,19 @@ class _Loader:
 
     def variables(self, pdoc: Document, env_data: dict[str, Any], name: str) -> dict[str, str]:
         result = {"project": name, "env": self.env or ""}
-        for source in (pdoc.data.get("vars"), env_data.get("vars")):
+        where: dict[str, JsonPath] = {}
+        sources = (("vars",), ("environments", str(self.env), "vars"))
+        for path, source in zip(
+            sources, (pdoc.data.get("vars"), env_data.get("vars")), strict=True
+        ):
             if isinstance(source, dict):
                 result.update({k: _text(v) for k, v in source.items()})
-        return result
+                where.update({k: (*path, k) for k in source})
+
+        def report(variable: str, message: str, hint: str) -> None:
+            self.error(pdoc, where.get(variable, ("vars",)), message, hint)
+
+        return interpolate.resolve(result, report)
 
     def target(self, pdoc: Document, env_data: dict[str, Any]) -> Target:
         declared = pdoc.data.get("targets") if isinstance(pdoc.data.get("targets"), dict) else {}
@@ -208,16 +238,12 @@ class _Loader:
                     f"target '{name}' needs a base_url",
                     "add 'base_url: https://...'",
                 )
+        for name, declared_spec in targets.items():
+            if declared_spec.get("type") == "sandbox":
+                self.check_sandbox_files(pdoc, name, declared_spec)
         spec = targets[chosen]
         db = spec.get("db", SANDBOX_DB) if spec.get("type") == "sandbox" else None
         rules = spec.get("rules") if spec.get("type") == "sandbox" else None
-        if isinstance(rules, str) and not (self.root / rules).is_file():
-            self.error(
-                pdoc,
-                ("targets", chosen, "rules"),
-                f"sandbox rules file '{rules}' does not exist",
-                "give a path relative to the project directory",
-            )
         return Target(
             name=chosen,
             type=str(spec.get("type", "sandbox")),
@@ -234,12 +260,51 @@ class _Loader:
             models=tuple(spec["models"]) if isinstance(spec.get("models"), list) else None,
         )
 
+    def check_sandbox_files(self, pdoc: Document, name: str, spec: dict[str, Any]) -> None:
+        """A sandbox's state file and rules file live in the project; the rules parse."""
+        db, rules = spec.get("db"), spec.get("rules")
+        shared = spec.get("db_outside_project") is True  # said explicitly, never implied
+        if isinstance(db, str) and not shared and not self.build.inside(self.root / db):
+            self.error(
+                pdoc,
+                ("targets", name, "db"),
+                f"sandbox db '{db}' is outside the project directory",
+                f"give a path inside the project, e.g. {SANDBOX_DB}",
+            )
+        if not isinstance(rules, str):
+            return
+        where: JsonPath = ("targets", name, "rules")
+        if not self.build.inside(self.root / rules):
+            self.error(
+                pdoc,
+                where,
+                f"sandbox rules file '{rules}' is outside the project directory",
+                "move it into the project and give its relative path",
+            )
+        elif not (self.root / rules).is_file():
+            self.error(
+                pdoc,
+                where,
+                f"sandbox rules file '{rules}' does not exist",
+                "give a path relative to the project directory",
+            )
+        else:
+            rules_checks.check(self.root / rules, self.display(Path(rules)), self.problems)
+
     def resources(self, pdoc: Document) -> list[_Resource]:
         include = pdoc.data.get("include")
         patterns = include if isinstance(include, list) else list(DEFAULT_INCLUDE)
         files: set[Path] = set()
         for i, pattern in enumerate(patterns):
             if not isinstance(pattern, str):
+                continue
+            if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+                self.error(
+                    pdoc,
+                    ("include", i),
+                    f"include pattern '{pattern}' reaches outside the project directory",
+                    "patterns are relative to the project directory",
+                )
                 continue
             matched = {
                 Path(p)
@@ -248,7 +313,17 @@ class _Loader:
                 and Path(p).name != PROJECT_FILE
                 and (self.root / p).is_file()
             }
-            if not matched and isinstance(include, list):
+            outside = sorted(p for p in matched if not self.build.inside(self.root / p))
+            if outside:  # a symlink, to a file or a folder, that leads out of the project
+                self.error(
+                    pdoc,
+                    ("include", i),
+                    f"include pattern '{pattern}' matches '{outside[0]}', which resolves "
+                    "outside the project directory",
+                    "replace the symlink by the file itself",
+                )
+                matched -= set(outside)
+            if not matched and not outside and isinstance(include, list):
                 self.error(
                     pdoc,
                     ("include", i),

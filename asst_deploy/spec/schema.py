@@ -261,6 +261,11 @@ _DEFS.update(
                     "type": "string",
                     "description": "Sandbox state file, relative to the project.",
                 },
+                "db_outside_project": {
+                    "type": "boolean",
+                    "description": "Allow a db path outside the project (an exported "
+                    "project sharing its source's sandbox state); off by default.",
+                },
                 "rules": {
                     "type": "string",
                     "description": "Sandbox only: a YAML file of scripted model rules, relative to the project.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 from functools import cache
 from typing import Any
@@ -234,3 +235,66 @@ def check(doc: Document, kind: str, problems: list[Problem], base: JsonPath = ()
         seen.add((full, message))
         problems.append(Problem(doc.where(full, key=at_key), message, hint))
     return ok
+
+
+def prune(doc: Document, kind: str) -> Document | None:
+    """A copy of `doc` without the values the schema refuses, so that the semantic checks
+    still run on the rest and every problem shows at once (None when no mapping is left)."""
+    pruned = Document(
+        doc.file, copy.deepcopy(doc.data), dict(doc.positions), dict(doc.key_positions)
+    )
+    for _ in range(8):  # removing a value may leave its parent missing a required key
+        errors = list(validator(kind).iter_errors(pruned.data))
+        if not errors:
+            return pruned
+        targets: set[JsonPath] = set()
+        for error in errors:
+            error = _leaf(error)
+            path: JsonPath = tuple(error.absolute_path)
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                allowed = (
+                    error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+                )
+                targets |= {(*path, k) for k in error.instance if k not in allowed}
+            else:
+                targets.add(path)
+        if () in targets:
+            return None
+        # a value inside another one removed goes with it; later list items go first, so
+        # the indexes still to remove stay valid
+        outer = {
+            t
+            for t in targets
+            if not any(t[: len(o)] == o for o in targets if o != t and len(o) < len(t))
+        }
+        for path in sorted(outer, key=_removal_order, reverse=True):
+            _remove(pruned, path)
+    return None
+
+
+def _removal_order(path: JsonPath) -> tuple[int, int]:
+    last = path[-1]
+    return len(path), last if isinstance(last, int) else -1
+
+
+def _remove(doc: Document, path: JsonPath) -> None:
+    parent: Any = doc.data
+    for part in path[:-1]:
+        parent = parent[part]
+    last = path[-1]
+    if isinstance(parent, dict):
+        parent.pop(last, None)
+    elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
+        del parent[last]
+    at = len(path) - 1
+    for table in (doc.positions, doc.key_positions):
+        moved: dict[JsonPath, Any] = {}
+        for p in list(table):
+            if p[:at] != path[:at] or len(p) <= at:
+                continue
+            index = p[at]
+            if index == last:
+                del table[p]
+            elif isinstance(last, int) and isinstance(index, int) and index > last:
+                moved[(*p[:at], index - 1, *p[at + 1 :])] = table.pop(p)
+        table.update(moved)

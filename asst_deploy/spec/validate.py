@@ -8,7 +8,7 @@ from pathlib import Path
 from asst_deploy import models
 from asst_deploy.errors import Problem, SpecError
 from asst_deploy.spec import sharing
-from asst_deploy.spec.loader import PROJECT_FILE, environment_names, find_root, load_project
+from asst_deploy.spec.loader import PROJECT_FILE, find_root, load_project, project_info
 from asst_deploy.spec.model import Project
 
 
@@ -19,6 +19,7 @@ class Report:
     projects: list[Project] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    name: str | None = None  # the project's, when its file names one (valid or not)
 
     @property
     def valid(self) -> bool:
@@ -29,12 +30,13 @@ def validate(path: str | Path, env: str | None = None) -> Report:
     """Check `env`, or (when None) the base and every declared environment; a problem
     shared by several environments is reported once."""
     root = find_root(path)
-    envs: list[str | None] = [env] if env is not None else [None, *environment_names(root)]
-    report = Report(root, envs)
+    name, declared = project_info(root)
+    envs: list[str | None] = [env] if env is not None else [None, *declared]
+    report = Report(root, envs, name=name)
     seen: set[Problem] = set()
-    for name in envs:
+    for environment in envs:
         try:
-            report.projects.append(load_project(root, name))
+            report.projects.append(load_project(root, environment))
         except SpecError as exc:
             for problem in exc.problems:
                 if problem not in seen:

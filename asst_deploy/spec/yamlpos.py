@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,24 @@ except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
 JsonPath = tuple[str | int, ...]
+
+# Hostile input must fail fast and small. An alias names a node built elsewhere, so a
+# kilobyte of nested aliases can stand for billions of values ("billion laughs"): what
+# aliases add is counted before it is built. Nesting is bounded because every reader
+# after this one (JSON Schema checks, interpolation, merging) walks documents recursively.
+MAX_ALIAS_EXPANSION = 100_000  # values that aliases may add to one document
+MAX_DEPTH = 64  # mappings and lists inside one another
+# plain documents (cassettes) hold API responses, which hold a spec's deepest values
+# (function parameters) some levels further down
+MAX_PLAIN_DEPTH = 2 * MAX_DEPTH
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+REFUSED: Any = object()  # a value over a limit (reported): left out of its mapping
+
+
+class LimitError(yaml.MarkedYAMLError):
+    """A document over one of the reading limits (a YAMLError, so YAML handlers catch it)."""
 
 
 @dataclass
@@ -48,6 +68,12 @@ class _Builder:
         self.problems = problems
         self.scalars = yaml.constructor.SafeConstructor()
         self.active: set[int] = set()  # ids of the collection nodes being built
+        self.built: set[int] = set()  # ids of the collection nodes built once already
+        self.sizes: dict[int, int] = {}
+        self.expanded = 0  # values added by aliases so far
+        self.in_alias = 0  # > 0 while building a node a second time (through an alias)
+        # a lone surrogate can only come from an escape sequence (a file read as UTF-8 has none)
+        self.escapes = True
 
     def loc(self, node: yaml.Node) -> Location:
         mark = node.start_mark
@@ -56,19 +82,51 @@ class _Builder:
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         self.doc.positions[path] = self.loc(node)
         if isinstance(node, yaml.CollectionNode):
+            if len(path) > MAX_DEPTH:
+                self.problems.append(Problem(self.loc(node), *DEPTH_PROBLEM))
+                return REFUSED
             if id(node) in self.active:  # `&a [*a]` would otherwise recurse forever
                 self.problems.append(
                     Problem(self.loc(node), "a YAML alias refers to itself", "remove the cycle")
                 )
-                return None
+                return REFUSED
+            again = id(node) in self.built
+            if again and not self.in_alias:
+                if self.expanded > MAX_ALIAS_EXPANSION:
+                    return REFUSED  # reported once, at the first alias over the limit
+                self.expanded += _size(node, self.sizes)
+                if self.expanded > MAX_ALIAS_EXPANSION:
+                    self.problems.append(Problem(self.loc(node), *_ALIAS_PROBLEM))
+                    return REFUSED
+            self.built.add(id(node))
             self.active.add(id(node))
+            self.in_alias += again
             try:
                 return self.build_collection(node, path)
             finally:
                 self.active.discard(id(node))
-        value = self.scalars.construct_object(node)
+                self.in_alias -= again
+        try:
+            value = self.scalars.construct_object(node)
+        except ValueError as exc:  # an integer of over 4300 digits, a date like 2026-13-01
+            what = "a number of more than 4300 digits" if "digits" in str(exc) else str(exc)
+            self.problems.append(
+                Problem(self.loc(node), f"invalid value: {what}", "quote it, or shorten it")
+            )
+            return REFUSED
         if hasattr(value, "isoformat"):  # dates and timestamps: keep the text the user wrote
             value = node.value
+        elif isinstance(value, float) and not math.isfinite(value):
+            self.problems.append(
+                Problem(
+                    self.loc(node),
+                    f"'{node.value}' is not a finite number",
+                    "the API takes JSON numbers: NaN and infinity are not allowed",
+                )
+            )
+            return REFUSED
+        elif self.escapes and isinstance(value, str) and SURROGATE.search(value):
+            self.problems.append(Problem(self.loc(node), *SURROGATE_PROBLEM))
         return value
 
     def build_collection(self, node: yaml.CollectionNode, path: JsonPath) -> Any:
@@ -98,10 +156,95 @@ class _Builder:
                     )
                     continue
                 self.doc.key_positions[(*path, key)] = self.loc(key_node)
-                result[key] = self.build(value_node, (*path, key))
+                value = self.build(value_node, (*path, key))
+                if value is not REFUSED:
+                    result[key] = value
             self.doc.positions.pop((*path, "<key>"), None)
             return result
-        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        # a refused item stays a null: dropping it would shift the later items' positions
+        items = [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return [None if item is REFUSED else item for item in items]
+
+
+DEPTH_PROBLEM = (
+    f"values are nested more than {MAX_DEPTH} levels deep",
+    "flatten the structure",
+)
+_ALIAS_PROBLEM = (
+    f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} values",
+    "write the values out, or use fewer aliases of this anchor",
+)
+SURROGATE_PROBLEM = (
+    "the text holds a lone surrogate escape (\\ud800-\\udfff), which is not valid Unicode",
+    "write the character itself, or a surrogate pair in JSON",
+)
+
+
+def _size(node: yaml.Node, sizes: dict[int, int], depth: int = 0) -> int:
+    """How many values `node` stands for with its aliases expanded (memoised per node, so
+    linear in the nodes written; the nesting bound keeps the recursion shallow)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # provisional: a cycle counts once (it is refused elsewhere)
+    total = 1
+    if isinstance(node, yaml.CollectionNode) and depth <= MAX_PLAIN_DEPTH:
+        for item in node.value:
+            for child in item if isinstance(item, tuple) else (item,):
+                total += _size(child, sizes, depth + 1)
+    sizes[id(node)] = total
+    return total
+
+
+def _check_plain(node: yaml.Node) -> None:
+    """Raise LimitError when `node` is nested too deeply, refers to itself, or its aliases
+    expand past the limit; walks each node once."""
+    seen: set[int] = set()
+    sizes: dict[int, int] = {}
+    expanded = 0
+    stack: list[tuple[yaml.Node, int, bool]] = [(node, 0, False)]
+    active: set[int] = set()
+    while stack:
+        current, depth, leaving = stack.pop()
+        if leaving:
+            active.discard(id(current))
+            continue
+        if not isinstance(current, yaml.CollectionNode):
+            continue
+        if id(current) in active:
+            raise LimitError(
+                problem="a YAML alias refers to itself", problem_mark=current.start_mark
+            )
+        if depth > MAX_PLAIN_DEPTH:
+            raise LimitError(
+                problem=f"values are nested more than {MAX_PLAIN_DEPTH} levels deep",
+                problem_mark=current.start_mark,
+            )
+        if id(current) in seen:  # an alias: what it adds is counted, not walked again
+            expanded += _size(current, sizes)
+            if expanded > MAX_ALIAS_EXPANSION:
+                raise LimitError(problem=_ALIAS_PROBLEM[0], problem_mark=current.start_mark)
+            continue
+        seen.add(id(current))
+        active.add(id(current))
+        stack.append((current, depth, True))
+        for item in current.value:
+            for child in item if isinstance(item, tuple) else (item,):
+                stack.append((child, depth + 1, False))
+
+
+def load_plain(text: str) -> Any:
+    """The one document in `text` as plain values, like yaml.safe_load, within the same
+    limits as `parse`: LimitError (a YAMLError with a line and column) past them."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_plain(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _yaml_problem(file: str, exc: yaml.YAMLError) -> Problem:
@@ -120,14 +263,19 @@ def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
             if node is None or node.tag == "tag:yaml.org,2002:null":
                 continue
             doc = Document(file, None)
-            doc.data = _Builder(doc, problems).build(node, ())
-            docs.append(doc)
+            builder = _Builder(doc, problems)
+            builder.escapes = "\\u" in text or "\\U" in text
+            doc.data = builder.build(node, ())
+            if doc.data is not REFUSED:
+                docs.append(doc)
     except yaml.YAMLError as exc:
         problems.append(_yaml_problem(file, exc))
     return docs
 
 
 def parse_file(path: Path, display: str, problems: list[Problem]) -> list[Document]:
+    """The documents of a file: strict JSON for `.json` files (YAML would accept a trailing
+    comma and read 1e5 as a string), YAML otherwise."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -136,4 +284,8 @@ def parse_file(path: Path, display: str, problems: list[Problem]) -> list[Docume
     except OSError as exc:
         problems.append(Problem(Location(display), f"cannot read: {exc.strerror}"))
         return []
+    if path.suffix.lower() == ".json":
+        from asst_deploy.spec import jsonpos  # it builds on this module
+
+        return jsonpos.parse(text, display, problems)
     return parse(text, display, problems)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from asst_deploy.spec.interpolate import substitute, walk
+from asst_deploy.spec.interpolate import resolve, substitute, walk
 from asst_deploy.spec.loader import load_project
 
 VARS = {"company": "Example Corp", "suffix": " (dev)"}
@@ -78,3 +78,69 @@ def test_the_loader_interpolates_specs_and_instruction_files_per_environment(
     assert base.description == "Costs ${price} at Example Corp (demo/)"
     assert dev.description == "Costs ${price} at Example Corp (demo/dev)"
     assert dev.instructions == "Work for Example Corp (dev); keep ${this} as is.\n"
+
+
+def resolved(variables: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    errors: list[tuple[str, str]] = []
+    result = resolve(variables, lambda name, message, hint: errors.append((name, message)))
+    return result, errors
+
+
+def test_variables_may_use_other_variables_in_any_order() -> None:
+    assert resolved({"greeting": "Hi from ${team}", "team": "${company} support", **VARS}) == (
+        {
+            "greeting": "Hi from Example Corp support",
+            "team": "Example Corp support",
+            **VARS,
+        },
+        [],
+    )
+    # an escaped reference stays literal, and is not expanded again where it is used
+    values, errors = resolved({"a": "$${b}", "b": "B"})
+    assert (values["a"], errors) == ("${b}", [])
+    assert run_with(values, "x ${a}") == "x ${b}"
+
+
+def test_a_cycle_of_variables_is_reported_once_by_name() -> None:
+    values, errors = resolved({"a": "${b}!", "b": "${c}", "c": "${a}", "d": "${d}", "e": "ok"})
+    assert errors == [
+        ("a", "variable 'a' refers to itself: a -> b -> c -> a"),
+        ("d", "variable 'd' refers to itself: d -> d"),
+    ]
+    assert values["e"] == "ok"
+
+
+def test_a_long_chain_of_variables_needs_no_recursion() -> None:
+    chain = {f"v{i}": f"${{v{i + 1}}}" for i in range(5000)} | {"v5000": "end"}
+    values, errors = resolved(chain)
+    assert (values["v0"], errors) == ("end", [])
+
+
+def test_exponential_growth_is_refused() -> None:
+    doubling = {f"v{i}": f"${{v{i + 1}}}${{v{i + 1}}}" for i in range(40)} | {"v40": "x"}
+    values, errors = resolved(doubling)
+    assert errors and "grows to more than 1000000 characters" in errors[0][1]
+    assert all(len(v) <= 1_000_000 for v in values.values())
+
+
+def run_with(variables: dict[str, str], text: str) -> str:
+    return substitute(text, variables, lambda message, hint, offset: None)
+
+
+def test_a_variable_made_of_variables_deploys_its_expansion(
+    make_project: Callable[[dict[str, str]], Path],
+) -> None:
+    root = make_project(
+        {
+            "asst-deploy.yaml": """
+                project: demo
+                vars: {company: Acme, team: "${company} support"}
+                defaults: {model: gpt-4o-mini}
+                environments:
+                  dev: {vars: {team: "${company} support (dev)"}}
+            """,
+            "assistants/a.yaml": "kind: assistant\nkey: a\nname: ${team}\n",
+        }
+    )
+    assert load_project(root).assistants[0].name == "Acme support"
+    assert load_project(root, "dev").assistants[0].name == "Acme support (dev)"

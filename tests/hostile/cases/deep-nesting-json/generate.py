@@ -1,0 +1,9 @@
+"""A function file of 200 000 nested arrays (deeper than any recursive parser goes)."""
+
+from pathlib import Path
+
+depth = 200_000
+text = (
+    '{"name": "f", "parameters": {"type": "object", "default": ' + "[" * depth + "]" * depth + "}}"
+)
+Path("functions/f.json").write_text(text, encoding="utf-8")
