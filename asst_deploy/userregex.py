@@ -43,7 +43,8 @@ def check(pattern: str) -> None:
         tree = _parser.parse(pattern)
     except re.error as exc:
         raise PatternError(
-            f"invalid regex {pattern!r}: {exc}", "quote the pattern with single quotes in YAML"
+            f"invalid regex {pattern!r}: {exc}",
+            "check the pattern; in YAML, single quotes keep its backslashes as written",
         ) from None
     nested = _nested(tree, outer=None)
     if nested:

@@ -6,4 +6,6 @@ depth = 200_000
 text = (
     '{"name": "f", "parameters": {"type": "object", "default": ' + "[" * depth + "]" * depth + "}}"
 )
-Path("functions/f.json").write_text(text, encoding="utf-8")
+out = Path("functions/f.json")
+out.parent.mkdir(parents=True, exist_ok=True)  # git keeps no empty folders
+out.write_text(text, encoding="utf-8")

@@ -2,4 +2,6 @@
 
 from pathlib import Path
 
-Path("prompts/a.md").write_text("All work and no play. ${project}\n" * 600_000, encoding="utf-8")
+out = Path("prompts/a.md")
+out.parent.mkdir(parents=True, exist_ok=True)  # git keeps no empty folders
+out.write_text("All work and no play. ${project}\n" * 600_000, encoding="utf-8")

@@ -3,4 +3,6 @@
 from pathlib import Path
 
 text = '{"name": "f", "parameters": {"type": "integer", "maximum": ' + "9" * 5000 + "}}"
-Path("functions/f.json").write_text(text, encoding="utf-8")
+out = Path("functions/f.json")
+out.parent.mkdir(parents=True, exist_ok=True)  # git keeps no empty folders
+out.write_text(text, encoding="utf-8")

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
-Path("assistants/a.yaml").write_text(
+out = Path("assistants/a.yaml")
+out.parent.mkdir(parents=True, exist_ok=True)  # git keeps no empty folders
+out.write_text(
     "kind: assistant\nkey: a\ntemperature: " + "9" * 5000 + "\n", encoding="utf-8"
 )

@@ -3,4 +3,6 @@
 from pathlib import Path
 
 Path(".asst-deploy").mkdir()
-Path(".asst-deploy/notes.md").write_text("state of the tool, not knowledge\n", encoding="utf-8")
+out = Path(".asst-deploy/notes.md")
+out.parent.mkdir(parents=True, exist_ok=True)  # git keeps no empty folders
+out.write_text("state of the tool, not knowledge\n", encoding="utf-8")

@@ -8,4 +8,6 @@ schema: dict = {"type": "string"}
 for _ in range(depth):
     schema = {"type": "object", "properties": {"inner": schema}}
 function = {"name": "get_weather", "parameters": schema}
-Path("functions/get_weather.json").write_text(json.dumps(function), encoding="utf-8")
+out = Path("functions/get_weather.json")
+out.parent.mkdir(parents=True, exist_ok=True)  # git keeps no empty folders
+out.write_text(json.dumps(function), encoding="utf-8")

@@ -3,4 +3,6 @@
 from pathlib import Path
 
 Path("prompts").mkdir()
-Path("prompts/a.md").write_text("x" * 256_001)
+out = Path("prompts/a.md")
+out.parent.mkdir(parents=True, exist_ok=True)  # git keeps no empty folders
+out.write_text("x" * 256_001)
