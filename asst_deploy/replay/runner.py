@@ -21,6 +21,7 @@ from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnRe
 
 Json = Any
 ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")
+SETTLE_GRACE = 5.0  # seconds a previous turn's run may take to end before a turn starts
 _DEFAULT_POLL = 0.5  # seconds, when the server sends no openai-poll-after-ms
 _PAGE = 100
 
@@ -126,11 +127,14 @@ class Runner:
     def turn(self, transcript: Transcript, turn: Turn, conversation: Conversation) -> TurnResult:
         result = TurnResult(turn.index, turn.user)
         transcript.turns.append(result)
-        start = self.clock()
-        deadline = start + conversation.timeout
         thread_id = transcript.thread_id
         if turn.index > 1:
-            self._settle(turn.index, thread_id, deadline)
+            # the previous turn's run may still be winding down (a cancelled one takes a
+            # step): that wait is bounded on its own, not charged to this turn's timeout
+            grace = max(conversation.timeout, SETTLE_GRACE)
+            self._settle(turn.index, thread_id, self.clock() + grace)
+        start = self.clock()
+        deadline = start + conversation.timeout
         uploaded = self._upload(turn)
         attachments: list[Any] = [
             {"file_id": file_id, "tools": [{"type": t} for t in tools]}
