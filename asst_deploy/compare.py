@@ -36,12 +36,22 @@ def desired_objects(project: Project, shas: Mapping[str, str]) -> list[Desired]:
     ]
     result += [
         Desired(
-            "vector_store", s.key, canonical.vector_store_from_spec(s, shas), s.protect, s.adopt
+            "vector_store",
+            s.key,
+            canonical.with_protect(canonical.vector_store_from_spec(s, shas), s.protect),
+            s.protect,
+            s.adopt,
         )
         for s in project.vector_stores
     ]
     result += [
-        Desired("assistant", a.key, canonical.assistant_from_spec(a, shas), a.protect, a.adopt)
+        Desired(
+            "assistant",
+            a.key,
+            canonical.with_protect(canonical.assistant_from_spec(a, shas), a.protect),
+            a.protect,
+            a.adopt,
+        )
         for a in project.assistants
     ]
     return result
