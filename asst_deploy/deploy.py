@@ -8,9 +8,9 @@ from pathlib import Path
 
 from asst_deploy import canonical, identity
 from asst_deploy.apply import RetryPolicy, read_state
-from asst_deploy.compare import compare
+from asst_deploy.compare import compare, outside_references
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Plan
+from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Keep, Plan
 from asst_deploy.remote.base import Backend
 from asst_deploy.remote.state import RemoteState
 from asst_deploy.spec.model import Project
@@ -129,20 +129,28 @@ def stale_reasons(plan: Plan, remote: RemoteState, shas: dict[str, str]) -> list
 
 def destroy_plan(project: Project, remote: RemoteState) -> Plan:
     """Delete every object `project` manages on the target, in reverse dependency order.
-    Protected resources refuse it."""
+    Protected resources (in the specs, or stamped protected on the remote object) refuse
+    it; what objects outside the project still use (a file in another team's vector
+    store, a store another assistant searches) is kept and reported."""
     protected = {("assistant", a.key) for a in project.assistants if a.protect}
     protected |= {("vector_store", s.key) for s in project.vector_stores if s.protect}
     names = remote.names(project.name)
+    users = outside_references(remote, project.name)
     actions: list[Action] = []
+    kept: list[Keep] = []
     refused: list[str] = []
     for kind in reversed(KIND_ORDER):
         if kind == "file":
             for f in remote.files:
                 ident = f.identity
-                if ident and ident.project == project.name:
-                    actions.append(
-                        Delete("file", ident.path, f.id, ident.sha, before={"path": ident.path})
-                    )
+                if not ident or ident.project != project.name:
+                    continue
+                if f.id in users:
+                    kept.append(Keep("file", ident.path, f.id, f"still used by {users[f.id]}"))
+                    continue
+                actions.append(
+                    Delete("file", ident.path, f.id, ident.sha, before={"path": ident.path})
+                )
             continue
         objects = remote.assistants if kind == "assistant" else remote.vector_stores
         for obj in objects:
@@ -151,6 +159,15 @@ def destroy_plan(project: Project, remote: RemoteState) -> Plan:
                 continue
             if (kind, key) in protected:
                 refused.append(f"{kind} '{key}' is protected; set protect: false to destroy it")
+                continue
+            if obj.protected:  # its spec may be gone: the remote flag still holds
+                refused.append(
+                    f"{kind} '{key}' ({obj.id}) was applied with protect: true; apply it with "
+                    "protect: false to destroy it"
+                )
+                continue
+            if obj.id in users:
+                kept.append(Keep(kind, key, obj.id, f"still used by {users[obj.id]}"))
                 continue
             before = canonical.from_remote(obj, names)
             actions.append(
@@ -161,5 +178,6 @@ def destroy_plan(project: Project, remote: RemoteState) -> Plan:
         environment=project.environment,
         target=project.target.name,
         actions=tuple(actions),
+        kept=tuple(kept),
         refused=tuple(refused),
     )

@@ -80,11 +80,13 @@ class Delete(Action):
 
 @dataclass(frozen=True)
 class Keep:
-    """A managed object no longer in the specs, kept because --prune was not given."""
+    """A managed object the plan does not delete: no longer in the specs and no --prune, a
+    duplicate without --prune, or one that objects outside the plan still use."""
 
     kind: str
     key: str
     remote_id: str
+    reason: str = ""  # why it stays when --prune (or destroy) would not be enough
 
 
 ACTION_TYPES: dict[str, type[Action]] = {t.verb: t for t in (Create, Update, Replace, Delete)}
@@ -120,7 +122,8 @@ class Plan:
             "target": self.target,
             "summary": dict(zip(("add", "change", "destroy"), self.counts(), strict=True)),
             "actions": [a.to_json() for a in self.actions],
-            "kept": [asdict(k) for k in self.kept],
+            # a reason only where there is one: the common case reads as it always did
+            "kept": [{k: v for k, v in asdict(keep).items() if v != ""} for keep in self.kept],
             "refused": list(self.refused),
             "files": dict(self.files),
         }

@@ -153,13 +153,19 @@ class OpenAIBackend:
     ) -> Iterator[RemoteObject | RemoteFile]:
         if kind == "file":
             for f in self._pages(
-                "listing files", self.client.files.list, _FILES_PAGE, retry, "desc",
+                "listing files",
+                self.client.files.list,
+                _FILES_PAGE,
+                retry,
+                "desc",
                 purpose="assistants",
             ):
                 yield RemoteFile(f.id, f.filename, f.bytes, f.purpose)
             return
         fetch = (
-            self.client.beta.assistants.list if kind == "assistant" else self.client.vector_stores.list
+            self.client.beta.assistants.list
+            if kind == "assistant"
+            else self.client.vector_stores.list
         )
         for obj in self._pages(f"listing {kind}s", fetch, _PAGE, retry, "desc"):
             yield RemoteObject(kind, obj.id, _data(obj))

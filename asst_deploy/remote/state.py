@@ -67,4 +67,3 @@ class RemoteState:
             if proj == project and key:
                 result[store.id] = key
         return result
-

@@ -7,6 +7,7 @@ from typing import Any
 import openai
 import pytest
 
+from asst_deploy import deploy, identity, render
 from asst_deploy.apply import Options, RetryPolicy, read_state
 from asst_deploy.remote import openai_backend
 from asst_deploy.remote.base import RemoteError
@@ -14,7 +15,7 @@ from asst_deploy.remote.openai_backend import OpenAIBackend
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
 
-from .conftest import NO_SLEEP, Deployer, Foreign, assert_no_duplicates
+from .conftest import NO_SLEEP, Deployer, Foreign, assert_no_duplicates, managed_counts
 
 SERIAL = Options(parallelism=1, poll_interval=0.01, retry=NO_SLEEP)
 
@@ -43,8 +44,6 @@ def test_changed_file_uploaded_before_a_crash_then_store_update_converges(
     deployer.edit("knowledge/faq.txt", "Ask", "Call")
     project = deployer.load()
     path = "knowledge/faq.txt"
-    from asst_deploy import deploy, identity
-
     sha = deploy.local_shas(project)[path]
     deployer.backend.upload_file(project.root / path, identity.file_name("feat", sha, path))
     deployer.apply(prune=True)
@@ -140,3 +139,119 @@ def test_recovering_a_failed_create_lists_only_its_kind_newest_first(
     assert len(lookups) == 1  # the newest page holds it: stop there
     assert deployer.plan().empty
     assert_no_duplicates(deployer.backend.read_state())
+
+
+# ---- protection recorded remotely ------------------------------------------------------
+
+
+def protect(deployer: Deployer, rel: str, value: str) -> None:
+    kind = "kind: assistant" if rel.startswith("assistants/") else "kind: vector_store"
+    deployer.edit(rel, kind, f"{kind}\nprotect: {value}")
+
+
+def test_protection_outlives_the_spec_for_prune_and_destroy(
+    deployer: Deployer, client: openai.OpenAI
+) -> None:
+    protect(deployer, "assistants/greeter.yaml", "true")
+    deployer.apply()
+    greeter = [a for a in deployer.backend.read_state().assistants if a.owner[1] == "greeter"]
+    assert greeter[0].protected and greeter[0].owner[2]  # stamped, and the hash still reads
+    assert deployer.plan().empty  # a stable form: no change on the next plan
+    (deployer.root / "assistants/greeter.yaml").unlink()
+    pruned = deployer.plan(prune=True)
+    assert any("greeter" in r and "protect: true" in r for r in pruned.refused), pruned.refused
+    assert not any(a.key == "greeter" for a in pruned.actions)
+    destroyed = deploy.destroy_plan(deployer.load(), deployer.backend.read_state())
+    assert any("greeter" in r for r in destroyed.refused), destroyed.refused
+    assert not any(a.key == "greeter" for a in destroyed.actions)
+
+
+def test_an_apply_with_protect_false_lifts_the_protection(deployer: Deployer) -> None:
+    protect(deployer, "vector_stores/docs.yaml", "true")
+    deployer.apply()
+    deployer.edit("vector_stores/docs.yaml", "protect: true", "protect: false")
+    plan = deployer.apply()
+    assert [(a.key, [c.field for c in a.changes]) for a in plan.actions] == [("docs", ["protect"])]
+    destroyed = deployer.destroy()
+    assert not destroyed.refused
+    assert not managed_counts(deployer.backend.read_state())
+
+
+# ---- destroy keeps what others use ---------------------------------------------------------
+
+
+def test_destroy_keeps_files_that_unmanaged_objects_use(
+    deployer: Deployer, client: openai.OpenAI
+) -> None:
+    deployer.apply()
+    names = {f.identity.path: f.id for f in deployer.backend.read_state().files if f.identity}
+    theirs = client.vector_stores.create(name="their store", file_ids=[names["knowledge/faq.txt"]])
+    their_bot = client.beta.assistants.create(
+        model="gpt-4o-mini",
+        tools=[{"type": "code_interpreter"}],
+        tool_resources={"code_interpreter": {"file_ids": [names["data/orders.csv"]]}},
+    )
+    plan = deployer.destroy()
+    assert {(k.key, k.reason) for k in plan.kept} == {
+        ("knowledge/faq.txt", f"still used by vector store {theirs.id}"),
+        ("data/orders.csv", f"still used by assistant {their_bot.id}"),
+    }
+    assert "still used by" in render.text(plan, render.plain)
+    left = {f.id for f in deployer.backend.read_state().files}
+    assert {names["knowledge/faq.txt"], names["data/orders.csv"]} <= left
+    assert names["knowledge/policy.md"] not in left
+    assert [f.id for f in client.vector_stores.files.list(theirs.id)] == [
+        names["knowledge/faq.txt"]
+    ]
+
+
+def test_prune_keeps_a_file_an_unmanaged_store_uses(
+    deployer: Deployer, client: openai.OpenAI
+) -> None:
+    deployer.apply()
+    faq = next(f.id for f in deployer.backend.read_state().files if "faq" in f.filename)
+    client.vector_stores.create(name="their store", file_ids=[faq])
+    deployer.edit("vector_stores/docs.yaml", "  - knowledge/faq.txt\n", "")
+    plan = deployer.apply(prune=True)
+    assert not any(a.kind == "file" for a in plan.actions)
+    assert [k.remote_id for k in plan.kept] == [faq]
+
+
+# ---- ownership: clones and look-alike uploads ------------------------------------------------
+
+
+def test_a_faithful_clone_is_not_deleted_by_a_plain_apply(
+    deployer: Deployer, client: openai.OpenAI
+) -> None:
+    deployer.apply()
+    greeter = next(
+        a
+        for a in client.beta.assistants.list()
+        if (a.metadata or {}).get(identity.SPEC_KEY) == "greeter"
+    )
+    clone = client.beta.assistants.create(
+        model=greeter.model,
+        name=greeter.name,
+        instructions=greeter.instructions,
+        metadata=greeter.metadata,
+    )
+    deployer.edit("assistants/greeter.yaml", "Greet visitors", "Welcome visitors")
+    plan = deployer.apply()
+    assert [(a.verb, a.remote_id) for a in plan.actions] == [("update", greeter.id)]
+    assert clone.id in {a.id for a in client.beta.assistants.list()}
+    assert [k.remote_id for k in deployer.plan().kept] == [clone.id]
+
+
+def test_a_file_uploaded_by_someone_else_under_a_tagged_name_survives_a_plain_apply(
+    deployer: Deployer, client: openai.OpenAI
+) -> None:
+    deployer.apply()
+    lookalike = client.files.create(
+        file=(identity.file_name("feat", "f" * 16, "knowledge/faq.txt"), b"someone's"),
+        purpose="assistants",
+    )
+    plan = deployer.apply()
+    assert plan.empty
+    assert lookalike.id in {f.id for f in client.files.list()}
+    pruned = deployer.plan(prune=True)
+    assert [(a.verb, a.remote_id) for a in pruned.actions] == [("delete", lookalike.id)]
