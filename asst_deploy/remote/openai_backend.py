@@ -167,7 +167,7 @@ class OpenAIBackend:
             if kind == "assistant"
             else self.client.vector_stores.list
         )
-        for obj in self._pages(f"listing {kind}s", fetch, _PAGE, retry, "desc"):
+        for obj in self._pages(f"listing {kind.replace('_', ' ')}s", fetch, _PAGE, retry, "desc"):
             yield RemoteObject(kind, obj.id, _data(obj))
 
     def vector_store_files(
