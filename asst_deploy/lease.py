@@ -45,7 +45,7 @@ EXPIRES_KEY = "asst_deploy.expires"
 GENERATION_KEY = "asst_deploy.generation"
 TTL = 60.0  # seconds a claim lives without renewal
 RENEW_EVERY = TTL / 4
-POLL = 1.0  # seconds between looks while waiting for --lock-timeout
+POLL = 0.5  # seconds between looks while waiting for --lock-timeout
 CONTENTION_TRIES = 5  # lost races (both claims seen) retried before giving up
 
 

@@ -254,9 +254,9 @@ def plan_problems(data: Json) -> list[str]:
             problem = _type_problem(name, data[name], spec)
             if problem:
                 problems.append(problem)
-    if problems:
+    if not all(isinstance(data.get(n, []), list) for n in ("actions", "kept", "refused", "only")):
         return problems
-    for i, raw in enumerate(data["actions"]):
+    for i, raw in enumerate(data.get("actions", [])):
         problems += _action_problems(f"actions[{i}]", raw)
     for i, raw in enumerate(data.get("kept", [])):
         if not isinstance(raw, dict) or not all(
@@ -268,7 +268,10 @@ def plan_problems(data: Json) -> list[str]:
     for name in ("refused", "only"):
         if not all(isinstance(v, str) for v in data.get(name, [])):
             problems.append(f"{name}: expected a list of strings")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in data["files"].items()):
+    files = data.get("files", {})
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+    ):
         problems.append("files: expected an object of path -> content hash strings")
     return problems
 

@@ -54,6 +54,12 @@ def translated(
             retryable=exc.status_code in (408, 409, 429) or exc.status_code >= 500,
             retry_after=_retry_after(exc.response.headers),
         ) from None
+    except (ValueError, UnicodeEncodeError) as exc:  # raised while encoding the request
+        raise RemoteError(
+            doing,
+            f"the request holds a value JSON cannot carry ({exc}): a NaN, an infinity or a "
+            "lone surrogate; `asst-deploy validate` names where it is in the specs",
+        ) from None
     except openai.APIConnectionError as exc:
         cause = exc.__cause__ or exc
         where = endpoint or "the endpoint"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -9,6 +10,7 @@ import pytest
 
 from asst_deploy import deploy, identity, render
 from asst_deploy.apply import Options, RetryPolicy, read_state
+from asst_deploy.plan import Create, Plan
 from asst_deploy.remote import openai_backend
 from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.openai_backend import OpenAIBackend
@@ -255,3 +257,22 @@ def test_a_file_uploaded_by_someone_else_under_a_tagged_name_survives_a_plain_ap
     assert lookalike.id in {f.id for f in client.files.list()}
     pruned = deployer.plan(prune=True)
     assert [(a.verb, a.remote_id) for a in pruned.actions] == [("delete", lookalike.id)]
+
+
+# ---- values JSON cannot carry ----------------------------------------------------------------
+
+
+def test_nan_and_lone_surrogates_do_not_crash_the_engine(
+    deployer: Deployer, tmp_path: Path
+) -> None:
+    # validation rejects them (another layer); if one gets here it is an error, not a crash
+    odd = {"name": "bad \ud800 name", "temperature": float("nan"), "top_p": float("inf")}
+    assert len(identity.canonical_hash(odd)) == 16
+    plan = Plan("feat", None, "sandbox", actions=(Create("assistant", "odd", after=odd),))
+    out = tmp_path / "plan.json"
+    deploy.save_plan(plan, deployer.load(), out)
+    back, _ = deploy.read_plan(out)
+    assert back.actions[0].after["name"] == odd["name"]  # type: ignore[attr-defined]
+    for payload in ({"model": "gpt-4o-mini", **odd}, {"model": "gpt-4o-mini", "name": "\udfff"}):
+        with pytest.raises(RemoteError, match="NaN, an infinity or a lone surrogate"):
+            deployer.backend.create_assistant(payload)
