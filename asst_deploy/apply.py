@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from asst_deploy import identity
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Plan, Replace, Update
-from asst_deploy.remote.base import Backend, RemoteError
+from asst_deploy.remote.base import Backend, PageRetry, RemoteError
 from asst_deploy.remote.state import RemoteState
 
 Json = Any
@@ -54,15 +54,20 @@ def retrying(
     adopt: Callable[[], T | None] | None = None,
     *,
     connection_errors: bool = True,
+    gone_ok: bool = False,
 ) -> T:
     """Run `fn`, retrying what the API calls retryable. Before a create is sent again,
     `adopt` looks for the object the failed attempt may have made after all. Without
-    `connection_errors`, an endpoint that cannot be reached at all fails at once."""
+    `connection_errors`, an endpoint no connection can be made to fails at once (a
+    connection that broke mid-answer is retried). With `gone_ok` (deletes, detaches),
+    404 means done: an earlier attempt committed although it answered an error."""
     for attempt in range(policy.attempts):
         try:
             return fn()
         except RemoteError as exc:
-            unreachable = exc.status is None and not connection_errors
+            if gone_ok and exc.status == 404:
+                return None  # type: ignore[return-value]
+            unreachable = exc.unreachable and not connection_errors
             if not exc.retryable or unreachable or attempt == policy.attempts - 1:
                 raise
             delay = policy.delay(attempt, exc)
@@ -76,10 +81,24 @@ def retrying(
     raise AssertionError("unreachable")
 
 
+def page_retry(policy: RetryPolicy) -> PageRetry:
+    """Retries for the pages of one read: a failed page (429, 5xx, a dropped connection) is
+    fetched again on its own; an endpoint never reached fails at once (a wrong base_url
+    should be reported, not retried for a minute)."""
+    reached = False
+
+    def run(fetch: Callable[[], T]) -> T:
+        nonlocal reached
+        result = retrying(policy, fetch, connection_errors=reached)
+        reached = True
+        return result
+
+    return run
+
+
 def read_state(backend: Backend, policy: RetryPolicy) -> RemoteState:
-    """The whole remote state; one overloaded list page (429, 5xx) must not fail a plan,
-    but a wrong or dead endpoint should be reported at once."""
-    return retrying(policy, backend.read_state, connection_errors=False)
+    """The whole remote state, each list page retried on its own."""
+    return backend.read_state(page_retry(policy))
 
 
 class ApplyError(AsstDeployError):
@@ -120,26 +139,36 @@ class _Run:
         # logical name ("path#sha" or vector store key) -> remote id, grown as objects appear
         # (never one this plan deletes: of duplicates, the one kept)
         deleted = {a.remote_id for a in plan.actions if isinstance(a, Delete)}
+        self.names = remote.names(plan.project)  # every id, also of objects being deleted
         self.ids = {
-            name: remote_id
-            for remote_id, name in remote.names(plan.project).items()
-            if remote_id not in deleted
+            name: remote_id for remote_id, name in self.names.items() if remote_id not in deleted
         }
+        self.stores = {s.id: s for s in remote.vector_stores}
         self.failures: list[str] = []
         self.done = 0
 
     # ---- calls with retries ------------------------------------------------------
 
-    def call(self, fn: Callable[[], T], adopt: Callable[[], T | None] | None = None) -> T:
-        return retrying(self.options.retry, fn, adopt)
+    def call(
+        self,
+        fn: Callable[[], T],
+        adopt: Callable[[], T | None] | None = None,
+        *,
+        gone_ok: bool = False,
+    ) -> T:
+        return retrying(self.options.retry, fn, adopt, gone_ok=gone_ok)
+
+    def newest(self, kind: str, match: Callable[[Any], bool]) -> Any:
+        """The newest object of `kind` that `match`es, listing newest first and stopping
+        there: recovering one failed create must not re-read the whole remote."""
+        pages = self.backend.list_newest(kind, page_retry(self.options.retry))
+        return next((obj for obj in pages if match(obj)), None)
 
     def find(self, kind: str, key: str, exclude: str | None = None) -> Any:
-        state = self.backend.read_state()
-        objects = state.assistants if kind == "assistant" else state.vector_stores
-        for obj in objects:
-            if obj.owner[:2] == (self.plan.project, key) and obj.id != exclude:
-                return obj
-        return None
+        """The object a failed create of (kind, key) may have made after all."""
+        return self.newest(
+            kind, lambda obj: obj.owner[:2] == (self.plan.project, key) and obj.id != exclude
+        )
 
     # ---- per action --------------------------------------------------------------
 
@@ -154,7 +183,7 @@ class _Run:
         self.status(f"    uploading {after['path']} ({_size(path)})")
 
         def adopt() -> Any:
-            return next((f for f in self.backend.read_state().files if f.filename == name), None)
+            return self.newest("file", lambda f: f.filename == name)
 
         remote = self.call(lambda: self.backend.upload_file(path, name), adopt)
         self.ids[f"{after['path']}#{after['sha']}"] = remote.id
@@ -190,25 +219,34 @@ class _Run:
             self.ids[action.key] = store_id
         wanted = {f["file"]: f["attributes"] for f in after["files"]}
         attach = [(self.resolve(n), wanted[n]) for n in sorted(wanted) if n not in before]
+        attached = self.attached(store_id) if isinstance(action, Update) else {}
         for name in sorted(set(before) - set(wanted)):
-            self.call(partial(self.backend.detach_file, store_id, self.resolve(name)))
+            # by the id attached now: that file version may be one this plan deletes
+            file_id = attached.get(name) or self.resolve(name)
+            self.call(partial(self.backend.detach_file, store_id, file_id), gone_ok=True)
         for name in sorted(set(before) & set(wanted)):
             if before[name] != wanted[name]:
                 update = self.backend.update_file_attributes
-                self.call(partial(update, store_id, self.resolve(name), wanted[name]))
-        if attach:
-            self.call(
-                lambda: self.backend.attach_files(store_id, attach, after["chunking_strategy"])
-            )
+                file_id = attached.get(name) or self.resolve(name)
+                self.call(partial(update, store_id, file_id, wanted[name]))
+        if attach:  # attaching is idempotent: a retry re-attaches what the first one did
+            chunking = after["chunking_strategy"]
+            self.call(partial(self.backend.attach_files, store_id, attach, chunking))
             self.wait_for_ingestion(action.key, store_id)
         self.progress(f"  {action.symbol} vector_store {action.key}: {action.verb}d {store_id}")
+
+    def attached(self, store_id: str) -> dict[str, str]:
+        """Logical name -> id of the files attached to a store when the plan was read."""
+        store = self.stores.get(store_id)
+        files = store.files if store is not None else ()
+        return {self.names.get(f["id"], f"id:{f['id']}"): f["id"] for f in files}
 
     def wait_for_ingestion(self, key: str, store_id: str) -> None:
         started = time.monotonic()
         deadline = started + self.options.ingestion_timeout
         told = -STATUS_EVERY
         while True:
-            files = self.call(lambda: self.backend.vector_store_files(store_id))
+            files = self.backend.vector_store_files(store_id, page_retry(self.options.retry))
             pending = [f for f in files if f.get("status") == "in_progress"]
             if not pending:
                 break
@@ -272,14 +310,7 @@ class _Run:
             "file": self.backend.delete_file,
         }[kind]
 
-        def attempt() -> None:
-            try:
-                remove(remote_id)
-            except RemoteError as exc:
-                if exc.status != 404:  # already gone (an earlier, interrupted delete)
-                    raise
-
-        self.call(attempt)
+        self.call(partial(remove, remote_id), gone_ok=True)
         self.progress(f"    - {kind} {key}: deleted {remote_id}")
 
     # ---- phases ------------------------------------------------------------------

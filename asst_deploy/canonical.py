@@ -216,5 +216,13 @@ def vector_store_from_remote(
 def from_remote(obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
     """The canonical form of a live assistant or vector store."""
     if obj.kind == "assistant":
-        return assistant_from_remote(obj.data, names)
-    return vector_store_from_remote(obj.data, obj.files, names)
+        form = assistant_from_remote(obj.data, names)
+    else:
+        form = vector_store_from_remote(obj.data, obj.files, names)
+    return with_protect(form, identity.protected(obj.data.get("metadata")))
+
+
+def with_protect(form: dict[str, Json], protect: bool) -> dict[str, Json]:
+    """`protect: true` is part of the form (so lifting it is a change), absent when false
+    (so the hash of an unprotected object is what it always was)."""
+    return {**form, "protect": True} if protect else form

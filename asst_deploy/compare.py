@@ -36,12 +36,22 @@ def desired_objects(project: Project, shas: Mapping[str, str]) -> list[Desired]:
     ]
     result += [
         Desired(
-            "vector_store", s.key, canonical.vector_store_from_spec(s, shas), s.protect, s.adopt
+            "vector_store",
+            s.key,
+            canonical.with_protect(canonical.vector_store_from_spec(s, shas), s.protect),
+            s.protect,
+            s.adopt,
         )
         for s in project.vector_stores
     ]
     result += [
-        Desired("assistant", a.key, canonical.assistant_from_spec(a, shas), a.protect, a.adopt)
+        Desired(
+            "assistant",
+            a.key,
+            canonical.with_protect(canonical.assistant_from_spec(a, shas), a.protect),
+            a.protect,
+            a.adopt,
+        )
         for a in project.assistants
     ]
     return result
@@ -65,6 +75,7 @@ class _Comparer:
         self.kept: list[Keep] = []
         self.refused: list[str] = []
         self.referenced = self._referenced_ids()
+        self.outside = self._outside_references()
 
     def _referenced_ids(self) -> set[str]:
         """Remote ids any assistant or vector store points at."""
@@ -72,6 +83,11 @@ class _Comparer:
         for obj in (*self.remote.assistants, *self.remote.vector_stores):
             ids.update(_references(obj))
         return ids
+
+    def _outside_references(self) -> dict[str, str]:
+        """Remote id -> the first object outside this project that points at it: what
+        those objects use is never deleted by this project (prune, duplicates, destroy)."""
+        return outside_references(self.remote, self.project)
 
     def held_ids(self, wanted: Iterable[Desired], only: Collection[str]) -> set[str]:
         """Remote ids used by objects this plan will not re-point: objects of others, and
@@ -93,13 +109,58 @@ class _Comparer:
         return canonical.from_remote(obj, self.names)
 
     def gone(
-        self, kind: str, key: str, remote_id: str, before: Json, fingerprint: str | None
+        self,
+        kind: str,
+        key: str,
+        remote_id: str,
+        before: Json,
+        fingerprint: str | None,
+        protected: bool = False,
     ) -> None:
-        """A managed object the specs no longer name: deleted only with --prune."""
-        if self.prune:
-            self.actions.append(Delete(kind, key, remote_id, fingerprint, before=before))
-        else:
+        """A managed object the specs no longer name: deleted only with --prune, never while
+        its remote protect flag is set or while objects outside the project use it."""
+        user = self.outside.get(remote_id)
+        if not self.prune:
             self.kept.append(Keep(kind, key, remote_id))
+        elif protected:
+            self.refused.append(
+                f"{kind} '{key}' ({remote_id}) was applied with protect: true; --prune refuses "
+                "to delete it until an apply with protect: false lifts the protection"
+            )
+        elif user:
+            self.kept.append(Keep(kind, key, remote_id, f"still used by {user}"))
+        else:
+            self.actions.append(Delete(kind, key, remote_id, fingerprint, before=before))
+
+    def duplicate(
+        self, kind: str, key: str, obj: RemoteFile | RemoteObject, wanted: Json = None
+    ) -> None:
+        """One copy too many of a managed object (left by an interrupted apply, or a clone
+        of it): a shown delete with --prune, and only for a copy whose stamp says this
+        project applied it: the stamp is the hash of what it is now, or of the specs' form
+        (a create interrupted before its files were attached). Otherwise it is kept and
+        reported. Files carry no stamp: theirs is the tagged name, so --prune decides."""
+        if isinstance(obj, RemoteFile):
+            sha = obj.identity.sha if obj.identity else None
+            before: Json = {"path": key, "sha": sha}
+            fingerprint, ours = sha, True
+        else:
+            before = self.remote_canonical(obj)
+            fingerprint = identity.canonical_hash(before)
+            stamps = {fingerprint, identity.canonical_hash(wanted)}
+            ours = obj.owner[2] in stamps and not obj.protected
+        user = self.outside.get(obj.id)
+        if self.prune and ours and not user:
+            self.actions.append(Delete(kind, key, obj.id, fingerprint, before=before))
+            return
+        why = (
+            f"still used by {user}"
+            if user
+            else "a duplicate" + ("" if ours else " not stamped as applied by this project")
+        )
+        self.kept.append(
+            Keep(kind, key, obj.id, why + ("" if self.prune else "; --prune deletes it"))
+        )
 
     def files(self, wanted: Iterable[Desired], held: set[str]) -> None:
         """`held`: ids an older version of a file must be kept for (see held_ids)."""
@@ -139,13 +200,12 @@ class _Comparer:
                 self._keep_first(current)
             # Duplicates of the current version: the specs' objects may point at any of
             # them (they are one logical file), so only an unused one goes. Older versions:
-            # once nothing that stays points at them.
+            # once nothing that stays points at them. Both only with --prune: the tagged
+            # name may have been uploaded by someone else (the version replaced above is
+            # the one a plain apply deletes).
             extra = [f for f in current[1:] if f.id not in self.referenced]
             for f in [*extra, *(f for f in stale if f.id not in held)]:
-                sha = f.identity.sha if f.identity else None
-                self.actions.append(
-                    Delete("file", d.key, f.id, sha, before={"path": d.key, "sha": sha})
-                )
+                self.duplicate("file", d.key, f)
         for path, copies in sorted(by_path.items()):
             for f in copies:
                 sha = f.identity.sha if f.identity else None
@@ -171,24 +231,18 @@ class _Comparer:
             if not copies:
                 self.actions.append(Create(kind, d.key, after=d.canonical))
                 continue
-            # keep the copy already as wanted (after an interrupted replace, the new one)
-            copies.sort(key=lambda o: self.remote_canonical(o) != d.canonical)
+            # keep the copy already as wanted (after an interrupted replace, the new one),
+            # else the oldest: a clone is newer than what it copies (the sort is stable and
+            # lists come oldest first, so equal created_at keeps the order of creation)
+            copies.sort(key=lambda o: (self.remote_canonical(o) != d.canonical, o.created_at))
             obj, duplicates = copies[0], copies[1:]
-            for dup in duplicates:  # left by an interrupted apply: ours, and one too many
-                self.actions.append(
-                    Delete(
-                        kind,
-                        d.key,
-                        dup.id,
-                        identity.canonical_hash(self.remote_canonical(dup)),
-                        before=self.remote_canonical(dup),
-                    )
-                )
+            for dup in duplicates:
+                self.duplicate(kind, d.key, dup, d.canonical)
             self.compare_one(kind, d, obj)
         for key, copies in sorted(by_key.items()):
             for obj in copies:
                 before = self.remote_canonical(obj)
-                self.gone(kind, key, obj.id, before, identity.canonical_hash(before))
+                self.gone(kind, key, obj.id, before, identity.canonical_hash(before), obj.protected)
 
     def adopt(self, kind: str, d: Desired, remote: list[RemoteObject]) -> None:
         """Take over an existing object named by `adopt:`: only if nobody manages it."""
@@ -278,6 +332,18 @@ class _Comparer:
                 drift=drift,
             )
         )
+
+
+def outside_references(remote: RemoteState, project: str) -> dict[str, str]:
+    """Remote id -> the first object not managed by `project` that points at it."""
+    users: dict[str, str] = {}
+    for obj in (*remote.assistants, *remote.vector_stores):
+        proj, key, _ = obj.owner
+        if proj == project and key:
+            continue
+        for ref in sorted(_references(obj)):
+            users.setdefault(ref, f"{obj.kind.replace('_', ' ')} {obj.id}")
+    return users
 
 
 def _references(obj: RemoteObject) -> set[str]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Collection
 from pathlib import Path
 
-from asst_deploy import canonical, identity
+from asst_deploy import canonical, identity, lease
 from asst_deploy.apply import RetryPolicy, read_state
-from asst_deploy.compare import compare
+from asst_deploy.compare import compare, outside_references
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Plan
+from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Keep, Plan, Update
 from asst_deploy.remote.base import Backend
 from asst_deploy.remote.state import RemoteState
-from asst_deploy.spec.model import Project
+from asst_deploy.spec.model import Project, Target
 
 PLAN_FILE_KIND = "asst-deploy-plan"
 
@@ -47,7 +48,33 @@ def make_plan(
             f"--only names no resource of the project: {', '.join(sorted(unknown))}"
         )
     remote = read_remote(backend, retry)
-    return compare(project, remote, local_shas(project), prune=prune, only=only), remote
+    plan = compare(project, remote, local_shas(project), prune=prune, only=only)
+    return with_context(plan, project, remote, prune, only), remote
+
+
+def endpoint(target: Target) -> str:
+    """Where a target points: its base_url, or the built-in sandbox and its db file."""
+    if target.type == "sandbox":
+        return f"sandbox:{target.db.resolve() if target.db else 'memory'}"
+    return str(target.base_url or "")
+
+
+def api(target: Target) -> str:
+    return str(getattr(target, "api", None) or "assistants")
+
+
+def with_context(
+    plan: Plan, project: Project, remote: RemoteState, prune: bool, only: Collection[str]
+) -> Plan:
+    """`plan` with what it was made against recorded, for `apply PLANFILE` to check."""
+    return dataclasses.replace(
+        plan,
+        endpoint=endpoint(project.target),
+        api=api(project.target),
+        lease_generation=lease.generation(remote.leases, project.name),
+        prune=prune,
+        only=tuple(sorted(only)),
+    )
 
 
 # ---- saved plans ---------------------------------------------------------------------
@@ -55,7 +82,12 @@ def make_plan(
 
 def save_plan(plan: Plan, project: Project, path: Path) -> None:
     data = {"kind": PLAN_FILE_KIND, "root": str(project.root.resolve()), **plan.to_json()}
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (validation rejects it): escape it
+        text = json.dumps(data, indent=2)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def is_plan_file(path: Path) -> bool:
@@ -77,10 +109,69 @@ def read_plan(path: Path) -> tuple[Plan, Path]:
         raise AsstDeployError(f"{path}: not a readable plan file ({exc})") from None
     if not isinstance(data, dict) or data.get("kind") != PLAN_FILE_KIND:
         raise AsstDeployError(f"{path}: not an asst-deploy plan file")
+    if not isinstance(data.get("root"), str):
+        raise AsstDeployError(f"{path}: damaged plan file (root: expected the project directory)")
     try:
-        return Plan.from_json(data), Path(data["root"])
-    except (KeyError, TypeError) as exc:
-        raise AsstDeployError(f"{path}: damaged plan file ({exc})") from None
+        return Plan.from_json({k: v for k, v in data.items() if k not in ("kind", "root")}), Path(
+            data["root"]
+        )
+    except AsstDeployError as exc:
+        raise AsstDeployError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:  # what plan_problems did not foresee
+        raise AsstDeployError(f"{path}: damaged plan file ({exc!r})") from None
+
+
+def mismatches(plan: Plan, project: Project) -> list[str]:
+    """Why a saved plan was made for another project, environment or endpoint."""
+    reasons: list[str] = []
+    now = {
+        "project": project.name,
+        "environment": project.environment,
+        "target": project.target.name,
+        "endpoint": endpoint(project.target),
+        "api": api(project.target),
+    }
+    for name, value in now.items():
+        planned = getattr(plan, name)
+        if planned != value:
+            reasons.append(f"the plan was made for {name} {planned!r}, the project has {value!r}")
+    return reasons
+
+
+def saved_plan_problems(plan: Plan, project: Project, remote: RemoteState) -> list[str]:
+    """Everything that keeps a saved plan from being applied to `remote` now: stale
+    objects or files, an object it changes that this project does not manage (now), an
+    action a fresh plan would not make."""
+    reasons = stale_reasons(plan, remote, local_shas(project))
+    if reasons:
+        return reasons
+    reasons += _unmanaged(plan, remote)
+    fresh = compare(project, remote, local_shas(project), prune=plan.prune, only=plan.only)
+    for action in plan.actions:
+        if action not in fresh.actions:
+            reasons.append(
+                f"{action.verb} {action.kind} {action.key} ({action.remote_id or 'new'}) is not "
+                "what a fresh plan would do"
+            )
+    return reasons
+
+
+def _unmanaged(plan: Plan, remote: RemoteState) -> list[str]:
+    ours: dict[str, tuple[str, str]] = {}
+    for obj in (*remote.assistants, *remote.vector_stores):
+        owner, key, _ = obj.owner
+        if owner == plan.project and key:
+            ours[obj.id] = (obj.kind, key)
+    for f in remote.files:
+        if f.identity and f.identity.project == plan.project:
+            ours[f.id] = ("file", f.identity.path)
+    return [
+        f"{a.kind} {a.key}: {a.remote_id} is not managed by project {plan.project}"
+        for a in plan.actions
+        if a.remote_id is not None
+        and ours.get(a.remote_id) != (a.kind, a.key)
+        and not (isinstance(a, Update) and a.adopt)
+    ]
 
 
 def _current_fingerprint(action: Action, remote: RemoteState, names: dict[str, str]) -> str | None:
@@ -129,20 +220,28 @@ def stale_reasons(plan: Plan, remote: RemoteState, shas: dict[str, str]) -> list
 
 def destroy_plan(project: Project, remote: RemoteState) -> Plan:
     """Delete every object `project` manages on the target, in reverse dependency order.
-    Protected resources refuse it."""
+    Protected resources (in the specs, or stamped protected on the remote object) refuse
+    it; what objects outside the project still use (a file in another team's vector
+    store, a store another assistant searches) is kept and reported."""
     protected = {("assistant", a.key) for a in project.assistants if a.protect}
     protected |= {("vector_store", s.key) for s in project.vector_stores if s.protect}
     names = remote.names(project.name)
+    users = outside_references(remote, project.name)
     actions: list[Action] = []
+    kept: list[Keep] = []
     refused: list[str] = []
     for kind in reversed(KIND_ORDER):
         if kind == "file":
             for f in remote.files:
                 ident = f.identity
-                if ident and ident.project == project.name:
-                    actions.append(
-                        Delete("file", ident.path, f.id, ident.sha, before={"path": ident.path})
-                    )
+                if not ident or ident.project != project.name:
+                    continue
+                if f.id in users:
+                    kept.append(Keep("file", ident.path, f.id, f"still used by {users[f.id]}"))
+                    continue
+                actions.append(
+                    Delete("file", ident.path, f.id, ident.sha, before={"path": ident.path})
+                )
             continue
         objects = remote.assistants if kind == "assistant" else remote.vector_stores
         for obj in objects:
@@ -151,6 +250,15 @@ def destroy_plan(project: Project, remote: RemoteState) -> Plan:
                 continue
             if (kind, key) in protected:
                 refused.append(f"{kind} '{key}' is protected; set protect: false to destroy it")
+                continue
+            if obj.protected:  # its spec may be gone: the remote flag still holds
+                refused.append(
+                    f"{kind} '{key}' ({obj.id}) was applied with protect: true; apply it with "
+                    "protect: false to destroy it"
+                )
+                continue
+            if obj.id in users:
+                kept.append(Keep(kind, key, obj.id, f"still used by {users[obj.id]}"))
                 continue
             before = canonical.from_remote(obj, names)
             actions.append(
@@ -161,5 +269,6 @@ def destroy_plan(project: Project, remote: RemoteState) -> Plan:
         environment=project.environment,
         target=project.target.name,
         actions=tuple(actions),
+        kept=tuple(kept),
         refused=tuple(refused),
     )

@@ -27,6 +27,12 @@ PROJECT_KEY = "asst_deploy.project"
 SPEC_KEY = "asst_deploy.key"
 HASH_KEY = "asst_deploy.hash"
 RESERVED_METADATA_KEYS = (PROJECT_KEY, SPEC_KEY, HASH_KEY)
+# `protect: true` rides in the hash value ("<hash>+protect"), not in a key of its own, so
+# users keep their 13 pairs; prune and destroy read it from the remote object itself.
+PROTECT_SUFFIX = "+protect"
+# The lease marker (see lease.py) is a vector store with PROJECT_KEY and this key, no
+# SPEC_KEY: it is never a managed resource of the project.
+LEASE_KEY = "asst_deploy.lease"
 
 _FILENAME = re.compile(
     r"^(?P<project>[a-z0-9][a-z0-9_.-]{0,63})~(?P<sha>[0-9a-f]{16})~(?P<path>.+)$"
@@ -34,8 +40,11 @@ _FILENAME = re.compile(
 
 
 def stamp(project: str, key: str, canonical: Any) -> dict[str, str]:
-    """The identity metadata for an object of `project` with spec `key`."""
-    return {PROJECT_KEY: project, SPEC_KEY: key, HASH_KEY: canonical_hash(canonical)}
+    """The identity metadata for an object of `project` with spec `key` (a canonical form
+    with "protect": true marks it protected on the remote side)."""
+    protect = isinstance(canonical, dict) and canonical.get("protect") is True
+    value = canonical_hash(canonical) + (PROTECT_SUFFIX if protect else "")
+    return {PROJECT_KEY: project, SPEC_KEY: key, HASH_KEY: value}
 
 
 def canonical_hash(canonical: Any) -> str:
@@ -45,7 +54,8 @@ def canonical_hash(canonical: Any) -> str:
     text = json.dumps(
         by_value(canonical), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    # a lone surrogate (which validation rejects) must not crash the engine if it gets here
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def by_value(value: Any) -> Any:
@@ -62,11 +72,25 @@ def by_value(value: Any) -> Any:
 def owner(metadata: dict[str, Any] | None) -> tuple[str | None, str | None, str | None]:
     """(project, key, hash) read from an object's metadata; Nones when it is not managed."""
     metadata = metadata or {}
-    return metadata.get(PROJECT_KEY), metadata.get(SPEC_KEY), metadata.get(HASH_KEY)
+    stamped = metadata.get(HASH_KEY)
+    if isinstance(stamped, str):
+        stamped = stamped.removesuffix(PROTECT_SUFFIX)
+    return metadata.get(PROJECT_KEY), metadata.get(SPEC_KEY), stamped
+
+
+def protected(metadata: dict[str, Any] | None) -> bool:
+    """Whether the object was last applied with `protect: true`."""
+    stamped = (metadata or {}).get(HASH_KEY)
+    return isinstance(stamped, str) and stamped.endswith(PROTECT_SUFFIX)
+
+
+def is_lease(metadata: dict[str, Any] | None) -> bool:
+    return bool((metadata or {}).get(LEASE_KEY))
 
 
 def user_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in (metadata or {}).items() if k not in RESERVED_METADATA_KEYS}
+    reserved = (*RESERVED_METADATA_KEYS, LEASE_KEY)
+    return {k: v for k, v in (metadata or {}).items() if k not in reserved}
 
 
 def file_sha(path: Path) -> str:

@@ -130,7 +130,10 @@ def text(plan: Plan, style: Style = plain) -> str:
             lines.append("")
     if plan.kept:
         lines.append("Kept (managed, no longer in the specs; --prune deletes them):")
-        lines += [f"    {k.kind} {k.key} ({k.remote_id})" for k in plan.kept]
+        lines += [
+            f"    {k.kind} {k.key} ({k.remote_id})" + (f": {k.reason}" if k.reason else "")
+            for k in plan.kept
+        ]
         lines.append("")
     if plan.refused:
         lines.append(style("Refused (protected):", "red"))

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "plan": "asst_deploy.cli.plan:plan",
     "apply": "asst_deploy.cli.apply:apply",
     "destroy": "asst_deploy.cli.destroy:destroy",
+    "force-unlock": "asst_deploy.cli.unlock:force_unlock",
     "import": "asst_deploy.cli.import_:import_",
     "export": "asst_deploy.cli.export:export",
     "scan-cassettes": "asst_deploy.cli.scan:scan_cassettes",

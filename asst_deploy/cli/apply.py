@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from asst_deploy import deploy, render
+from asst_deploy import deploy, lease, render
 from asst_deploy.apply import Options, apply_plan
 from asst_deploy.cli.common import (
     confirm_or_abort,
     current_output,
+    lock_timeout_option,
     project_options_for,
     refuse_if_refused,
 )
@@ -50,6 +51,7 @@ class Finished:
     type=click.IntRange(1, 32),
     help="Concurrent API calls.",
 )
+@lock_timeout_option
 def apply(
     source: Path,
     env: str | None,
@@ -58,21 +60,45 @@ def apply(
     prune: bool,
     only: tuple[str, ...],
     parallelism: int,
+    lock_timeout: float,
 ) -> None:
     """Apply the specs in SOURCE (a project directory) or a plan saved with `plan --out`."""
     output = current_output()
     retry = output.retry_policy()
     saved = deploy.is_plan_file(source)
     if saved:
+        given = [n for n, v in (("--env", env), ("--target", target), ("--prune", prune)) if v]
+        if given or only:
+            raise AsstDeployError(
+                f"apply {source} takes no planning options ({', '.join(given or ['--only'])}): "
+                "a saved plan is applied as it was made; make a new plan with "
+                "`asst-deploy plan --out` to change them"
+            )
         the_plan, root = deploy.read_plan(source)
         project = load_project(root, the_plan.environment, the_plan.target)
+        reasons = deploy.mismatches(the_plan, project)
+        if reasons:
+            raise AsstDeployError(
+                f"the saved plan {source} does not fit this project; nothing was changed:\n"
+                + "\n".join(f"  {r}" for r in reasons)
+            )
     else:
         project = load_project(source, env, target)
     finished = Finished()
-    with finished, connect(project.target, trace=output.trace()) as backend:
+    with (
+        finished,
+        connect(project.target, trace=output.trace()) as backend,
+        lease.held(backend, project.name, retry=retry, timeout=lock_timeout) as held,
+    ):
         if saved:
             remote = deploy.read_remote(backend, retry)
-            reasons = deploy.stale_reasons(the_plan, remote, deploy.local_shas(project))
+            reasons = deploy.saved_plan_problems(the_plan, project, remote)
+            if the_plan.lease_generation != held.generation:
+                reasons.insert(
+                    0,
+                    f"another apply landed since the plan was made (lease generation "
+                    f"{the_plan.lease_generation}, now {held.generation})",
+                )
             if reasons:
                 raise AsstDeployError(
                     f"the saved plan {source} is stale; nothing was changed:\n"
@@ -95,6 +121,7 @@ def apply(
         if asks:
             confirm_or_abort("Apply these changes?", auto_approve)
         started = time.monotonic()
+        held.changed = True  # even a failed apply may have changed something
         apply_plan(
             the_plan,
             project.root,

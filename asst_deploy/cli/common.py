@@ -42,6 +42,19 @@ def project_options_for(env_help: str) -> Callable[[F], F]:
     return decorate
 
 
+def lock_timeout_option(fn: F) -> F:
+    """--lock-timeout, for the commands that take the target's lease (apply, destroy)."""
+    return click.option(
+        "--lock-timeout",
+        "lock_timeout",
+        default=0.0,
+        show_default=True,
+        type=click.FloatRange(0),
+        metavar="SECONDS",
+        help="Wait this long for another apply's lock on the target before giving up.",
+    )(fn)
+
+
 def project_dir_option(help: str) -> Callable[[F], F]:
     """--dir, for commands whose arguments are not the project directory (import, export)."""
     return click.option(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -10,6 +10,9 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
 
 Json = Any
+# Runs one list page's fetch, retrying it when it fails transiently: a read that fails
+# on page 7 goes on from page 7, not from the start.
+PageRetry = Callable[[Callable[[], Any]], Any]
 
 
 class RemoteError(AsstDeployError):
@@ -24,8 +27,10 @@ class RemoteError(AsstDeployError):
         request_id: str | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        unreachable: bool = False,
     ) -> None:
         self.doing = doing
+        self.unreachable = unreachable  # no connection could be made at all
         self.status = status
         self.request_id = request_id
         self.retryable = retryable
@@ -41,7 +46,14 @@ class RemoteError(AsstDeployError):
 class Backend(Protocol):
     """What the engine needs from a target. Reads list whole collections page by page."""
 
-    def read_state(self) -> RemoteState: ...
+    def read_state(self, retry: PageRetry | None = None) -> RemoteState: ...
+
+    def list_newest(
+        self, kind: str, retry: PageRetry | None = None
+    ) -> Iterator[RemoteObject | RemoteFile]:
+        """Objects of one kind ("assistant", "vector_store", "file"), newest first, fetched a
+        page at a time as the caller iterates (vector stores without their files)."""
+        ...
 
     def upload_file(self, path: Path, filename: str) -> RemoteFile: ...
 
@@ -57,7 +69,9 @@ class Backend(Protocol):
         self, store_id: str, files: Sequence[tuple[str, Mapping[str, Json]]], chunking: Json
     ) -> None: ...
 
-    def vector_store_files(self, store_id: str) -> list[Mapping[str, Json]]: ...
+    def vector_store_files(
+        self, store_id: str, retry: PageRetry | None = None
+    ) -> list[Mapping[str, Json]]: ...
 
     def update_file_attributes(
         self, store_id: str, file_id: str, attributes: Mapping[str, Json]

@@ -9,14 +9,17 @@ from typing import Any, TypeVar
 
 import openai
 
+from asst_deploy import identity
 from asst_deploy.remote.assistants_api import Assistants
-from asst_deploy.remote.base import RemoteError
+from asst_deploy.remote.base import PageRetry, RemoteError
 from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
 
 Json = Any
 T = TypeVar("T")
 _PAGE = 100  # the API's largest page for assistants and vector stores
 _FILES_PAGE = 10_000
+# httpx's errors for a connection that was never made (as opposed to one that broke)
+_NOT_CONNECTED = ("ConnectError", "ConnectTimeout")
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -52,10 +55,21 @@ def translated(
             retryable=exc.status_code in (408, 409, 429) or exc.status_code >= 500,
             retry_after=_retry_after(exc.response.headers),
         ) from None
+    except (ValueError, UnicodeEncodeError) as exc:  # raised while encoding the request
+        raise RemoteError(
+            doing,
+            f"the request holds a value JSON cannot carry ({exc}): a NaN, an infinity or a "
+            "lone surrogate; `asst-deploy validate` names where it is in the specs",
+        ) from None
     except openai.APIConnectionError as exc:
         cause = exc.__cause__ or exc
         where = endpoint or "the endpoint"
-        raise RemoteError(doing, f"cannot reach {where}: {cause}", retryable=True) from None
+        raise RemoteError(
+            doing,
+            f"cannot reach {where}: {cause}",
+            retryable=True,
+            unreachable=type(cause).__name__ in _NOT_CONNECTED,
+        ) from None
 
 
 def _data(obj: Any) -> dict[str, Json]:
@@ -82,40 +96,92 @@ class OpenAIBackend:
     def translated(self, doing: str) -> AbstractContextManager[None]:
         return translated(doing, self.key_source, self.base_url)
 
-    def _list(self, doing: str, fetch: Callable[..., Any], page: int, **params: Any) -> list[Any]:
-        items: list[Any] = []
+    def _pages(
+        self,
+        doing: str,
+        fetch: Callable[..., Any],
+        page: int,
+        retry: PageRetry | None,
+        order: str = "asc",
+        **params: Any,
+    ) -> Iterator[Any]:
+        """Every item, a page at a time; each page's fetch retried on its own."""
         after: str | None = None
-        with self.translated(doing):
-            while True:
-                kwargs = dict(params, limit=page, order="asc")
-                if after:
-                    kwargs["after"] = after
-                result = fetch(**kwargs)
-                items.extend(result.data)
-                if not result.has_more or not result.data:
-                    return items
-                after = result.data[-1].id
+        while True:
+            kwargs = dict(params, limit=page, order=order)
+            if after:
+                kwargs["after"] = after
 
-    def read_state(self) -> RemoteState:
-        assistants = self._list("listing assistants", self.assistants.list, _PAGE)
-        stores = self._list("listing vector stores", self.client.vector_stores.list, _PAGE)
+            def one(kwargs: dict[str, Any] = kwargs) -> Any:
+                with self.translated(doing):
+                    return fetch(**kwargs)
+
+            result = retry(one) if retry is not None else one()
+            yield from result.data
+            if not result.has_more or not result.data:
+                return
+            after = result.data[-1].id
+
+    def _list(
+        self,
+        doing: str,
+        fetch: Callable[..., Any],
+        page: int,
+        retry: PageRetry | None = None,
+        **params: Any,
+    ) -> list[Any]:
+        return list(self._pages(doing, fetch, page, retry, **params))
+
+    def read_state(self, retry: PageRetry | None = None) -> RemoteState:
+        assistants = self._list("listing assistants", self.assistants.list, _PAGE, retry)
+        stores = self._list("listing vector stores", self.client.vector_stores.list, _PAGE, retry)
         files = self._list(
-            "listing files", self.client.files.list, _FILES_PAGE, purpose="assistants"
+            "listing files", self.client.files.list, _FILES_PAGE, retry, purpose="assistants"
         )
+        # lease markers have no files to list, and are no resource of any plan
+        leases = tuple(s for s in stores if identity.is_lease(s.metadata))
         store_objects = tuple(
-            RemoteObject("vector_store", s.id, _data(s), tuple(self.vector_store_files(s.id)))
+            RemoteObject(
+                "vector_store", s.id, _data(s), tuple(self.vector_store_files(s.id, retry))
+            )
             for s in stores
+            if s not in leases
         )
         return RemoteState(
             assistants=tuple(RemoteObject("assistant", a.id, _data(a)) for a in assistants),
             vector_stores=store_objects,
             files=tuple(RemoteFile(f.id, f.filename, f.bytes, f.purpose) for f in files),
+            leases=tuple(RemoteObject("vector_store", s.id, _data(s)) for s in leases),
         )
 
-    def vector_store_files(self, store_id: str) -> list[Mapping[str, Json]]:
+    def list_newest(
+        self, kind: str, retry: PageRetry | None = None
+    ) -> Iterator[RemoteObject | RemoteFile]:
+        if kind == "file":
+            for f in self._pages(
+                "listing files",
+                self.client.files.list,
+                _FILES_PAGE,
+                retry,
+                "desc",
+                purpose="assistants",
+            ):
+                yield RemoteFile(f.id, f.filename, f.bytes, f.purpose)
+            return
+        fetch = self.assistants.list if kind == "assistant" else self.client.vector_stores.list
+        for obj in self._pages(f"listing {kind.replace('_', ' ')}s", fetch, _PAGE, retry, "desc"):
+            yield RemoteObject(kind, obj.id, _data(obj))
+
+    def vector_store_files(
+        self, store_id: str, retry: PageRetry | None = None
+    ) -> list[Mapping[str, Json]]:
         fetch = self.client.vector_stores.files.list
         items = self._list(
-            f"listing files of vector store {store_id}", fetch, _PAGE, vector_store_id=store_id
+            f"listing files of vector store {store_id}",
+            fetch,
+            _PAGE,
+            retry,
+            vector_store_id=store_id,
         )
         return [_data(f) for f in items]
 

@@ -37,6 +37,14 @@ class RemoteObject:
     def owner(self) -> tuple[str | None, str | None, str | None]:
         return identity.owner(self.data.get("metadata"))
 
+    @property
+    def protected(self) -> bool:
+        return identity.protected(self.data.get("metadata"))
+
+    @property
+    def created_at(self) -> int:
+        return int(self.data.get("created_at") or 0)
+
 
 @dataclass(frozen=True)
 class RemoteState:
@@ -44,6 +52,8 @@ class RemoteState:
     vector_stores: tuple[RemoteObject, ...] = ()
     files: tuple[RemoteFile, ...] = ()
     calls: Mapping[str, int] = field(default_factory=dict)  # list calls made, by collection
+    # lease markers (see lease.py): kept apart, so no plan ever sees them as resources
+    leases: tuple[RemoteObject, ...] = ()
 
     def names(self, project: str) -> dict[str, str]:
         """Remote id -> logical name ("path#sha" or key) for what `project` manages."""

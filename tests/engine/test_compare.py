@@ -213,11 +213,18 @@ def test_duplicates_from_an_interrupted_apply_are_deleted() -> None:
         ),
         files=files,
     )
-    # file-2 is the copy in use: file-1 goes; the second assistant goes
-    assert plan_of(project(wanted), remote) == [
+    # file-2 is the copy in use: file-1 goes; the second assistant goes, with --prune only
+    assert plan_of(project(wanted), remote, prune=True) == [
         ("delete", "file", "k/doc.md", "file-1"),
         ("delete", "assistant", "bot", "asst_2"),
     ]
+    plain = compare(project(wanted), remote, SHAS)
+    assert plain.empty
+    assert [(k.kind, k.remote_id) for k in plain.kept] == [
+        ("file", "file-1"),
+        ("assistant", "asst_2"),
+    ]
+    assert all("duplicate" in k.reason and "--prune" in k.reason for k in plain.kept)
 
 
 def test_duplicate_matching_the_specs_is_the_one_kept() -> None:
@@ -244,7 +251,7 @@ def test_duplicate_matching_the_specs_is_the_one_kept() -> None:
         ),
         files=remote.files,
     )
-    assert plan_of(project(new), remote) == [("delete", "vector_store", "kb", "vs_old")]
+    assert plan_of(project(new), remote, prune=True) == [("delete", "vector_store", "kb", "vs_old")]
 
 
 def test_other_projects_and_unmarked_objects_are_ignored() -> None:
@@ -312,6 +319,6 @@ def test_plan_records_local_file_hashes() -> None:
 
 def test_deletes_of_old_versions_carry_their_hash_as_fingerprint() -> None:
     remote = RemoteState(files=(live_file("b" * 16, "file-old"), live_file("a" * 16, "file-new")))
-    plan = compare(project(store()), remote, SHAS)
+    plan = compare(project(store()), remote, SHAS, prune=True)
     deletes = [a for a in plan.actions if isinstance(a, Delete)]
     assert [(d.remote_id, d.fingerprint) for d in deletes] == [("file-old", "b" * 16)]

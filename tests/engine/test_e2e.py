@@ -541,13 +541,20 @@ def test_duplicate_left_by_interrupted_apply_is_removed(
     dup = client.beta.assistants.create(
         **{
             k: analyst[k]
-            for k in ("model", "name", "instructions", "tools", "metadata", "tool_resources")
-        }
+            for k in (
+                *("model", "name", "description", "instructions", "tools", "metadata"),
+                *("tool_resources", "temperature", "top_p"),
+            )
+        },
+        response_format=deployer.load().assistants[0].response_format,
     )
-    plan = deployer.plan()
+    # a plain apply never deletes a copy (it may be someone's faithful clone): it shows it
+    plain = deployer.plan()
+    assert plain.empty and [k.remote_id for k in plain.kept] == [dup.id]
+    plan = deployer.plan(prune=True)
     assert [(a.verb, a.key, a.remote_id) for a in plan.actions] == [("delete", "analyst", dup.id)]
-    deployer.apply()
-    assert deployer.plan().empty
+    deployer.apply(prune=True)
+    assert deployer.plan().empty and not deployer.plan().kept
     assert assistant_by_key(client, "analyst")["id"] == analyst["id"]
 
 

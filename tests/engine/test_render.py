@@ -209,6 +209,11 @@ def test_json() -> None:
         "kept",
         "refused",
         "files",
+        "endpoint",
+        "api",
+        "lease_generation",
+        "prune",
+        "only",
     ]
 
 

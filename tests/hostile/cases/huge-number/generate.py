@@ -4,6 +4,4 @@ from pathlib import Path
 
 out = Path("assistants/a.yaml")
 out.parent.mkdir(parents=True, exist_ok=True)  # git keeps no empty folders
-out.write_text(
-    "kind: assistant\nkey: a\ntemperature: " + "9" * 5000 + "\n", encoding="utf-8"
-)
+out.write_text("kind: assistant\nkey: a\ntemperature: " + "9" * 5000 + "\n", encoding="utf-8")
