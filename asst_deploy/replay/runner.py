@@ -255,11 +255,11 @@ class Runner:
                     self._wait(raw, deadline)
         return run
 
-    def _wait(self, raw: Any, deadline: float) -> None:
+    def _wait(self, raw: Any, deadline: float | None = None) -> None:
         header = raw.headers.get("openai-poll-after-ms")
         interval = int(header) / 1000 if header and header.isdigit() else _DEFAULT_POLL
-        # never past the turn's deadline: a run still going then is cancelled as timed out
-        self.sleep(min(interval, self._left(deadline)))
+        # a turn's own run is polled no later than its deadline, then cancelled as timed out
+        self.sleep(interval if deadline is None else min(interval, self._left(deadline)))
 
     def _left(self, deadline: float) -> float:
         return max(deadline - self.clock(), 0.001)
@@ -282,7 +282,7 @@ class Runner:
                     return
                 if self.clock() > deadline:
                     raise TurnError(index, f"run {run.id} of the previous turn is still active")
-                self._wait(raw, deadline)
+                self._wait(raw)
 
     # --- function calls ---------------------------------------------------------------
 
