@@ -85,7 +85,8 @@ def test_a_dropped_list_page_is_fetched_again_alone(
     for n in range(3):
         client.beta.assistants.create(model="gpt-4o-mini", name=f"a{n}")
     monkeypatch.setattr(openai_backend, "_PAGE", 1)
-    real = client.beta.assistants.list
+    backend = OpenAIBackend(client)
+    real = backend.assistants.list
     afters: list[str | None] = []
 
     def flaky(**kwargs: Any) -> Any:
@@ -95,8 +96,8 @@ def test_a_dropped_list_page_is_fetched_again_alone(
             raise openai.APIConnectionError(request=request)
         return real(**kwargs)
 
-    monkeypatch.setattr(client.beta.assistants, "list", flaky)
-    state = read_state(OpenAIBackend(client), NO_SLEEP)
+    monkeypatch.setattr(backend.assistants, "list", flaky)
+    state = read_state(backend, NO_SLEEP)
     assert len(state.assistants) == 3
     # page 1 once, page 2 twice (the retry), page 3 once; the read never started over
     assert afters[0] is None and afters[1] == afters[2] and len(afters) == 4
