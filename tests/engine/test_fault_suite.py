@@ -1,0 +1,181 @@
+"""The fault suite: 20% injected faults on every route, 3 seeds x parallelism 1 and 16.
+
+A 40-assistant project with files and 2 vector stores is deployed, then changed (a file
+removed from a store and from the project, a file's content changed, assistants removed
+and edited) and applied with --prune, each time through the lease like `asst-deploy
+apply`. Every run must converge within 5 applies with 0 duplicates, 0 lost objects, 0
+unmanaged objects touched and 0 unexpected errors (what the CLI would exit 3 for).
+Seeded, in-process, loopback only, with retries that do not sleep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from asst_deploy import deploy, lease
+from asst_deploy.apply import Options, RetryPolicy, apply_plan
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.remote.openai_backend import OpenAIBackend
+from asst_deploy.sandbox.app import Sandbox
+from asst_deploy.sandbox.faults import FaultConfig, FaultRule
+from asst_deploy.sandbox.server import SandboxServer, start_server
+from asst_deploy.sandbox.store import Store
+
+from .conftest import Deployer, Foreign, managed_counts, sdk_client, write_project
+
+MAX_APPLIES = 5
+ASSISTANTS = 40
+FAULT_RATE = 0.20
+SEEDS = (11, 22, 33)
+RETRY = RetryPolicy(attempts=8, sleep=lambda seconds: None)
+
+
+def fault_config(seed: int) -> FaultConfig:
+    """20% of requests fail: reads with 429/500/503/drops, writes also commit-then-fail."""
+    return FaultConfig(
+        seed=seed,
+        rules=[
+            FaultRule(method="GET", rate_429=0.05, rate_500=0.05, rate_503=0.05, rate_drop=0.05),
+            FaultRule(
+                rate_429=0.04,
+                rate_500=0.04,
+                rate_503=0.03,
+                rate_drop=0.04,
+                rate_commit_then_fail=0.05,
+            ),
+        ],
+    )
+
+
+def big_project(removed: bool = False) -> dict[str, str]:
+    """40 assistants over 6 files and 2 stores; `removed`: the changed version."""
+    files = {f"knowledge/doc{n}.md": f"# Doc {n}\n\nFacts about {n}.\n" for n in range(4)}
+    files |= {"data/a.csv": "x,y\n1,2\n", "data/b.csv": "x,y\n3,4\n"}
+    docs = ["knowledge/doc0.md", "knowledge/doc1.md", "knowledge/doc2.md"]
+    keys = range(ASSISTANTS - 4 if removed else ASSISTANTS)
+    if removed:
+        docs.remove("knowledge/doc2.md")  # out of the store, and out of the project
+        del files["knowledge/doc2.md"]
+        files["knowledge/doc0.md"] = "# Doc 0\n\nNew facts.\n"  # a content change
+        files["data/a.csv"] = "x,y\n9,9\n"
+    spec: dict[str, str] = {
+        "asst-deploy.yaml": "project: feat\ntargets:\n  sandbox: {type: sandbox}\n"
+        "default_target: sandbox\ndefaults: {model: gpt-4o-mini}\n",
+        "vector_stores/docs.yaml": "kind: vector_store\nkey: docs\nname: Docs\nfiles:\n"
+        + "".join(f"  - {d}\n" for d in docs),
+        "vector_stores/notes.yaml": "kind: vector_store\nkey: notes\nname: Notes\nfiles:\n"
+        "  - knowledge/doc3.md\n",
+        **files,
+    }
+    for n in keys:
+        store = "docs" if n % 2 else "notes"
+        csv = "data/a.csv" if n % 3 else "data/b.csv"
+        tone = "short" if removed and n % 5 == 0 else "kind"
+        spec[f"assistants/a{n}.yaml"] = (
+            f"kind: assistant\nkey: a{n}\nname: Bot {n}\ninstructions: Be {tone}.\n"
+            "tools:\n  - type: file_search\n  - type: code_interpreter\n"
+            f"tool_resources:\n  file_search:\n    vector_stores: [{store}]\n"
+            f"  code_interpreter:\n    files: [{csv}]\n"
+        )
+    return spec
+
+
+def rewrite(root: Path, files: dict[str, str]) -> None:
+    for old in [p for p in root.rglob("*") if p.is_file()]:
+        if str(old.relative_to(root)) not in files:
+            old.unlink()
+    write_project(root, files)
+
+
+class Runs:
+    """Applies like `asst-deploy apply --auto-approve --prune`, counting exit codes."""
+
+    def __init__(self, deployer: Deployer, backend: OpenAIBackend) -> None:
+        self.deployer = deployer
+        self.backend = backend
+        self.exit_codes: list[int] = []
+
+    def apply(self) -> int:
+        """0: applied (or nothing to do), 1: an expected error, 3: a bug."""
+        try:
+            with lease.held(self.backend, "feat", retry=RETRY, holder="fault suite") as held:
+                project = self.deployer.load()
+                plan, state = deploy.make_plan(project, self.backend, prune=True, retry=RETRY)
+                if plan.refused:
+                    raise AssertionError(f"refused: {plan.refused}")
+                if not plan.empty:
+                    held.changed = True
+                    apply_plan(
+                        plan, project.root, self.backend, state, options=self.deployer.options
+                    )
+            code = 0 if plan.empty else 10  # 10: applied something, go on
+        except AsstDeployError:
+            code = 1
+        except Exception:
+            code = 3
+        self.exit_codes.append(code)
+        return code
+
+    def converge(self) -> int:
+        """Applies until one finds nothing to do; returns how many it took."""
+        for n in range(1, MAX_APPLIES + 1):
+            if self.apply() == 0:
+                return n
+        raise AssertionError(f"no convergence in {MAX_APPLIES} applies: {self.exit_codes}")
+
+
+@pytest.fixture
+def faulty_server() -> Iterator[SandboxServer]:
+    with start_server(Sandbox(store=Store(), processing_delay=0.0)) as running:
+        yield running
+
+
+@pytest.mark.parametrize("parallelism", [1, 16])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_converges_under_twenty_percent_faults(
+    faulty_server: SandboxServer, tmp_path: Path, seed: int, parallelism: int
+) -> None:
+    with sdk_client(faulty_server) as client:
+        foreign = Foreign(client).create()
+        root = write_project(tmp_path / "big", big_project())
+        backend = OpenAIBackend(client)
+        options = Options(parallelism=parallelism, poll_interval=0.005, retry=RETRY)
+        deployer = Deployer(root, backend, options=options)
+        runs = Runs(deployer, backend)
+        faulty_server.faults = fault_config(seed)
+        first = runs.converge()
+        rewrite(root, big_project(removed=True))
+        second = runs.converge()
+        faults = faulty_server.log.faults()
+        faulty_server.faults = FaultConfig()
+        check(deployer, client, foreign, runs)
+    total = sum(faults.values())
+    assert total and faults["commit_then_fail"] and faults["drop"], faults
+    assert 3 not in runs.exit_codes, runs.exit_codes
+    assert first <= MAX_APPLIES and second <= MAX_APPLIES
+
+
+def check(deployer: Deployer, client: openai.OpenAI, foreign: Foreign, runs: Runs) -> None:
+    state = deployer.backend.read_state()
+    counts = managed_counts(state)
+    wanted = {("assistant", f"a{n}") for n in range(ASSISTANTS - 4)}
+    wanted |= {("vector_store", "docs"), ("vector_store", "notes")}
+    wanted |= {("file", p) for p in ("knowledge/doc0.md", "knowledge/doc1.md")}
+    wanted |= {("file", p) for p in ("knowledge/doc3.md", "data/a.csv", "data/b.csv")}
+    assert set(counts) == wanted, set(counts) ^ wanted  # 0 lost, nothing left over
+    assert all(n == 1 for n in counts.values()), {k: n for k, n in counts.items() if n != 1}
+    assert deployer.plan(prune=True).empty
+    # every assistant wired to the store and file it should use (no stale ids)
+    names = state.names("feat")
+    for a in state.assistants:
+        if a.owner[0] != "feat":
+            continue
+        n = int(str(a.owner[1])[1:])
+        resources = a.data["tool_resources"]
+        stores = [names[i] for i in resources["file_search"]["vector_store_ids"]]
+        assert stores == ["docs" if n % 2 else "notes"], (a.owner, stores)
+    foreign.assert_untouched()
