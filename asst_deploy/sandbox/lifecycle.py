@@ -230,7 +230,10 @@ class _Runner:
             if rule.status == "failed":
                 return self._fail(at, rule.error or "[sandbox] the rule ends this run failed.")
             return self.status("expired")
-        lacking = _lacking_tool(rule, self.run["tools"])
+        lacking = rule.lacking_tool(
+            {t["function"]["name"] for t in self.run["tools"] if t["type"] == "function"},
+            {t["type"] for t in self.run["tools"]},
+        )
         if lacking:
             return self._fail(
                 at, f"[sandbox] the matched rule uses {lacking}, which this run lacks."
@@ -458,19 +461,6 @@ class _Runner:
             "thread.message.delta",
             {"id": message_id, "object": "thread.message.delta", "delta": delta},
         )
-
-
-def _lacking_tool(rule: Rule, tools: list[dict[str, Any]]) -> str | None:
-    declared = {t["function"]["name"] for t in tools if t["type"] == "function"}
-    kinds = {t["type"] for t in tools}
-    for call in rule.function_calls:
-        if call.name not in declared:
-            return f"function {call.name!r}"
-    if rule.code_interpreter is not None and "code_interpreter" not in kinds:
-        return "code_interpreter"
-    if rule.file_search is not None and "file_search" not in kinds:
-        return "file_search"
-    return None
 
 
 def _vector_store_ids(owner: Mapping[str, Any]) -> list[str]:

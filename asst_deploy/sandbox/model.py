@@ -46,7 +46,7 @@ from __future__ import annotations
 import json
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -182,6 +182,18 @@ class Rule:
             )
         if self.status not in _ENDINGS:
             raise RuleError(f"status must be one of {', '.join(_ENDINGS)}, not {self.status!r}")
+
+    def lacking_tool(self, functions: Collection[str], tool_types: Collection[str]) -> str | None:
+        """What the rule would use that the request did not declare (a function by name, a
+        tool by type), or None: the model may only call tools it was given."""
+        for call in self.function_calls:
+            if call.name not in functions:
+                return f"function {call.name!r}"
+        if self.code_interpreter is not None and "code_interpreter" not in tool_types:
+            return "code_interpreter"
+        if self.file_search is not None and "file_search" not in tool_types:
+            return "file_search"
+        return None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Rule:

@@ -346,7 +346,10 @@ class _Responder:
             return self._reply(turn, None)
         if rule.status in ("failed", "expired"):
             return self._fail(rule.error or f"[sandbox] the rule ends this response {rule.status}.")
-        lacking = _lacking_tool(rule, self.response["tools"])
+        lacking = rule.lacking_tool(
+            {t["name"] for t in self.response["tools"] if t["type"] == "function"},
+            {t["type"] for t in self.response["tools"]},
+        )
         if lacking:
             return self._fail(
                 f"[sandbox] the matched rule uses {lacking}, which this request lacks."
@@ -521,19 +524,6 @@ class _Responder:
 
 def _container_id() -> str:
     return "cntr_" + secrets.token_hex(24)
-
-
-def _lacking_tool(rule: Rule, tools: Sequence[Mapping[str, Any]]) -> str | None:
-    declared = {t["name"] for t in tools if t["type"] == "function"}
-    kinds = {t["type"] for t in tools}
-    for call in rule.function_calls:
-        if call.name not in declared:
-            return f"function {call.name!r}"
-    if rule.code_interpreter is not None and "code_interpreter" not in kinds:
-        return "code_interpreter"
-    if rule.file_search is not None and "file_search" not in kinds:
-        return "file_search"
-    return None
 
 
 def _parse(arguments: str) -> Any:
