@@ -215,6 +215,8 @@ def test_json() -> None:
         "lease_generation",
         "prune",
         "only",
+        "mode",
+        "replace",
     ]
 
 
