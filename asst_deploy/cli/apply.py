@@ -178,6 +178,10 @@ def _apply(
                 + "\n".join(f"  {r}" for r in reasons)
             )
     else:
+        if refresh_only and (prune or only or replace):
+            raise click.UsageError(
+                "--refresh-only cannot be combined with --prune, --resource or --replace"
+            )
         project = load_project(source, env, target)
     retry = with_target_retries(retry, project.target)
     finished = Finished()
@@ -202,10 +206,6 @@ def _apply(
                     + "\nMake a new plan with `asst-deploy plan --out`."
                 )
         else:
-            if refresh_only and (prune or only or replace):
-                raise click.UsageError(
-                    "--refresh-only cannot be combined with --prune, --resource or --replace"
-                )
             the_plan, remote = deploy.make_plan(
                 project,
                 backend,

@@ -117,10 +117,38 @@ def test_refresh_only_adopts_the_drift_without_changing_fields(proj: Path, tmp_p
     assert json.loads(run("plan", str(proj), "--refresh-only", "--json").out)["actions"] == []
 
 
-def test_apply_refresh_only(proj: Path) -> None:
+def test_apply_refresh_only_of_an_assistant_and_a_vector_store(proj: Path) -> None:
     edit_live(proj, "greeter", name="edited by hand")
-    assert run("apply", str(proj), "--refresh-only", "--auto-approve").code == 0
-    assert json.loads(run("plan", str(proj), "--json").out)["actions"][0]["drift"] is False
+    store = next(s for s in remote(proj).vector_stores if s.owner[1] == "docs")
+    target = Target("sandbox", "sandbox", db=proj / ".state/sandbox.db")
+    with connect(target) as backend:
+        backend.update_vector_store(store.id, {"name": "store edited by hand"})
+    result = run("apply", str(proj), "--refresh-only", "--auto-approve", "--json")
+    assert result.code == 0, result.err
+    done = {(d["kind"], d["key"], d["done"]) for d in json.loads(result.out)["done"]}
+    assert done == {("assistant", "greeter", "refreshed"), ("vector_store", "docs", "refreshed")}
+    actions = json.loads(run("plan", str(proj), "--json").out)["actions"]
+    assert {a["key"] for a in actions} == {"greeter", "docs"}
+    assert not any(a["drift"] for a in actions)
+    live = next(s for s in remote(proj).vector_stores if s.id == store.id)
+    assert live.data["name"] == "store edited by hand"
+
+
+def test_apply_draws_a_bar_only_in_a_terminal(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = run("apply", str(project_dir), "--auto-approve")
+    assert plain.code == 0 and "\r" not in plain.err and "Applying" not in plain.err
+    assert "  + assistant greeter: created asst_" in plain.err  # one line per action
+    (project_dir / "assistants/greeter.yaml").write_text(
+        (project_dir / "assistants/greeter.yaml").read_text().replace("Greeter", "Hello")
+    )
+    import asst_deploy.cli.common as common
+
+    monkeypatch.setattr(common, "is_tty", lambda stream: True)
+    bar = run("apply", str(project_dir), "--auto-approve", "--replace", "analyst")
+    assert bar.code == 0, bar.err
+    assert "\r" in bar.err and "3/3" in bar.err and "assistant greeter: updated" in bar.err
 
 
 def test_replace_recreates_an_unchanged_object(proj: Path, tmp_path: Path) -> None:
