@@ -132,10 +132,7 @@ class _Run:
         self.progress = progress
         self.status = status
         self.started = itertools.count(1)  # actions begun, for "[3/12]"; next() is atomic
-        # a replace runs twice: its create with the creates, its delete with the deletes
-        self.total = sum(isinstance(a, Create | Update | Replace) for a in plan.actions) + sum(
-            isinstance(a, Delete | Replace) and a.remote_id is not None for a in plan.actions
-        )
+        self.total = step_count(plan)
         # logical name ("path#sha" or vector store key) -> remote id, grown as objects appear
         # (never one this plan deletes: of duplicates, the one kept)
         deleted = {a.remote_id for a in plan.actions if isinstance(a, Delete)}
@@ -146,6 +143,8 @@ class _Run:
         self.stores = {s.id: s for s in remote.vector_stores}
         self.failures: list[str] = []
         self.done = 0
+        # what was done, for `apply --json`: one entry per action and phase, in order done
+        self.results: list[dict[str, Json]] = []
 
     # ---- calls with retries ------------------------------------------------------
 
@@ -170,6 +169,26 @@ class _Run:
             kind, lambda obj: obj.owner[:2] == (self.plan.project, key) and obj.id != exclude
         )
 
+    def record(self, action: Action, verb: str, remote_id: str) -> None:
+        """One thing done (a replace is recorded twice: created, then deleted)."""
+        self.results.append(
+            {
+                "action": action.verb,
+                "done": verb,
+                "kind": action.kind,
+                "key": action.key,
+                "remote_id": remote_id,
+            }
+        )
+
+    def refresh(self, action: Create | Update | Replace) -> None:
+        """Refresh-only: rewrite the hash stamp to the live form; no field is sent."""
+        remote_id = _remote_id(action)
+        metadata = self.metadata(action.key, action.after)
+        self.call(partial(self.backend.set_metadata, action.kind, remote_id, metadata))
+        self.record(action, "refreshed", remote_id)
+        self.progress(f"  ~ {action.kind} {action.key}: hash stamp refreshed on {remote_id}")
+
     # ---- per action --------------------------------------------------------------
 
     def upload(self, action: Create | Update | Replace) -> None:
@@ -187,6 +206,7 @@ class _Run:
 
         remote = self.call(lambda: self.backend.upload_file(path, name), adopt)
         self.ids[f"{after['path']}#{after['sha']}"] = remote.id
+        self.record(action, "uploaded", remote.id)
         self.progress(f"  {action.symbol} file {after['path']}: uploaded as {remote.id}")
 
     def metadata(self, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
@@ -233,6 +253,7 @@ class _Run:
             chunking = after["chunking_strategy"]
             self.call(partial(self.backend.attach_files, store_id, attach, chunking))
             self.wait_for_ingestion(action.key, store_id)
+        self.record(action, "updated" if isinstance(action, Update) else "created", store_id)
         self.progress(f"  {action.symbol} vector_store {action.key}: {action.verb}d {store_id}")
 
     def attached(self, store_id: str) -> dict[str, str]:
@@ -301,9 +322,10 @@ class _Run:
                 lambda: self.backend.create_assistant(payload),
                 lambda: self.find("assistant", action.key),
             ).id
+        self.record(action, "updated" if isinstance(action, Update) else "created", assistant_id)
         self.progress(f"  {action.symbol} assistant {action.key}: {action.verb}d {assistant_id}")
 
-    def delete(self, kind: str, key: str, remote_id: str) -> None:
+    def delete(self, action: Action, kind: str, key: str, remote_id: str) -> None:
         remove = {
             "assistant": self.backend.delete_assistant,
             "vector_store": self.backend.delete_vector_store,
@@ -311,6 +333,7 @@ class _Run:
         }[kind]
 
         self.call(partial(remove, remote_id), gone_ok=True)
+        self.record(action, "deleted", remote_id)
         self.progress(f"    - {kind} {key}: deleted {remote_id}")
 
     # ---- phases ------------------------------------------------------------------
@@ -337,7 +360,12 @@ class _Run:
         }
         for kind in KIND_ORDER:
             jobs: list[tuple[Action, Callable[[], None]]] = [
-                (a, partial(handlers[kind], a))
+                (
+                    a,
+                    partial(
+                        self.refresh if isinstance(a, Update) and a.refresh else handlers[kind], a
+                    ),
+                )
                 for a in self.plan.actions
                 if a.kind == kind and isinstance(a, Create | Update | Replace)
             ]
@@ -346,11 +374,19 @@ class _Run:
                 return  # later phases depend on this one: stop, nothing is half-linked
         for kind in reversed(KIND_ORDER):
             jobs = [
-                (a, partial(self.delete, a.kind, a.key, _remote_id(a)))
+                (a, partial(self.delete, a, a.kind, a.key, _remote_id(a)))
                 for a in self.plan.actions
                 if a.kind == kind and isinstance(a, Delete | Replace) and a.remote_id
             ]
             self.run_phase(jobs)
+
+
+def step_count(plan: Plan) -> int:
+    """Steps a run of `plan` takes (each tells `progress` once when done, when it works):
+    a replace runs twice, its create with the creates, its delete with the deletes."""
+    return sum(isinstance(a, Create | Update | Replace) for a in plan.actions) + sum(
+        isinstance(a, Delete | Replace) and a.remote_id is not None for a in plan.actions
+    )
 
 
 def _size(path: Path) -> str:
@@ -377,13 +413,20 @@ def apply_plan(
     options: Options | None = None,
     progress: Progress = lambda line: None,
     status: Progress = lambda line: None,
+    results: list[dict[str, Json]] | None = None,
 ) -> int:
     """Carry out `plan` against `backend`; returns the number of actions done.
     `remote` is the state the plan was made from (for ids of unchanged objects).
     `progress` is told of each action done; `status` of work under way (an action
-    starting, an upload, an ingestion wait), for a terminal or a verbose log."""
+    starting, an upload, an ingestion wait), for a terminal or a verbose log. `results`,
+    when given, gets what was done (also when the run fails): one dict per step with
+    action, done, kind, key and remote_id."""
     run = _Run(plan, root, backend, remote, options or Options(), progress, status)
-    run.run()
+    try:
+        run.run()
+    finally:
+        if results is not None:
+            results.extend(run.results)
     if run.failures:
         raise ApplyError(run.failures, run.done)
     return run.done

@@ -66,8 +66,11 @@ def field_changes(before: Mapping[str, Json], after: Mapping[str, Json]) -> tupl
 
 
 class _Comparer:
-    def __init__(self, project: Project, remote: RemoteState, prune: bool) -> None:
+    def __init__(
+        self, project: Project, remote: RemoteState, prune: bool, replace: Collection[str] = ()
+    ) -> None:
         self.project = project.name
+        self.replace = set(replace)
         self.remote = remote
         self.prune = prune
         self.names = remote.names(project.name)
@@ -297,13 +300,15 @@ class _Comparer:
         changes = field_changes(before, d.canonical)
         if kind == "assistant":
             changes = self._repoint(obj, d.canonical, changes)
-        if not changes:
+        forced = d.key in self.replace
+        if not changes and not forced:
             return
         replace_fields = [c.field for c in changes if c.field in REPLACE_FIELDS.get(kind, ())]
-        if replace_fields and before.get("files"):
+        if forced or (replace_fields and before.get("files")):
+            why = "--replace" if forced else f"to change {', '.join(replace_fields)}"
             if d.protect:
                 self.refused.append(
-                    f"{kind} '{d.key}': replacing it (to change {', '.join(replace_fields)}) is refused: it is protected"
+                    f"{kind} '{d.key}': replacing it ({why}) is refused: it is protected"
                 )
                 return
             self.actions.append(
@@ -315,7 +320,9 @@ class _Comparer:
                     before=before,
                     after=d.canonical,
                     changes=changes,
-                    reason=f"{', '.join(replace_fields)} cannot be changed in place",
+                    reason="asked for with --replace"
+                    if forced
+                    else f"{', '.join(replace_fields)} cannot be changed in place",
                     drift=drift,
                 )
             )
@@ -364,10 +371,12 @@ def compare(
     *,
     prune: bool = False,
     only: Collection[str] = (),
+    replace: Collection[str] = (),
 ) -> Plan:
     """The actions that make `remote` match `project`. `shas` maps each referenced local
-    file's path to its content hash; `only` limits the plan to those keys or paths."""
-    comparer = _Comparer(project, remote, prune)
+    file's path to its content hash; `only` limits the plan to those keys or paths;
+    `replace` names assistants and vector stores to delete and re-create even if unchanged."""
+    comparer = _Comparer(project, remote, prune, replace)
     wanted = desired_objects(project, shas)
     unmanaged = {o.id for o in (*remote.assistants, *remote.vector_stores) if o.owner[0] is None}
     # an object being adopted is known by its key already, so references to it compare equal

@@ -36,20 +36,53 @@ def make_plan(
     prune: bool = False,
     only: Collection[str] = (),
     retry: RetryPolicy | None = None,
+    replace: Collection[str] = (),
+    mode: str = "normal",
 ) -> tuple[Plan, RemoteState]:
-    unknown = (
-        set(only)
-        - {a.key for a in project.assistants}
-        - {s.key for s in project.vector_stores}
-        - {f.path for f in project.files}
-    )
+    """A plan of `mode`: toward the specs ("normal"), deleting everything the project
+    manages ("destroy", see destroy_plan) or accepting drift ("refresh-only")."""
+    objects = {a.key for a in project.assistants} | {s.key for s in project.vector_stores}
+    unknown = set(only) - objects - {f.path for f in project.files}
     if unknown:
         raise AsstDeployError(
-            f"--only names no resource of the project: {', '.join(sorted(unknown))}"
+            f"--resource names no resource of the project: {', '.join(sorted(unknown))}"
+        )
+    files = set(replace) & {f.path for f in project.files}
+    if files:
+        raise AsstDeployError(
+            f"--replace takes an assistant or vector store key, not a file ({', '.join(sorted(files))}): "
+            "a file is uploaded again whenever its content changes"
+        )
+    unknown = set(replace) - objects
+    if unknown:
+        raise AsstDeployError(
+            f"--replace names no assistant or vector store of the project: {', '.join(sorted(unknown))}"
         )
     remote = read_remote(backend, retry)
-    plan = compare(project, remote, local_shas(project), prune=prune, only=only)
-    return with_context(plan, project, remote, prune, only), remote
+    plan = plan_from(project, remote, mode=mode, prune=prune, only=only, replace=replace)
+    return plan, remote
+
+
+def plan_from(
+    project: Project,
+    remote: RemoteState,
+    *,
+    mode: str = "normal",
+    prune: bool = False,
+    only: Collection[str] = (),
+    replace: Collection[str] = (),
+) -> Plan:
+    """The plan of `mode` for `remote`, with its context recorded."""
+    if mode == "destroy":
+        plan = destroy_plan(project, remote)
+    elif mode == "refresh-only":
+        plan = refresh_plan(project, remote)
+    else:
+        plan = compare(
+            project, remote, local_shas(project), prune=prune, only=only, replace=replace
+        )
+    plan = dataclasses.replace(plan, mode=mode, replace=tuple(sorted(replace)))
+    return with_context(plan, project, remote, prune, only)
 
 
 def endpoint(target: Target) -> str:
@@ -146,7 +179,9 @@ def saved_plan_problems(plan: Plan, project: Project, remote: RemoteState) -> li
     if reasons:
         return reasons
     reasons += _unmanaged(plan, remote)
-    fresh = compare(project, remote, local_shas(project), prune=plan.prune, only=plan.only)
+    fresh = plan_from(
+        project, remote, mode=plan.mode, prune=plan.prune, only=plan.only, replace=plan.replace
+    )
     for action in plan.actions:
         if action not in fresh.actions:
             reasons.append(
@@ -271,4 +306,46 @@ def destroy_plan(project: Project, remote: RemoteState) -> Plan:
         actions=tuple(actions),
         kept=tuple(kept),
         refused=tuple(refused),
+        mode="destroy",
+    )
+
+
+# ---- refresh-only --------------------------------------------------------------------
+
+
+def refresh_plan(project: Project, remote: RemoteState) -> Plan:
+    """Accept drift (Terraform's -refresh-only): every managed object edited outside
+    asst-deploy gets its hash stamp rewritten to the hash of what it is now, its fields
+    untouched; the next plan then shows the way back to the specs as a plain update."""
+    names = remote.names(project.name)
+    actions: list[Action] = []
+    for kind in KIND_ORDER:
+        objects = {"assistant": remote.assistants, "vector_store": remote.vector_stores}.get(
+            kind, ()
+        )
+        for obj in objects:
+            owner, key, stamped = obj.owner
+            if owner != project.name or key is None:
+                continue
+            live = canonical.from_remote(obj, names)
+            fingerprint = identity.canonical_hash(live)
+            if fingerprint != stamped:
+                actions.append(
+                    Update(
+                        kind,
+                        key,
+                        obj.id,
+                        fingerprint,
+                        before=live,
+                        after=live,
+                        drift=True,
+                        refresh=True,
+                    )
+                )
+    return Plan(
+        project=project.name,
+        environment=project.environment,
+        target=project.target.name,
+        actions=tuple(actions),
+        mode="refresh-only",
     )

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from asst_deploy import canonical, identity
+from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.state import RemoteObject, RemoteState
 
 Json = Any
@@ -216,6 +218,50 @@ def export(
     known = {o.id for o in (*state.vector_stores, *state.assistants)}
     exporter.result.missing = sorted(set(ids or ()) - known)
     return exporter.result
+
+
+def target_entry(target: Any, out: Path) -> dict[str, Json]:
+    """The source's target as the export's project file names it: the same endpoint, and
+    the same sandbox state (its db relative to `out`), so the exported specs plan against
+    what they describe."""
+    db = os.path.relpath(target.db.resolve(), out.resolve()) if target.db else None
+    spec = {
+        "name": target.name,
+        "type": target.type,
+        "base_url": target.base_url,
+        "api_key_env": target.api_key_env,
+        "db": db,
+        # validate refuses a db outside the project unless the file says so
+        "db_outside_project": bool(db and (db.startswith("..") or os.path.isabs(db))),
+    }
+    return {k: v for k, v in spec.items() if v}
+
+
+def write(result: Export, out: Path, project: str, target: Any, *, force: bool) -> None:
+    """Write an export into `out` (with a project file unless `out` has one): nothing is
+    written when an id was not found, or when a file exists already and not `force`."""
+    from asst_deploy.spec.loader import PROJECT_FILE
+
+    if result.missing:
+        raise AsstDeployError(
+            f"not found on target '{target.name}': {', '.join(result.missing)}; "
+            "nothing was written (check the ids with the API, or use --all)"
+        )
+    if not (out / PROJECT_FILE).exists():
+        result.files[PROJECT_FILE] = project_file(project, target_entry(target, out))
+    clashes = [p for p in result.files if (out / p).exists() and p != PROJECT_FILE]
+    if clashes and not force:
+        raise AsstDeployError(
+            f"export would overwrite {len(clashes)} file(s) in {out} (first: {clashes[0]}); "
+            "pass --force or choose another --out; nothing was written"
+        )
+    for rel, content in sorted(result.files.items()):
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
 
 
 def project_file(project: str, target: Mapping[str, Json] | None) -> str:

@@ -11,6 +11,9 @@ FORMAT_VERSION = 1
 KIND_ORDER = ("file", "vector_store", "assistant")  # creation order; deletes go in reverse
 
 Json = Any
+# How a plan was made: toward the specs, deleting everything (--destroy), or accepting
+# drift into the hash stamps (--refresh-only)
+MODES = ("normal", "destroy", "refresh-only")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class Update(Action):
     changes: tuple[FieldChange, ...] = ()
     drift: bool = False
     adopt: bool = False  # an unmanaged object taken over: its ownership tags are added
+    # refresh-only: the live values are accepted as they are; only the hash stamp in the
+    # object's metadata is rewritten (before == after, no field changes)
+    refresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,8 @@ class Plan:
     lease_generation: int = 0  # of the target's lease when the state was read (lease.py)
     prune: bool = False
     only: tuple[str, ...] = ()
+    mode: str = "normal"  # one of MODES: how the plan was made, for a fresh re-plan
+    replace: tuple[str, ...] = ()  # keys forced to delete-and-recreate (--replace)
 
     @property
     def empty(self) -> bool:
@@ -137,6 +145,8 @@ class Plan:
             "lease_generation": self.lease_generation,
             "prune": self.prune,
             "only": list(self.only),
+            "mode": self.mode,
+            "replace": list(self.replace),
         }
 
     @classmethod
@@ -176,6 +186,8 @@ class Plan:
             lease_generation=data.get("lease_generation", 0),
             prune=data.get("prune", False),
             only=tuple(data.get("only", ())),
+            mode=data.get("mode", "normal"),
+            replace=tuple(data.get("replace", ())),
         )
 
 
@@ -203,6 +215,8 @@ _PLAN_FIELDS = {
     "lease_generation": "int",
     "prune": "bool",
     "only": "list",
+    "mode": "str",
+    "replace": "list",
 }
 _REQUIRED = ("project", "target", "actions")
 _ACTION_FIELDS: dict[str, dict[str, str]] = {
@@ -213,6 +227,7 @@ _ACTION_FIELDS: dict[str, dict[str, str]] = {
         "changes": "list",
         "drift": "bool",
         "adopt": "bool",
+        "refresh": "bool",
     },
     "replace": {
         "before": "dict",
@@ -254,7 +269,9 @@ def plan_problems(data: Json) -> list[str]:
             problem = _type_problem(name, data[name], spec)
             if problem:
                 problems.append(problem)
-    if not all(isinstance(data.get(n, []), list) for n in ("actions", "kept", "refused", "only")):
+    if not all(
+        isinstance(data.get(n, []), list) for n in ("actions", "kept", "refused", "only", "replace")
+    ):
         return problems
     for i, raw in enumerate(data.get("actions", [])):
         problems += _action_problems(f"actions[{i}]", raw)
@@ -265,7 +282,9 @@ def plan_problems(data: Json) -> list[str]:
             problems.append(f"kept[{i}]: expected an object with kind, key and remote_id")
         elif set(raw) - {"kind", "key", "remote_id", "reason"}:
             problems.append(f"kept[{i}]: unknown fields {sorted(set(raw) - set(_KEEP))}")
-    for name in ("refused", "only"):
+    if data.get("mode", "normal") not in MODES:
+        problems.append(f"mode: expected one of {', '.join(MODES)}, got {data['mode']!r}")
+    for name in ("refused", "only", "replace"):
         if not all(isinstance(v, str) for v in data.get(name, [])):
             problems.append(f"{name}: expected a list of strings")
     files = data.get("files", {})

@@ -88,7 +88,12 @@ def _(action: Create, style: Style) -> list[str]:
 @action_lines.register
 def _(action: Update, style: Style) -> list[str]:
     note = ""
-    if action.drift:
+    if action.refresh:
+        note = style(
+            "  (refresh-only: accept the live values into the hash stamp; no field changes)",
+            "cyan",
+        )
+    elif action.drift:
         note = style("  (drift: edited outside asst-deploy since the last apply)", "yellow")
     elif action.adopt:
         note = style("  (adopt: add the ownership tags)", "cyan")
@@ -177,7 +182,9 @@ def markdown(plan: Plan) -> str:
         lines += ["", "| | kind | key | changes |", "|---|---|---|---|"]
         for a in plan.actions:
             fields = ", ".join(f"`{c.field}`" for c in getattr(a, "changes", ())) or ""
-            if isinstance(a, Update) and a.drift:
+            if isinstance(a, Update) and a.refresh:
+                fields += "(refresh-only)"
+            elif isinstance(a, Update) and a.drift:
                 fields += " (drift)"
             if isinstance(a, Update) and a.adopt:
                 fields += " (adopt)"

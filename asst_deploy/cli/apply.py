@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from asst_deploy import deploy, lease, render
-from asst_deploy.apply import Options, apply_plan
+from asst_deploy.apply import ApplyError, Options, apply_plan, step_count
 from asst_deploy.cli.common import (
+    ActionProgress,
     confirm_or_abort,
     current_output,
     lock_timeout_option,
     project_options_for,
+    refresh_only_option,
     refuse_if_refused,
+    replace_option,
+    resource_option,
+    with_target_retries,
 )
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.plan import FORMAT_VERSION, Plan
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
 
@@ -41,8 +49,11 @@ class Finished:
 @click.option(
     "--prune", is_flag=True, help="Delete managed objects that are no longer in the specs."
 )
+@resource_option("Limit to this resource: a spec key or file path (repeatable).")
+@replace_option
+@refresh_only_option
 @click.option(
-    "--only", "only", multiple=True, metavar="KEY", help="Limit to these keys (repeatable)."
+    "--json", "as_json", is_flag=True, help="Print only a JSON report of what was done on stdout."
 )
 @click.option(
     "--parallelism",
@@ -61,16 +72,100 @@ def apply(
     only: tuple[str, ...],
     parallelism: int,
     lock_timeout: float,
+    replace: tuple[str, ...],
+    refresh_only: bool,
+    as_json: bool,
 ) -> None:
     """Apply the specs in SOURCE (a project directory) or a plan saved with `plan --out`."""
+    results: list[dict[str, Any]] = []
+    try:
+        _apply(
+            source,
+            env,
+            target,
+            auto_approve,
+            prune,
+            only,
+            parallelism,
+            lock_timeout,
+            replace,
+            refresh_only,
+            as_json,
+            results,
+        )
+    except click.exceptions.Exit:
+        raise
+    except Exception as exc:
+        if as_json:
+            current_output().result(json.dumps(failure_report(exc, results), indent=2))
+        raise
+
+
+def failure_report(exc: Exception, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """`apply --json` / `destroy --json` on failure: plan --json's error object, with
+    what was done before the failure and each failed action."""
+    from asst_deploy.cli.plan import error_report
+
+    report: dict[str, Any] = error_report(exc)
+    if isinstance(exc, ApplyError):
+        report["error"]["failures"] = list(exc.failures)
+    report["done"] = results
+    return report
+
+
+def result_report(
+    command: str, plan: Plan, results: list[dict[str, Any]], seconds: float
+) -> dict[str, Any]:
+    """`apply --json` / `destroy --json` on success: what was done, per action and in all."""
+    add, change, destroy = plan.counts()
+    return {
+        "format_version": FORMAT_VERSION,
+        "command": command,
+        "project": plan.project,
+        "environment": plan.environment,
+        "target": plan.target,
+        "mode": plan.mode,
+        "summary": {"add": add, "change": change, "destroy": destroy},
+        "done": results,
+        "seconds": round(seconds, 3),
+    }
+
+
+def _apply(
+    source: Path,
+    env: str | None,
+    target: str | None,
+    auto_approve: bool,
+    prune: bool,
+    only: tuple[str, ...],
+    parallelism: int,
+    lock_timeout: float,
+    replace: tuple[str, ...],
+    refresh_only: bool,
+    as_json: bool,
+    results: list[dict[str, Any]],
+) -> None:
     output = current_output()
     retry = output.retry_policy()
     saved = deploy.is_plan_file(source)
+    # with --json stdout holds the report alone: the plan and the summary go to stderr
+    show = output.result if not as_json else output.note
     if saved:
-        given = [n for n, v in (("--env", env), ("--target", target), ("--prune", prune)) if v]
-        if given or only:
+        given = [
+            n
+            for n, v in (
+                ("--env", env),
+                ("--endpoint", target),
+                ("--prune", prune),
+                ("--resource", only),
+                ("--replace", replace),
+                ("--refresh-only", refresh_only),
+            )
+            if v
+        ]
+        if given:
             raise AsstDeployError(
-                f"apply {source} takes no planning options ({', '.join(given or ['--only'])}): "
+                f"apply {source} takes no planning options ({', '.join(given)}): "
                 "a saved plan is applied as it was made; make a new plan with "
                 "`asst-deploy plan --out` to change them"
             )
@@ -83,7 +178,12 @@ def apply(
                 + "\n".join(f"  {r}" for r in reasons)
             )
     else:
+        if refresh_only and (prune or only or replace):
+            raise click.UsageError(
+                "--refresh-only cannot be combined with --prune, --resource or --replace"
+            )
         project = load_project(source, env, target)
+    retry = with_target_retries(retry, project.target)
     finished = Finished()
     with (
         finished,
@@ -107,33 +207,43 @@ def apply(
                 )
         else:
             the_plan, remote = deploy.make_plan(
-                project, backend, prune=prune, only=only, retry=retry
+                project,
+                backend,
+                prune=prune,
+                only=only,
+                replace=replace,
+                mode="refresh-only" if refresh_only else "normal",
+                retry=retry,
             )
         asks = not (saved or auto_approve)
         shown = asks or not output.quiet  # whoever is asked to confirm sees what they approve
         if shown:
-            output.result(render.text(the_plan, output.styler()), nl=False)
+            show(render.text(the_plan, output.styler()).rstrip("\n"))
         refuse_if_refused(the_plan)
         if the_plan.empty:
             if not shown:
-                output.result("No changes.")
+                show("No changes.")
+            if as_json:
+                output.result(json.dumps(result_report("apply", the_plan, [], 0.0), indent=2))
             return
         if asks:
             confirm_or_abort("Apply these changes?", auto_approve)
         started = time.monotonic()
         held.changed = True  # even a failed apply may have changed something
-        apply_plan(
-            the_plan,
-            project.root,
-            backend,
-            remote,
-            options=Options(parallelism=parallelism, retry=retry),
-            progress=output.note,
-            status=output.progress,
-        )
+        with ActionProgress(output, step_count(the_plan)) as bar:
+            apply_plan(
+                the_plan,
+                project.root,
+                backend,
+                remote,
+                options=Options(parallelism=parallelism, retry=retry),
+                progress=bar.done,
+                status=bar.status,
+                results=results,
+            )
         finished.done = True
     add, change, destroy = the_plan.counts()
-    output.result(
-        f"Apply complete: {add} added, {change} changed, {destroy} destroyed "
-        f"in {time.monotonic() - started:.1f} s."
-    )
+    seconds = time.monotonic() - started
+    show(f"Apply complete: {add} added, {change} changed, {destroy} destroyed in {seconds:.1f} s.")
+    if as_json:
+        output.result(json.dumps(result_report("apply", the_plan, results, seconds), indent=2))

@@ -29,17 +29,93 @@ def project_options(fn: F) -> F:
     return project_options_for(ENV_HELP)(fn)
 
 
+def deprecated_alias(
+    old: str, new: str, dest: str
+) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A callback for an old option name (an option of its own, expose_value=False) that
+    still works: it hands its value to the new option's parameter `dest`, with a note."""
+
+    def note(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value not in (None, ()):
+            click.echo(f"Deprecated: {old} is now {new}; {old} will be removed.", err=True)
+            if ctx.params.get(dest) not in (None, ()):
+                raise click.UsageError(f"give {new} only (not also the old {old})")
+            ctx.params[dest] = value
+        return value
+
+    return note
+
+
 def project_options_for(env_help: str) -> Callable[[F], F]:
-    """`project_options` with the command's own words for --env."""
+    """`project_options` with the command's own words for --env. `--endpoint` was called
+    `--target`, which in Terraform names a resource: the old name works, with a note."""
 
     def decorate(fn: F) -> F:
         fn = click.option(
-            "--target", "target", metavar="NAME", help="Target to use instead of the environment's."
+            "--target",
+            "deprecated_target",
+            metavar="NAME",
+            hidden=True,
+            expose_value=False,
+            callback=deprecated_alias("--target", "--endpoint", "target"),
+        )(fn)
+        fn = click.option(
+            "--endpoint",
+            "target",
+            metavar="NAME",
+            help="Target (endpoint) of asst-deploy.yaml to use instead of the environment's.",
         )(fn)
         fn = click.option("--env", "env", metavar="NAME", help=env_help)(fn)
         return fn
 
     return decorate
+
+
+def resource_option(help: str) -> Callable[[F], F]:
+    """--resource KEY (repeatable), Terraform's -target; the old name --only still works."""
+
+    def decorate(fn: F) -> F:
+        fn = click.option(
+            "--only",
+            "deprecated_only",
+            multiple=True,
+            metavar="KEY",
+            hidden=True,
+            expose_value=False,
+            callback=deprecated_alias("--only", "--resource", "only"),
+        )(fn)
+        return click.option("--resource", "only", multiple=True, metavar="KEY", help=help)(fn)
+
+    return decorate
+
+
+def replace_option(fn: F) -> F:
+    """--replace KEY (repeatable), Terraform's -replace=ADDRESS."""
+    return click.option(
+        "--replace",
+        "replace",
+        multiple=True,
+        metavar="KEY",
+        help="Delete and re-create this assistant or vector store, changed or not (repeatable).",
+    )(fn)
+
+
+def refresh_only_option(fn: F) -> F:
+    return click.option(
+        "--refresh-only",
+        "refresh_only",
+        is_flag=True,
+        help="Accept drift: rewrite the hash stamps of objects edited outside asst-deploy "
+        "to what they are now, changing none of their fields.",
+    )(fn)
+
+
+def with_target_retries(policy: RetryPolicy, target: Any) -> RetryPolicy:
+    """The target's `max_retries` (as the openai SDK counts: retries after the first try)."""
+    import dataclasses
+
+    retries = getattr(target, "max_retries", None)
+    return policy if retries is None else dataclasses.replace(policy, attempts=retries + 1)
 
 
 def lock_timeout_option(fn: F) -> F:
@@ -189,3 +265,47 @@ def refuse_if_refused(plan: Plan) -> None:
             "the plan cannot be applied; nothing was changed:\n"
             + "\n".join(f"  {r}" for r in plan.refused)
         )
+
+
+class ActionProgress:
+    """Where apply_plan's `progress` and `status` go. In a terminal (stderr a TTY, not
+    --quiet or --verbose) a click progress bar counts the steps, each line of what was
+    done printed above it; anywhere else (a CI log) one line per action, as before."""
+
+    def __init__(self, output: Output, total: int, *, force_bar: bool | None = None) -> None:
+        import threading
+
+        self.output = output
+        bar = force_bar if force_bar is not None else is_tty(sys.stderr)
+        self.bar: Any = None
+        if bar and total > 1 and not (output.quiet or output.verbose):
+            self.bar = click.progressbar(
+                length=total, label="Applying", file=sys.stderr, show_pos=True
+            )
+            self.bar._is_atty = True  # forced: click draws no bar where it sees no TTY
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> ActionProgress:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def done(self, message: str) -> None:
+        if self.bar is None:
+            self.output.note(message)
+            return
+        with self.lock:
+            click.echo("\r\x1b[K" + message, err=True)  # above the bar, which redraws
+            self.bar.update(1)
+
+    def status(self, message: str) -> None:
+        if self.bar is None:
+            self.output.progress(message)
+            return
+        with self.lock:
+            self.bar.label = message.strip()[:40]
+            self.bar.render_progress()

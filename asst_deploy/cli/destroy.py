@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import time
+from typing import Any
+
 import click
 
 from asst_deploy import deploy, lease, render
-from asst_deploy.apply import Options, apply_plan
+from asst_deploy.apply import Options, apply_plan, step_count
+from asst_deploy.cli.apply import failure_report, result_report
 from asst_deploy.cli.common import (
+    ActionProgress,
     confirm_or_abort,
     current_output,
     lock_timeout_option,
     project_options_for,
+    with_target_retries,
 )
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.targets import connect
@@ -22,14 +29,43 @@ from asst_deploy.spec.loader import load_project
 @project_options_for("Environment whose objects to destroy (see asst-deploy.yaml).")
 @click.option("--auto-approve", is_flag=True, help="Destroy without asking for confirmation.")
 @lock_timeout_option
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print only a JSON report of what was done on stdout."
+)
 def destroy(
-    directory: str, env: str | None, target: str | None, auto_approve: bool, lock_timeout: float
+    directory: str,
+    env: str | None,
+    target: str | None,
+    auto_approve: bool,
+    lock_timeout: float,
+    as_json: bool,
 ) -> None:
     """Delete every object the project in DIRECTORY manages on its target (objects of
     other projects, and objects without the project's marker, are never touched)."""
+    results: list[dict[str, Any]] = []
+    try:
+        _destroy(directory, env, target, auto_approve, lock_timeout, as_json, results)
+    except click.exceptions.Exit:
+        raise
+    except Exception as exc:
+        if as_json:
+            current_output().result(json.dumps(failure_report(exc, results), indent=2))
+        raise
+
+
+def _destroy(
+    directory: str,
+    env: str | None,
+    target: str | None,
+    auto_approve: bool,
+    lock_timeout: float,
+    as_json: bool,
+    results: list[dict[str, Any]],
+) -> None:
     output = current_output()
-    retry = output.retry_policy()
+    show = output.result if not as_json else output.note  # --json: stdout holds the report
     project = load_project(directory, env, target)
+    retry = with_target_retries(output.retry_policy(), project.target)
     with (
         connect(project.target, trace=output.trace()) as backend,
         lease.held(backend, project.name, retry=retry, timeout=lock_timeout) as held,
@@ -42,26 +78,34 @@ def destroy(
                 + "\n".join(f"  {r}" for r in the_plan.refused)
             )
         if the_plan.empty:
-            output.result(
+            show(
                 f"Nothing to destroy: project {project.name} manages no objects on "
                 f"target '{project.target.name}'."
             )
+            if as_json:
+                output.result(json.dumps(result_report("destroy", the_plan, [], 0.0), indent=2))
             return
         if not (auto_approve and output.quiet):
-            output.result(render.text(the_plan, output.styler()), nl=False)
+            show(render.text(the_plan, output.styler()).rstrip("\n"))
         confirm_or_abort(
             f"Destroy {len(the_plan.actions)} object(s) of project {project.name}?",
             auto_approve,
             verb="destroy",
         )
         held.changed = True
-        apply_plan(
-            the_plan,
-            project.root,
-            backend,
-            remote,
-            options=Options(retry=retry),
-            progress=output.note,
-            status=output.progress,
-        )
-    output.result(f"Destroy complete: {len(the_plan.actions)} destroyed.")
+        started = time.monotonic()
+        with ActionProgress(output, step_count(the_plan)) as bar:
+            apply_plan(
+                the_plan,
+                project.root,
+                backend,
+                remote,
+                options=Options(retry=retry),
+                progress=bar.done,
+                status=bar.status,
+                results=results,
+            )
+    show(f"Destroy complete: {len(the_plan.actions)} destroyed.")
+    if as_json:
+        seconds = time.monotonic() - started
+        output.result(json.dumps(result_report("destroy", the_plan, results, seconds), indent=2))

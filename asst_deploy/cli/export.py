@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import click
 
 from asst_deploy.cli.common import current_output, project_dir_option, project_options_for
-from asst_deploy.errors import AsstDeployError
 from asst_deploy.export import export as run_export
-from asst_deploy.export import project_file
+from asst_deploy.export import write
 from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.targets import connect
-from asst_deploy.spec.loader import PROJECT_FILE, load_project
+from asst_deploy.spec.loader import load_project
 from asst_deploy.spec.schema import KEY_PATTERN
 
 
@@ -73,38 +71,7 @@ def export(
                 return None
 
         result = run_export(state, name, download, None if export_all else set(remote_ids))
-    if result.missing:
-        raise AsstDeployError(
-            f"not found on target '{project.target.name}': {', '.join(result.missing)}; "
-            "nothing was written (check the ids with the API, or use --all)"
-        )
-    if not (out / PROJECT_FILE).exists():
-        t = project.target
-        db = os.path.relpath(t.db.resolve(), out.resolve()) if t.db else None
-        spec = {
-            "name": t.name,
-            "type": t.type,
-            "base_url": t.base_url,
-            "api_key_env": t.api_key_env,
-            # the same sandbox state, so the exported specs plan against what they describe
-            "db": db,
-            # validate refuses a db outside the project unless the file says so
-            "db_outside_project": bool(db and (db.startswith("..") or os.path.isabs(db))),
-        }
-        result.files[PROJECT_FILE] = project_file(name, {k: v for k, v in spec.items() if v})
-    clashes = [p for p in result.files if (out / p).exists() and p != PROJECT_FILE]
-    if clashes and not force:
-        raise AsstDeployError(
-            f"export would overwrite {len(clashes)} file(s) in {out} (first: {clashes[0]}); "
-            "pass --force or choose another --out; nothing was written"
-        )
-    for rel, content in sorted(result.files.items()):
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
+    write(result, out, name, project.target, force=force)
     for warning in result.warnings:
         output.warn(warning)
     for owner in sorted(set(result.skipped.values())):

@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from asst_deploy import deploy, render
-from asst_deploy.cli.common import current_output, project_options_for, refuse_if_refused
+from asst_deploy.cli.common import (
+    current_output,
+    project_options_for,
+    refresh_only_option,
+    refuse_if_refused,
+    replace_option,
+    resource_option,
+    with_target_retries,
+)
 from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.plan import FORMAT_VERSION
 from asst_deploy.remote.targets import connect
@@ -36,12 +44,14 @@ EXIT_CHANGES = 2
 @click.option(
     "--prune", is_flag=True, help="Delete managed objects that are no longer in the specs."
 )
+@resource_option("Limit the plan to this resource: a spec key or file path (repeatable).")
+@replace_option
+@refresh_only_option
 @click.option(
-    "--only",
-    "only",
-    multiple=True,
-    metavar="KEY",
-    help="Limit the plan to these keys (repeatable).",
+    "--destroy",
+    "destroy",
+    is_flag=True,
+    help="Plan deleting everything the project manages (save it with --out to review).",
 )
 def plan(
     directory: str,
@@ -53,18 +63,62 @@ def plan(
     detailed_exitcode: bool,
     prune: bool,
     only: tuple[str, ...],
+    replace: tuple[str, ...],
+    refresh_only: bool,
+    destroy: bool,
 ) -> None:
     """Compare the specs in DIRECTORY with the target and show the changes."""
     try:
         if as_json and as_markdown:
             raise click.UsageError("choose one of --json and --markdown")
-        _plan(directory, env, target, out, as_json, as_markdown, detailed_exitcode, prune, only)
+        mode = plan_mode(destroy, refresh_only, prune, only, replace)
+        _plan(
+            directory,
+            env,
+            target,
+            out,
+            as_json,
+            as_markdown,
+            detailed_exitcode,
+            prune,
+            only,
+            replace,
+            mode,
+        )
     except click.exceptions.Exit:
         raise
     except Exception as exc:
         if as_json:  # a script reading stdout gets JSON on failure too; the message stays on stderr
             current_output().result(json.dumps(error_report(exc), indent=2))
         raise
+
+
+def plan_mode(
+    destroy: bool,
+    refresh_only: bool,
+    prune: bool,
+    only: tuple[str, ...],
+    replace: tuple[str, ...],
+) -> str:
+    """The plan's mode from the options; --destroy and --refresh-only take no others."""
+    for flag, name in ((destroy, "--destroy"), (refresh_only, "--refresh-only")):
+        if not flag:
+            continue
+        others = [
+            n
+            for n, v in (
+                ("--destroy", destroy),
+                ("--refresh-only", refresh_only),
+                ("--prune", prune),
+                ("--resource", only),
+                ("--replace", replace),
+            )
+            if v and n != name
+        ]
+        if others:
+            raise click.UsageError(f"{name} cannot be combined with {', '.join(others)}")
+        return "destroy" if destroy else "refresh-only"
+    return "normal"
 
 
 def error_report(exc: Exception) -> dict[str, object]:
@@ -95,6 +149,8 @@ def _plan(
     detailed_exitcode: bool,
     prune: bool,
     only: tuple[str, ...],
+    replace: tuple[str, ...] = (),
+    mode: str = "normal",
 ) -> None:
     output = current_output()
     if out is not None and not out.parent.is_dir():
@@ -105,7 +161,13 @@ def _plan(
     project = load_project(directory, env, target)
     with connect(project.target, trace=output.trace()) as backend:
         the_plan, _ = deploy.make_plan(
-            project, backend, prune=prune, only=only, retry=output.retry_policy()
+            project,
+            backend,
+            prune=prune,
+            only=only,
+            replace=replace,
+            mode=mode,
+            retry=with_target_retries(output.retry_policy(), project.target),
         )
     if as_json:
         output.result(render.to_json(the_plan))

@@ -121,9 +121,9 @@ def test_only_limits_the_plan(proj: Path) -> None:
     assert json.loads(run("plan", str(proj), "--json").out)["summary"]["change"] == 2
     plan = json.loads(run("plan", str(proj), "--json", "--only", "greeter").out)
     assert [(a["action"], a["key"]) for a in plan["actions"]] == [("update", "greeter")]
-    result = run("plan", str(proj), "--only", "nobody")
+    result = run("plan", str(proj), "--resource", "nobody")
     assert result.code == 1
-    assert "--only names no resource of the project: nobody" in result.err
+    assert "--resource names no resource of the project: nobody" in result.err
 
 
 def _write(path: Path, text: str) -> Path:

@@ -196,6 +196,7 @@ def test_json() -> None:
         ],
         "drift": True,
         "adopt": False,
+        "refresh": False,
     }
     assert data["kept"] == [{"kind": "assistant", "key": "legacy", "remote_id": "asst_3"}]
     assert data["files"] == {"k/a.md": "1" * 16}
@@ -214,6 +215,8 @@ def test_json() -> None:
         "lease_generation",
         "prune",
         "only",
+        "mode",
+        "replace",
     ]
 
 

@@ -1,0 +1,55 @@
+"""Adopting an existing remote object into a project (`asst-deploy import`): checks and tagging."""
+
+from __future__ import annotations
+
+import re
+
+from asst_deploy import identity, limits
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.export import tag_metadata
+from asst_deploy.remote.base import Backend
+from asst_deploy.spec.model import Project
+from asst_deploy.spec.schema import KEY_PATTERN
+
+
+def check_key(key: str) -> None:
+    if not re.match(KEY_PATTERN, key):
+        raise AsstDeployError(
+            f"invalid key {key!r}: use 1-64 lower-case letters, digits, '_', '.' or '-'"
+        )
+
+
+def import_object(backend: Backend, project: Project, kind: str, remote_id: str, key: str) -> None:
+    """Tag the `kind` object `remote_id` with `project`'s marker under `key`; refused (and
+    nothing changed) when it does not exist, another project or this one already manages
+    it, the key is taken, or its metadata has no room for the marker."""
+    check_key(key)
+    state = backend.read_state()
+    objects = state.assistants if kind == "assistant" else state.vector_stores
+    obj = next((o for o in objects if o.id == remote_id), None)
+    if obj is None:
+        raise AsstDeployError(f"no {kind} {remote_id} on target '{project.target.name}'")
+    owner, owned_key, _ = obj.owner
+    if owner is not None:
+        whose = "this project" if owner == project.name else f"project '{owner}'"
+        raise AsstDeployError(f"{kind} {remote_id} is already managed by {whose} as '{owned_key}'")
+    taken = [o.id for o in objects if o.owner[:2] == (project.name, key)]
+    if taken:
+        raise AsstDeployError(
+            f"key '{key}' already names {kind} {taken[0]} in project '{project.name}'"
+        )
+    user = identity.user_metadata(dict(obj.data.get("metadata") or {}))
+    room = limits.METADATA_PAIRS_MAX - len(identity.RESERVED_METADATA_KEYS)
+    if len(user) > room:
+        raise AsstDeployError(
+            f"{kind} {remote_id} has {len(user)} metadata pairs; adopting it needs "
+            f"{len(identity.RESERVED_METADATA_KEYS)} free of the API's {limits.METADATA_PAIRS_MAX}: "
+            f"remove {len(user) - room} pair(s) first"
+        )
+    backend.set_metadata(
+        kind, remote_id, tag_metadata(obj, project.name, key, state.names(project.name))
+    )
+
+
+def has_spec(project: Project, key: str) -> bool:
+    return key in {a.key for a in project.assistants} | {s.key for s in project.vector_stores}
