@@ -19,6 +19,7 @@ from vcr.request import Request
 
 from asst_deploy import canonical, identity, secrets
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.replay import sse
 from asst_deploy.spec import yamlpos
 from asst_deploy.spec.model import AssistantSpec, Project
 
@@ -108,26 +109,14 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sse_events(text: str) -> list[dict[str, Json]] | None:
-    events = []
-    for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "data" not in fields:
-            return None
-        try:
-            data = json.loads(fields["data"])
-        except ValueError:
-            data = fields["data"]
-        events.append({"event": fields.get("event", "message"), "data": data})
-    return events
+    """The stream as a list of events, or None (kept as text) if that would lose anything."""
+    events = sse.readable(sse.parse(text))
+    # JSON data is compared as trees: its spacing is not part of what a client reads
+    return events if sse.readable(sse.parse(_sse_text(events))) == events else None
 
 
 def _sse_text(events: list[dict[str, Json]]) -> str:
-    return "".join(
-        f"event: {e['event']}\ndata: "
-        + (e["data"] if isinstance(e["data"], str) else json.dumps(e["data"]))
-        + "\n\n"
-        for e in events
-    )
+    return sse.encode(sse.raw(events))
 
 
 def _content_type(headers: Mapping[str, Any]) -> str:
