@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
+import math
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -22,11 +25,31 @@ _FILES_PAGE = 10_000
 _NOT_CONNECTED = ("ConnectError", "ConnectTimeout")
 
 
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    value = (headers or {}).get("retry-after")
+def _retry_after(
+    headers: Mapping[str, str] | None, now: Callable[[], float] = time.time
+) -> float | None:
+    """The wait the server asks for, in seconds, read as the SDK reads it: `retry-after-ms`
+    first, then `retry-after` as seconds, then as an HTTP date. None when absent, unreadable
+    or not a finite wait of zero or more."""
+    headers = headers or {}
+    for name, divisor in (("retry-after-ms", 1000), ("retry-after", 1)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            delay = float(value) / divisor
+        except ValueError:
+            continue
+        return delay if math.isfinite(delay) and delay >= 0 else None
+    value = headers.get("retry-after")
+    if value is None:
+        return None
     try:
-        return float(value) if value is not None else None
-    except ValueError:
+        moment = email.utils.parsedate_tz(value)
+        if moment is None:
+            return None
+        return max(0.0, email.utils.mktime_tz(moment) - now())
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 
