@@ -226,34 +226,36 @@ def _body(request: Request) -> Json:
         return raw
 
 
-def _difference(a: Json, b: Json, where: str = "") -> str | None:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            if key not in a or key not in b:
-                side = "sent" if key in a else "recorded"
-                return f"'{where}{key}' is only in the {side} request"
-            found = _difference(a[key], b[key], f"{where}{key}.")
-            if found:
-                return found
-        return None
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            found = _difference(x, y, f"{where}{i}.")
-            if found:
-                return found
-        return None
-    if a != b:
-        return f"{where.rstrip('.') or 'body'}: sent {a!r}, recorded {b!r}"
-    return None
+def _differences(sent: Json, recorded: Json) -> list[str]:
+    """Every difference between two request bodies, one line each, in path order (deepdiff's
+    tree turned at once into lines; it is imported only when the bodies differ)."""
+    if sent == recorded:
+        return []
+    from deepdiff import DeepDiff
+    from deepdiff.helper import NotPresent
+
+    lines = []
+    for level in (
+        lvl for levels in DeepDiff(sent, recorded, view="tree").values() for lvl in levels
+    ):
+        path = level.path(output_format="list")
+        where = ".".join(str(p) for p in path) or "body"
+        if isinstance(level.t2, NotPresent):
+            lines.append((path, f"'{where}' is only in the sent request"))
+        elif isinstance(level.t1, NotPresent):
+            lines.append((path, f"'{where}' is only in the recorded request"))
+        else:
+            lines.append((path, f"{where}: sent {level.t1!r}, recorded {level.t2!r}"))
+    return [text for _, text in sorted(lines, key=lambda item: [str(p) for p in item[0]])]
 
 
 def json_body(r1: Request, r2: Request) -> None:
     """Bodies compared as data; multipart uploads are not compared (random boundaries)."""
     if "multipart/" in _content_type(r1.headers) + _content_type(r2.headers):
         return
-    found = _difference(_body(r1), _body(r2))
+    found = _differences(_body(r1), _body(r2))
     if found:
-        raise AssertionError(found)
+        raise AssertionError("\n".join(found))
 
 
 def make_vcr(live_base: str) -> vcr.VCR:
@@ -373,7 +375,8 @@ def explain(miss: CannotOverwriteExistingCassetteException) -> str:
         return "\n".join(lines)
     _, index, stored, bad = min(candidates, key=lambda c: (c[0], c[1]))
     lines.append(f"closest recorded request (#{index + 1}): {_show(stored)}")
-    lines += [f"  {name} differs: {why}" for name, why in bad]
+    # a matcher's reason may list several differences, one a line: each gets its own
+    lines += [f"  {name} differs: {line}" for name, why in bad for line in str(why).splitlines()]
     return "\n".join(lines)
 
 
