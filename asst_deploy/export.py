@@ -7,14 +7,13 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
 
 import yaml
 
 from asst_deploy import canonical, identity
 from asst_deploy.remote.state import RemoteObject, RemoteState
+from asst_deploy.types import Json
 
-Json = Any
 Download = Callable[[str], bytes | None]  # file id -> content, None when not downloadable
 
 _INLINE_INSTRUCTIONS_MAX = 200

@@ -16,8 +16,8 @@ from asst_deploy import identity
 from asst_deploy.remote.assistants_api import Assistants
 from asst_deploy.remote.base import PageRetry, RemoteError
 from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
+from asst_deploy.types import Json
 
-Json = Any
 T = TypeVar("T")
 _PAGE = 100  # the API's largest page for assistants and vector stores
 _FILES_PAGE = 10_000

@@ -22,8 +22,8 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.replay import sse
 from asst_deploy.spec import yamlpos
 from asst_deploy.spec.model import AssistantSpec, Project
+from asst_deploy.types import Json
 
-Json = Any
 # Replay talks to no host at all; recorded URLs are rewritten to this base so that
 # cassettes carry no port of a sandbox that is gone, and match whatever the target was.
 REPLAY_BASE = "https://assistants.invalid/v1"

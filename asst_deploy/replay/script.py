@@ -14,8 +14,8 @@ from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.spec import schemacheck
 from asst_deploy.spec.schema import KEY_PATTERN, closed_object
 from asst_deploy.spec.yamlpos import Document, parse_file
+from asst_deploy.types import Json
 
-Json = Any
 SCHEMA_ID = "https://asst-deploy.dev/schema/conversation.json"
 CALLABLE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"  # module.path:function
 RUN_STATUSES = ("completed", "incomplete", "failed", "cancelled", "expired", "timed_out")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from typing import Any
 
-Json = Any
+from asst_deploy.types import Json
 
 # the spec's line ends: CRLF, lone CR, lone LF
 _LINE_END = re.compile(r"\r\n|\r|\n")
