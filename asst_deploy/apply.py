@@ -17,8 +17,8 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Plan, Replace, Update
 from asst_deploy.remote.base import Backend, PageRetry, RemoteError
 from asst_deploy.remote.state import RemoteState
+from asst_deploy.types import Json
 
-Json = Any
 T = TypeVar("T")
 Progress = Callable[[str], None]
 STATUS_EVERY = 2.0  # seconds between "still ingesting" lines

@@ -14,8 +14,7 @@ from typing import Any
 from asst_deploy import identity
 from asst_deploy.remote.state import RemoteObject
 from asst_deploy.spec.model import AssistantSpec, VectorStoreSpec
-
-Json = Any
+from asst_deploy.types import Json
 
 # Chunking "auto" is what the API reports back as static 800/400.
 AUTO_CHUNKING = {

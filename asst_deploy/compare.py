@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from asst_deploy import canonical, identity
 from asst_deploy.plan import Action, Create, Delete, FieldChange, Keep, Plan, Replace, Update
 from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
 from asst_deploy.spec.model import Project
-
-Json = Any
+from asst_deploy.types import Json
 
 # Fields the API cannot change in place: changing them means delete and re-create.
 REPLACE_FIELDS = {"vector_store": ("chunking_strategy",)}

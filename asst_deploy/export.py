@@ -8,15 +8,15 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import yaml
 
 from asst_deploy import canonical, identity
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.state import RemoteObject, RemoteState
+from asst_deploy.spec.model import Target
+from asst_deploy.types import Json
 
-Json = Any
 Download = Callable[[str], bytes | None]  # file id -> content, None when not downloadable
 
 _INLINE_INSTRUCTIONS_MAX = 200
@@ -220,7 +220,7 @@ def export(
     return exporter.result
 
 
-def target_entry(target: Any, out: Path) -> dict[str, Json]:
+def target_entry(target: Target, out: Path) -> dict[str, Json]:
     """The source's target as the export's project file names it: the same endpoint, and
     the same sandbox state (its db relative to `out`), so the exported specs plan against
     what they describe."""
@@ -237,7 +237,7 @@ def target_entry(target: Any, out: Path) -> dict[str, Json]:
     return {k: v for k, v in spec.items() if v}
 
 
-def write(result: Export, out: Path, project: str, target: Any, *, force: bool) -> None:
+def write(result: Export, out: Path, project: str, target: Target, *, force: bool) -> None:
     """Write an export into `out` (with a project file unless `out` has one): nothing is
     written when an id was not found, or when a file exists already and not `force`."""
     from asst_deploy.spec.loader import PROJECT_FILE

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.types import Json
 
 FORMAT_VERSION = 1
 KIND_ORDER = ("file", "vector_store", "assistant")  # creation order; deletes go in reverse
 
-Json = Any
 # How a plan was made: toward the specs, deleting everything (--destroy), or accepting
 # drift into the hash stamps (--refresh-only)
 MODES = ("normal", "destroy", "refresh-only")

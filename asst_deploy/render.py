@@ -6,11 +6,10 @@ import difflib
 import json
 from collections.abc import Callable
 from functools import singledispatch
-from typing import Any
 
 from asst_deploy.plan import Action, Create, Delete, FieldChange, Plan, Replace, Update
+from asst_deploy.types import Json
 
-Json = Any
 Style = Callable[[str, str], str]  # (text, colour name) -> styled text
 
 _COLOURS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta"}

@@ -32,8 +32,9 @@ def require_test_extra() -> None:
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED, metavar="[PATHS] [PYTEST_OPTIONS]")
 @click.option(
     "--mode",
-    type=click.Choice(["live", "record", "replay"]),
-    help="Default: $ASST_DEPLOY_MODE, else replay when $CI is set, else live.",
+    type=click.Choice(["live", "record", "replay", "once", "none", "rewrite"]),
+    help="live, record (rewrite), replay (none), or once (record only the missing "
+    "cassettes). Default: $ASST_DEPLOY_MODE, else replay when $CI is set, else live.",
 )
 @project_options
 @click.option("--cassettes", type=click.Path(path_type=Path), help="Cassette directory.")

@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
+from asst_deploy.types import Json
 
-Json = Any
 # Runs one list page's fetch, retrying it when it fails transiently: a read that fails
 # on page 7 goes on from page 7, not from the start.
 PageRetry = Callable[[Callable[[], Any]], Any]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
+import math
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -13,20 +16,41 @@ from asst_deploy import identity
 from asst_deploy.remote.assistants_api import Assistants
 from asst_deploy.remote.base import PageRetry, RemoteError
 from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
+from asst_deploy.types import Json
 
-Json = Any
 T = TypeVar("T")
 _PAGE = 100  # the API's largest page for assistants and vector stores
 _FILES_PAGE = 10_000
+BATCH_MAX = 2000  # files in one vector store file batch, as the API allows
 # httpx's errors for a connection that was never made (as opposed to one that broke)
 _NOT_CONNECTED = ("ConnectError", "ConnectTimeout")
 
 
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    value = (headers or {}).get("retry-after")
+def _retry_after(
+    headers: Mapping[str, str] | None, now: Callable[[], float] = time.time
+) -> float | None:
+    """The wait the server asks for, in seconds, read as the SDK reads it: `retry-after-ms`
+    first, then `retry-after` as seconds, then as an HTTP date. None when absent, unreadable
+    or not a finite wait of zero or more."""
+    headers = headers or {}
+    for name, divisor in (("retry-after-ms", 1000), ("retry-after", 1)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            delay = float(value) / divisor
+        except ValueError:
+            continue
+        return delay if math.isfinite(delay) and delay >= 0 else None
+    value = headers.get("retry-after")
+    if value is None:
+        return None
     try:
-        return float(value) if value is not None else None
-    except ValueError:
+        moment = email.utils.parsedate_tz(value)
+        if moment is None:
+            return None
+        return max(0.0, email.utils.mktime_tz(moment) - now())
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 
@@ -211,15 +235,27 @@ class OpenAIBackend:
     def attach_files(
         self, store_id: str, files: Sequence[tuple[str, Mapping[str, Json]]], chunking: Json
     ) -> None:
-        extra = {"chunking_strategy": chunking} if chunking else {}
+        """One file batch per BATCH_MAX files instead of a call per file. Re-sending a batch
+        that committed (and answered 500) re-attaches its files: safe to retry."""
         with self.translated(f"attaching files to vector store {store_id}"):
-            for file_id, attributes in files:
-                self.client.vector_stores.files.create(
-                    vector_store_id=store_id,
-                    file_id=file_id,
-                    attributes=dict(attributes) or None,
-                    **extra,
-                )
+            for start in range(0, len(files), BATCH_MAX):
+                part = files[start : start + BATCH_MAX]
+                if any(attributes for _, attributes in part):
+                    # with `files` the API ignores the batch-wide fields: each file says its own
+                    extra = {"chunking_strategy": chunking} if chunking else {}
+                    entries: list[Any] = [
+                        {"file_id": file_id, **extra, **({"attributes": dict(a)} if a else {})}
+                        for file_id, a in part
+                    ]
+                    self.client.vector_stores.file_batches.create(
+                        vector_store_id=store_id, files=entries
+                    )
+                else:
+                    self.client.vector_stores.file_batches.create(
+                        vector_store_id=store_id,
+                        file_ids=[file_id for file_id, _ in part],
+                        **({"chunking_strategy": chunking} if chunking else {}),
+                    )
 
     def update_file_attributes(
         self, store_id: str, file_id: str, attributes: Mapping[str, Json]

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from asst_deploy import identity
-
-Json = Any
+from asst_deploy.types import Json
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ from vcr.request import Request
 
 from asst_deploy import canonical, identity, secrets
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.replay import sse
 from asst_deploy.spec import yamlpos
 from asst_deploy.spec.model import AssistantSpec, Project
+from asst_deploy.types import Json
 
-Json = Any
 # Replay talks to no host at all; recorded URLs are rewritten to this base so that
 # cassettes carry no port of a sandbox that is gone, and match whatever the target was.
 REPLAY_BASE = "https://assistants.invalid/v1"
@@ -108,26 +109,14 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sse_events(text: str) -> list[dict[str, Json]] | None:
-    events = []
-    for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "data" not in fields:
-            return None
-        try:
-            data = json.loads(fields["data"])
-        except ValueError:
-            data = fields["data"]
-        events.append({"event": fields.get("event", "message"), "data": data})
-    return events
+    """The stream as a list of events, or None (kept as text) if that would lose anything."""
+    events = sse.readable(sse.parse(text))
+    # JSON data is compared as trees: its spacing is not part of what a client reads
+    return events if sse.readable(sse.parse(_sse_text(events))) == events else None
 
 
 def _sse_text(events: list[dict[str, Json]]) -> str:
-    return "".join(
-        f"event: {e['event']}\ndata: "
-        + (e["data"] if isinstance(e["data"], str) else json.dumps(e["data"]))
-        + "\n\n"
-        for e in events
-    )
+    return sse.encode(sse.raw(events))
 
 
 def _content_type(headers: Mapping[str, Any]) -> str:
@@ -237,34 +226,36 @@ def _body(request: Request) -> Json:
         return raw
 
 
-def _difference(a: Json, b: Json, where: str = "") -> str | None:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            if key not in a or key not in b:
-                side = "sent" if key in a else "recorded"
-                return f"'{where}{key}' is only in the {side} request"
-            found = _difference(a[key], b[key], f"{where}{key}.")
-            if found:
-                return found
-        return None
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            found = _difference(x, y, f"{where}{i}.")
-            if found:
-                return found
-        return None
-    if a != b:
-        return f"{where.rstrip('.') or 'body'}: sent {a!r}, recorded {b!r}"
-    return None
+def _differences(sent: Json, recorded: Json) -> list[str]:
+    """Every difference between two request bodies, one line each, in path order (deepdiff's
+    tree turned at once into lines; it is imported only when the bodies differ)."""
+    if sent == recorded:
+        return []
+    from deepdiff import DeepDiff
+    from deepdiff.helper import NotPresent
+
+    lines = []
+    for level in (
+        lvl for levels in DeepDiff(sent, recorded, view="tree").values() for lvl in levels
+    ):
+        path = level.path(output_format="list")
+        where = ".".join(str(p) for p in path) or "body"
+        if isinstance(level.t2, NotPresent):
+            lines.append((path, f"'{where}' is only in the sent request"))
+        elif isinstance(level.t1, NotPresent):
+            lines.append((path, f"'{where}' is only in the recorded request"))
+        else:
+            lines.append((path, f"{where}: sent {level.t1!r}, recorded {level.t2!r}"))
+    return [text for _, text in sorted(lines, key=lambda item: [str(p) for p in item[0]])]
 
 
 def json_body(r1: Request, r2: Request) -> None:
     """Bodies compared as data; multipart uploads are not compared (random boundaries)."""
     if "multipart/" in _content_type(r1.headers) + _content_type(r2.headers):
         return
-    found = _difference(_body(r1), _body(r2))
+    found = _differences(_body(r1), _body(r2))
     if found:
-        raise AssertionError(found)
+        raise AssertionError("\n".join(found))
 
 
 def make_vcr(live_base: str) -> vcr.VCR:
@@ -384,7 +375,8 @@ def explain(miss: CannotOverwriteExistingCassetteException) -> str:
         return "\n".join(lines)
     _, index, stored, bad = min(candidates, key=lambda c: (c[0], c[1]))
     lines.append(f"closest recorded request (#{index + 1}): {_show(stored)}")
-    lines += [f"  {name} differs: {why}" for name, why in bad]
+    # a matcher's reason may list several differences, one a line: each gets its own
+    lines += [f"  {name} differs: {line}" for name, why in bad for line in str(why).splitlines()]
     return "\n".join(lines)
 
 

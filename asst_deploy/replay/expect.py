@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from asst_deploy import userregex
 from asst_deploy.errors import Location
 from asst_deploy.replay.script import Expectation, Turn
 from asst_deploy.replay.stubs import StubError, load_callable
 from asst_deploy.replay.transcript import ToolCall, TurnResult
+from asst_deploy.types import Json
 
-Json = Any
 Checker = Callable[[Json, TurnResult, "Context"], "str | None"]
 
 

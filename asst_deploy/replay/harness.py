@@ -15,7 +15,15 @@ from asst_deploy.replay.script import Conversation, Script
 from asst_deploy.spec.loader import PROJECT_FILE, load_project
 from asst_deploy.spec.model import AssistantSpec, Project
 
-MODES = ("live", "record", "replay")
+MODES = ("live", "record", "replay", "once")
+# pytest-recording's --record-mode names for the same modes, accepted as aliases
+MODE_ALIASES = {"none": "replay", "rewrite": "record"}
+MODE_CHOICES = (*MODES, *MODE_ALIASES)
+
+
+def canonical_mode(mode: str) -> str:
+    """The mode a name (ours or pytest-recording's) stands for."""
+    return MODE_ALIASES.get(mode, mode)
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,8 @@ class Harness:
         path = self.cassette_path(script, conversation)
         print_path = _shown(path)
         fingerprint = cassette.fingerprint(project, spec)
+        if mode == "once":  # pytest-recording's: record what is missing, replay the rest
+            mode = "replay" if path.is_file() else "record"
         if mode == "replay":
             if not path.is_file():
                 raise ConversationError(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.replay.harness import Harness, Settings
+from asst_deploy.replay.harness import MODE_CHOICES, Harness, Settings, canonical_mode
 from asst_deploy.replay.script import Conversation, Script, load_script
 
 HARNESS = pytest.StashKey[Harness]()
@@ -26,9 +26,9 @@ def resolve_mode(option: str | None, environ: Mapping[str, str]) -> str:
        default) and writes nothing.
     """
     if option:
-        return option
+        return canonical_mode(option)
     if environ.get("ASST_DEPLOY_MODE"):
-        return environ["ASST_DEPLOY_MODE"]
+        return canonical_mode(environ["ASST_DEPLOY_MODE"])
     if environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
         return "replay"
     return "live"
@@ -38,9 +38,10 @@ def harness(config: pytest.Config) -> Harness:
     """One harness per pytest process (xdist workers each have theirs), made on first use."""
     if HARNESS not in config.stash:
         mode = resolve_mode(config.getoption("asst_mode"), os.environ)
-        if mode not in ("live", "record", "replay"):
+        if mode not in MODE_CHOICES:
             raise pytest.UsageError(
-                f"ASST_DEPLOY_MODE must be live, record or replay, not {mode!r}"
+                f"ASST_DEPLOY_MODE must be live, record, replay or once (or pytest-recording's "
+                f"none, rewrite), not {mode!r}"
             )
         runs = config.getoption("asst_runs")
 

@@ -18,10 +18,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("asst-deploy", "asst-deploy conversation tests")
     group.addoption(
         "--asst-mode",
-        choices=("live", "record", "replay"),
+        # the harness's MODE_CHOICES, written out: this module imports nothing of asst-deploy's
+        choices=("live", "record", "replay", "once", "none", "rewrite"),
         default=None,
-        help="live: talk to the target; record: live, and (re)write cassettes; replay: "
-        "cassettes only, network blocked. Default: $ASST_DEPLOY_MODE, else replay when $CI "
+        help="live: talk to the target; record (rewrite): live, and (re)write cassettes; "
+        "replay (none): cassettes only, network blocked; once: replay the conversations that "
+        "have a cassette, record those that have none, never overwrite one. Default: $ASST_DEPLOY_MODE, else replay when $CI "
         "is set, else live.",
     )
     group.addoption(

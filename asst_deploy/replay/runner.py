@@ -18,8 +18,8 @@ from asst_deploy.replay import stubs
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.stream import RunStream
 from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
+from asst_deploy.types import Json
 
-Json = Any
 ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")
 SETTLE_GRACE = 5.0  # seconds a previous turn's run may take to end before a turn starts
 _DEFAULT_POLL = 0.5  # seconds, when the server sends no openai-poll-after-ms

@@ -9,13 +9,13 @@ from functools import cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from asst_deploy import userregex
+from asst_deploy import limits, userregex
 from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.spec import schemacheck
 from asst_deploy.spec.schema import KEY_PATTERN, closed_object
 from asst_deploy.spec.yamlpos import Document, parse_file
+from asst_deploy.types import Json
 
-Json = Any
 SCHEMA_ID = "https://asst-deploy.dev/schema/conversation.json"
 CALLABLE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"  # module.path:function
 RUN_STATUSES = ("completed", "incomplete", "failed", "cancelled", "expired", "timed_out")
@@ -31,6 +31,10 @@ TEXT_CHECKS = (
 )
 
 
+def _range(bounds: tuple[float, float]) -> dict[str, Any]:
+    return {"type": "number", "minimum": bounds[0], "maximum": bounds[1]}
+
+
 _STRINGS = {"type": ["string", "array"], "items": {"type": "string"}, "minItems": 1}
 _CALLABLE = {"type": "string", "pattern": CALLABLE}
 _COUNT = {"type": "integer", "minimum": 0}
@@ -40,11 +44,14 @@ _RUN = closed_object(
         "model": {"type": "string"},
         "instructions": {"type": "string"},
         "additional_instructions": {"type": "string"},
-        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
-        "top_p": {"type": "number", "minimum": 0, "maximum": 1},
+        "temperature": _range(limits.TEMPERATURE),
+        "top_p": _range(limits.TOP_P),
         "tool_choice": {"type": ["string", "object"]},
-        "max_prompt_tokens": {"type": "integer", "minimum": 256},
-        "max_completion_tokens": {"type": "integer", "minimum": 1},
+        "max_prompt_tokens": {"type": "integer", "minimum": limits.MAX_PROMPT_TOKENS_MIN},
+        "max_completion_tokens": {
+            "type": "integer",
+            "minimum": limits.MAX_COMPLETION_TOKENS_MIN,
+        },
         "response_format": {"type": ["string", "object"]},
         "parallel_tool_calls": {"type": "boolean"},
         "truncation_strategy": {"type": "object"},

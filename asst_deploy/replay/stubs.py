@@ -10,8 +10,7 @@ from typing import Any
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.replay.script import Stub
 from asst_deploy.sandbox.model import TemplateError, render
-
-Json = Any
+from asst_deploy.types import Json
 
 
 class StubError(AsstDeployError):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
-Json = Any
+from asst_deploy.types import Json
+
 _EXCERPT = 600  # characters of a reply shown in a failure message
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from asst_deploy import limits
 from asst_deploy.sandbox.apierrors import APIError, invalid_type
 
 
@@ -330,27 +331,33 @@ def const(tag: str, *required: str, **fields: Schema) -> Obj:
 
 NAME_PATTERN = r"^[a-zA-Z0-9_-]+$"
 
-METADATA = Nullable(Obj(values=Str(max_len=512), max_props=16, max_key_len=64))
+METADATA = Nullable(
+    Obj(
+        values=Str(max_len=limits.METADATA_VALUE_MAX),
+        max_props=limits.METADATA_PAIRS_MAX,
+        max_key_len=limits.METADATA_KEY_MAX,
+    )
+)
 
 ATTRIBUTES = Nullable(
     Obj(
         values=ByType(
-            {str: Str(max_len=512), bool: Bool(), (int, float): Num()},
+            {str: Str(max_len=limits.METADATA_VALUE_MAX), bool: Bool(), (int, float): Num()},
             expected="a string, number, or boolean",
         ),
-        max_props=16,
-        max_key_len=64,
+        max_props=limits.METADATA_PAIRS_MAX,
+        max_key_len=limits.METADATA_KEY_MAX,
     )
 )
 
-TEMPERATURE = Nullable(Num(min=0, max=2))
-TOP_P = Nullable(Num(min=0, max=1))
+TEMPERATURE = Nullable(Num(min=limits.TEMPERATURE[0], max=limits.TEMPERATURE[1]))
+TOP_P = Nullable(Num(min=limits.TOP_P[0], max=limits.TOP_P[1]))
 MODEL = Str()
-REASONING_EFFORT = Nullable(Str(enum=["none", "minimal", "low", "medium", "high", "xhigh"]))
+REASONING_EFFORT = Nullable(Str(enum=list(limits.REASONING_EFFORTS)))
 
 FUNCTION = Obj(
     {
-        "name": Str(max_len=64, pattern=NAME_PATTERN),
+        "name": Str(max_len=limits.FUNCTION_NAME_MAX, pattern=NAME_PATTERN),
         "description": Str(),
         "parameters": Obj(values=AnyValue()),
         "strict": Nullable(Bool()),
@@ -360,7 +367,9 @@ FUNCTION = Obj(
 
 FILE_SEARCH_TOOL = Obj(
     {
-        "max_num_results": Int(min=1, max=50),
+        "max_num_results": Int(
+            min=limits.FILE_SEARCH_MAX_NUM_RESULTS[0], max=limits.FILE_SEARCH_MAX_NUM_RESULTS[1]
+        ),
         "ranking_options": Obj(
             {
                 "ranker": Str(enum=["auto", "default_2024_08_21"]),
@@ -379,7 +388,7 @@ ASSISTANT_TOOLS = Arr(
             "function": Obj({"type": Str(), "function": FUNCTION}, required=["type", "function"]),
         }
     ),
-    max_items=128,
+    max_items=limits.TOOLS_MAX,
 )
 
 RESPONSE_FORMAT = Nullable(
@@ -432,7 +441,9 @@ CHUNKING_STRATEGY = Tagged(
             "static",
             static=Obj(
                 {
-                    "max_chunk_size_tokens": Int(min=100, max=4096),
+                    "max_chunk_size_tokens": Int(
+                        min=limits.CHUNK_SIZE_TOKENS[0], max=limits.CHUNK_SIZE_TOKENS[1]
+                    ),
                     "chunk_overlap_tokens": Int(min=0),
                 },
                 required=["max_chunk_size_tokens", "chunk_overlap_tokens"],
@@ -443,8 +454,13 @@ CHUNKING_STRATEGY = Tagged(
 )
 
 EXPIRES_AFTER = Obj(
-    {"anchor": Str(enum=["last_active_at"]), "days": Int(min=1, max=365)},
+    {
+        "anchor": Str(enum=["last_active_at"]),
+        "days": Int(min=limits.EXPIRES_AFTER_DAYS[0], max=limits.EXPIRES_AFTER_DAYS[1]),
+    },
     required=["anchor", "days"],
 )
 
-CODE_INTERPRETER_RESOURCES = Obj({"file_ids": Arr(Str(), max_items=20)})
+CODE_INTERPRETER_RESOURCES = Obj(
+    {"file_ids": Arr(Str(), max_items=limits.CODE_INTERPRETER_FILES_MAX)}
+)

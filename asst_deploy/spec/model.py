@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from asst_deploy.errors import Location
-
-Json = Any
+from asst_deploy.types import Json
 
 
 @dataclass(frozen=True)

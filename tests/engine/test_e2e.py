@@ -459,7 +459,7 @@ def test_file_content_change_at_equal_size_replaces_the_file(
     deployer.apply()
     # the old file goes only after the store points at the new one
     writes = [(e.method, e.path) for e in server.log.since(start) if e.method != "GET"]
-    attach = writes.index(("POST", f"/v1/vector_stores/{store_id}/files"))
+    attach = writes.index(("POST", f"/v1/vector_stores/{store_id}/file_batches"))
     assert writes[-1] == ("DELETE", f"/v1/files/{old.id}")
     assert attach < len(writes) - 1
     with pytest.raises(openai.NotFoundError):

@@ -53,6 +53,9 @@ def test_a_cassette_holds_the_one_assistant_and_replays_polled_as_recorded(conv:
     assert result.returncode == 1
     assert "re-record it with --mode record" in result.stdout
     assert "--asst-mode" not in result.stdout
+    # pytest-recording's name for replay is the same mode under `asst-deploy test`
+    alias = _cli(conv, "--mode", "none")
+    assert alias.returncode == 1 and "re-record it with --mode record" in alias.stdout
 
 
 def test_record_and_live_refuse_a_deployment_older_than_the_specs(conv: Conv) -> None:

@@ -221,3 +221,29 @@ def test_committed_example_cassettes_replay(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5 passed" in result.stdout
+
+
+def test_pytest_recording_names_are_aliases() -> None:
+    assert resolve_mode("none", {}) == "replay"
+    assert resolve_mode("rewrite", {}) == "record"
+    assert resolve_mode(None, {"ASST_DEPLOY_MODE": "rewrite"}) == "record"
+    assert resolve_mode("once", {"CI": "true"}) == "once"
+
+
+def test_once_records_what_is_missing_and_never_overwrites(conv: Conv) -> None:
+    conv.script("modes", SCRIPT)
+    folder = conv.path / "conversations/cassettes/modes"
+    conv.run("--asst-mode", "once", "-k", "polled").assert_outcomes(passed=1)
+    assert sorted(p.name for p in folder.iterdir()) == ["polled.yaml"]
+    polled = folder / "polled.yaml"
+    before = (polled.read_bytes(), polled.stat().st_mtime_ns)
+    conv.run("--asst-mode", "once").assert_outcomes(**VERDICT)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "cited.yaml",
+        "fails.yaml",
+        "polled.yaml",
+        "three-turns.yaml",
+    ]
+    assert (polled.read_bytes(), polled.stat().st_mtime_ns) == before
+    # and pytest-recording's `none` replays what `once` wrote
+    conv.run("--asst-mode", "none").assert_outcomes(**VERDICT)

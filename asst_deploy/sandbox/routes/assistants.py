@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from asst_deploy import limits
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import json_body, sandbox_of
 from asst_deploy.sandbox.routes.common import (
@@ -57,9 +58,9 @@ def _resources(file_search: Obj) -> Nullable:
 
 _FIELDS: dict[str, Schema] = {
     "model": MODEL,
-    "name": Nullable(Str(max_len=256)),
-    "description": Nullable(Str(max_len=512)),
-    "instructions": Nullable(Str(max_len=256_000)),
+    "name": Nullable(Str(max_len=limits.NAME_MAX)),
+    "description": Nullable(Str(max_len=limits.DESCRIPTION_MAX)),
+    "instructions": Nullable(Str(max_len=limits.INSTRUCTIONS_MAX)),
     "reasoning_effort": REASONING_EFFORT,
     "tools": ASSISTANT_TOOLS,
     "metadata": METADATA,
@@ -74,7 +75,7 @@ CREATE = Obj(
         "tool_resources": _resources(
             Obj(
                 {
-                    "vector_store_ids": Arr(Str(), max_items=1),
+                    "vector_store_ids": Arr(Str(), max_items=limits.FILE_SEARCH_VECTOR_STORES_MAX),
                     # a helper: create a vector store from these files and attach it
                     "vector_stores": Arr(
                         Obj(
@@ -84,7 +85,7 @@ CREATE = Obj(
                                 "metadata": METADATA,
                             }
                         ),
-                        max_items=1,
+                        max_items=limits.FILE_SEARCH_VECTOR_STORES_MAX,
                     ),
                 },
                 post=_one_vector_store_source,
@@ -95,7 +96,12 @@ CREATE = Obj(
 )
 
 MODIFY = Obj(
-    _FIELDS | {"tool_resources": _resources(Obj({"vector_store_ids": Arr(Str(), max_items=1)}))}
+    _FIELDS
+    | {
+        "tool_resources": _resources(
+            Obj({"vector_store_ids": Arr(Str(), max_items=limits.FILE_SEARCH_VECTOR_STORES_MAX)})
+        )
+    }
 )
 
 

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from asst_deploy import limits
 from asst_deploy.sandbox import lifecycle
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox, json_body, sandbox_of
@@ -65,14 +66,14 @@ _RUN_FIELDS: dict[str, Schema] = {
     "assistant_id": Str(),
     "model": Nullable(Str()),
     "reasoning_effort": REASONING_EFFORT,
-    "instructions": Nullable(Str(max_len=256_000)),
+    "instructions": Nullable(Str(max_len=limits.INSTRUCTIONS_MAX)),
     "tools": Nullable(ASSISTANT_TOOLS),
     "metadata": METADATA,
     "temperature": TEMPERATURE,
     "top_p": TOP_P,
     "stream": Nullable(Bool()),
-    "max_prompt_tokens": Nullable(Int(min=1)),
-    "max_completion_tokens": Nullable(Int(min=1)),
+    "max_prompt_tokens": Nullable(Int(min=limits.MAX_PROMPT_TOKENS_MIN)),
+    "max_completion_tokens": Nullable(Int(min=limits.MAX_COMPLETION_TOKENS_MIN)),
     "truncation_strategy": Nullable(_TRUNCATION),
     "tool_choice": Nullable(_TOOL_CHOICE),
     "parallel_tool_calls": Bool(),
