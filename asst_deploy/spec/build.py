@@ -50,6 +50,9 @@ class Builder:
     def substitute(
         self, text: str, variables: dict[str, str], doc: Document, path: JsonPath
     ) -> str:
+        if "${" not in text:  # most strings: no closure to build (interpolate says the same)
+            return text
+
         def report(message: str, hint: str, offset: int) -> None:
             self.error(doc, path, message, hint)
 

@@ -55,7 +55,7 @@ def _parts(kind: str) -> dict[str, Draft202012Validator] | None:
     return {
         name: Draft202012Validator({"$defs": defs, **sub}) if isinstance(sub, dict) else None
         for name, sub in sch["properties"].items()
-    }  # type: ignore[misc]
+    }
 
 
 def _known_valid(kind: str, data: Any) -> bool:
