@@ -39,7 +39,7 @@ _PLAIN_OBJECT_NOTES = frozenset({"description", "title"})
 
 
 @cache
-def _parts(kind: str) -> dict[str, Draft202012Validator] | None:
+def _parts(kind: str) -> dict[str, Draft202012Validator | None] | None:
     """One validator per property when the kind's schema is a plain closed mapping (then a
     document is valid exactly when its keys are allowed and present and every value is), so
     that a value shared by many documents or environments is checked once; else None."""
