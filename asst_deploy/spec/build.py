@@ -13,7 +13,7 @@ from asst_deploy import limits
 from asst_deploy.errors import Location, Problem
 from asst_deploy.spec import checks, interpolate, schemacheck
 from asst_deploy.spec.model import AssistantSpec, FileRef, VectorStoreFile, VectorStoreSpec
-from asst_deploy.spec.yamlpos import Document, JsonPath, parse_file
+from asst_deploy.spec.yamlpos import Document, JsonPath, parse_file, resolve
 
 _GLOB_CHARS = frozenset("*?[")
 _OWN_FOLDER = ".asst-deploy"  # the sandbox's state and other files of the tool itself
@@ -50,6 +50,9 @@ class Builder:
     def substitute(
         self, text: str, variables: dict[str, str], doc: Document, path: JsonPath
     ) -> str:
+        if "${" not in text:  # most strings: no closure to build (interpolate says the same)
+            return text
+
         def report(message: str, hint: str, offset: int) -> None:
             self.error(doc, path, message, hint)
 
@@ -312,7 +315,7 @@ class Builder:
     def inside(self, path: Path) -> bool:
         """Whether `path`, symlinks resolved, lies in the project directory."""
         try:
-            path.resolve().relative_to(self.root_resolved)
+            resolve(path).relative_to(self.root_resolved)
         except ValueError:
             return False
         return True
@@ -322,7 +325,7 @@ class Builder:
         return self.root.resolve()
 
     def file_ref(self, doc: Document, path: JsonPath, name: str) -> FileRef | None:
-        full = (self.root / name).resolve()
+        full = resolve(self.root / name)
         try:
             rel = full.relative_to(self.root_resolved).as_posix()
         except ValueError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 from functools import cache
 from typing import Any
 
@@ -30,6 +31,57 @@ def validator(kind: str) -> Draft202012Validator:
     """A compiled validator for one document kind: "project_file", "assistant", "vector_store"."""
     root = schema.document_schema()
     return Draft202012Validator({"$defs": root["$defs"], "$ref": f"#/$defs/{kind}"})
+
+
+_VALID: set[tuple[str, str, str]] = set()  # (kind, property, JSON text) known to be valid
+_PLAIN_OBJECT_KEYS = frozenset({"type", "properties", "additionalProperties", "required"})
+_PLAIN_OBJECT_NOTES = frozenset({"description", "title"})
+
+
+@cache
+def _parts(kind: str) -> dict[str, Draft202012Validator | None] | None:
+    """One validator per property when the kind's schema is a plain closed mapping (then a
+    document is valid exactly when its keys are allowed and present and every value is), so
+    that a value shared by many documents or environments is checked once; else None."""
+    sch = schema.document_schema()["$defs"].get(kind)
+    if (
+        not isinstance(sch, dict)
+        or not {"type", "properties"} <= set(sch) <= _PLAIN_OBJECT_KEYS | _PLAIN_OBJECT_NOTES
+        or sch.get("type") != "object"
+        or sch.get("additionalProperties", True) is not False
+    ):
+        return None
+    defs = schema.document_schema()["$defs"]
+    return {
+        name: Draft202012Validator({"$defs": defs, **sub}) if isinstance(sub, dict) else None
+        for name, sub in sch["properties"].items()
+    }
+
+
+def _known_valid(kind: str, data: Any) -> bool:
+    """Whether `data` is valid as `kind`, answered from values already checked (a cheap
+    yes or an honest "don't know": the full validator then runs and words the errors)."""
+    parts = _parts(kind)
+    if parts is None or not isinstance(data, dict):
+        return False
+    required = schema.document_schema()["$defs"][kind].get("required", ())
+    if any(r not in data for r in required) or any(k not in parts for k in data):
+        return False
+    for name, value in data.items():
+        part = parts[name]
+        if part is None:
+            return False
+        try:
+            text = json.dumps(value, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError):  # not plain JSON (a date, NaN): no shortcut
+            return False
+        memo = (kind, name, text)
+        if memo in _VALID:
+            continue
+        if not part.is_valid(value):
+            return False
+        _VALID.add(memo)
+    return True
 
 
 def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -222,6 +274,8 @@ def check(doc: Document, kind: str, problems: list[Problem], base: JsonPath = ()
     data = doc.data
     for part in base:
         data = data[part]
+    if _known_valid(kind, data):
+        return True
     ok = True
     seen: set[tuple[JsonPath, str]] = set()
     for error in sorted(

@@ -10,6 +10,7 @@ from asst_deploy.errors import Problem, SpecError
 from asst_deploy.spec import sharing
 from asst_deploy.spec.loader import PROJECT_FILE, find_root, load_project, project_info
 from asst_deploy.spec.model import Project
+from asst_deploy.spec.yamlpos import shared_reads
 
 
 @dataclass
@@ -34,14 +35,15 @@ def validate(path: str | Path, env: str | None = None) -> Report:
     envs: list[str | None] = [env] if env is not None else [None, *declared]
     report = Report(root, envs, name=name)
     seen: set[Problem] = set()
-    for environment in envs:
-        try:
-            report.projects.append(load_project(root, environment))
-        except SpecError as exc:
-            for problem in exc.problems:
-                if problem not in seen:
-                    seen.add(problem)
-                    report.problems.append(problem)
+    with shared_reads():  # the environments overlay the same files: parse them once
+        for environment in envs:
+            try:
+                report.projects.append(load_project(root, environment))
+            except SpecError as exc:
+                for problem in exc.problems:
+                    if problem not in seen:
+                        seen.add(problem)
+                        report.problems.append(problem)
     if env is None:  # only the whole set of environments shows who shares a target
         report.problems.extend(sharing.shared_targets(report.projects, root / PROJECT_FILE))
     report.problems.sort(key=lambda p: (p.location, p.message))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -273,9 +275,49 @@ def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
     return docs
 
 
+_shared: dict[tuple[Path, str], tuple[list[Document], list[Problem]]] | None = None
+_resolved: dict[Path, Path] = {}  # filled only inside shared_reads()
+
+
+def resolve(path: Path) -> Path:
+    """`path.resolve()`, asked of the file system once per path inside shared_reads()."""
+    if _shared is None:
+        return path.resolve()
+    found = _resolved.get(path)
+    if found is None:
+        found = _resolved[path] = path.resolve()
+    return found
+
+
+@contextlib.contextmanager
+def shared_reads() -> Iterator[None]:
+    """Within this block each file is read and parsed once, however many environments are
+    loaded (they are overlays on the same documents); callers get their own Document."""
+    global _shared
+    outer, _shared = _shared, {} if _shared is None else _shared
+    try:
+        yield
+    finally:
+        _shared = outer
+        if outer is None:
+            _resolved.clear()
+
+
 def parse_file(path: Path, display: str, problems: list[Problem]) -> list[Document]:
     """The documents of a file: strict JSON for `.json` files (YAML would accept a trailing
     comma and read 1e5 as a string), YAML otherwise."""
+    if _shared is None:
+        return _parse_file(path, display, problems)
+    entry = _shared.get((path, display))
+    if entry is None:
+        found: list[Problem] = []
+        entry = _shared[(path, display)] = (_parse_file(path, display, found), found)
+    problems.extend(entry[1])
+    # the data is shared (loaders copy before they change it); the tables are the caller's
+    return [Document(d.file, d.data, dict(d.positions), dict(d.key_positions)) for d in entry[0]]
+
+
+def _parse_file(path: Path, display: str, problems: list[Problem]) -> list[Document]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
