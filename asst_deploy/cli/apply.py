@@ -15,6 +15,7 @@ from asst_deploy.cli.common import (
     ActionProgress,
     confirm_or_abort,
     current_output,
+    json_on_failure,
     lock_timeout_option,
     project_options_for,
     refresh_only_option,
@@ -78,7 +79,7 @@ def apply(
 ) -> None:
     """Apply the specs in SOURCE (a project directory) or a plan saved with `plan --out`."""
     results: list[dict[str, Any]] = []
-    try:
+    with json_on_failure(as_json, lambda exc: failure_report(exc, results)):
         _apply(
             source,
             env,
@@ -93,12 +94,6 @@ def apply(
             as_json,
             results,
         )
-    except click.exceptions.Exit:
-        raise
-    except Exception as exc:
-        if as_json:
-            current_output().result(json.dumps(failure_report(exc, results), indent=2))
-        raise
 
 
 def failure_report(exc: Exception, results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -309,3 +310,19 @@ class ActionProgress:
         with self.lock:
             self.bar.label = message.strip()[:40]
             self.bar.render_progress()
+
+
+@contextmanager
+def json_on_failure(enabled: bool, report: Callable[[Exception], object]) -> Iterator[None]:
+    """With `--json`, a failure prints `report(exc)` on stdout too (a script reading stdout
+    gets JSON either way); the message still goes to stderr and the exit status is kept."""
+    try:
+        yield
+    except click.exceptions.Exit:
+        raise
+    except Exception as exc:
+        if enabled:
+            import json
+
+            current_output().result(json.dumps(report(exc), indent=2))
+        raise

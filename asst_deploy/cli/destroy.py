@@ -15,6 +15,7 @@ from asst_deploy.cli.common import (
     ActionProgress,
     confirm_or_abort,
     current_output,
+    json_on_failure,
     lock_timeout_option,
     project_options_for,
     with_target_retries,
@@ -43,14 +44,8 @@ def destroy(
     """Delete every object the project in DIRECTORY manages on its target (objects of
     other projects, and objects without the project's marker, are never touched)."""
     results: list[dict[str, Any]] = []
-    try:
+    with json_on_failure(as_json, lambda exc: failure_report(exc, results)):
         _destroy(directory, env, target, auto_approve, lock_timeout, as_json, results)
-    except click.exceptions.Exit:
-        raise
-    except Exception as exc:
-        if as_json:
-            current_output().result(json.dumps(failure_report(exc, results), indent=2))
-        raise
 
 
 def _destroy(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 from asst_deploy import deploy, render
 from asst_deploy.cli.common import (
     current_output,
+    json_on_failure,
     project_options_for,
     refresh_only_option,
     refuse_if_refused,
@@ -68,7 +68,7 @@ def plan(
     destroy: bool,
 ) -> None:
     """Compare the specs in DIRECTORY with the target and show the changes."""
-    try:
+    with json_on_failure(as_json, error_report):
         if as_json and as_markdown:
             raise click.UsageError("choose one of --json and --markdown")
         mode = plan_mode(destroy, refresh_only, prune, only, replace)
@@ -85,12 +85,6 @@ def plan(
             replace,
             mode,
         )
-    except click.exceptions.Exit:
-        raise
-    except Exception as exc:
-        if as_json:  # a script reading stdout gets JSON on failure too; the message stays on stderr
-            current_output().result(json.dumps(error_report(exc), indent=2))
-        raise
 
 
 def plan_mode(
