@@ -12,10 +12,12 @@ from asst_deploy.types import Json
 
 @dataclass(frozen=True)
 class Target:
-    """A named endpoint: the built-in sandbox or any Assistants-v2 compatible API."""
+    """A named endpoint and the API generation deployed to it: the built-in sandbox (which
+    serves every generation) or OpenAI (api.openai.com, or a compatible `base_url`)."""
 
     name: str
     type: str  # "sandbox" | "openai"
+    api: str = "assistants"  # "assistants" | "agents" | "responses": see asst_deploy/apis
     base_url: str | None = None
     api_key_env: str | None = None
     organization: str | None = None
@@ -58,6 +60,10 @@ class AssistantSpec:
     top_p: float | None = None
     response_format: Json = None
     reasoning_effort: str | None = None
+    # Agents API only (a validate error on the other generations)
+    service_tier: str | None = None
+    multi_agent: Mapping[str, Json] | None = None
+    compaction: Mapping[str, Json] | None = None
     protect: bool = False
     adopt: str | None = None  # remote id of an unmanaged object to take over
 
