@@ -33,6 +33,9 @@ PROTECT_SUFFIX = "+protect"
 # The lease marker (see lease.py) is a vector store with PROJECT_KEY and this key, no
 # SPEC_KEY: it is never a managed resource of the project.
 LEASE_KEY = "asst_deploy.lease"
+# An agent deployed from an assistant spec that runs code names its environment template
+# here (templates have no metadata), so applications and conversation tests find it.
+TEMPLATE_KEY = "asst_deploy.environment_template"
 
 _FILENAME = re.compile(
     r"^(?P<project>[a-z0-9][a-z0-9_.-]{0,63})~(?P<sha>[0-9a-f]{16})~(?P<path>.+)$"
@@ -89,7 +92,7 @@ def is_lease(metadata: dict[str, Any] | None) -> bool:
 
 
 def user_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
-    reserved = (*RESERVED_METADATA_KEYS, LEASE_KEY)
+    reserved = (*RESERVED_METADATA_KEYS, LEASE_KEY, TEMPLATE_KEY)
     return {k: v for k, v in (metadata or {}).items() if k not in reserved}
 
 
