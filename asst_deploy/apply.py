@@ -12,16 +12,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from asst_deploy import identity
+from asst_deploy import identity, kinds
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Plan, Replace, Update
+from asst_deploy.plan import Action, Create, Delete, Plan, Replace, Update
 from asst_deploy.remote.base import Backend, PageRetry, RemoteError
 from asst_deploy.remote.state import RemoteState
 from asst_deploy.types import Json
 
 T = TypeVar("T")
 Progress = Callable[[str], None]
-STATUS_EVERY = 2.0  # seconds between "still ingesting" lines
 
 
 @dataclass(frozen=True)
@@ -126,6 +125,7 @@ class _Run:
         status: Progress,
     ) -> None:
         self.plan = plan
+        self.project = plan.project
         self.root = root
         self.backend = backend
         self.options = options
@@ -136,11 +136,11 @@ class _Run:
         # logical name ("path#sha" or vector store key) -> remote id, grown as objects appear
         # (never one this plan deletes: of duplicates, the one kept)
         deleted = {a.remote_id for a in plan.actions if isinstance(a, Delete)}
-        self.names = remote.names(plan.project)  # every id, also of objects being deleted
+        self.names = kinds.names(remote, plan.project)  # every id, also of objects being deleted
         self.ids = {
             name: remote_id for remote_id, name in self.names.items() if remote_id not in deleted
         }
-        self.stores = {s.id: s for s in remote.vector_stores}
+        self.stores = {o.id: o for o in remote.all_objects()}
         self.failures: list[str] = []
         self.done = 0
         # what was done, for `apply --json`: one entry per action and phase, in order done
@@ -189,25 +189,10 @@ class _Run:
         self.record(action, "refreshed", remote_id)
         self.progress(f"  ~ {action.kind} {action.key}: hash stamp refreshed on {remote_id}")
 
-    # ---- per action --------------------------------------------------------------
+    # ---- what a kind's write may use (kinds.base.Writer) ----------------------------
 
-    def upload(self, action: Create | Update | Replace) -> None:
-        after = action.after
-        path = self.root / after["path"]
-        if identity.file_sha(path) != after["sha"]:
-            raise AsstDeployError(
-                f"{after['path']} changed since the plan was made; make a new plan"
-            )
-        name = identity.file_name(self.plan.project, after["sha"], after["path"])
-        self.status(f"    uploading {after['path']} ({_size(path)})")
-
-        def adopt() -> Any:
-            return self.newest("file", lambda f: f.filename == name)
-
-        remote = self.call(lambda: self.backend.upload_file(path, name), adopt)
-        self.ids[f"{after['path']}#{after['sha']}"] = remote.id
-        self.record(action, "uploaded", remote.id)
-        self.progress(f"  {action.symbol} file {after['path']}: uploaded as {remote.id}")
+    def page_retry(self) -> PageRetry:
+        return page_retry(self.options.retry)
 
     def metadata(self, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
         return {**after["metadata"], **identity.stamp(self.plan.project, key, after)}
@@ -217,122 +202,36 @@ class _Run:
             return name[3:]
         return self.ids[name]
 
-    def vector_store(self, action: Create | Update | Replace) -> None:
-        after = action.after
-        payload: dict[str, Json] = {
-            "name": after["name"],
-            "metadata": self.metadata(action.key, after),
-        }
-        if after["expires_after"] or isinstance(action, Update):
-            payload["expires_after"] = after["expires_after"]
-        if isinstance(action, Update):
-            store_id = _remote_id(action)
-            self.call(partial(self.backend.update_vector_store, store_id, payload))
-            self.ids[action.key] = store_id  # an adopted store is known by its key from now on
-            before = {f["file"]: f["attributes"] for f in action.before["files"]}
-        else:
-            created = self.call(
-                lambda: self.backend.create_vector_store(payload),
-                lambda: self.find("vector_store", action.key, action.remote_id),
-            )
-            store_id, before = created.id, {}
-            self.ids[action.key] = store_id
-        wanted = {f["file"]: f["attributes"] for f in after["files"]}
-        attach = [(self.resolve(n), wanted[n]) for n in sorted(wanted) if n not in before]
-        attached = self.attached(store_id) if isinstance(action, Update) else {}
-        for name in sorted(set(before) - set(wanted)):
-            # by the id attached now: that file version may be one this plan deletes
-            file_id = attached.get(name) or self.resolve(name)
-            self.call(partial(self.backend.detach_file, store_id, file_id), gone_ok=True)
-        for name in sorted(set(before) & set(wanted)):
-            if before[name] != wanted[name]:
-                update = self.backend.update_file_attributes
-                file_id = attached.get(name) or self.resolve(name)
-                self.call(partial(update, store_id, file_id, wanted[name]))
-        if attach:  # attaching is idempotent: a retry re-attaches what the first one did
-            chunking = after["chunking_strategy"]
-            self.call(partial(self.backend.attach_files, store_id, attach, chunking))
-            self.wait_for_ingestion(action.key, store_id)
-        self.record(action, "updated" if isinstance(action, Update) else "created", store_id)
-        self.progress(f"  {action.symbol} vector_store {action.key}: {action.verb}d {store_id}")
+    def learn(self, name: str, remote_id: str) -> None:
+        self.ids[name] = remote_id
 
     def attached(self, store_id: str) -> dict[str, str]:
-        """Logical name -> id of the files attached to a store when the plan was read."""
         store = self.stores.get(store_id)
         files = store.files if store is not None else ()
         return {self.names.get(f["id"], f"id:{f['id']}"): f["id"] for f in files}
 
-    def wait_for_ingestion(self, key: str, store_id: str) -> None:
-        started = time.monotonic()
-        deadline = started + self.options.ingestion_timeout
-        told = -STATUS_EVERY
-        while True:
-            files = self.backend.vector_store_files(store_id, page_retry(self.options.retry))
-            pending = [f for f in files if f.get("status") == "in_progress"]
-            if not pending:
-                break
-            waited = time.monotonic() - started
-            if waited - told >= STATUS_EVERY:
-                told = waited
-                self.status(
-                    f"    vector_store {key}: {len(pending)} of {len(files)} file(s) "
-                    f"still ingesting ({waited:.0f} s)"
-                )
-            if time.monotonic() > deadline:
-                raise AsstDeployError(
-                    f"vector store {key}: {len(pending)} file(s) still ingesting after "
-                    f"{self.options.ingestion_timeout:.0f} s; apply again later to continue"
-                )
-            time.sleep(self.options.poll_interval)
+    def file_name(self, file_id: str) -> str:
         names = {v: k for k, v in self.ids.items()}
-        failed = [f for f in files if f.get("status") == "failed"]
-        for f in failed:
-            error = (f.get("last_error") or {}).get("message", "unknown error")
-            name = str(names.get(f["id"], f["id"])).split("#")[0]
-            self.failures.append(f"vector store {key}: file {name} failed to ingest: {error}")
+        return str(names.get(file_id, file_id)).split("#")[0]
 
-    def assistant(self, action: Create | Update | Replace) -> None:
-        after = action.after
-        payload: dict[str, Json] = {
-            "name": after["name"],
-            "description": after["description"],
-            "model": after["model"],
-            "instructions": after["instructions"],
-            "tools": after["tools"],
-            "tool_resources": {
-                "code_interpreter": {
-                    "file_ids": [self.resolve(n) for n in after["code_interpreter_files"]]
-                },
-                "file_search": {
-                    "vector_store_ids": [self.resolve(n) for n in after["vector_stores"]]
-                },
-            },
-            "metadata": self.metadata(action.key, after),
-            "temperature": after["temperature"],
-            "top_p": after["top_p"],
-            "response_format": after["response_format"],
-        }
-        if after["reasoning_effort"] is not None:
-            payload["reasoning_effort"] = after["reasoning_effort"]
-        if isinstance(action, Update):
-            assistant_id = _remote_id(action)
-            self.call(partial(self.backend.update_assistant, assistant_id, payload))
-        else:
-            assistant_id = self.call(
-                lambda: self.backend.create_assistant(payload),
-                lambda: self.find("assistant", action.key),
-            ).id
-        self.record(action, "updated" if isinstance(action, Update) else "created", assistant_id)
-        self.progress(f"  {action.symbol} assistant {action.key}: {action.verb}d {assistant_id}")
+    def fail(self, message: str) -> None:
+        self.failures.append(message)
+
+    # ---- per action --------------------------------------------------------------
+
+    def write(self, action: Create | Update | Replace) -> None:
+        kind = kinds.get(action.kind)
+        remote_id = kind.write(self, action)
+        name = kind.ref_name(action.key)
+        if name is not None:
+            self.ids[name] = remote_id  # what later phases point at (an adopted object too)
+        made = "updated" if isinstance(action, Update) else kind.made
+        self.record(action, made, remote_id)
+        said = f"{made} as" if made != "created" and made != "updated" else made
+        self.progress(f"  {action.symbol} {action.kind} {action.key}: {said} {remote_id}")
 
     def delete(self, action: Action, kind: str, key: str, remote_id: str) -> None:
-        remove = {
-            "assistant": self.backend.delete_assistant,
-            "vector_store": self.backend.delete_vector_store,
-            "file": self.backend.delete_file,
-        }[kind]
-
-        self.call(partial(remove, remote_id), gone_ok=True)
+        self.call(partial(self.backend.delete, kind, remote_id), gone_ok=True)
         self.record(action, "deleted", remote_id)
         self.progress(f"    - {kind} {key}: deleted {remote_id}")
 
@@ -353,26 +252,17 @@ class _Run:
             list(pool.map(run, jobs))
 
     def run(self) -> None:
-        handlers = {
-            "file": self.upload,
-            "vector_store": self.vector_store,
-            "assistant": self.assistant,
-        }
-        for kind in KIND_ORDER:
+        order = list(kinds.KINDS)  # dependency order: a kind after those it points at
+        for kind in order:
             jobs: list[tuple[Action, Callable[[], None]]] = [
-                (
-                    a,
-                    partial(
-                        self.refresh if isinstance(a, Update) and a.refresh else handlers[kind], a
-                    ),
-                )
+                (a, partial(self.refresh if isinstance(a, Update) and a.refresh else self.write, a))
                 for a in self.plan.actions
                 if a.kind == kind and isinstance(a, Create | Update | Replace)
             ]
             self.run_phase(jobs)
             if self.failures:
                 return  # later phases depend on this one: stop, nothing is half-linked
-        for kind in reversed(KIND_ORDER):
+        for kind in reversed(order):
             jobs = [
                 (a, partial(self.delete, a, a.kind, a.key, _remote_id(a)))
                 for a in self.plan.actions
@@ -387,15 +277,6 @@ def step_count(plan: Plan) -> int:
     return sum(isinstance(a, Create | Update | Replace) for a in plan.actions) + sum(
         isinstance(a, Delete | Replace) and a.remote_id is not None for a in plan.actions
     )
-
-
-def _size(path: Path) -> str:
-    size = path.stat().st_size
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / 1024 / 1024:.1f} MB"
 
 
 def _remote_id(action: Action) -> str:

@@ -3,56 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 
-from asst_deploy import canonical, identity
+from asst_deploy import identity, kinds
+from asst_deploy.kinds import Desired
 from asst_deploy.plan import Action, Create, Delete, FieldChange, Keep, Plan, Replace, Update
 from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
 from asst_deploy.spec.model import Project
 from asst_deploy.types import Json
 
-# Fields the API cannot change in place: changing them means delete and re-create.
-REPLACE_FIELDS = {"vector_store": ("chunking_strategy",)}
-
-
-@dataclass(frozen=True)
-class Desired:
-    """One managed object as the specs want it, in canonical form."""
-
-    kind: str
-    key: str
-    canonical: Json
-    protect: bool = False
-    adopt: str | None = None
+__all__ = ["Comparer", "Desired", "compare", "desired_objects", "field_changes"]
 
 
 def desired_objects(project: Project, shas: Mapping[str, str]) -> list[Desired]:
-    """Everything the project wants, in creation order (files, vector stores, assistants)."""
-    result = [
-        Desired("file", f.path, {"path": f.path, "sha": shas[f.path], "bytes": f.size})
-        for f in project.files
-    ]
-    result += [
-        Desired(
-            "vector_store",
-            s.key,
-            canonical.with_protect(canonical.vector_store_from_spec(s, shas), s.protect),
-            s.protect,
-            s.adopt,
-        )
-        for s in project.vector_stores
-    ]
-    result += [
-        Desired(
-            "assistant",
-            a.key,
-            canonical.with_protect(canonical.assistant_from_spec(a, shas), a.protect),
-            a.protect,
-            a.adopt,
-        )
-        for a in project.assistants
-    ]
-    return result
+    """Everything the project wants on its target, in creation order."""
+    return [d for kind in kinds.for_api(project.target.api) for d in kind.desired(project, shas)]
 
 
 def field_changes(before: Mapping[str, Json], after: Mapping[str, Json]) -> tuple[FieldChange, ...]:
@@ -63,7 +27,7 @@ def field_changes(before: Mapping[str, Json], after: Mapping[str, Json]) -> tupl
     )
 
 
-class _Comparer:
+class Comparer:
     def __init__(
         self, project: Project, remote: RemoteState, prune: bool, replace: Collection[str] = ()
     ) -> None:
@@ -71,7 +35,7 @@ class _Comparer:
         self.replace = set(replace)
         self.remote = remote
         self.prune = prune
-        self.names = remote.names(project.name)
+        self.names = kinds.names(remote, project.name)
         self.actions: list[Action] = []
         self.kept: list[Keep] = []
         self.refused: list[str] = []
@@ -79,9 +43,9 @@ class _Comparer:
         self.outside = self._outside_references()
 
     def _referenced_ids(self) -> set[str]:
-        """Remote ids any assistant or vector store points at."""
+        """Remote ids any live object points at."""
         ids: set[str] = set()
-        for obj in (*self.remote.assistants, *self.remote.vector_stores):
+        for obj in self.remote.all_objects():
             ids.update(_references(obj))
         return ids
 
@@ -99,7 +63,7 @@ class _Comparer:
             return self.referenced
         desired = {(d.kind, d.key) for d in wanted}
         ids: set[str] = set()
-        for obj in (*self.remote.assistants, *self.remote.vector_stores):
+        for obj in self.remote.all_objects():
             proj, key, _ = obj.owner
             if proj == self.project and key and ((obj.kind, key) in desired or self.prune):
                 continue
@@ -107,7 +71,9 @@ class _Comparer:
         return ids
 
     def remote_canonical(self, obj: RemoteObject) -> Json:
-        return canonical.from_remote(obj, self.names)
+        return from_remote(obj, self.names)
+
+    field_changes = staticmethod(field_changes)
 
     def gone(
         self,
@@ -141,15 +107,7 @@ class _Comparer:
         project applied it: the stamp is the hash of what it is now, or of the specs' form
         (a create interrupted before its files were attached). Otherwise it is kept and
         reported. Files carry no stamp: theirs is the tagged name, so --prune decides."""
-        if isinstance(obj, RemoteFile):
-            sha = obj.identity.sha if obj.identity else None
-            before: Json = {"path": key, "sha": sha}
-            fingerprint, ours = sha, True
-        else:
-            before = self.remote_canonical(obj)
-            fingerprint = identity.canonical_hash(before)
-            stamps = {fingerprint, identity.canonical_hash(wanted)}
-            ours = obj.owner[2] in stamps and not obj.protected
+        fingerprint, before, ours = kinds.get(kind).duplicate_stamp(obj, self.names, wanted)
         user = self.outside.get(obj.id)
         if self.prune and ours and not user:
             self.actions.append(Delete(kind, key, obj.id, fingerprint, before=before))
@@ -162,60 +120,6 @@ class _Comparer:
         self.kept.append(
             Keep(kind, key, obj.id, why + ("" if self.prune else "; --prune deletes it"))
         )
-
-    def files(self, wanted: Iterable[Desired], held: set[str]) -> None:
-        """`held`: ids an older version of a file must be kept for (see held_ids)."""
-        by_path: dict[str, list[RemoteFile]] = {}
-        for f in self.remote.files:
-            ident = f.identity
-            if ident and ident.project == self.project:
-                by_path.setdefault(ident.path, []).append(f)
-        for d in wanted:
-            copies = by_path.pop(d.key, [])
-            current = [f for f in copies if f.identity and f.identity.sha == d.canonical["sha"]]
-            stale = [f for f in copies if f not in current]
-            free = [f for f in stale if f.id not in held]
-            if not current and free:
-                old = free[0]
-                before = {
-                    "path": d.key,
-                    "sha": old.identity.sha if old.identity else None,
-                    "bytes": old.bytes,
-                }
-                self.actions.append(
-                    Replace(
-                        "file",
-                        d.key,
-                        old.id,
-                        old.identity.sha if old.identity else None,
-                        before=before,
-                        after=d.canonical,
-                        changes=field_changes(before, d.canonical),
-                        reason="content changed",
-                    )
-                )
-                stale.remove(old)
-            elif not current:
-                self.actions.append(Create("file", d.key, after=d.canonical))
-            else:
-                self._keep_first(current)
-            # Duplicates of the current version: the specs' objects may point at any of
-            # them (they are one logical file), so only an unused one goes. Older versions:
-            # once nothing that stays points at them. Both only with --prune: the tagged
-            # name may have been uploaded by someone else (the version replaced above is
-            # the one a plain apply deletes).
-            extra = [f for f in current[1:] if f.id not in self.referenced]
-            for f in [*extra, *(f for f in stale if f.id not in held)]:
-                self.duplicate("file", d.key, f)
-        for path, copies in sorted(by_path.items()):
-            for f in copies:
-                sha = f.identity.sha if f.identity else None
-                self.gone("file", path, f.id, {"path": path, "bytes": f.bytes}, sha)
-
-    def _keep_first(self, copies: list[RemoteFile]) -> RemoteFile:
-        """Of several copies, keep one that something references, else the oldest."""
-        copies.sort(key=lambda f: f.id not in self.referenced)
-        return copies[0]
 
     def objects(self, kind: str, wanted: Iterable[Desired], remote: Iterable[RemoteObject]) -> None:
         by_key: dict[str, list[RemoteObject]] = {}
@@ -272,37 +176,23 @@ class _Comparer:
             )
         )
 
-    def _repoint(
-        self, obj: RemoteObject, after: Json, changes: tuple[FieldChange, ...]
-    ) -> tuple[FieldChange, ...]:
-        """An assistant that uses a vector store this plan deletes (replaced, or a duplicate)
-        must be pointed at the one that stays, though its logical form (stores by key) does
-        not change: the change shows the old store by id."""
-        going = {
-            a.remote_id
-            for a in self.actions
-            if isinstance(a, Replace | Delete) and a.kind == "vector_store"
-        }
-        resources = obj.data.get("tool_resources") or {}
-        ids = (resources.get("file_search") or {}).get("vector_store_ids") or []
-        if any(c.field == "vector_stores" for c in changes) or not going & set(ids):
-            return changes
-        old = sorted(f"id:{i}" if i in going else self.names.get(i, f"id:{i}") for i in ids)
-        change = FieldChange("vector_stores", old, after["vector_stores"])
-        return tuple(sorted((*changes, change), key=lambda c: c.field))
-
     def compare_one(self, kind: str, d: Desired, obj: RemoteObject) -> None:
         before = self.remote_canonical(obj)
         fingerprint = identity.canonical_hash(before)
         drift = fingerprint != obj.owner[2]
-        changes = field_changes(before, d.canonical)
-        if kind == "assistant":
-            changes = self._repoint(obj, d.canonical, changes)
+        going = {a.remote_id for a in self.actions if isinstance(a, Replace | Delete)}
+        changes = kinds.get(kind).repoint(
+            obj,
+            d.canonical,
+            field_changes(before, d.canonical),
+            {i for i in going if i},
+            self.names,
+        )
         forced = d.key in self.replace
         if not changes and not forced:
             return
-        replace_fields = [c.field for c in changes if c.field in REPLACE_FIELDS.get(kind, ())]
-        if forced or (replace_fields and before.get("files")):
+        replace_fields = kinds.get(kind).replace_fields(changes, before)
+        if forced or replace_fields:
             why = "--replace" if forced else f"to change {', '.join(replace_fields)}"
             if d.protect:
                 self.refused.append(
@@ -342,24 +232,22 @@ class _Comparer:
 def outside_references(remote: RemoteState, project: str) -> dict[str, str]:
     """Remote id -> the first object not managed by `project` that points at it."""
     users: dict[str, str] = {}
-    for obj in (*remote.assistants, *remote.vector_stores):
+    for obj in remote.all_objects():
         proj, key, _ = obj.owner
         if proj == project and key:
             continue
         for ref in sorted(_references(obj)):
-            users.setdefault(ref, f"{obj.kind.replace('_', ' ')} {obj.id}")
+            users.setdefault(ref, f"{kinds.get(obj.kind).label} {obj.id}")
     return users
 
 
 def _references(obj: RemoteObject) -> set[str]:
-    """The file and vector store ids an assistant or vector store points at."""
-    if obj.kind == "vector_store":
-        return {f["id"] for f in obj.files}
-    resources = obj.data.get("tool_resources") or {}
-    return {
-        *((resources.get("code_interpreter") or {}).get("file_ids") or []),
-        *((resources.get("file_search") or {}).get("vector_store_ids") or []),
-    }
+    return kinds.get(obj.kind).references(obj)
+
+
+def from_remote(obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
+    """The canonical form of a live object, with its remote protect flag."""
+    return kinds.with_protect(kinds.get(obj.kind).canonical(obj, names), obj.protected)
 
 
 def compare(
@@ -373,17 +261,19 @@ def compare(
 ) -> Plan:
     """The actions that make `remote` match `project`. `shas` maps each referenced local
     file's path to its content hash; `only` limits the plan to those keys or paths;
-    `replace` names assistants and vector stores to delete and re-create even if unchanged."""
-    comparer = _Comparer(project, remote, prune, replace)
+    `replace` names objects to delete and re-create even if unchanged."""
+    comparer = Comparer(project, remote, prune, replace)
     wanted = desired_objects(project, shas)
-    unmanaged = {o.id for o in (*remote.assistants, *remote.vector_stores) if o.owner[0] is None}
-    # an object being adopted is known by its key already, so references to it compare equal
-    comparer.names.update({d.adopt: d.key for d in wanted if d.adopt in unmanaged})
-    comparer.files([d for d in wanted if d.kind == "file"], comparer.held_ids(wanted, only))
-    comparer.objects(
-        "vector_store", [d for d in wanted if d.kind == "vector_store"], remote.vector_stores
-    )
-    comparer.objects("assistant", [d for d in wanted if d.kind == "assistant"], remote.assistants)
+    unmanaged = {o.id for o in remote.all_objects() if o.owner[0] is None}
+    # an object being adopted is known by its logical name already, so references to it
+    # compare equal
+    for d in wanted:
+        name = kinds.get(d.kind).ref_name(d.key)
+        if d.adopt in unmanaged and name is not None:
+            comparer.names[d.adopt] = name
+    held = comparer.held_ids(wanted, only)
+    for kind in kinds.for_api(project.target.api):
+        kind.compare(comparer, [d for d in wanted if d.kind == kind.name], held)
     actions = comparer.actions
     if only:
         actions = [a for a in actions if a.key in only]

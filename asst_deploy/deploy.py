@@ -7,16 +7,17 @@ import json
 from collections.abc import Collection
 from pathlib import Path
 
-from asst_deploy import canonical, identity, lease
+from asst_deploy import identity, kinds, lease
 from asst_deploy.apply import RetryPolicy, read_state
-from asst_deploy.compare import compare, outside_references
+from asst_deploy.compare import compare, from_remote, outside_references
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.plan import KIND_ORDER, Action, Create, Delete, Keep, Plan, Update
+from asst_deploy.plan import Action, Create, Delete, Keep, Plan, Update
 from asst_deploy.remote.base import Backend
 from asst_deploy.remote.state import RemoteState
 from asst_deploy.spec.model import Project, Target
 
 PLAN_FILE_KIND = "asst-deploy-plan"
+OPENAI_BASE_URL = "https://api.openai.com/v1"  # a `type: openai` target without base_url
 
 
 def local_shas(project: Project) -> dict[str, str]:
@@ -89,11 +90,11 @@ def endpoint(target: Target) -> str:
     """Where a target points: its base_url, or the built-in sandbox and its db file."""
     if target.type == "sandbox":
         return f"sandbox:{target.db.resolve() if target.db else 'memory'}"
-    return str(target.base_url or "")
+    return str(target.base_url or OPENAI_BASE_URL)
 
 
 def api(target: Target) -> str:
-    return str(getattr(target, "api", None) or "assistants")
+    return target.api
 
 
 def with_context(
@@ -193,13 +194,11 @@ def saved_plan_problems(plan: Plan, project: Project, remote: RemoteState) -> li
 
 def _unmanaged(plan: Plan, remote: RemoteState) -> list[str]:
     ours: dict[str, tuple[str, str]] = {}
-    for obj in (*remote.assistants, *remote.vector_stores):
-        owner, key, _ = obj.owner
-        if owner == plan.project and key:
-            ours[obj.id] = (obj.kind, key)
-    for f in remote.files:
-        if f.identity and f.identity.project == plan.project:
-            ours[f.id] = ("file", f.identity.path)
+    for kind in kinds.KINDS:
+        for obj in remote.of(kind):
+            owner, key, _ = obj.owner
+            if owner == plan.project and key:
+                ours[obj.id] = (kind, key)
     return [
         f"{a.kind} {a.key}: {a.remote_id} is not managed by project {plan.project}"
         for a in plan.actions
@@ -210,28 +209,21 @@ def _unmanaged(plan: Plan, remote: RemoteState) -> list[str]:
 
 
 def _current_fingerprint(action: Action, remote: RemoteState, names: dict[str, str]) -> str | None:
-    if action.kind == "file":
-        found = next((f for f in remote.files if f.id == action.remote_id), None)
-        return found.identity.sha if found and found.identity else None
-    objects = remote.assistants if action.kind == "assistant" else remote.vector_stores
-    obj = next((o for o in objects if o.id == action.remote_id), None)
+    obj = next((o for o in remote.of(action.kind) if o.id == action.remote_id), None)
     if obj is None:
         return None
-    return identity.canonical_hash(canonical.from_remote(obj, names))
+    return kinds.get(action.kind).fingerprint(obj, names)[0]
 
 
 def stale_reasons(plan: Plan, remote: RemoteState, shas: dict[str, str]) -> list[str]:
     """Why a saved plan no longer fits the remote state or the local files (empty: fresh)."""
     reasons: list[str] = []
-    names = remote.names(plan.project)
-    managed = {
-        (o.kind, o.owner[1])
-        for o in (*remote.assistants, *remote.vector_stores)
-        if o.owner[0] == plan.project
-    }
+    names = kinds.names(remote, plan.project)
+    # files are not in it: a file's create is of its content, which no one else can make
+    managed = {(o.kind, o.owner[1]) for o in remote.all_objects() if o.owner[0] == plan.project}
     for action in plan.actions:
         if isinstance(action, Create):
-            if action.kind != "file" and (action.kind, action.key) in managed:
+            if (action.kind, action.key) in managed:
                 reasons.append(
                     f"{action.kind} {action.key} was created by someone else since the plan was made"
                 )
@@ -258,47 +250,34 @@ def destroy_plan(project: Project, remote: RemoteState) -> Plan:
     Protected resources (in the specs, or stamped protected on the remote object) refuse
     it; what objects outside the project still use (a file in another team's vector
     store, a store another assistant searches) is kept and reported."""
-    protected = {("assistant", a.key) for a in project.assistants if a.protect}
-    protected |= {("vector_store", s.key) for s in project.vector_stores if s.protect}
-    names = remote.names(project.name)
+    held = kinds.for_api(project.target.api)
+    protected = {(k.name, key) for k in held for key, on in k.keys(project).items() if on}
+    names = kinds.names(remote, project.name)
     users = outside_references(remote, project.name)
     actions: list[Action] = []
     kept: list[Keep] = []
     refused: list[str] = []
-    for kind in reversed(KIND_ORDER):
-        if kind == "file":
-            for f in remote.files:
-                ident = f.identity
-                if not ident or ident.project != project.name:
-                    continue
-                if f.id in users:
-                    kept.append(Keep("file", ident.path, f.id, f"still used by {users[f.id]}"))
-                    continue
-                actions.append(
-                    Delete("file", ident.path, f.id, ident.sha, before={"path": ident.path})
-                )
-            continue
-        objects = remote.assistants if kind == "assistant" else remote.vector_stores
-        for obj in objects:
+    for kind in reversed(held):
+        for obj in remote.of(kind.name):
             owner, key, _ = obj.owner
             if owner != project.name or key is None:
                 continue
-            if (kind, key) in protected:
-                refused.append(f"{kind} '{key}' is protected; set protect: false to destroy it")
+            if (kind.name, key) in protected:
+                refused.append(
+                    f"{kind.name} '{key}' is protected; set protect: false to destroy it"
+                )
                 continue
             if obj.protected:  # its spec may be gone: the remote flag still holds
                 refused.append(
-                    f"{kind} '{key}' ({obj.id}) was applied with protect: true; apply it with "
+                    f"{kind.name} '{key}' ({obj.id}) was applied with protect: true; apply it with "
                     "protect: false to destroy it"
                 )
                 continue
             if obj.id in users:
-                kept.append(Keep(kind, key, obj.id, f"still used by {users[obj.id]}"))
+                kept.append(Keep(kind.name, key, obj.id, f"still used by {users[obj.id]}"))
                 continue
-            before = canonical.from_remote(obj, names)
-            actions.append(
-                Delete(kind, key, obj.id, identity.canonical_hash(before), before=before)
-            )
+            fingerprint, before = kind.fingerprint(obj, names)
+            actions.append(Delete(kind.name, key, obj.id, fingerprint, before=before))
     return Plan(
         project=project.name,
         environment=project.environment,
@@ -317,31 +296,27 @@ def refresh_plan(project: Project, remote: RemoteState) -> Plan:
     """Accept drift (Terraform's -refresh-only): every managed object edited outside
     asst-deploy gets its hash stamp rewritten to the hash of what it is now, its fields
     untouched; the next plan then shows the way back to the specs as a plain update."""
-    names = remote.names(project.name)
+    names = kinds.names(remote, project.name)
     actions: list[Action] = []
-    for kind in KIND_ORDER:
-        objects = {"assistant": remote.assistants, "vector_store": remote.vector_stores}.get(
-            kind, ()
-        )
-        for obj in objects:
-            owner, key, stamped = obj.owner
-            if owner != project.name or key is None:
-                continue
-            live = canonical.from_remote(obj, names)
-            fingerprint = identity.canonical_hash(live)
-            if fingerprint != stamped:
-                actions.append(
-                    Update(
-                        kind,
-                        key,
-                        obj.id,
-                        fingerprint,
-                        before=live,
-                        after=live,
-                        drift=True,
-                        refresh=True,
-                    )
+    for obj in remote.all_objects():
+        owner, key, stamped = obj.owner
+        if owner != project.name or key is None:
+            continue
+        live = from_remote(obj, names)
+        fingerprint = identity.canonical_hash(live)
+        if fingerprint != stamped:
+            actions.append(
+                Update(
+                    obj.kind,
+                    key,
+                    obj.id,
+                    fingerprint,
+                    before=live,
+                    after=live,
+                    drift=True,
+                    refresh=True,
                 )
+            )
     return Plan(
         project=project.name,
         environment=project.environment,

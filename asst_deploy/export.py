@@ -11,8 +11,11 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from asst_deploy import canonical, identity
+from asst_deploy import identity
+from asst_deploy.compare import from_remote
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.kinds import assistant as assistant_kind
+from asst_deploy.kinds import vector_store as store_kind
 from asst_deploy.remote.state import RemoteObject, RemoteState
 from asst_deploy.spec.model import Target
 from asst_deploy.types import Json
@@ -97,7 +100,7 @@ class _Exporter:
     def vector_store(self, obj: RemoteObject) -> None:
         key = self.result.keys[obj.id]
         doc = self.header("vector_store", key, obj)
-        form = canonical.vector_store_from_remote(obj.data, obj.files, {})
+        form = store_kind.from_remote(obj.data, obj.files, {})
         if form["name"]:
             doc["name"] = form["name"]
         files: list[Json] = []
@@ -109,7 +112,7 @@ class _Exporter:
             files.append({"path": path, "attributes": attributes} if attributes else path)
         if files:
             doc["files"] = files
-        if form["chunking_strategy"] not in (None, canonical.AUTO_CHUNKING):
+        if form["chunking_strategy"] not in (None, store_kind.AUTO_CHUNKING):
             doc["chunking_strategy"] = form["chunking_strategy"]
         if form["expires_after"]:
             doc["expires_after"] = form["expires_after"]
@@ -120,7 +123,7 @@ class _Exporter:
     def assistant(self, obj: RemoteObject) -> None:
         key = self.result.keys[obj.id]
         doc = self.header("assistant", key, obj)
-        form = canonical.assistant_from_remote(obj.data, {})
+        form = assistant_kind.from_remote(obj.data, {})
         for name in ("name", "description", "model"):
             if form[name] is not None:
                 doc[name] = form[name]
@@ -156,7 +159,7 @@ class _Exporter:
     def store_key(self, store_id: str, assistant_key: str) -> str:
         if store_id in self.result.keys:
             return self.result.keys[store_id]
-        store = next((s for s in self.state.vector_stores if s.id == store_id), None)
+        store = next((s for s in self.state.of("vector_store") if s.id == store_id), None)
         owner, key, _ = store.owner if store else (None, None, None)
         # still named, so validate stops until its spec is there: dropping it would detach it
         self.result.warnings.append(
@@ -194,7 +197,7 @@ def export(
         return True
 
     exporter = _Exporter(state, project, download)
-    chosen = [a for a in state.assistants if ids is None or a.id in ids]
+    chosen = [a for a in state.of("assistant") if ids is None or a.id in ids]
     assistants = [a for a in chosen if exported(a)]
     wanted_stores = {
         i
@@ -206,7 +209,7 @@ def export(
     }
     stores = [
         s
-        for s in state.vector_stores
+        for s in state.of("vector_store")
         if (ids is None or s.id in ids or s.id in wanted_stores) and exported(s)
     ]
     for obj in (*stores, *assistants):
@@ -215,7 +218,7 @@ def export(
         exporter.vector_store(store)
     for assistant in assistants:
         exporter.assistant(assistant)
-    known = {o.id for o in (*state.vector_stores, *state.assistants)}
+    known = {o.id for o in (*state.of("vector_store"), *state.of("assistant"))}
     exporter.result.missing = sorted(set(ids or ()) - known)
     return exporter.result
 
@@ -279,4 +282,4 @@ def tag_metadata(
     """The metadata that adopts `obj` (import): the user's plus the ownership stamp, the hash
     taken from its current form so that the next plan shows spec differences, not drift."""
     user = identity.user_metadata(dict(obj.data.get("metadata") or {}))
-    return {**user, **identity.stamp(project, key, canonical.from_remote(obj, names))}
+    return {**user, **identity.stamp(project, key, from_remote(obj, names))}

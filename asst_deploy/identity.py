@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def protected(metadata: dict[str, Any] | None) -> bool:
     return isinstance(stamped, str) and stamped.endswith(PROTECT_SUFFIX)
 
 
-def is_lease(metadata: dict[str, Any] | None) -> bool:
+def is_lease(metadata: Mapping[str, Any] | None) -> bool:
     return bool((metadata or {}).get(LEASE_KEY))
 
 
@@ -121,3 +122,23 @@ def parse_file_name(filename: str) -> FileIdentity | None:
     if not match:
         return None
     return FileIdentity(match["project"], match["sha"], unquote(match["path"]))
+
+
+# Environment templates have no metadata: their tags ride in the name, as a file's do.
+_TEMPLATE_NAME = re.compile(
+    r"^(?P<project>[a-z0-9][a-z0-9_.-]{0,63})~(?P<key>[a-z0-9_.-]{1,64})~"
+    r"(?P<stamp>[0-9a-f]{16}(?:\+protect)?)$"
+)
+
+
+def template_name(tags: dict[str, Any] | Any) -> str:
+    """The name that carries an environment template's identity tags."""
+    return f"{tags[PROJECT_KEY]}~{tags[SPEC_KEY]}~{tags[HASH_KEY]}"
+
+
+def parse_template_name(name: str) -> dict[str, str] | None:
+    """The identity tags a template's name carries, or None for one we did not make."""
+    match = _TEMPLATE_NAME.match(name)
+    if not match:
+        return None
+    return {PROJECT_KEY: match["project"], SPEC_KEY: match["key"], HASH_KEY: match["stamp"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from asst_deploy import identity, limits
+from asst_deploy import identity, kinds, limits
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.export import tag_metadata
 from asst_deploy.remote.base import Backend
@@ -25,7 +25,7 @@ def import_object(backend: Backend, project: Project, kind: str, remote_id: str,
     it, the key is taken, or its metadata has no room for the marker."""
     check_key(key)
     state = backend.read_state()
-    objects = state.assistants if kind == "assistant" else state.vector_stores
+    objects = state.of(kind)
     obj = next((o for o in objects if o.id == remote_id), None)
     if obj is None:
         raise AsstDeployError(f"no {kind} {remote_id} on target '{project.target.name}'")
@@ -47,7 +47,7 @@ def import_object(backend: Backend, project: Project, kind: str, remote_id: str,
             f"remove {len(user) - room} pair(s) first"
         )
     backend.set_metadata(
-        kind, remote_id, tag_metadata(obj, project.name, key, state.names(project.name))
+        kind, remote_id, tag_metadata(obj, project.name, key, kinds.names(state, project.name))
     )
 
 

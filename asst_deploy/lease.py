@@ -168,10 +168,10 @@ class Lease:
             mine = [c for c in self._list() if c.token == self.token]
             return mine[0].id if mine else None
 
-        return retrying(self.retry, lambda: self.backend.create_vector_store(payload).id, adopt)
+        return retrying(self.retry, lambda: self.backend.create(LEASE_KIND, payload).id, adopt)
 
     def _delete(self, claim_id: str) -> None:
-        retrying(self.retry, partial(self.backend.delete_vector_store, claim_id), gone_ok=True)
+        retrying(self.retry, partial(self.backend.delete, LEASE_KIND, claim_id), gone_ok=True)
 
     def acquire(self, timeout: float = 0.0, sleep: Callable[[float], None] = time.sleep) -> None:
         deadline = self.clock() + timeout

@@ -9,7 +9,6 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.types import Json
 
 FORMAT_VERSION = 1
-KIND_ORDER = ("file", "vector_store", "assistant")  # creation order; deletes go in reverse
 
 # How a plan was made: toward the specs, deleting everything (--destroy), or accepting
 # drift into the hash stamps (--refresh-only)

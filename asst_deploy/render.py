@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from functools import singledispatch
 
+from asst_deploy import kinds
 from asst_deploy.plan import Action, Create, Delete, FieldChange, Plan, Replace, Update
 from asst_deploy.types import Json
 
@@ -69,8 +70,9 @@ def action_lines(action: Action, style: Style) -> list[str]:
 @action_lines.register
 def _(action: Create, style: Style) -> list[str]:
     after = action.after or {}
-    if action.kind == "file":
-        return [f"{_title(action, style)}  upload, {after.get('bytes', '?')} bytes"]
+    summary = kinds.get(action.kind).summary(after)
+    if summary is not None:
+        return [f"{_title(action, style)}  {summary}"]
     lines = [_title(action, style)]
     for name in sorted(after):
         value = after[name]

@@ -1,4 +1,4 @@
-"""The backend over the official openai SDK: the only module that imports it."""
+"""The backend over the official openai SDK: what every API generation shares."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import openai
 
-from asst_deploy import identity
-from asst_deploy.remote.assistants_api import Assistants
+from asst_deploy import identity, kinds
 from asst_deploy.remote.base import PageRetry, RemoteError
-from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
+from asst_deploy.remote.state import FILE_KIND, RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
 
 T = TypeVar("T")
@@ -103,8 +103,26 @@ def _data(obj: Any) -> dict[str, Json]:
     return data
 
 
+@dataclass(frozen=True)
+class Collection:
+    """One API collection of a kind: its SDK resource (list, create, update, delete and
+    retrieve with the generated resources' signatures) and how to read it."""
+
+    kind: str
+    resource: Any
+    page: int | None = None  # None: the API's largest page (read at call time)
+    # what a listed object carries besides its own JSON (a vector store's file list)
+    with_files: bool = False
+
+    @property
+    def label(self) -> str:
+        return kinds.get(self.kind).label
+
+
 class OpenAIBackend:
-    """Assistants v2, files and vector stores through `openai.OpenAI`.
+    """Files and vector stores, which every API generation has, through `openai.OpenAI`;
+    one subclass per generation adds its collections (assistants_backend.py,
+    agents_backend.py). Alone it serves a Responses target, which deploys nothing else.
 
     The client is made with max_retries=0: the engine retries itself, because a create
     that failed on the wire may still have happened, and must be looked for (adopted)
@@ -113,9 +131,18 @@ class OpenAIBackend:
 
     def __init__(self, client: openai.OpenAI, key_source: str | None = None) -> None:
         self.client = client
-        self.assistants = Assistants(client)  # not client.beta.assistants: see assistants_api
         self.base_url = str(client.base_url)
         self.key_source = key_source
+        self.collections: dict[str, Collection] = {
+            c.kind: c for c in self.extra_collections(client)
+        }
+        self.collections["vector_store"] = Collection(
+            "vector_store", client.vector_stores, with_files=True
+        )
+
+    def extra_collections(self, client: openai.OpenAI) -> list[Collection]:
+        """The collections of this adapter's API generation beyond files and vector stores."""
+        return []
 
     def translated(self, doing: str) -> AbstractContextManager[None]:
         return translated(doing, self.key_source, self.base_url)
@@ -156,32 +183,59 @@ class OpenAIBackend:
     ) -> list[Any]:
         return list(self._pages(doing, fetch, page, retry, **params))
 
+    def _object(
+        self, collection: Collection, data: dict[str, Json], retry: PageRetry | None
+    ) -> RemoteObject:
+        obj_id = str(data["id"])
+        files = tuple(self.vector_store_files(obj_id, retry)) if collection.with_files else ()
+        return RemoteObject(
+            collection.kind, obj_id, data, files, kinds.get(collection.kind).tags(data)
+        )
+
+    def _collection(self, kind: str) -> Collection:
+        found = self.collections.get(kind)
+        if found is None:
+            raise RemoteError(
+                f"reaching {kind}s", f"a target of this API generation has no {kind}s"
+            )
+        return found
+
     def read_state(self, retry: PageRetry | None = None) -> RemoteState:
-        assistants = self._list("listing assistants", self.assistants.list, _PAGE, retry)
-        stores = self._list("listing vector stores", self.client.vector_stores.list, _PAGE, retry)
-        files = self._list(
+        objects: dict[str, tuple[RemoteObject, ...]] = {}
+        leases: list[RemoteObject] = []
+        # only the collections this API has; users first (as the listing always went)
+        for kind in reversed(kinds.KINDS):
+            collection = self.collections.get(kind)
+            if collection is None:
+                continue
+            listed = self._pages(
+                f"listing {collection.label}s",
+                collection.resource.list,
+                collection.page or _PAGE,
+                retry,
+            )
+            found: list[RemoteObject] = []
+            for item in listed:
+                data = _data(item)
+                tags = kinds.get(kind).tags(data)
+                if identity.is_lease(tags):  # no files to list, and no resource of any plan
+                    leases.append(RemoteObject(kind, str(data["id"]), data, (), tags))
+                else:
+                    found.append(self._object(collection, data, retry))
+            objects[kind] = tuple(found)
+        files = self._pages(
             "listing files", self.client.files.list, _FILES_PAGE, retry, purpose="assistants"
         )
-        # lease markers have no files to list, and are no resource of any plan
-        leases = tuple(s for s in stores if identity.is_lease(s.metadata))
-        store_objects = tuple(
-            RemoteObject(
-                "vector_store", s.id, _data(s), tuple(self.vector_store_files(s.id, retry))
-            )
-            for s in stores
-            if s not in leases
-        )
         return RemoteState(
-            assistants=tuple(RemoteObject("assistant", a.id, _data(a)) for a in assistants),
-            vector_stores=store_objects,
+            objects=objects,
             files=tuple(RemoteFile(f.id, f.filename, f.bytes, f.purpose) for f in files),
-            leases=tuple(RemoteObject("vector_store", s.id, _data(s)) for s in leases),
+            leases=tuple(leases),
         )
 
     def list_newest(
         self, kind: str, retry: PageRetry | None = None
     ) -> Iterator[RemoteObject | RemoteFile]:
-        if kind == "file":
+        if kind == FILE_KIND:
             for f in self._pages(
                 "listing files",
                 self.client.files.list,
@@ -192,9 +246,54 @@ class OpenAIBackend:
             ):
                 yield RemoteFile(f.id, f.filename, f.bytes, f.purpose)
             return
-        fetch = self.assistants.list if kind == "assistant" else self.client.vector_stores.list
-        for obj in self._pages(f"listing {kind.replace('_', ' ')}s", fetch, _PAGE, retry, "desc"):
-            yield RemoteObject(kind, obj.id, _data(obj))
+        collection = self._collection(kind)
+        for obj in self._pages(
+            f"listing {collection.label}s",
+            collection.resource.list,
+            collection.page or _PAGE,
+            retry,
+            "desc",
+        ):
+            data = _data(obj)
+            yield RemoteObject(kind, str(data["id"]), data, (), kinds.get(kind).tags(data))
+
+    def create(self, kind: str, payload: Mapping[str, Json]) -> RemoteObject:
+        collection = self._collection(kind)
+        with self.translated(f"creating a {collection.label}"):
+            data = _data(collection.resource.create(**payload))
+        return RemoteObject(kind, str(data["id"]), data, (), kinds.get(kind).tags(data))
+
+    def update(self, kind: str, remote_id: str, payload: Mapping[str, Json]) -> RemoteObject:
+        collection = self._collection(kind)
+        with self.translated(f"updating {collection.label} {remote_id}"):
+            data = _data(collection.resource.update(remote_id, **payload))
+        return RemoteObject(kind, str(data["id"]), data, (), kinds.get(kind).tags(data))
+
+    def delete(self, kind: str, remote_id: str) -> None:
+        if kind == FILE_KIND:
+            with self.translated(f"deleting file {remote_id}"):
+                self.client.files.delete(remote_id)
+            return
+        collection = self._collection(kind)
+        with self.translated(f"deleting {collection.label} {remote_id}"):
+            collection.resource.delete(remote_id)
+
+    def retrieve(self, kind: str, remote_id: str) -> RemoteObject | None:
+        collection = self._collection(kind)
+        try:
+            with self.translated(f"reading {collection.label} {remote_id}"):
+                data = _data(collection.resource.retrieve(remote_id))
+            return self._object(collection, data, None)
+        except RemoteError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def set_metadata(self, kind: str, remote_id: str, metadata: Mapping[str, Json]) -> None:
+        """Write identity tags (and the user's metadata) where the kind keeps them."""
+        collection = self._collection(kind)
+        with self.translated(f"tagging {collection.label} {remote_id}"):
+            collection.resource.update(remote_id, **kinds.get(kind).tag_payload(metadata))
 
     def vector_store_files(
         self, store_id: str, retry: PageRetry | None = None
@@ -213,24 +312,6 @@ class OpenAIBackend:
         with self.translated(f"uploading {path}"), path.open("rb") as handle:
             f = self.client.files.create(file=(filename, handle), purpose="assistants")
         return RemoteFile(f.id, f.filename, f.bytes, f.purpose)
-
-    def delete_file(self, file_id: str) -> None:
-        with self.translated(f"deleting file {file_id}"):
-            self.client.files.delete(file_id)
-
-    def create_vector_store(self, payload: Mapping[str, Json]) -> RemoteObject:
-        with self.translated("creating a vector store"):
-            s = self.client.vector_stores.create(**payload)
-        return RemoteObject("vector_store", s.id, _data(s))
-
-    def update_vector_store(self, store_id: str, payload: Mapping[str, Json]) -> RemoteObject:
-        with self.translated(f"updating vector store {store_id}"):
-            s = self.client.vector_stores.update(store_id, **payload)
-        return RemoteObject("vector_store", s.id, _data(s))
-
-    def delete_vector_store(self, store_id: str) -> None:
-        with self.translated(f"deleting vector store {store_id}"):
-            self.client.vector_stores.delete(store_id)
 
     def attach_files(
         self, store_id: str, files: Sequence[tuple[str, Mapping[str, Json]]], chunking: Json
@@ -268,41 +349,6 @@ class OpenAIBackend:
     def detach_file(self, store_id: str, file_id: str) -> None:
         with self.translated(f"detaching file {file_id} from vector store {store_id}"):
             self.client.vector_stores.files.delete(file_id, vector_store_id=store_id)
-
-    def create_assistant(self, payload: Mapping[str, Json]) -> RemoteObject:
-        with self.translated("creating an assistant"):
-            a = self.assistants.create(**payload)
-        return RemoteObject("assistant", a.id, _data(a))
-
-    def update_assistant(self, assistant_id: str, payload: Mapping[str, Json]) -> RemoteObject:
-        with self.translated(f"updating assistant {assistant_id}"):
-            a = self.assistants.update(assistant_id, **payload)
-        return RemoteObject("assistant", a.id, _data(a))
-
-    def delete_assistant(self, assistant_id: str) -> None:
-        with self.translated(f"deleting assistant {assistant_id}"):
-            self.assistants.delete(assistant_id)
-
-    def retrieve(self, kind: str, remote_id: str) -> RemoteObject | None:
-        try:
-            with self.translated(f"reading {kind} {remote_id}"):
-                if kind == "assistant":
-                    return RemoteObject(kind, remote_id, _data(self.assistants.retrieve(remote_id)))
-                store = _data(self.client.vector_stores.retrieve(remote_id))
-                return RemoteObject(
-                    kind, remote_id, store, tuple(self.vector_store_files(remote_id))
-                )
-        except RemoteError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def set_metadata(self, kind: str, remote_id: str, metadata: Mapping[str, Json]) -> None:
-        with self.translated(f"tagging {kind} {remote_id}"):
-            if kind == "assistant":
-                self.assistants.update(remote_id, metadata=dict(metadata))
-            else:
-                self.client.vector_stores.update(remote_id, metadata=dict(metadata))
 
     def download_file(self, file_id: str) -> bytes:
         with self.translated(f"downloading file {file_id}"):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from asst_deploy import identity
 from asst_deploy.types import Json
+
+FILE_KIND = "file"  # files are a kind too (kinds/file.py), kept in a field of their own
 
 
 @dataclass(frozen=True)
@@ -20,24 +23,40 @@ class RemoteFile:
     def identity(self) -> identity.FileIdentity | None:
         return identity.parse_file_name(self.filename)
 
-
-@dataclass(frozen=True)
-class RemoteObject:
-    """An assistant or vector store as the API returned it (`data`), plus, for vector
-    stores, their vector_store.file objects."""
-
-    kind: str  # "assistant" | "vector_store"
-    id: str
-    data: Mapping[str, Json]
-    files: tuple[Mapping[str, Json], ...] = ()
-
     @property
     def owner(self) -> tuple[str | None, str | None, str | None]:
-        return identity.owner(self.data.get("metadata"))
+        """(project, path, content sha) from the tagged name; Nones for a file not ours."""
+        ident = self.identity
+        return (ident.project, ident.path, ident.sha) if ident else (None, None, None)
 
     @property
     def protected(self) -> bool:
-        return identity.protected(self.data.get("metadata"))
+        return False  # a file's only tag is its name: protection is its users' (see compare)
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """An object of one kind (see asst_deploy/kinds) as the API returned it (`data`), plus,
+    for vector stores, their vector_store.file objects. `tags`: its identity tags where
+    they are not its metadata (an environment template's are in its name)."""
+
+    kind: str
+    id: str
+    data: Mapping[str, Json]
+    files: tuple[Mapping[str, Json], ...] = ()
+    tags: Mapping[str, Json] | None = None
+
+    @property
+    def _tags(self) -> Any:
+        return self.tags if self.tags is not None else self.data.get("metadata")
+
+    @property
+    def owner(self) -> tuple[str | None, str | None, str | None]:
+        return identity.owner(self._tags)
+
+    @property
+    def protected(self) -> bool:
+        return identity.protected(self._tags)
 
     @property
     def created_at(self) -> int:
@@ -46,22 +65,20 @@ class RemoteObject:
 
 @dataclass(frozen=True)
 class RemoteState:
-    assistants: tuple[RemoteObject, ...] = ()
-    vector_stores: tuple[RemoteObject, ...] = ()
+    """Every collection the target's API has, by kind; files apart (every API has them)."""
+
+    objects: Mapping[str, tuple[RemoteObject, ...]] = field(default_factory=dict)
     files: tuple[RemoteFile, ...] = ()
     calls: Mapping[str, int] = field(default_factory=dict)  # list calls made, by collection
     # lease markers (see lease.py): kept apart, so no plan ever sees them as resources
     leases: tuple[RemoteObject, ...] = ()
 
-    def names(self, project: str) -> dict[str, str]:
-        """Remote id -> logical name ("path#sha" or key) for what `project` manages."""
-        result: dict[str, str] = {}
-        for f in self.files:
-            ident = f.identity
-            if ident and ident.project == project:
-                result[f.id] = f"{ident.path}#{ident.sha}"
-        for store in self.vector_stores:
-            proj, key, _ = store.owner
-            if proj == project and key:
-                result[store.id] = key
-        return result
+    def of(self, kind: str) -> tuple[Any, ...]:
+        """The live objects of `kind` (files too), in the order the API listed them."""
+        if kind == FILE_KIND:
+            return self.files
+        return self.objects.get(kind, ())
+
+    def all_objects(self) -> tuple[RemoteObject, ...]:
+        """Every live object but files and lease markers."""
+        return tuple(obj for objects in self.objects.values() for obj in objects)

@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
 
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.base import Backend
 from asst_deploy.remote.trace import http_hooks
 from asst_deploy.spec.model import Target
 
+if TYPE_CHECKING:
+    from asst_deploy.remote.openai_backend import OpenAIBackend
+
+# One adapter per API generation; a Responses target deploys only what all of them share.
+ADAPTERS = {
+    "assistants": "asst_deploy.remote.assistants_backend:AssistantsBackend",
+    "agents": "asst_deploy.remote.agents_backend:AgentsBackend",
+    "responses": "asst_deploy.remote.openai_backend:OpenAIBackend",
+}
 SANDBOX_KEY = "sandbox"  # the in-process sandbox checks no key; the SDK insists on one
 DEFAULT_TIMEOUT = 60.0
+
+
+def adapter(api: str) -> type[OpenAIBackend]:
+    """The backend class for an API generation (imported here: each imports the SDK)."""
+    if api not in ADAPTERS:
+        raise AsstDeployError(
+            f"no adapter for API generation '{api}'; known: {', '.join(ADAPTERS)}"
+        )
+    module, name = ADAPTERS[api].split(":")
+    found: type[OpenAIBackend] = getattr(importlib.import_module(module), name)
+    return found
 
 
 @contextmanager
@@ -21,8 +43,6 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
     openai SDK (and starts the sandbox) only here, never for network-free commands.
     `trace`, when given, is told of every HTTP request (for `--verbose`)."""
     import openai
-
-    from asst_deploy.remote.openai_backend import OpenAIBackend
 
     with ExitStack() as stack:
         if target.type == "sandbox":
@@ -43,7 +63,8 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
 
                 sandbox.model = ScriptedModel.from_file(target.rules)
             server = stack.enter_context(start_server(sandbox))
-            base_url, api_key, key_source = server.base_url, SANDBOX_KEY, None
+            base_url: str | None = server.base_url
+            api_key, key_source = SANDBOX_KEY, None
         else:
             env = target.api_key_env or "OPENAI_API_KEY"
             api_key = os.environ.get(env, "")
@@ -52,8 +73,7 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
                     f"target '{target.name}' reads its API key from ${env}, which is not set; "
                     f"export {env}=... and run again"
                 )
-            assert target.base_url is not None
-            base_url, key_source = target.base_url, env
+            base_url, key_source = target.base_url, env  # None: the SDK's, api.openai.com
         client = openai.OpenAI(
             api_key=api_key,
             base_url=base_url,
@@ -64,4 +84,4 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
             http_client=openai.DefaultHttpxClient(event_hooks=http_hooks(trace)) if trace else None,
         )
         stack.callback(client.close)
-        yield OpenAIBackend(client, key_source)
+        yield adapter(target.api)(client, key_source)

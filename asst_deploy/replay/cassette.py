@@ -17,8 +17,10 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.matchers import get_matchers_results
 from vcr.request import Request
 
-from asst_deploy import canonical, identity, secrets
+from asst_deploy import identity, secrets
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.kinds import assistant as assistant_kind
+from asst_deploy.kinds import vector_store as store_kind
 from asst_deploy.replay import sse
 from asst_deploy.spec import yamlpos
 from asst_deploy.spec.model import AssistantSpec, Project
@@ -50,9 +52,9 @@ def fingerprint(project: Project, spec: AssistantSpec) -> str:
     stores = {s.key: s for s in project.vector_stores}
     return identity.canonical_hash(
         {
-            "assistant": canonical.assistant_from_spec(spec, shas),
+            "assistant": assistant_kind.from_spec(spec, shas),
             "vector_stores": {
-                key: canonical.vector_store_from_spec(stores[key], shas)
+                key: store_kind.from_spec(stores[key], shas)
                 for key in spec.vector_stores
                 if key in stores
             },

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from asst_deploy import __version__, canonical, identity
+from asst_deploy import __version__, identity
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.kinds import assistant as assistant_kind
+from asst_deploy.kinds import vector_store as store_kind
 from asst_deploy.replay.script import Conversation, Script
 from asst_deploy.spec.loader import PROJECT_FILE, load_project
 from asst_deploy.spec.model import AssistantSpec, Project
@@ -323,7 +325,7 @@ def stale_objects(
     shas = {f.path: identity.file_sha(f.abs_path) for f in project.files}
     specs = {s.key: s for s in project.vector_stores}
     found = []
-    want = identity.canonical_hash(canonical.assistant_from_spec(spec, shas))
+    want = identity.canonical_hash(assistant_kind.from_spec(spec, shas))
     if identity.owner(assistant.get("metadata"))[2] != want:
         found.append(f"assistant '{spec.key}' was applied from another version of its spec")
     for key, store in stores.items():
@@ -332,7 +334,7 @@ def stale_objects(
         if store is None:
             found.append(f"vector store '{key}' is not deployed")
         elif identity.owner(store.get("metadata"))[2] != identity.canonical_hash(
-            canonical.vector_store_from_spec(specs[key], shas)
+            store_kind.from_spec(specs[key], shas)
         ):
             found.append(f"vector store '{key}' was applied from another version of its spec")
     return found

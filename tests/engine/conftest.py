@@ -4,7 +4,7 @@ Fixtures
 --------
 server        a fresh in-process `SandboxServer` (in-memory store, no ingestion delay)
 client        `openai.OpenAI` on it (max_retries=0), for out-of-band edits and checks
-backend       the engine's `OpenAIBackend` over that client
+backend       the engine's `AssistantsBackend` over that client
 project_dir   tmp copy of FULL_PROJECT (every spec feature); its sandbox target keeps its db
               in the project (.state/sandbox.db), only the CLI tests use it
 deployer      a `Deployer` for project_dir against `backend`
@@ -28,8 +28,8 @@ import pytest
 from asst_deploy import deploy, identity
 from asst_deploy.apply import Options, RetryPolicy, apply_plan
 from asst_deploy.plan import Plan
+from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.remote.base import Backend
-from asst_deploy.remote.openai_backend import OpenAIBackend
 from asst_deploy.remote.state import RemoteState
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer, start_server
@@ -198,8 +198,8 @@ def client(server: SandboxServer) -> Iterator[openai.OpenAI]:
 
 
 @pytest.fixture
-def backend(client: openai.OpenAI) -> OpenAIBackend:
-    return OpenAIBackend(client)
+def backend(client: openai.OpenAI) -> AssistantsBackend:
+    return AssistantsBackend(client)
 
 
 # ---- the project and the engine ------------------------------------------------------------
@@ -255,14 +255,14 @@ class Deployer:
 
 
 @pytest.fixture
-def deployer(project_dir: Path, backend: OpenAIBackend) -> Deployer:
+def deployer(project_dir: Path, backend: AssistantsBackend) -> Deployer:
     return Deployer(project_dir, backend)
 
 
 def managed_counts(state: RemoteState, project: str = PROJECT) -> Counter[tuple[str, str]]:
     """How many remote objects carry each managed identity: (kind, key or file path)."""
     counts: Counter[tuple[str, str]] = Counter()
-    for obj in (*state.assistants, *state.vector_stores):
+    for obj in (*state.of("assistant"), *state.of("vector_store")):
         owner, key, _ = obj.owner
         if owner == project and key:
             counts[(obj.kind, key)] += 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from asst_deploy import canonical, identity
+from asst_deploy import identity
+from asst_deploy.kinds import assistant as assistant_kind
+from asst_deploy.kinds import vector_store as store_kind
 
 BASE = dict(
     name="Bot",
@@ -18,7 +20,7 @@ BASE = dict(
 
 def form(**fields: object) -> dict:
     args = {**BASE, "tools_": [], "temperature": None, "top_p": None, "response_format_": None}
-    return canonical.assistant(**{**args, **fields})  # type: ignore[arg-type]
+    return assistant_kind.form(**{**args, **fields})  # type: ignore[arg-type]
 
 
 def test_sampling_defaults_are_one_and_response_format_auto() -> None:
@@ -30,8 +32,8 @@ def test_sampling_defaults_are_one_and_response_format_auto() -> None:
 
 
 def test_file_search_defaults_are_dropped() -> None:
-    spec = canonical.tool({"type": "file_search"})
-    live = canonical.tool(
+    spec = assistant_kind.tool({"type": "file_search"})
+    live = assistant_kind.tool(
         {
             "type": "file_search",
             "file_search": {
@@ -40,7 +42,7 @@ def test_file_search_defaults_are_dropped() -> None:
         }
     )
     assert spec == live == {"type": "file_search"}
-    tuned = canonical.tool(
+    tuned = assistant_kind.tool(
         {"type": "file_search", "max_num_results": 5, "ranking_options": {"score_threshold": 0.3}}
     )
     assert tuned == {
@@ -50,10 +52,10 @@ def test_file_search_defaults_are_dropped() -> None:
 
 
 def test_function_tools_flat_and_nested_agree_and_strict_defaults_false() -> None:
-    spec = canonical.tool(
+    spec = assistant_kind.tool(
         {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
     )
-    live = canonical.tool(
+    live = assistant_kind.tool(
         {
             "type": "function",
             "function": {
@@ -80,8 +82,8 @@ def test_tool_order_does_not_matter() -> None:
         {"type": "code_interpreter"},
         {"type": "function", "function": {"name": "a"}},
     ]
-    assert canonical.tools(a) == canonical.tools(list(reversed(a)))
-    assert [t["type"] + t.get("function", {}).get("name", "") for t in canonical.tools(a)] == [
+    assert assistant_kind.tools(a) == assistant_kind.tools(list(reversed(a)))
+    assert [t["type"] + t.get("function", {}).get("name", "") for t in assistant_kind.tools(a)] == [
         "code_interpreter",
         "functiona",
         "functionb",
@@ -89,7 +91,7 @@ def test_tool_order_does_not_matter() -> None:
 
 
 def test_json_schema_strict_defaults_false() -> None:
-    assert canonical.response_format(
+    assert assistant_kind.response_format(
         {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}
     ) == {
         "type": "json_schema",
@@ -104,32 +106,32 @@ def test_reserved_metadata_is_not_part_of_the_form() -> None:
 
 def test_auto_chunking_is_reported_as_static_800_400() -> None:
     files = [("k/a.md#" + "1" * 16, {})]
-    auto = canonical.vector_store(
+    auto = store_kind.form(
         name="kb", files=files, chunking_strategy={"type": "auto"}, expires_after=None, metadata={}
     )
-    live = canonical.vector_store(
+    live = store_kind.form(
         name="kb",
         files=files,
-        chunking_strategy=canonical.AUTO_CHUNKING,
+        chunking_strategy=store_kind.AUTO_CHUNKING,
         expires_after=None,
         metadata={},
     )
     assert auto == live
-    empty = canonical.vector_store(
+    empty = store_kind.form(
         name="kb", files=[], chunking_strategy={"type": "auto"}, expires_after=None, metadata={}
     )
     assert empty["chunking_strategy"] is None  # not observable without files
 
 
 def test_numbers_hash_by_value() -> None:
-    spec = canonical.vector_store(
+    spec = store_kind.form(
         name="kb",
         files=[("f#1", {"v": 2})],
         chunking_strategy=None,
         expires_after=None,
         metadata={},
     )
-    live = canonical.vector_store(
+    live = store_kind.form(
         name="kb",
         files=[("f#1", {"v": 2.0})],
         chunking_strategy=None,

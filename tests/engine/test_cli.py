@@ -51,8 +51,8 @@ def remote(project_dir: Path) -> RemoteState:
 
 def ids(state: RemoteState) -> dict[str, object]:
     return {
-        **{a.id: a.data for a in state.assistants},
-        **{s.id: (s.data, s.files) for s in state.vector_stores},
+        **{a.id: a.data for a in state.of("assistant")},
+        **{s.id: (s.data, s.files) for s in state.of("vector_store")},
         **{f.id: f.filename for f in state.files},
     }
 
@@ -99,16 +99,16 @@ def test_saved_plan_is_applied_and_a_stale_one_refused(proj: Path, tmp_path: Pat
     assert result.code == 0 and out.is_file(), result.err
     result = run("apply", str(out))  # a saved plan was approved when it was made
     assert result.code == 0, result.err
-    assert len(remote(proj).assistants) == 2
+    assert len(remote(proj).of("assistant")) == 2
 
     (proj / "assistants/greeter.yaml").write_text(
         (proj / "assistants/greeter.yaml").read_text().replace("Greeter", "Host")
     )
     assert run("plan", str(proj), "--out", str(out)).code == 0
     before = remote(proj)
-    greeter = next(a for a in before.assistants if a.owner[1] == "greeter")
+    greeter = next(a for a in before.of("assistant") if a.owner[1] == "greeter")
     with connect(load_project(proj).target) as backend:  # an out-of-band change
-        backend.update_assistant(greeter.id, {"description": "meanwhile"})
+        backend.update("assistant", greeter.id, {"description": "meanwhile"})
     before = remote(proj)
     result = run("apply", str(out))
     assert result.code == 1

@@ -94,7 +94,7 @@ def test_apply_of_a_model_the_sandbox_does_not_serve(proj: Path) -> None:
     result = run("apply", str(proj), "--auto-approve")
     assert result.code == 1, result.err
     assert "The requested model 'gpt-4o-mimi' does not exist." in result.err
-    assert not remote(proj).assistants
+    assert not remote(proj).of("assistant")
 
 
 def test_sandbox_serve_on_a_busy_port_says_so_before_listening() -> None:
@@ -206,9 +206,9 @@ def test_export_all_is_a_project_of_its_own_so_prune_there_spares_the_source(
     proj: Path, tmp_path: Path
 ) -> None:
     assert run("apply", str(proj), "--auto-approve").code == 0
-    managed = [*remote(proj).assistants, *remote(proj).vector_stores]
+    managed = [*remote(proj).of("assistant"), *remote(proj).of("vector_store")]
     with targets.connect(targets_of(proj)) as backend:
-        plain = backend.create_assistant({"model": "gpt-4o-mini", "name": "Plain"})
+        plain = backend.create("assistant", {"model": "gpt-4o-mini", "name": "Plain"})
     out = tmp_path / "exported"
     result = run("export", "--all", "--out", str(out), "--dir", str(proj))
     assert result.code == 0, result.err
@@ -221,7 +221,9 @@ def test_export_all_is_a_project_of_its_own_so_prune_there_spares_the_source(
     assert [a["action"] for a in pruned["actions"]] == ["update"]  # the adoption only
     assert run("apply", str(out), "--prune", "--auto-approve").code == 0
     after = remote(proj)
-    assert {o.id for o in managed} <= {o.id for o in (*after.assistants, *after.vector_stores)}
+    assert {o.id for o in managed} <= {
+        o.id for o in (*after.of("assistant"), *after.of("vector_store"))
+    }
     assert run("plan", str(proj), "--detailed-exitcode").code == 0
 
 

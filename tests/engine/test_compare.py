@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from asst_deploy import canonical, identity
+from asst_deploy import identity
 from asst_deploy.compare import compare
 from asst_deploy.errors import Location
+from asst_deploy.kinds import assistant as assistant_kind
+from asst_deploy.kinds import vector_store as store_kind
 from asst_deploy.plan import Create, Delete, FieldChange, Keep, Replace, Update
 from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
 from asst_deploy.spec.model import (
@@ -24,6 +26,16 @@ HERE = Location("spec.yaml", 1, 1)
 DOC = FileRef("k/doc.md", Path("/nowhere/k/doc.md"), 10)
 SHAS = {"k/doc.md": "a" * 16}
 CHUNK = {"type": "static", "static": {"max_chunk_size_tokens": 500, "chunk_overlap_tokens": 50}}
+
+
+def state(
+    assistants: tuple[RemoteObject, ...] = (),
+    vector_stores: tuple[RemoteObject, ...] = (),
+    files: tuple[RemoteFile, ...] = (),
+) -> RemoteState:
+    return RemoteState(
+        objects={"vector_store": vector_stores, "assistant": assistants}, files=files
+    )
 
 
 def project(*resources: AssistantSpec | VectorStoreSpec) -> Project:
@@ -58,7 +70,7 @@ def live_assistant(
     spec: AssistantSpec, id: str = "asst_1", project_: str = P, stamp: bool = True, **data: Any
 ) -> RemoteObject:
     """An assistant as the API returns it after apply (server defaults filled in)."""
-    wanted = canonical.assistant_from_spec(spec, SHAS)
+    wanted = assistant_kind.from_spec(spec, SHAS)
     obj = {
         "id": id,
         "object": "assistant",
@@ -88,7 +100,7 @@ def live_file(sha: str = "a" * 16, id: str = "file-1", path: str = "k/doc.md") -
 def live_store(
     spec: VectorStoreSpec, id: str = "vs_1", file_id: str = "file-1", **data: Any
 ) -> RemoteObject:
-    wanted = canonical.vector_store_from_spec(spec, SHAS)
+    wanted = store_kind.from_spec(spec, SHAS)
     obj = {
         "id": id,
         "object": "vector_store",
@@ -116,7 +128,7 @@ def plan_of(
 
 
 def test_nothing_remote_creates_in_dependency_order() -> None:
-    plan = compare(project(bot(), store()), RemoteState(), SHAS)
+    plan = compare(project(bot(), store()), state(), SHAS)
     assert [type(a) for a in plan.actions] == [Create, Create, Create]
     assert [(a.kind, a.key) for a in plan.actions] == [
         ("file", "k/doc.md"),
@@ -128,12 +140,12 @@ def test_nothing_remote_creates_in_dependency_order() -> None:
 
 def test_matching_state_gives_an_empty_plan() -> None:
     spec = bot(name="Bot")
-    remote = RemoteState(assistants=(live_assistant(spec),))
+    remote = state(assistants=(live_assistant(spec),))
     assert compare(project(spec), remote, SHAS).empty
 
 
 def test_update_carries_exact_field_changes() -> None:
-    remote = RemoteState(assistants=(live_assistant(bot(name="Bot", temperature=0.5)),))
+    remote = state(assistants=(live_assistant(bot(name="Bot", temperature=0.5)),))
     wanted = bot(name="Robot", instructions="Hi", temperature=0.5)
     (action,) = compare(project(wanted), remote, SHAS).actions
     assert isinstance(action, Update)
@@ -148,7 +160,7 @@ def test_update_carries_exact_field_changes() -> None:
 def test_drift_when_the_live_object_no_longer_matches_its_stamp() -> None:
     spec = bot(name="Bot")
     edited = live_assistant(spec, name="Edited by hand")
-    (action,) = compare(project(spec), RemoteState(assistants=(edited,)), SHAS).actions
+    (action,) = compare(project(spec), state(assistants=(edited,)), SHAS).actions
     assert isinstance(action, Update) and action.drift
     assert action.changes == (FieldChange("name", "Edited by hand", "Bot"),)
 
@@ -161,7 +173,7 @@ def test_chunking_change_replaces_the_store() -> None:
             "static": {"max_chunk_size_tokens": 900, "chunk_overlap_tokens": 50},
         }
     )
-    remote = RemoteState(vector_stores=(live_store(old),), files=(live_file(),))
+    remote = state(vector_stores=(live_store(old),), files=(live_file(),))
     (action,) = compare(project(new), remote, SHAS).actions
     assert isinstance(action, Replace)
     assert (action.kind, action.key, action.remote_id) == ("vector_store", "kb", "vs_1")
@@ -171,7 +183,7 @@ def test_chunking_change_replaces_the_store() -> None:
 
 def test_protected_store_refuses_replacement() -> None:
     new = store(protect=True, chunking_strategy={"type": "auto"})
-    remote = RemoteState(vector_stores=(live_store(store()),), files=(live_file(),))
+    remote = state(vector_stores=(live_store(store()),), files=(live_file(),))
     plan = compare(project(new), remote, SHAS)
     assert plan.empty
     assert plan.refused == (
@@ -180,7 +192,7 @@ def test_protected_store_refuses_replacement() -> None:
 
 
 def test_gone_objects_are_kept_without_prune_and_deleted_with_it() -> None:
-    remote = RemoteState(
+    remote = state(
         assistants=(live_assistant(bot()),),
         vector_stores=(live_store(store()),),
         files=(live_file(),),
@@ -202,7 +214,7 @@ def test_gone_objects_are_kept_without_prune_and_deleted_with_it() -> None:
 def test_duplicates_from_an_interrupted_apply_are_deleted() -> None:
     files = (live_file(id="file-1"), live_file(id="file-2"))
     wanted = bot(name="Bot", code_interpreter_files=(DOC,))
-    remote = RemoteState(
+    remote = state(
         assistants=(
             live_assistant(
                 wanted, "asst_1", tool_resources={"code_interpreter": {"file_ids": ["file-2"]}}
@@ -229,22 +241,22 @@ def test_duplicates_from_an_interrupted_apply_are_deleted() -> None:
 
 def test_duplicate_matching_the_specs_is_the_one_kept() -> None:
     old, new = store(), store(chunking_strategy={"type": "auto"})
-    remote = RemoteState(
+    remote = state(
         vector_stores=(live_store(old, "vs_old"), live_store(new, "vs_new")),
         files=(live_file(),),
     )
     # vs_new was made by an interrupted replace; its files report the new chunking
-    remote = RemoteState(
+    remote = state(
         vector_stores=(
-            remote.vector_stores[0],
+            remote.of("vector_store")[0],
             RemoteObject(
                 "vector_store",
                 "vs_new",
-                remote.vector_stores[1].data,
+                remote.of("vector_store")[1].data,
                 (
                     {
-                        **remote.vector_stores[1].files[0],
-                        "chunking_strategy": canonical.AUTO_CHUNKING,
+                        **remote.of("vector_store")[1].files[0],
+                        "chunking_strategy": store_kind.AUTO_CHUNKING,
                     },
                 ),
             ),
@@ -264,14 +276,14 @@ def test_other_projects_and_unmarked_objects_are_ignored() -> None:
         RemoteFile("file-p", "doc.md", 10, "assistants"),
         RemoteFile("file-q", f"{P}~notahash~k%2Fdoc.md", 10, "assistants"),
     )
-    remote = RemoteState(assistants=(theirs, unmarked, key_only), files=files)
+    remote = state(assistants=(theirs, unmarked, key_only), files=files)
     assert plan_of(project(spec), remote, prune=True) == [("create", "assistant", "bot", None)]
     assert plan_of(project(), remote, prune=True) == []
 
 
 def test_file_content_change_is_a_replace_and_the_store_is_repointed() -> None:
     spec = store()
-    remote = RemoteState(
+    remote = state(
         vector_stores=(live_store(spec, file_id="file-old"),),
         files=(live_file("b" * 16, "file-old"),),
     )
@@ -294,7 +306,7 @@ def test_old_version_used_by_another_project_is_kept() -> None:
         project_="other",
         tool_resources={"code_interpreter": {"file_ids": ["file-old"]}},
     )
-    remote = RemoteState(
+    remote = state(
         assistants=(theirs,),
         vector_stores=(live_store(spec, file_id="file-old"),),
         files=(live_file("b" * 16, "file-old"),),
@@ -307,18 +319,18 @@ def test_old_version_used_by_another_project_is_kept() -> None:
 
 def test_unchanged_file_gives_nothing() -> None:
     spec = store()
-    remote = RemoteState(vector_stores=(live_store(spec),), files=(live_file(),))
+    remote = state(vector_stores=(live_store(spec),), files=(live_file(),))
     assert compare(project(spec), remote, SHAS).empty
 
 
 def test_plan_records_local_file_hashes() -> None:
-    plan = compare(project(store()), RemoteState(), SHAS)
+    plan = compare(project(store()), state(), SHAS)
     assert plan.files == SHAS
     assert isinstance(plan.actions[-1], Create)
 
 
 def test_deletes_of_old_versions_carry_their_hash_as_fingerprint() -> None:
-    remote = RemoteState(files=(live_file("b" * 16, "file-old"), live_file("a" * 16, "file-new")))
+    remote = state(files=(live_file("b" * 16, "file-old"), live_file("a" * 16, "file-new")))
     plan = compare(project(store()), remote, SHAS, prune=True)
     deletes = [a for a in plan.actions if isinstance(a, Delete)]
     assert [(d.remote_id, d.fingerprint) for d in deletes] == [("file-old", "b" * 16)]

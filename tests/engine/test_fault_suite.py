@@ -16,10 +16,10 @@ from pathlib import Path
 import openai
 import pytest
 
-from asst_deploy import deploy, lease
+from asst_deploy import deploy, kinds, lease
 from asst_deploy.apply import Options, RetryPolicy, apply_plan
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.openai_backend import OpenAIBackend
+from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer, start_server
@@ -94,7 +94,7 @@ def rewrite(root: Path, files: dict[str, str]) -> None:
 class Runs:
     """Applies like `asst-deploy apply --auto-approve --prune`, counting exit codes."""
 
-    def __init__(self, deployer: Deployer, backend: OpenAIBackend) -> None:
+    def __init__(self, deployer: Deployer, backend: AssistantsBackend) -> None:
         self.deployer = deployer
         self.backend = backend
         self.exit_codes: list[int] = []
@@ -142,7 +142,7 @@ def test_converges_under_twenty_percent_faults(
     with sdk_client(faulty_server) as client:
         foreign = Foreign(client).create()
         root = write_project(tmp_path / "big", big_project())
-        backend = OpenAIBackend(client)
+        backend = AssistantsBackend(client)
         options = Options(parallelism=parallelism, poll_interval=0.005, retry=RETRY)
         deployer = Deployer(root, backend, options=options)
         runs = Runs(deployer, backend)
@@ -170,8 +170,8 @@ def check(deployer: Deployer, client: openai.OpenAI, foreign: Foreign, runs: Run
     assert all(n == 1 for n in counts.values()), {k: n for k, n in counts.items() if n != 1}
     assert deployer.plan(prune=True).empty
     # every assistant wired to the store and file it should use (no stale ids)
-    names = state.names("feat")
-    for a in state.assistants:
+    names = kinds.names(state, "feat")
+    for a in state.of("assistant"):
         if a.owner[0] != "feat":
             continue
         n = int(str(a.owner[1])[1:])

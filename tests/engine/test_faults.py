@@ -39,7 +39,7 @@ def test_applies_converge_under_faults(
     assert deployer.plan(prune=True).empty
     state = deployer.backend.read_state()
     assert_no_duplicates(state)
-    assert len(state.assistants) == 2 + 3  # ours + the foreign ones, nothing else
+    assert len(state.of("assistant")) == 2 + 3  # ours + the foreign ones, nothing else
     foreign.assert_untouched()
     # the faults really happened, commit-then-fail on creates included
     assert faults["commit_then_fail"] >= 1 and faults["rate_limit"] >= 1, faults

@@ -28,7 +28,7 @@ PROJECT = {
 
 def _attributes(deployer: Deployer) -> list[dict[str, object]]:
     state = deployer.backend.read_state()
-    (store,) = state.vector_stores
+    (store,) = state.of("vector_store")
     return sorted((dict(f.get("attributes") or {}) for f in store.files), key=len)
 
 

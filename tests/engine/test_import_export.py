@@ -26,8 +26,9 @@ FUNCTION = {
 def unmanaged(project: Path, **extra: object) -> dict[str, str]:
     """Objects made by hand on the project's target, as an existing setup would have."""
     with connect(load_project(project).target) as backend:
-        store = backend.create_vector_store({"name": "Docs", "metadata": {"owner": "bob"}})
-        helper = backend.create_assistant(
+        store = backend.create("vector_store", {"name": "Docs", "metadata": {"owner": "bob"}})
+        helper = backend.create(
+            "assistant",
             {
                 "model": "gpt-4o",
                 "name": "Legacy Helper",
@@ -37,9 +38,9 @@ def unmanaged(project: Path, **extra: object) -> dict[str, str]:
                 "temperature": 0.3,
                 "metadata": {"owner": "bob"},
                 **extra,
-            }
+            },
         )
-        plain = backend.create_assistant({"model": "gpt-4o-mini", "name": "Plain"})
+        plain = backend.create("assistant", {"model": "gpt-4o-mini", "name": "Plain"})
     return {"store": store.id, "helper": helper.id, "plain": plain.id}
 
 
@@ -71,16 +72,16 @@ def test_export_then_plan_shows_only_the_ownership_tags(proj: Path, tmp_path: Pa
     assert run("apply", str(out), "--auto-approve").code == 0, "adoption applies"
     assert "No changes." in run("plan", str(out)).out
     state = remote(proj)
-    helper = next(a for a in state.assistants if a.id == made["helper"])
+    helper = next(a for a in state.of("assistant") if a.id == made["helper"])
     assert identity.owner(helper.data["metadata"])[:2] == ("feat-export", "legacy-helper")
     assert helper.data["metadata"]["owner"] == "bob"  # the user's metadata is kept
-    assert len(state.assistants) == 2, "adopted, not re-created"
+    assert len(state.of("assistant")) == 2, "adopted, not re-created"
 
 
 def test_export_keeps_files_it_cannot_download_referenced(proj: Path, tmp_path: Path) -> None:
     with connect(load_project(proj).target) as backend:
         uploaded = backend.upload_file(_write(tmp_path / "notes.md", "# Notes\n"), "notes.md")
-        store = backend.create_vector_store({"name": "Notes"})
+        store = backend.create("vector_store", {"name": "Notes"})
         backend.attach_files(store.id, [(uploaded.id, {})], None)
     out = tmp_path / "exported"
     result = run("export", store.id, "--out", str(out), "--dir", str(proj))
@@ -99,7 +100,7 @@ def test_import_tags_an_object_and_refuses_others(proj: Path) -> None:
     assert result.code == 0, result.err
     assert f"Imported assistant {made['plain']} as 'plain'" in result.out
     assert "No spec has the key 'plain' yet" in result.err
-    plain = next(a for a in remote(proj).assistants if a.id == made["plain"])
+    plain = next(a for a in remote(proj).of("assistant") if a.id == made["plain"])
     assert identity.owner(plain.data["metadata"])[:2] == ("feat", "plain")
     # managed now: without a spec it is kept, and --prune would delete it
     assert f"assistant plain ({made['plain']})" in run("plan", str(proj)).out

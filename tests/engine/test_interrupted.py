@@ -8,23 +8,20 @@ from typing import Any
 import pytest
 
 from asst_deploy.apply import Options
+from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.remote.base import Backend
-from asst_deploy.remote.openai_backend import OpenAIBackend
 
 from .conftest import NO_SLEEP, Deployer, Foreign, assert_no_duplicates
 
 MUTATING = (
     "upload_file",
-    "delete_file",
-    "create_vector_store",
-    "update_vector_store",
-    "delete_vector_store",
+    "create",
+    "update",
+    "delete",
+    "set_metadata",
     "attach_files",
     "update_file_attributes",
     "detach_file",
-    "create_assistant",
-    "update_assistant",
-    "delete_assistant",
 )
 # A first apply of FULL_PROJECT: 3 uploads, 1 store create, 1 attach, 2 assistant creates.
 FIRST_APPLY_CALLS = 7
@@ -79,7 +76,7 @@ class Crashing:
 SERIAL = Options(parallelism=1, poll_interval=0.01, retry=NO_SLEEP)
 
 
-def count_calls(deployer: Deployer, backend: OpenAIBackend, **kwargs: Any) -> list[str]:
+def count_calls(deployer: Deployer, backend: AssistantsBackend, **kwargs: Any) -> list[str]:
     spy = Crashing(backend, k=0, committed=False)
     deployer.apply(backend=spy, options=SERIAL, **kwargs)  # type: ignore[arg-type]
     return spy.calls
@@ -93,7 +90,9 @@ def change_for_second_apply(deployer: Deployer) -> None:
     (deployer.root / "assistants/greeter.yaml").unlink()
 
 
-def test_call_counts_match_the_parametrisation(deployer: Deployer, backend: OpenAIBackend) -> None:
+def test_call_counts_match_the_parametrisation(
+    deployer: Deployer, backend: AssistantsBackend
+) -> None:
     assert len(count_calls(deployer, backend)) == FIRST_APPLY_CALLS
     change_for_second_apply(deployer)
     assert len(count_calls(deployer, backend, prune=True)) == SECOND_APPLY_CALLS
@@ -101,7 +100,7 @@ def test_call_counts_match_the_parametrisation(deployer: Deployer, backend: Open
 
 
 def crash_then_rerun(
-    deployer: Deployer, backend: OpenAIBackend, k: int, committed: bool, prune: bool
+    deployer: Deployer, backend: AssistantsBackend, k: int, committed: bool, prune: bool
 ) -> None:
     crashing = Crashing(backend, k, committed)
     with pytest.raises(Crash):
@@ -115,7 +114,7 @@ def crash_then_rerun(
 @pytest.mark.parametrize("committed", [False, True], ids=["lost", "committed"])
 @pytest.mark.parametrize("k", range(1, FIRST_APPLY_CALLS + 1))
 def test_first_apply_interrupted(
-    deployer: Deployer, backend: OpenAIBackend, foreign: Foreign, k: int, committed: bool
+    deployer: Deployer, backend: AssistantsBackend, foreign: Foreign, k: int, committed: bool
 ) -> None:
     crash_then_rerun(deployer, backend, k, committed, prune=True)
     foreign.assert_untouched()
@@ -124,11 +123,13 @@ def test_first_apply_interrupted(
 @pytest.mark.parametrize("committed", [False, True], ids=["lost", "committed"])
 @pytest.mark.parametrize("k", range(1, SECOND_APPLY_CALLS + 1))
 def test_replacing_apply_interrupted(
-    deployer: Deployer, backend: OpenAIBackend, foreign: Foreign, k: int, committed: bool
+    deployer: Deployer, backend: AssistantsBackend, foreign: Foreign, k: int, committed: bool
 ) -> None:
     deployer.apply()
     change_for_second_apply(deployer)
     crash_then_rerun(deployer, backend, k, committed, prune=True)
     state = backend.read_state()
-    assert sorted(a.owner[1] or "" for a in state.assistants if a.owner[0] == "feat") == ["analyst"]
+    assert sorted(a.owner[1] or "" for a in state.of("assistant") if a.owner[0] == "feat") == [
+        "analyst"
+    ]
     foreign.assert_untouched()

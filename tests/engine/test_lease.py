@@ -11,7 +11,7 @@ import pytest
 
 from asst_deploy import deploy, identity, lease
 from asst_deploy.apply import apply_plan
-from asst_deploy.remote.openai_backend import OpenAIBackend
+from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.remote.targets import connect
 from asst_deploy.sandbox.server import SandboxServer
 from asst_deploy.spec.loader import load_project
@@ -20,7 +20,9 @@ from .conftest import NO_SLEEP, Deployer, assert_no_duplicates, sdk_client
 from .test_cli import remote, run
 
 
-def locked_apply(deployer: Deployer, backend: OpenAIBackend, holder: str, timeout: float) -> None:
+def locked_apply(
+    deployer: Deployer, backend: AssistantsBackend, holder: str, timeout: float
+) -> None:
     """What `asst-deploy apply` does: lease, read, plan, apply, release."""
     with lease.held(backend, "feat", retry=NO_SLEEP, timeout=timeout, holder=holder) as held:
         project = deployer.load()
@@ -37,7 +39,7 @@ def test_a_second_apply_is_refused_naming_the_holder(deployer: Deployer) -> None
         message = str(refused.value)
         assert "held by ci@runner-1 pid 7" in message and held.id is not None
         assert f"asst-deploy force-unlock {held.id}" in message and "--lock-timeout" in message
-    assert not deployer.backend.read_state().assistants  # the refused one changed nothing
+    assert not deployer.backend.read_state().of("assistant")  # the refused one changed nothing
     locked_apply(deployer, deployer.backend, "me", timeout=0)  # released: it goes now
     assert deployer.plan().empty
 
@@ -52,7 +54,7 @@ def test_concurrent_applies_never_duplicate(deployer: Deployer, server: SandboxS
         with sdk_client(server) as client:
             start.wait()
             try:
-                locked_apply(deployer, OpenAIBackend(client), f"pipeline {n}", timeout=0)
+                locked_apply(deployer, AssistantsBackend(client), f"pipeline {n}", timeout=0)
                 outcomes.append("applied")
             except lease.LockError as exc:
                 assert "held by pipeline " in str(exc)
@@ -77,7 +79,7 @@ def test_waiting_applies_run_one_after_another(deployer: Deployer, server: Sandb
         with sdk_client(server) as client:
             start.wait()
             try:
-                locked_apply(deployer, OpenAIBackend(client), f"pipeline {n}", timeout=30)
+                locked_apply(deployer, AssistantsBackend(client), f"pipeline {n}", timeout=30)
             except BaseException as exc:
                 errors.append(exc)
 
@@ -95,7 +97,9 @@ def test_waiting_applies_run_one_after_another(deployer: Deployer, server: Sandb
 def test_the_lease_is_no_resource_of_any_plan(deployer: Deployer, client: openai.OpenAI) -> None:
     locked_apply(deployer, deployer.backend, "me", timeout=0)
     state = deployer.backend.read_state()
-    assert len(state.leases) == 1 and state.leases[0].id not in {s.id for s in state.vector_stores}
+    assert len(state.leases) == 1 and state.leases[0].id not in {
+        s.id for s in state.of("vector_store")
+    }
     assert lease.generation(state.leases, "feat") == 1
     assert deployer.plan(prune=True).empty
     destroy = deploy.destroy_plan(deployer.load(), state)
@@ -121,7 +125,7 @@ def test_cli_refuses_while_locked_and_force_unlock_releases(proj: Path) -> None:
     result = run("apply", str(proj), "--auto-approve")
     assert result.code == 1
     assert "held by ops@laptop pid 42" in result.err and other.id in result.err
-    assert not remote(proj).assistants
+    assert not remote(proj).of("assistant")
     result = run("force-unlock", str(other.id), "--dir", str(proj), "--auto-approve")
     assert result.code == 0, result.err
     assert "was held by ops@laptop pid 42" in result.out

@@ -12,8 +12,8 @@ import openai
 import pytest
 
 from asst_deploy.remote.assistants_api import Assistants
+from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.remote.base import RemoteError
-from asst_deploy.remote.openai_backend import OpenAIBackend
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,16 +64,16 @@ def test_answers_hold_exactly_what_the_typed_models_read(client: openai.OpenAI) 
 
 
 def test_the_backend_keeps_its_errors_and_lookups(client: openai.OpenAI) -> None:
-    backend = OpenAIBackend(client)
-    made = backend.create_assistant(PAYLOAD)
+    backend = AssistantsBackend(client)
+    made = backend.create("assistant", PAYLOAD)
     assert backend.retrieve("assistant", made.id) == made
-    backend.delete_assistant(made.id)
+    backend.delete("assistant", made.id)
     assert backend.retrieve("assistant", made.id) is None
     with pytest.raises(RemoteError) as bad:
-        backend.create_assistant({"model": "gpt-4o", "temperature": 9})
+        backend.create("assistant", {"model": "gpt-4o", "temperature": 9})
     assert bad.value.status == 400
     with pytest.raises(ValueError, match="non-empty"):
-        backend.assistants.retrieve("")
+        backend.collections["assistant"].resource.retrieve("")
 
 
 def test_a_plan_loads_no_beta_resources(tmp_path: Path) -> None:

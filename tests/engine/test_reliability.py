@@ -12,8 +12,8 @@ from asst_deploy import deploy, identity, render
 from asst_deploy.apply import Options, RetryPolicy, read_state
 from asst_deploy.plan import Create, Plan
 from asst_deploy.remote import openai_backend
+from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.remote.base import RemoteError
-from asst_deploy.remote.openai_backend import OpenAIBackend
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
 
@@ -56,7 +56,7 @@ def test_changed_file_uploaded_before_a_crash_then_store_update_converges(
 class DetachCommitsThenFails:
     """The first detach is done on the server but answers 500 (its retry then sees 404)."""
 
-    def __init__(self, inner: OpenAIBackend) -> None:
+    def __init__(self, inner: AssistantsBackend) -> None:
         self.inner = inner
         self.failed = 0
 
@@ -85,8 +85,9 @@ def test_a_dropped_list_page_is_fetched_again_alone(
     for n in range(3):
         client.beta.assistants.create(model="gpt-4o-mini", name=f"a{n}")
     monkeypatch.setattr(openai_backend, "_PAGE", 1)
-    backend = OpenAIBackend(client)
-    real = backend.assistants.list
+    backend = AssistantsBackend(client)
+    assistants = backend.collections["assistant"].resource
+    real = assistants.list
     afters: list[str | None] = []
 
     def flaky(**kwargs: Any) -> Any:
@@ -96,9 +97,9 @@ def test_a_dropped_list_page_is_fetched_again_alone(
             raise openai.APIConnectionError(request=request)
         return real(**kwargs)
 
-    monkeypatch.setattr(backend.assistants, "list", flaky)
+    monkeypatch.setattr(assistants, "list", flaky)
     state = read_state(backend, NO_SLEEP)
-    assert len(state.assistants) == 3
+    assert len(state.of("assistant")) == 3
     # page 1 once, page 2 twice (the retry), page 3 once; the read never started over
     assert afters[0] is None and afters[1] == afters[2] and len(afters) == 4
 
@@ -117,7 +118,7 @@ def test_an_endpoint_never_reached_fails_at_once() -> None:
     slept: list[float] = []
     client = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="x", max_retries=0)
     with pytest.raises(RemoteError, match="cannot reach"):
-        read_state(OpenAIBackend(client), RetryPolicy(sleep=slept.append))
+        read_state(AssistantsBackend(client), RetryPolicy(sleep=slept.append))
     assert slept == []
 
 
@@ -157,7 +158,7 @@ def test_protection_outlives_the_spec_for_prune_and_destroy(
 ) -> None:
     protect(deployer, "assistants/greeter.yaml", "true")
     deployer.apply()
-    greeter = [a for a in deployer.backend.read_state().assistants if a.owner[1] == "greeter"]
+    greeter = [a for a in deployer.backend.read_state().of("assistant") if a.owner[1] == "greeter"]
     assert greeter[0].protected and greeter[0].owner[2]  # stamped, and the hash still reads
     assert deployer.plan().empty  # a stable form: no change on the next plan
     (deployer.root / "assistants/greeter.yaml").unlink()
@@ -276,4 +277,4 @@ def test_nan_and_lone_surrogates_do_not_crash_the_engine(
     assert back.actions[0].after["name"] == odd["name"]  # type: ignore[attr-defined]
     for payload in ({"model": "gpt-4o-mini", **odd}, {"model": "gpt-4o-mini", "name": "\udfff"}):
         with pytest.raises(RemoteError, match="NaN, an infinity or a lone surrogate"):
-            deployer.backend.create_assistant(payload)
+            deployer.backend.create("assistant", payload)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from asst_deploy.kinds import assistant as assistant_kind
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
 
@@ -93,16 +94,16 @@ def test_null_remote_id_is_refused_before_any_call(proj: Path, tmp_path: Path) -
 def test_an_added_delete_of_an_unmanaged_object_is_refused(proj: Path, tmp_path: Path) -> None:
     assert run("apply", str(proj), "--auto-approve").code == 0
     with connect(load_project(proj).target) as backend:
-        theirs = backend.create_assistant({"model": "gpt-4o-mini", "name": "theirs"})
+        theirs = backend.create("assistant", {"model": "gpt-4o-mini", "name": "theirs"})
         plain = backend.upload_file(proj / "knowledge/faq.txt", "faq.txt")
     (proj / "assistants/greeter.yaml").write_text("kind: assistant\nkey: greeter\nname: Host\n")
     out = saved(proj, tmp_path)
     before = ids(remote(proj))
 
     def add_deletes(data: dict[str, Any]) -> None:
-        from asst_deploy import canonical, identity
+        from asst_deploy import identity
 
-        public = canonical.assistant_from_remote(theirs.data, {})
+        public = assistant_kind.from_remote(theirs.data, {})
         data["actions"] += [
             {
                 "action": "delete",

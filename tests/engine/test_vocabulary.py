@@ -26,14 +26,14 @@ def proj(project_dir: Path) -> Path:
 
 
 def assistant_id(proj: Path, key: str) -> str:
-    return next(a.id for a in remote(proj).assistants if a.owner[1] == key)
+    return next(a.id for a in remote(proj).of("assistant") if a.owner[1] == key)
 
 
 def edit_live(proj: Path, key: str, **fields: Any) -> None:
     """An edit outside asst-deploy (drift)."""
     target = Target("sandbox", "sandbox", db=proj / ".state/sandbox.db")
     with connect(target) as backend:
-        backend.update_assistant(assistant_id(proj, key), fields)
+        backend.update("assistant", assistant_id(proj, key), fields)
 
 
 def test_plan_destroy_is_saved_reviewed_and_applied(proj: Path, tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_destroy_json(proj: Path) -> None:
 
 def test_refresh_only_adopts_the_drift_without_changing_fields(proj: Path, tmp_path: Path) -> None:
     edit_live(proj, "greeter", name="edited by hand")
-    before = {a.id: a.data for a in remote(proj).assistants}
+    before = {a.id: a.data for a in remote(proj).of("assistant")}
     out = tmp_path / "refresh.json"
     shown = run("plan", str(proj), "--refresh-only", "--out", str(out))
     assert shown.code == 0, shown.err
@@ -106,7 +106,7 @@ def test_refresh_only_adopts_the_drift_without_changing_fields(proj: Path, tmp_p
     assert "(refresh-only)" in render.markdown(plan)
     assert json.loads(render.to_json(plan))["actions"][0]["refresh"] is True
     assert run("apply", str(out)).code == 0
-    after = {a.id: a.data for a in remote(proj).assistants}
+    after = {a.id: a.data for a in remote(proj).of("assistant")}
     gid = assistant_id(proj, "greeter")
     strip = lambda d: {k: v for k, v in d.items() if k != "metadata"}  # noqa: E731
     assert strip(after[gid]) == strip(before[gid]) and after[gid]["name"] == "edited by hand"
@@ -119,10 +119,10 @@ def test_refresh_only_adopts_the_drift_without_changing_fields(proj: Path, tmp_p
 
 def test_apply_refresh_only_of_an_assistant_and_a_vector_store(proj: Path) -> None:
     edit_live(proj, "greeter", name="edited by hand")
-    store = next(s for s in remote(proj).vector_stores if s.owner[1] == "docs")
+    store = next(s for s in remote(proj).of("vector_store") if s.owner[1] == "docs")
     target = Target("sandbox", "sandbox", db=proj / ".state/sandbox.db")
     with connect(target) as backend:
-        backend.update_vector_store(store.id, {"name": "store edited by hand"})
+        backend.update("vector_store", store.id, {"name": "store edited by hand"})
     result = run("apply", str(proj), "--refresh-only", "--auto-approve", "--json")
     assert result.code == 0, result.err
     done = {(d["kind"], d["key"], d["done"]) for d in json.loads(result.out)["done"]}
@@ -130,7 +130,7 @@ def test_apply_refresh_only_of_an_assistant_and_a_vector_store(proj: Path) -> No
     actions = json.loads(run("plan", str(proj), "--json").out)["actions"]
     assert {a["key"] for a in actions} == {"greeter", "docs"}
     assert not any(a["drift"] for a in actions)
-    live = next(s for s in remote(proj).vector_stores if s.id == store.id)
+    live = next(s for s in remote(proj).of("vector_store") if s.id == store.id)
     assert live.data["name"] == "store edited by hand"
 
 

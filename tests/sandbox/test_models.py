@@ -99,7 +99,7 @@ def test_a_sandbox_target_takes_its_models_from_the_project(project: Path) -> No
     target = load_project(project).target
     assert target.models == ("local-llama",)
     with connect(target) as backend:
-        assert backend.create_assistant({"model": "local-llama"}).data["model"] == "local-llama"
+        assert backend.create("assistant", {"model": "local-llama"}).data["model"] == "local-llama"
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -1,35 +1,20 @@
-"""One canonical form for both sides, so that apply followed by plan is always empty.
-
-The form is logical: files appear as "path#sha", vector stores by key, never by remote
-id, so a canonical form (and its hash) does not change when an object is re-created.
-Server defaults are filled in and server-owned fields dropped: the live object says
-temperature 1 and response_format "auto" even when the spec leaves them out.
-"""
+"""Assistants v2 assistants: the form an assistant spec takes on an assistants target."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asst_deploy import identity
+from asst_deploy.kinds.base import Desired, Kind, Writer, blank, file_ref, with_protect
+from asst_deploy.plan import FieldChange
 from asst_deploy.remote.state import RemoteObject
-from asst_deploy.spec.model import AssistantSpec, VectorStoreSpec
 from asst_deploy.types import Json
 
-# Chunking "auto" is what the API reports back as static 800/400.
-AUTO_CHUNKING = {
-    "type": "static",
-    "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400},
-}
+if TYPE_CHECKING:
+    from asst_deploy.spec.model import AssistantSpec, Project
+
 _DEFAULT_RANKERS = ("auto", "default_2024_08_21")
-
-
-def file_ref(path: str, sha: str) -> str:
-    return f"{path}#{sha}"
-
-
-def _blank(value: Any) -> Any:
-    return None if value in ("", None) else value
 
 
 def tool(raw: Mapping[str, Json]) -> dict[str, Json]:
@@ -54,7 +39,7 @@ def tool(raw: Mapping[str, Json]) -> dict[str, Json]:
     if kind == "function":
         function = dict(raw.get("function") or {})
         result = {"name": function.get("name")}
-        if _blank(function.get("description")) is not None:
+        if blank(function.get("description")) is not None:
             result["description"] = function["description"]
         if function.get("parameters") is not None:
             result["parameters"] = function["parameters"]
@@ -86,7 +71,7 @@ def _number(value: Json, default: float) -> float:
     return float(default if value is None else value)
 
 
-def assistant(
+def form(
     *,
     name: Json,
     description: Json,
@@ -101,11 +86,13 @@ def assistant(
     response_format_: Json,
     reasoning_effort: Json,
 ) -> dict[str, Json]:
+    """The canonical form. Server defaults are filled in: the live object says temperature
+    1 and response_format "auto" even when the spec leaves them out."""
     return {
-        "name": _blank(name),
-        "description": _blank(description),
+        "name": blank(name),
+        "description": blank(description),
         "model": model,
-        "instructions": _blank(instructions),
+        "instructions": blank(instructions),
         "tools": tools(tools_),
         "code_interpreter_files": sorted(code_interpreter_files),
         "vector_stores": sorted(vector_stores),
@@ -117,8 +104,8 @@ def assistant(
     }
 
 
-def assistant_from_spec(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
-    return assistant(
+def from_spec(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
+    return form(
         name=spec.name,
         description=spec.description,
         model=spec.model,
@@ -136,13 +123,11 @@ def assistant_from_spec(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[st
     )
 
 
-def assistant_from_remote(data: Mapping[str, Json], names: Mapping[str, str]) -> dict[str, Json]:
+def from_remote(data: Mapping[str, Json], names: Mapping[str, str]) -> dict[str, Json]:
     """`names` maps remote file and vector store ids to their logical names; an id not in
     it (an object this project does not manage) stays visible as "id:<id>"."""
-    resources = data.get("tool_resources") or {}
-    file_ids = (resources.get("code_interpreter") or {}).get("file_ids") or []
-    store_ids = (resources.get("file_search") or {}).get("vector_store_ids") or []
-    return assistant(
+    file_ids, store_ids = _resource_ids(data)
+    return form(
         name=data.get("name"),
         description=data.get("description"),
         model=data.get("model"),
@@ -158,70 +143,76 @@ def assistant_from_remote(data: Mapping[str, Json], names: Mapping[str, str]) ->
     )
 
 
-def chunking(value: Json) -> Json:
-    if value is None or (isinstance(value, Mapping) and value.get("type") == "auto"):
-        return AUTO_CHUNKING
-    return {"type": "static", "static": dict(value["static"])}
+def _resource_ids(data: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    resources = data.get("tool_resources") or {}
+    file_ids = (resources.get("code_interpreter") or {}).get("file_ids") or []
+    store_ids = (resources.get("file_search") or {}).get("vector_store_ids") or []
+    return list(file_ids), list(store_ids)
 
 
-def vector_store(
-    *,
-    name: Json,
-    files: Iterable[tuple[str, Mapping[str, Json]]],
-    chunking_strategy: Json,
-    expires_after: Json,
-    metadata: Mapping[str, Json] | None,
-) -> dict[str, Json]:
-    entries: list[dict[str, Json]] = [
-        # numbers by value: attributes come back from the SDK as floats (2 -> 2.0)
-        {"file": f, "attributes": identity.by_value(dict(a))}
-        for f, a in sorted(files, key=lambda pair: pair[0])
-    ]
-    return {
-        "name": _blank(name),
-        "files": entries,
-        # chunking is only observable (and only matters) through attached files
-        "chunking_strategy": chunking(chunking_strategy) if entries else None,
-        "expires_after": dict(expires_after) if expires_after else None,
-        "metadata": identity.user_metadata(dict(metadata or {})),
-    }
+class AssistantKind(Kind):
+    name = "assistant"
+    apis = frozenset({"assistants"})
+
+    def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
+        return [
+            Desired(
+                self.name, a.key, with_protect(from_spec(a, shas), a.protect), a.protect, a.adopt
+            )
+            for a in project.assistants
+        ]
+
+    def keys(self, project: Project) -> dict[str, bool]:
+        return {a.key: a.protect for a in project.assistants}
+
+    def canonical(self, obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
+        return from_remote(obj.data, names)
+
+    def references(self, obj: Any) -> set[str]:
+        file_ids, store_ids = _resource_ids(obj.data)
+        return {*file_ids, *store_ids}
+
+    def repoint(
+        self,
+        obj: RemoteObject,
+        after: Mapping[str, Json],
+        changes: tuple[FieldChange, ...],
+        going: set[str],
+        names: Mapping[str, str],
+    ) -> tuple[FieldChange, ...]:
+        """An assistant that uses a vector store this plan deletes (replaced, or a duplicate)
+        must be pointed at the one that stays, though its logical form (stores by key) does
+        not change: the change shows the old store by id."""
+        _, ids = _resource_ids(obj.data)
+        if any(c.field == "vector_stores" for c in changes) or not going & set(ids):
+            return changes
+        old = sorted(f"id:{i}" if i in going else names.get(i, f"id:{i}") for i in ids)
+        change = FieldChange("vector_stores", old, after["vector_stores"])
+        return tuple(sorted((*changes, change), key=lambda c: c.field))
+
+    def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
+        payload: dict[str, Json] = {
+            "name": after["name"],
+            "description": after["description"],
+            "model": after["model"],
+            "instructions": after["instructions"],
+            "tools": after["tools"],
+            "tool_resources": {
+                "code_interpreter": {
+                    "file_ids": [run.resolve(n) for n in after["code_interpreter_files"]]
+                },
+                "file_search": {
+                    "vector_store_ids": [run.resolve(n) for n in after["vector_stores"]]
+                },
+            },
+            "metadata": run.metadata(key, after),
+            "temperature": after["temperature"],
+            "top_p": after["top_p"],
+            "response_format": after["response_format"],
+        }
+        if after["reasoning_effort"] is not None:
+            payload["reasoning_effort"] = after["reasoning_effort"]
+        return payload
 
 
-def vector_store_from_spec(spec: VectorStoreSpec, shas: Mapping[str, str]) -> dict[str, Json]:
-    return vector_store(
-        name=spec.name,
-        files=[(file_ref(e.file.path, shas[e.file.path]), e.attributes) for e in spec.files],
-        chunking_strategy=spec.chunking_strategy,
-        expires_after=spec.expires_after,
-        metadata=spec.metadata,
-    )
-
-
-def vector_store_from_remote(
-    data: Mapping[str, Json], files: Iterable[Mapping[str, Json]], names: Mapping[str, str]
-) -> dict[str, Json]:
-    """`files` are the store's vector_store.file objects; failed ones do not count as attached."""
-    attached = [f for f in files if f.get("status") != "failed"]
-    strategy = attached[0].get("chunking_strategy") if attached else None
-    return vector_store(
-        name=data.get("name"),
-        files=[(names.get(f["id"], f"id:{f['id']}"), f.get("attributes") or {}) for f in attached],
-        chunking_strategy=strategy,
-        expires_after=data.get("expires_after"),
-        metadata=data.get("metadata"),
-    )
-
-
-def from_remote(obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
-    """The canonical form of a live assistant or vector store."""
-    if obj.kind == "assistant":
-        form = assistant_from_remote(obj.data, names)
-    else:
-        form = vector_store_from_remote(obj.data, obj.files, names)
-    return with_protect(form, identity.protected(obj.data.get("metadata")))
-
-
-def with_protect(form: dict[str, Json], protect: bool) -> dict[str, Json]:
-    """`protect: true` is part of the form (so lifting it is a change), absent when false
-    (so the hash of an unprotected object is what it always was)."""
-    return {**form, "protect": True} if protect else form
+KIND = AssistantKind()

@@ -1,0 +1,39 @@
+"""Resource kinds as plug-ins: the registry, in dependency order (creates go first to last)."""
+
+from __future__ import annotations
+
+from asst_deploy.kinds import agent, assistant, environment_template, file, vector_store
+from asst_deploy.kinds.base import Desired, Kind, with_protect
+from asst_deploy.remote.state import RemoteState
+
+__all__ = ["KINDS", "Desired", "Kind", "for_api", "get", "names", "with_protect"]
+
+# A kind comes after every kind it references: its objects are made once theirs exist.
+KINDS: dict[str, Kind] = {
+    k.KIND.name: k.KIND for k in (file, vector_store, environment_template, assistant, agent)
+}
+
+
+def get(name: str) -> Kind:
+    return KINDS[name]
+
+
+def for_api(api: str) -> tuple[Kind, ...]:
+    """The kinds a target of API generation `api` holds, in dependency order."""
+    return tuple(k for k in KINDS.values() if api in k.apis)
+
+
+def names(remote: RemoteState, project: str) -> dict[str, str]:
+    """Remote id -> logical name ("path#sha", or what a kind's ref_name says) for what
+    `project` manages and other objects may point at."""
+    result: dict[str, str] = {}
+    for f in remote.files:
+        proj, path, sha = f.owner
+        if proj == project and path and sha:
+            result[f.id] = file.file_ref(path, sha)
+    for obj in remote.all_objects():
+        proj, key, _ = obj.owner
+        name = KINDS[obj.kind].ref_name(key) if proj == project and key else None
+        if name is not None:
+            result[obj.id] = name
+    return result

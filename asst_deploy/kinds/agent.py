@@ -1,0 +1,201 @@
+"""Agents API agents: the form an assistant spec takes on an agents target.
+
+Fields map where the APIs agree: name, model, instructions, metadata, function tools,
+reasoning_effort -> reasoning.effort, response_format json_schema -> text.format (the
+agent holds the schema; its name has no place there). code_interpreter becomes the
+environment template of the same key (environment_template.py), which the agent's
+metadata names. What an agent cannot hold is refused by validate (asst_deploy/apis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from asst_deploy import identity
+from asst_deploy.kinds.base import Desired, Kind, Writer, blank, with_protect
+from asst_deploy.kinds.environment_template import KIND as TEMPLATE
+from asst_deploy.kinds.environment_template import runs_code
+from asst_deploy.remote.state import RemoteObject
+from asst_deploy.types import Json
+
+if TYPE_CHECKING:
+    from asst_deploy.spec.model import AssistantSpec, Project
+
+# The service reports the model's default effort when none is set; "medium" is that of
+# the models it serves today. Set reasoning_effort in the spec to pin it.
+DEFAULT_EFFORT = "medium"
+NO_PARAMETERS: dict[str, Json] = {"type": "object", "properties": {}}
+# Values the service fills in for a field the request left out: the same as leaving it out.
+_TOOL_DEFAULTS: dict[str, dict[str, Json]] = {
+    "function": {"defer_loading": False, "async": False},
+    "mcp": {"connection_origin": "service", "required": False},
+    "web_search": {"context_size": "medium", "mode": "live"},
+    "programmatic_tool_calling": {"enabled": True},
+}
+# Subagents: 6 at once when enabled and no number is given.
+DEFAULT_SUBAGENTS = 6
+
+
+def _pruned(value: Json) -> Json:
+    """`value` without nulls and empty containers, at any depth (the service fills them)."""
+    if isinstance(value, Mapping):
+        items = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v not in (None, {}, [])}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
+def tool(raw: Mapping[str, Json]) -> dict[str, Json]:
+    """A persisted agent tool, canonical. Spec function tools nest under "function" (the
+    Assistants form); agents hold them flat, with a description and parameters always."""
+    kind = str(raw.get("type"))
+    flat = dict(raw.get("function") or {}, type="function") if "function" in raw else dict(raw)
+    if kind == "function":
+        flat.pop("strict", None)  # validate refuses strict on agents; the service has none
+        flat["description"] = blank(flat.get("description"))
+        flat["parameters"] = flat.get("parameters") or NO_PARAMETERS
+    defaults = _TOOL_DEFAULTS.get(kind, {})
+    pruned = _pruned({k: v for k, v in flat.items() if defaults.get(k, ...) != v})
+    assert isinstance(pruned, dict)
+    return pruned
+
+
+def tools(raw: Iterable[Mapping[str, Json]]) -> list[dict[str, Json]]:
+    """Canonical tools, sorted (the order carries no meaning); code_interpreter is not an
+    agent tool but its environment template."""
+    result = [tool(t) for t in raw if t.get("type") != "code_interpreter"]
+    return sorted(
+        result, key=lambda t: (str(t["type"]), str(t.get("name") or t.get("server_label") or ""))
+    )
+
+
+def text_format(response_format: Json) -> Json:
+    if isinstance(response_format, Mapping) and response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema") or {}
+        return {"type": "json_schema", "schema": schema}
+    return {"type": "text"}
+
+
+def multi_agent(value: Json) -> Json:
+    if not isinstance(value, Mapping) or not value.get("enabled"):
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "max_concurrent_subagents": value.get("max_concurrent_subagents") or DEFAULT_SUBAGENTS,
+    }
+
+
+def compaction(value: Json) -> Json:
+    return {"async": bool(value.get("async"))} if isinstance(value, Mapping) else {"async": False}
+
+
+def form(
+    *,
+    name: Json,
+    model: Json,
+    instructions: Json,
+    tools_: Iterable[Mapping[str, Json]],
+    metadata: Mapping[str, Json] | None,
+    reasoning_effort: Json,
+    text: Json,
+    service_tier: Json,
+    multi_agent_: Json,
+    compaction_: Json,
+    environment_template: str | None,
+) -> dict[str, Json]:
+    return {
+        "name": blank(name),
+        "model": model,
+        "instructions": blank(instructions),
+        "tools": tools(tools_),
+        "metadata": identity.user_metadata(dict(metadata or {})),
+        "reasoning_effort": reasoning_effort or DEFAULT_EFFORT,
+        "text_format": text,
+        "service_tier": service_tier or "auto",
+        "multi_agent": multi_agent_,
+        "compaction": compaction_,
+        "environment_template": environment_template,
+    }
+
+
+def from_spec(spec: AssistantSpec) -> dict[str, Json]:
+    return form(
+        name=spec.name,
+        model=spec.model,
+        instructions=spec.instructions,
+        tools_=spec.tools,
+        metadata=spec.metadata,
+        reasoning_effort=spec.reasoning_effort,
+        text=text_format(spec.response_format),
+        service_tier=spec.service_tier,
+        multi_agent_=multi_agent(spec.multi_agent),
+        compaction_=compaction(spec.compaction),
+        environment_template=TEMPLATE.ref_name(spec.key) if runs_code(spec) else None,
+    )
+
+
+def from_remote(data: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Json]:
+    template = (data.get("metadata") or {}).get(identity.TEMPLATE_KEY)
+    return form(
+        name=data.get("name"),
+        model=data.get("model"),
+        instructions=data.get("instructions"),
+        tools_=data.get("tools") or [],
+        metadata=data.get("metadata"),
+        reasoning_effort=(data.get("reasoning") or {}).get("effort"),
+        text=(data.get("text") or {}).get("format") or {"type": "text"},
+        service_tier=data.get("service_tier"),
+        multi_agent_=multi_agent(data.get("multi_agent")),
+        compaction_=compaction(data.get("compaction")),
+        environment_template=names.get(template, f"id:{template}") if template else None,
+    )
+
+
+def _payload_tool(canonical: Mapping[str, Json]) -> dict[str, Json]:
+    """The service requires a function's description: a blank one is sent as ""."""
+    if canonical["type"] == "function":
+        return {**canonical, "description": canonical.get("description") or ""}
+    return dict(canonical)
+
+
+class AgentKind(Kind):
+    name = "agent"
+    apis = frozenset({"agents"})
+
+    def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
+        return [
+            Desired(self.name, a.key, with_protect(from_spec(a), a.protect), a.protect, a.adopt)
+            for a in project.assistants
+        ]
+
+    def keys(self, project: Project) -> dict[str, bool]:
+        return {a.key: a.protect for a in project.assistants}
+
+    def canonical(self, obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
+        return from_remote(obj.data, names)
+
+    def references(self, obj: Any) -> set[str]:
+        template = (obj.data.get("metadata") or {}).get(identity.TEMPLATE_KEY)
+        return {template} if template else set()
+
+    def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
+        metadata = run.metadata(key, after)
+        if after["environment_template"]:
+            metadata[identity.TEMPLATE_KEY] = run.resolve(after["environment_template"])
+        return {
+            "name": after["name"],
+            "model": after["model"],
+            "instructions": after["instructions"],
+            "tools": [_payload_tool(t) for t in after["tools"]],
+            "metadata": metadata,
+            "reasoning": {"effort": after["reasoning_effort"]},
+            "text": {"format": after["text_format"]},
+            "service_tier": after["service_tier"],
+            "multi_agent": after["multi_agent"],
+            "compaction": after["compaction"],
+        }
+
+
+KIND = AgentKind()

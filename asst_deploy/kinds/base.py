@@ -1,0 +1,201 @@
+"""What every resource kind provides: the engine's only view of what a kind is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from asst_deploy import identity
+from asst_deploy.plan import Create, FieldChange, Replace, Update
+from asst_deploy.remote.state import RemoteFile, RemoteObject
+from asst_deploy.types import Json
+
+if TYPE_CHECKING:
+    from asst_deploy.apply import Options
+    from asst_deploy.compare import Comparer
+    from asst_deploy.remote.base import Backend, PageRetry
+    from asst_deploy.spec.model import Project
+
+Writing = Create | Update | Replace
+
+
+@dataclass(frozen=True)
+class Desired:
+    """One managed object as the specs want it, in canonical form."""
+
+    kind: str
+    key: str
+    canonical: Json
+    protect: bool = False
+    adopt: str | None = None
+
+
+class Writer(Protocol):
+    """What apply offers a kind while it creates or updates one object."""
+
+    backend: Backend
+    options: Options
+    root: Path
+    project: str
+
+    def call(
+        self,
+        fn: Callable[[], Any],
+        adopt: Callable[[], Any] | None = None,
+        *,
+        gone_ok: bool = False,
+    ) -> Any: ...
+
+    def find(self, kind: str, key: str, exclude: str | None = None) -> Any: ...
+
+    def newest(self, kind: str, match: Callable[[Any], bool]) -> Any: ...
+
+    def resolve(self, name: str) -> str: ...
+
+    def learn(self, name: str, remote_id: str) -> None: ...
+
+    def metadata(self, key: str, after: Mapping[str, Json]) -> dict[str, Json]: ...
+
+    def attached(self, store_id: str) -> dict[str, str]:
+        """Logical name -> id of the files attached to a store when the plan was read."""
+        ...
+
+    def file_name(self, file_id: str) -> str:
+        """A file's project path, for messages (its id when it is not one of ours)."""
+        ...
+
+    def page_retry(self) -> PageRetry: ...
+
+    def status(self, line: str) -> None: ...
+
+    def fail(self, message: str) -> None:
+        """A problem that fails the run once this phase ends (the rest of it still runs)."""
+        ...
+
+
+class Kind:
+    """A resource kind. Subclasses live one per module in this package; the defaults here
+    fit a kind whose identity rides in its metadata (assistants, agents, vector stores)."""
+
+    name: ClassVar[str]
+    # the API generations that hold this kind (see asst_deploy/apis)
+    apis: ClassVar[frozenset[str]]
+    # what apply reports of a create ("uploaded" for files)
+    made: ClassVar[str] = "created"
+    # Fields the API cannot change in place: changing them means delete and re-create.
+    replace_on: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
+
+    # ---- the specs' side -------------------------------------------------------------
+
+    def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
+        """What the project wants of this kind, canonical."""
+        raise NotImplementedError
+
+    def keys(self, project: Project) -> dict[str, bool]:
+        """Spec key -> protect, of what the project declares of this kind."""
+        return {}
+
+    # ---- the remote side -------------------------------------------------------------
+
+    def canonical(self, obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
+        """The canonical form of a live object (`names`: remote id -> logical name)."""
+        raise NotImplementedError
+
+    def tags(self, data: Mapping[str, Json]) -> Mapping[str, Json] | None:
+        """Where the identity tags of a live object are (see identity.py)."""
+        metadata = data.get("metadata")
+        return metadata if isinstance(metadata, Mapping) else None
+
+    def tag_payload(self, tags: Mapping[str, Json]) -> dict[str, Json]:
+        """The update that writes `tags` (identity plus user metadata) onto an object."""
+        return {"metadata": dict(tags)}
+
+    def references(self, obj: RemoteObject | RemoteFile) -> set[str]:
+        """The remote ids this live object points at."""
+        return set()
+
+    def ref_name(self, key: str) -> str | None:
+        """The logical name other objects' canonical forms use for this one, or None when
+        nothing points at objects of this kind."""
+        return None
+
+    def fingerprint(self, obj: Any, names: Mapping[str, str]) -> tuple[str | None, Json]:
+        """(the hash a saved plan checks, the canonical form shown as `before`)."""
+        before = with_protect(self.canonical(obj, names), obj.protected)
+        return identity.canonical_hash(before), before
+
+    # ---- the plan --------------------------------------------------------------------
+
+    def replace_fields(
+        self, changes: Iterable[FieldChange], before: Mapping[str, Json]
+    ) -> list[str]:
+        """The changed fields that force a delete and re-create."""
+        return [c.field for c in changes if c.field in self.replace_on]
+
+    def repoint(
+        self,
+        obj: RemoteObject,
+        after: Mapping[str, Json],
+        changes: tuple[FieldChange, ...],
+        going: set[str],
+        names: Mapping[str, str],
+    ) -> tuple[FieldChange, ...]:
+        """Changes that follow from objects this plan deletes (which `obj` points at by id,
+        though its logical form does not change). Most kinds point at nothing that goes."""
+        return changes
+
+    def compare(self, comparer: Comparer, wanted: list[Desired], held: set[str]) -> None:
+        """Add the actions that make this kind's live objects what `wanted` says."""
+        comparer.objects(self.name, wanted, comparer.remote.of(self.name))
+
+    def duplicate_stamp(
+        self, obj: Any, names: Mapping[str, str], wanted: Json
+    ) -> tuple[str | None, Json, bool]:
+        """(fingerprint, canonical form, whether its stamp says this project applied it) of
+        one copy too many: the stamp is the hash of what it is now, or of the specs' form (a
+        create interrupted before its files were attached)."""
+        fingerprint, before = self.fingerprint(obj, names)
+        ours = obj.owner[2] in {fingerprint, identity.canonical_hash(wanted)} and not obj.protected
+        return fingerprint, before, ours
+
+    def summary(self, after: Mapping[str, Json]) -> str | None:
+        """One line for a create in the rendered plan instead of every field, or None."""
+        return None
+
+    # ---- apply -----------------------------------------------------------------------
+
+    def write(self, run: Writer, action: Writing) -> str:
+        """Create or update the object; returns its remote id."""
+        payload = self.payload(run, action.key, action.after)
+        if isinstance(action, Update):
+            remote_id = str(action.remote_id)
+            run.call(lambda: run.backend.update(self.name, remote_id, payload))
+            return remote_id
+        made = run.call(
+            lambda: run.backend.create(self.name, payload),
+            lambda: run.find(self.name, action.key, action.remote_id),
+        )
+        return str(made.id)
+
+    def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
+        raise NotImplementedError
+
+
+def with_protect(form: dict[str, Json], protect: bool) -> dict[str, Json]:
+    """`protect: true` is part of the form (so lifting it is a change), absent when false
+    (so the hash of an unprotected object is what it always was)."""
+    return {**form, "protect": True} if protect else form
+
+
+def blank(value: Any) -> Any:
+    return None if value in ("", None) else value
+
+
+def file_ref(path: str, sha: str) -> str:
+    return f"{path}#{sha}"
