@@ -195,7 +195,7 @@ class _Run:
         return page_retry(self.options.retry)
 
     def metadata(self, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
-        return {**after["metadata"], **identity.stamp(self.plan.project, key, after)}
+        return {**(after.get("metadata") or {}), **identity.stamp(self.plan.project, key, after)}
 
     def resolve(self, name: str) -> str:
         if name.startswith("id:"):

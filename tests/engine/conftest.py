@@ -14,6 +14,7 @@ foreign       objects created with the SDK before the test: no marker, or anothe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -218,9 +219,15 @@ class Deployer:
     backend: Backend
     env: str | None = None
     options: Options = FAST
+    api: str | None = None  # deploy as this API generation, whatever the target says
 
     def load(self) -> Project:
-        return load_project(self.root, self.env)
+        project = load_project(self.root, self.env)
+        if self.api is None:
+            return project
+        return dataclasses.replace(
+            project, target=dataclasses.replace(project.target, api=self.api)
+        )
 
     def write(self, rel: str, text: str) -> None:
         (self.root / rel).write_text(text, encoding="utf-8")
@@ -262,7 +269,7 @@ def deployer(project_dir: Path, backend: AssistantsBackend) -> Deployer:
 def managed_counts(state: RemoteState, project: str = PROJECT) -> Counter[tuple[str, str]]:
     """How many remote objects carry each managed identity: (kind, key or file path)."""
     counts: Counter[tuple[str, str]] = Counter()
-    for obj in (*state.of("assistant"), *state.of("vector_store")):
+    for obj in state.all_objects():
         owner, key, _ = obj.owner
         if owner == project and key:
             counts[(obj.kind, key)] += 1
