@@ -81,7 +81,9 @@ class Runtime:
                 hint = f"it is deployed with other content than {exc.name} has now; "
             else:
                 hint = ""
-            raise NotDeployed(spec, exc.kind, exc.name, hint + f"run {self.apply_command}") from None
+            raise NotDeployed(
+                spec, exc.kind, exc.name, hint + f"run {self.apply_command}"
+            ) from None
 
     @property
     def apply_command(self) -> str:
