@@ -8,6 +8,7 @@ spec_dir      PROJECT written to tmp_path with a target nothing listens on (pure
 project_dir   PROJECT written to tmp_path, its target an `openai` endpoint at the server
               (the key in $RT_API_KEY, set for the test)
 deploy_project  applies project_dir (an environment, optionally) with the existing engine
+conformance   (autouse) every answer of `server` in the test validates against openapi.yaml
 create_response  a validator for ../shared/openai/openapi.yaml's CreateResponse schema
 """
 
@@ -25,11 +26,12 @@ from asst_deploy import deploy
 from asst_deploy.apply import Options, RetryPolicy, apply_plan
 from asst_deploy.remote.openai_backend import OpenAIBackend
 from asst_deploy.sandbox.app import Sandbox
+from asst_deploy.sandbox.faults import RequestLog
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
 from asst_deploy.spec.loader import load_project
+from tests.sandbox.conftest import OPENAPI, OpenAPIConformance
 
-OPENAPI = Path(__file__).resolve().parents[2].parent / "shared" / "openai" / "openapi.yaml"
 KEY_ENV = "RT_API_KEY"
 FAST = Options(parallelism=4, poll_interval=0.01, retry=RetryPolicy(sleep=lambda s: None))
 
@@ -140,8 +142,23 @@ files:
 
 @pytest.fixture
 def server() -> Iterator[SandboxServer]:
-    with start_server(Sandbox(store=Store(), processing_delay=0.0)) as running:
+    state = Sandbox(store=Store(), processing_delay=0.0, log=RequestLog(capture_bodies=True))
+    with start_server(state) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def conformance(request: pytest.FixtureRequest) -> Iterator[None]:
+    """What the sandbox answered a test (bodies and streamed events) matches openapi.yaml,
+    with the sandbox suite's checker and its documented real-vs-spec differences."""
+    if "server" not in request.fixturenames or not OPENAPI.exists():
+        yield
+        return
+    checker: OpenAPIConformance = request.getfixturevalue("openapi")
+    log = request.getfixturevalue("server").log
+    yield
+    problems = [p for entry in log.since(0) for p in checker.problems(entry)]
+    assert not problems, "answers that do not match openapi.yaml:\n" + "\n".join(problems)
 
 
 @pytest.fixture
@@ -184,33 +201,25 @@ def deploy_project(project_dir: Path, client: openai.OpenAI) -> Callable[..., No
     return run
 
 
-def _nullable_to_any_of(node: Any) -> Any:
-    """openapi.yaml mixes 3.0's `nullable: true` into 3.1: read it as "or null"."""
-    if isinstance(node, dict):
-        node = {k: _nullable_to_any_of(v) for k, v in node.items()}
-        if node.pop("nullable", False) is True:
-            return {"anyOf": [node, {"type": "null"}]}
-        return node
-    if isinstance(node, list):
-        return [_nullable_to_any_of(v) for v in node]
-    return node
+@pytest.fixture(scope="session")
+def openapi() -> OpenAPIConformance:
+    if not OPENAPI.exists():
+        pytest.skip(f"no OpenAPI description at {OPENAPI}")
+    return OpenAPIConformance(OPENAPI)
 
 
 @pytest.fixture(scope="session")
-def create_response() -> Callable[[Any], list[str]]:
+def create_response(openapi: OpenAPIConformance) -> Callable[[Any], list[str]]:
     """Every way a body breaks openapi.yaml's CreateResponse (an empty list: none)."""
-    if not OPENAPI.exists():
-        pytest.skip(f"no OpenAPI description at {OPENAPI}")
-    import yaml
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
-    with OPENAPI.open() as fh:
-        spec = _nullable_to_any_of(yaml.load(fh, Loader=yaml.CSafeLoader))
+    # the checker's copy: `nullable` read as "or null"; its real-vs-spec patches loosen
+    # only answers, never a request body
     uri = "urn:openai-openapi"
     registry = Registry().with_resource(
-        uri, Resource.from_contents(spec, default_specification=DRAFT202012)
+        uri, Resource.from_contents(openapi.spec, default_specification=DRAFT202012)
     )
     validator = Draft202012Validator(
         {"$ref": f"{uri}#/components/schemas/CreateResponse"}, registry=registry

@@ -200,3 +200,23 @@ def test_the_runtime_and_a_backend_of_the_app_agree(
     by_target = runtime.load(project_dir).request("analyst")
     by_backend = runtime.load(project_dir, backend=OpenAIBackend(client)).request("analyst")
     assert by_target == by_backend
+
+
+def test_an_app_streams_a_reply_with_the_same_arguments(
+    project_dir: Path,
+    deploy_project: Callable[..., None],
+    client: openai.OpenAI,
+    rules: ScriptedModel,
+) -> None:
+    deploy_project()
+    kwargs = runtime.load(project_dir, client=client).request("helper")
+    with client.responses.stream(input="Refund timing?", **kwargs) as stream:
+        types = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert types[:2] == ["response.created", "response.in_progress"]
+    assert types[-1] == "response.completed"
+    assert "response.file_search_call.searching" in types
+    assert final.output_text.startswith("Docs: ")
+    stored = client.responses.retrieve(final.id)
+    assert stored.output_text == final.output_text
+    assert stored.tools[0].vector_store_ids == kwargs["tools"][0]["vector_store_ids"]  # type: ignore[union-attr]
