@@ -73,7 +73,9 @@ class Runtime:
         """The keyword arguments of `client.responses.create(...)` for assistant `key`
         (add `input`, and `conversation` or `previous_response_id`, yourself)."""
         spec = self.assistant(key)
-        ids = self.ids()
+        # an assistant with no vector store or file (functions only) needs no listing
+        needs_ids = bool(spec.vector_stores or spec.code_interpreter_files)
+        ids = self.ids() if needs_ids else DeployedIds({}, {})
         try:
             return request_kwargs(spec, self.project.name, ids.vector_stores, ids.files)
         except NotDeployed as exc:

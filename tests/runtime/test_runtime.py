@@ -89,7 +89,7 @@ def test_ids_are_listed_once_and_only_the_projects_newest_count(spec_dir: Path) 
     assert backend.calls == ["vector_store", "file"] * 2
 
 
-def test_an_unknown_key_lists_the_known_ones(spec_dir: Path) -> None:
+def test_an_unknown_key_lists_the_known_ones_and_lists_nothing(spec_dir: Path) -> None:
     backend = CountingBackend({})
     assistants = runtime.load(spec_dir, backend=backend)  # type: ignore[arg-type]
     with pytest.raises(runtime.UnknownAssistant) as caught:
@@ -98,6 +98,8 @@ def test_an_unknown_key_lists_the_known_ones(spec_dir: Path) -> None:
         "project 'rt' has no assistant 'analist' (known: analyst, helper, thinker)"
     )
     assert backend.calls == []  # nothing listed for a key that cannot be answered
+    assert assistants.request("thinker")["model"] == "o3-mini"
+    assert backend.calls == []  # nor for an assistant with no vector store or file
 
 
 def test_what_is_not_deployed_says_which_apply_to_run(spec_dir: Path) -> None:
