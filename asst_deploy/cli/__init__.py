@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "export": "asst_deploy.cli.export:export",
     "scan-cassettes": "asst_deploy.cli.scan:scan_cassettes",
     "test": "asst_deploy.cli.test:test",
+    "render": "asst_deploy.cli.render:render",
 }
 
 EXIT_ERROR = 1

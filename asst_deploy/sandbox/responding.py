@@ -9,7 +9,8 @@ the outputs, as runs do after submit_tool_outputs. Streamed answers are the same
 response told as the official event sequence, each event with its `sequence_number`.
 
 Rules that name an `assistant` apply when the request's metadata names it: under
-`asst_deploy.key` (matched as the assistant id) or `assistant` (matched as its name).
+`asst_deploy.key` (matched as the assistant id) or `assistant` or `asst_deploy.name`
+(matched as its name; asst_deploy.runtime's requests carry the spec's name there).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from asst_deploy.request_template import NAME_KEY
 from asst_deploy.sandbox import vectorstores
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox
@@ -46,6 +48,7 @@ CONVERSATION_ITEM = "conversation.item"  # parent: the conversation id
 
 ASSISTANT_ID_KEY = "asst_deploy.key"
 ASSISTANT_NAME_KEY = "assistant"
+SPEC_NAME_KEY = NAME_KEY
 DEFAULT_MAX_RESULTS = 3  # the same default as runs, so both APIs cite alike
 INCLUDE_RESULTS = "file_search_call.results"
 INCLUDE_OUTPUTS = "code_interpreter_call.outputs"
@@ -338,7 +341,8 @@ class _Responder:
             "",
         )
         metadata = self.response["metadata"] or {}
-        who = {"id": metadata.get(ASSISTANT_ID_KEY), "name": metadata.get(ASSISTANT_NAME_KEY)}
+        name = metadata.get(ASSISTANT_NAME_KEY) or metadata.get(SPEC_NAME_KEY)
+        who = {"id": metadata.get(ASSISTANT_ID_KEY), "name": name}
         turn = self.sandbox.model.turn(user, who)
         rule = turn.rule
         self.state["turn"] = {"rule": rule and rule.to_dict(), "values": turn.values}

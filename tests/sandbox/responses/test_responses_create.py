@@ -270,6 +270,17 @@ def test_rules_for_a_named_assistant_follow_the_request_metadata(
         model="gpt-4o", input="billing question", metadata={"assistant": "Billing"}
     )
     assert named.output_text == "Billing here."
+    # as asst_deploy.runtime's requests name the assistant: by its spec's name and key
+    by_spec = client.responses.create(
+        model="gpt-4o",
+        input="billing question",
+        metadata={"asst_deploy.key": "billing", "asst_deploy.name": "Billing"},
+    )
+    assert by_spec.output_text == "Billing here."
+    by_key = client.responses.create(
+        model="gpt-4o", input="billing question", metadata={"asst_deploy.key": "Billing"}
+    )
+    assert by_key.output_text == "Billing here."
 
 
 def test_cancel_answers_as_the_real_service(client: openai.OpenAI, model: ScriptedModel) -> None:

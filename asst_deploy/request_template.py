@@ -1,0 +1,175 @@
+"""An assistant spec as the keyword arguments of `client.responses.create(...)` (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from asst_deploy import identity
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.spec.model import AssistantSpec
+from asst_deploy.types import Json
+
+# The Responses API has no assistant object to hold a name, so the name rides in the
+# request's metadata: the sandbox's rules (`assistant: Handbook Helper`) match it there,
+# as they match an assistant's name on the Assistants API.
+NAME_KEY = "asst_deploy.name"
+# Rankers of file_search on the Responses API (the Assistants one, default_2024_08_21,
+# is not accepted there and is no synonym of either).
+RESPONSES_RANKERS = ("auto", "default-2024-11-15")
+
+
+class TemplateError(AsstDeployError):
+    """The spec holds something a Responses request cannot carry; says where and what to do."""
+
+    def __init__(self, spec: AssistantSpec, message: str, hint: str) -> None:
+        self.spec, self.hint = spec, hint
+        super().__init__(f"{spec.location}: assistant '{spec.key}': {message} ({hint})")
+
+
+class NotDeployed(AsstDeployError):
+    """A vector store or file the assistant uses has no deployed id (yet)."""
+
+    def __init__(self, spec: AssistantSpec, kind: str, name: str, hint: str = "") -> None:
+        self.spec, self.kind, self.name, self.hint = spec, kind, name, hint
+        message = f"assistant '{spec.key}' uses {kind} '{name}', which is not deployed"
+        super().__init__(message + (f" ({hint})" if hint else ""))
+
+
+def request_kwargs(
+    spec: AssistantSpec,
+    project: str,
+    vector_store_ids: Mapping[str, str],
+    file_ids: Mapping[str, str],
+) -> dict[str, Json]:
+    """The request for `spec` of `project`, given the deployed ids of its vector stores
+    (by key) and files (by path relative to the project). Fields left unset in the spec
+    are left out, so the service's defaults apply as they did on the assistant."""
+    for field_name in ("multi_agent", "compaction"):
+        if getattr(spec, field_name) is not None:
+            raise TemplateError(
+                spec,
+                f"'{field_name}' is an Agents API field; a Responses request cannot hold it",
+                "remove it in this environment's overrides, or deploy to an agents target",
+            )
+    kwargs: dict[str, Json] = {"model": spec.model}
+    if spec.instructions:
+        kwargs["instructions"] = spec.instructions
+    tools = [_TOOLS[str(t.get("type"))](spec, t, vector_store_ids, file_ids) for t in spec.tools]
+    if tools:
+        kwargs["tools"] = tools
+    if spec.temperature is not None:
+        kwargs["temperature"] = spec.temperature
+    if spec.top_p is not None:
+        kwargs["top_p"] = spec.top_p
+    text_format = _text_format(spec.response_format)
+    if text_format is not None:
+        kwargs["text"] = {"format": text_format}
+    if spec.reasoning_effort is not None:
+        kwargs["reasoning"] = {"effort": spec.reasoning_effort}
+    if spec.service_tier is not None:
+        kwargs["service_tier"] = spec.service_tier
+    kwargs["metadata"] = metadata(spec, project)
+    return kwargs
+
+
+def metadata(spec: AssistantSpec, project: str) -> dict[str, str]:
+    """The user's metadata plus who is asking: project, spec key and (if any) name."""
+    result = identity.user_metadata(dict(spec.metadata))
+    result[identity.PROJECT_KEY] = project
+    result[identity.SPEC_KEY] = spec.key
+    if spec.name:
+        result[NAME_KEY] = spec.name
+    return result
+
+
+def _function(
+    spec: AssistantSpec,
+    tool: Mapping[str, Any],
+    stores: Mapping[str, str],
+    files: Mapping[str, str],
+) -> dict[str, Json]:
+    """Responses function tools are flat, and strict unless told otherwise: the spec's
+    default (and the Assistants API's) is not strict, so it is always said."""
+    function = tool.get("function") or {}
+    result: dict[str, Json] = {"type": "function", "name": function["name"]}
+    if function.get("description"):
+        result["description"] = function["description"]
+    # required by the API (null: no parameters, as an assistant's omitted ones)
+    result["parameters"] = function.get("parameters")
+    result["strict"] = bool(function.get("strict") or False)
+    return result
+
+
+def _file_search(
+    spec: AssistantSpec,
+    tool: Mapping[str, Any],
+    stores: Mapping[str, str],
+    files: Mapping[str, str],
+) -> dict[str, Json]:
+    if not spec.vector_stores:
+        raise TemplateError(
+            spec,
+            "file_search has no vector store: a Responses request must name its vector stores",
+            "add tool_resources.file_search.vector_stores",
+        )
+    ids = []
+    for key in spec.vector_stores:
+        if key not in stores:
+            raise NotDeployed(spec, "vector store", key)
+        ids.append(stores[key])
+    result: dict[str, Json] = {"type": "file_search", "vector_store_ids": ids}
+    if tool.get("max_num_results") is not None:
+        result["max_num_results"] = tool["max_num_results"]
+    ranking = tool.get("ranking_options")
+    if ranking:
+        ranker = ranking.get("ranker")
+        if ranker is not None and ranker not in RESPONSES_RANKERS:
+            raise TemplateError(
+                spec,
+                f"file_search ranker '{ranker}' is the Assistants API's",
+                "use 'auto' or 'default-2024-11-15' for the Responses API",
+            )
+        result["ranking_options"] = dict(ranking)
+    return result
+
+
+def _code_interpreter(
+    spec: AssistantSpec,
+    tool: Mapping[str, Any],
+    stores: Mapping[str, str],
+    files: Mapping[str, str],
+) -> dict[str, Json]:
+    """Containers are made per request (type auto) with the assistant's files in them."""
+    ids = []
+    for ref in spec.code_interpreter_files:
+        if ref.path not in files:
+            raise NotDeployed(spec, "file", ref.path)
+        ids.append(files[ref.path])
+    return {"type": "code_interpreter", "container": {"type": "auto", "file_ids": ids}}
+
+
+_ToolBuilder = Callable[
+    [AssistantSpec, Mapping[str, Any], Mapping[str, str], Mapping[str, str]], dict[str, Json]
+]
+_TOOLS: dict[str, _ToolBuilder] = {
+    "function": _function,
+    "file_search": _file_search,
+    "code_interpreter": _code_interpreter,
+}
+
+
+def _text_format(value: Json) -> dict[str, Json] | None:
+    """The spec's response_format as text.format: json_schema's fields move up a level."""
+    if value in (None, "auto"):
+        return None
+    if value.get("type") != "json_schema":
+        return {"type": value["type"]}
+    schema = value.get("json_schema") or {}
+    result: dict[str, Json] = {"type": "json_schema", "name": schema["name"]}
+    if schema.get("description"):
+        result["description"] = schema["description"]
+    result["schema"] = schema.get("schema") or {}
+    if schema.get("strict") is not None:
+        result["strict"] = schema["strict"]
+    return result
