@@ -14,6 +14,8 @@ create_response  a validator for ../shared/openai/openapi.yaml's CreateResponse 
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -189,11 +191,12 @@ def project_dir(tmp_path: Path, server: SandboxServer, monkeypatch: pytest.Monke
 
 @pytest.fixture
 def deploy_project(project_dir: Path, client: openai.OpenAI) -> Callable[..., None]:
-    """Deploy with today's engine: on this (assistants) target the vector stores and files
-    are the ones a responses target holds; the assistants it also makes go unused."""
+    """Deploy as a responses target: its vector stores and files, nothing else."""
 
     def run(env: str | None = None) -> None:
         project = load_project(project_dir, env)
+        target = dataclasses.replace(project.target, api="responses")
+        project = dataclasses.replace(project, target=target)
         backend = OpenAIBackend(client)
         plan, remote = deploy.make_plan(project, backend, retry=FAST.retry)
         apply_plan(plan, project.root, backend, remote, options=FAST)
