@@ -24,6 +24,12 @@ def import_object(backend: Backend, project: Project, kind: str, remote_id: str,
     nothing changed) when it does not exist, another project or this one already manages
     it, the key is taken, or its metadata has no room for the marker."""
     check_key(key)
+    held = [k.name for k in kinds.for_api(project.target.api) if k.importable]
+    if kind not in held:
+        raise AsstDeployError(
+            f"target '{project.target.name}' ({project.target.api} API) holds no {kind}s; "
+            f"it holds: {', '.join(held)}"
+        )
     state = backend.read_state()
     objects = state.of(kind)
     obj = next((o for o in objects if o.id == remote_id), None)

@@ -6,12 +6,13 @@ import click
 
 from asst_deploy.cli.common import current_output, project_dir_option, project_options_for
 from asst_deploy.importing import check_key, has_spec, import_object
+from asst_deploy.kinds import IMPORTABLE
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
 
 
 @click.command(name="import")
-@click.argument("kind", type=click.Choice(["assistant", "vector_store"]))
+@click.argument("kind", type=click.Choice(IMPORTABLE))
 @click.argument("remote_id")
 @click.option("--key", "key", required=True, help="The spec key the object will have.")
 @project_dir_option("Project directory.")

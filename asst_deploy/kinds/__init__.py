@@ -14,6 +14,9 @@ KINDS: dict[str, Kind] = {
 }
 
 
+IMPORTABLE = tuple(name for name, kind in KINDS.items() if kind.importable)
+
+
 def get(name: str) -> Kind:
     return KINDS[name]
 

@@ -82,6 +82,8 @@ class Kind:
     name: ClassVar[str]
     # the API generations that hold this kind (see asst_deploy/apis)
     apis: ClassVar[frozenset[str]]
+    # `asst-deploy import` can adopt one (a file's identity is its content: upload it)
+    importable: ClassVar[bool] = True
     # what apply reports of a create ("uploaded" for files)
     made: ClassVar[str] = "created"
     # Fields the API cannot change in place: changing them means delete and re-create.

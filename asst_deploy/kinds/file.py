@@ -25,6 +25,7 @@ class FileKind(Kind):
     name = "file"
     apis = frozenset({"assistants", "agents", "responses"})
     made = "uploaded"
+    importable = False
 
     def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
         return [

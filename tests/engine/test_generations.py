@@ -15,6 +15,7 @@ import openai
 import pytest
 
 from asst_deploy import deploy
+from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Create, Delete, Update
 from asst_deploy.remote.agents_backend import AgentsBackend
 from asst_deploy.remote.assistants_backend import AssistantsBackend
@@ -277,3 +278,17 @@ def test_unmanaged_objects_are_never_touched(gen: Deployer, api: str, other: str
     gen.apply()
     gen.destroy()
     assert gen.backend.retrieve(api[:-1], other) is not None
+
+
+def test_import_adopts_an_object_of_the_generation(gen: Deployer, api: str, other: str) -> None:
+    from asst_deploy.importing import import_object
+
+    gen.apply()
+    import_object(gen.backend, gen.load(), api[:-1], other, "adopted")
+    plan = gen.plan(prune=True)
+    (gone,) = [a for a in plan.actions if a.key == "adopted"]
+    assert isinstance(gone, Delete) and gone.remote_id == other  # ours now: prune may delete it
+    with pytest.raises(AsstDeployError, match="holds no"):
+        import_object(
+            gen.backend, gen.load(), {"assistants": "agent", "agents": "assistant"}[api], other, "x"
+        )
