@@ -11,11 +11,9 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from asst_deploy import identity
+from asst_deploy import identity, kinds
 from asst_deploy.compare import from_remote
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.kinds import assistant as assistant_kind
-from asst_deploy.kinds import vector_store as store_kind
 from asst_deploy.remote.state import RemoteObject, RemoteState
 from asst_deploy.spec.model import Target
 from asst_deploy.types import Json
@@ -45,7 +43,7 @@ def _dump(doc: Mapping[str, Json]) -> str:
     return yaml.safe_dump(dict(doc), sort_keys=False, allow_unicode=True, width=100)
 
 
-class _Exporter:
+class Exporter:
     def __init__(self, state: RemoteState, project: str, download: Download) -> None:
         self.state = state
         self.project = project
@@ -97,66 +95,24 @@ class _Exporter:
             doc["adopt"] = obj.id
         return doc
 
-    def vector_store(self, obj: RemoteObject) -> None:
-        key = self.result.keys[obj.id]
-        doc = self.header("vector_store", key, obj)
-        form = store_kind.from_remote(obj.data, obj.files, {})
-        if form["name"]:
-            doc["name"] = form["name"]
-        files: list[Json] = []
-        for entry in obj.files:
-            if entry.get("status") == "failed":
-                continue
-            path = self.local_file(entry["id"], f"knowledge/{key}")
-            attributes = entry.get("attributes") or {}
-            files.append({"path": path, "attributes": attributes} if attributes else path)
-        if files:
-            doc["files"] = files
-        if form["chunking_strategy"] not in (None, store_kind.AUTO_CHUNKING):
-            doc["chunking_strategy"] = form["chunking_strategy"]
-        if form["expires_after"]:
-            doc["expires_after"] = form["expires_after"]
-        if form["metadata"]:
-            doc["metadata"] = form["metadata"]
-        self.result.files[f"vector_stores/{key}.yaml"] = _dump(doc)
-
-    def assistant(self, obj: RemoteObject) -> None:
-        key = self.result.keys[obj.id]
-        doc = self.header("assistant", key, obj)
-        form = assistant_kind.from_remote(obj.data, {})
-        for name in ("name", "description", "model"):
-            if form[name] is not None:
-                doc[name] = form[name]
-        instructions = form["instructions"]
+    def instructions(self, key: str, instructions: str | None) -> Json:
+        """Long or multi-line instructions go to prompts/KEY.md, the rest inline."""
         if instructions and ("\n" in instructions or len(instructions) > _INLINE_INSTRUCTIONS_MAX):
             self.result.files[f"prompts/{key}.md"] = instructions
-            doc["instructions"] = {"file": f"prompts/{key}.md"}
-        elif instructions:
-            doc["instructions"] = instructions
-        doc["tools"] = [self.tool(t) for t in form["tools"]]
-        resources = obj.data.get("tool_resources") or {}
-        file_ids = (resources.get("code_interpreter") or {}).get("file_ids") or []
-        store_ids = (resources.get("file_search") or {}).get("vector_store_ids") or []
-        tool_resources: dict[str, Json] = {}
-        paths = [self.local_file(i, "knowledge") for i in file_ids]
-        if paths:
-            tool_resources["code_interpreter"] = {"files": paths}
-        if store_ids:
-            tool_resources["file_search"] = {
-                "vector_stores": [self.store_key(i, key) for i in store_ids]
-            }
-        if tool_resources:
-            doc["tool_resources"] = tool_resources
-        if form["metadata"]:
-            doc["metadata"] = form["metadata"]
-        for name, default in (("temperature", 1.0), ("top_p", 1.0), ("response_format", "auto")):
-            if form[name] != default:
-                doc[name] = form[name]
-        if form["reasoning_effort"]:
-            doc["reasoning_effort"] = form["reasoning_effort"]
-        self.result.files[f"assistants/{key}.yaml"] = _dump(doc)
+            return {"file": f"prompts/{key}.md"}
+        return instructions
+
+    def function(self, function: Mapping[str, Json]) -> dict[str, Json]:
+        """A function tool as a spec names it: its JSON schema in functions/NAME.json."""
+        path = f"functions/{function['name']}.json"
+        self.result.files[path] = json.dumps(function, indent=2, ensure_ascii=False) + "\n"
+        return {"type": "function", "file": path}
+
+    def spec(self, folder: str, key: str, doc: Mapping[str, Json]) -> None:
+        self.result.files[f"{folder}/{key}.yaml"] = _dump(doc)
 
     def store_key(self, store_id: str, assistant_key: str) -> str:
+        """The key of a vector store an assistant searches (warned of when not exported)."""
         if store_id in self.result.keys:
             return self.result.keys[store_id]
         store = next((s for s in self.state.of("vector_store") if s.id == store_id), None)
@@ -168,16 +124,6 @@ class _Exporter:
             + "; add its spec, or remove the reference"
         )
         return str(key or _slug(store_id))
-
-    def tool(self, tool: Mapping[str, Json]) -> dict[str, Json]:
-        if tool["type"] == "function":
-            function = tool["function"]
-            path = f"functions/{function['name']}.json"
-            self.result.files[path] = json.dumps(function, indent=2, ensure_ascii=False) + "\n"
-            return {"type": "function", "file": path}
-        if tool["type"] == "file_search":
-            return {"type": "file_search", **(tool.get("file_search") or {})}
-        return {"type": tool["type"]}
 
 
 def export(
@@ -196,29 +142,20 @@ def export(
             return False
         return True
 
-    exporter = _Exporter(state, project, download)
-    chosen = [a for a in state.of("assistant") if ids is None or a.id in ids]
-    assistants = [a for a in chosen if exported(a)]
-    wanted_stores = {
-        i
-        for a in assistants
-        for i in ((a.data.get("tool_resources") or {}).get("file_search") or {}).get(
-            "vector_store_ids"
-        )
-        or []
-    }
-    stores = [
-        s
-        for s in state.of("vector_store")
-        if (ids is None or s.id in ids or s.id in wanted_stores) and exported(s)
-    ]
-    for obj in (*stores, *assistants):
+    exporter = Exporter(state, project, download)
+    # what has a spec of its own, in dependency order (a template is part of its agent)
+    kinds_ = [k for k in kinds.KINDS.values() if k.exports]
+    objects = [o for k in kinds_ for o in state.of(k.name)]
+    chosen = [o for o in objects if (ids is None or o.id in ids) and exported(o)]
+    used = {ref for o in chosen for ref in kinds.get(o.kind).references(o)}
+    picked = {o.id for o in chosen}
+    chosen += [o for o in objects if o.id in used and o.id not in picked and exported(o)]
+    chosen.sort(key=lambda o: list(kinds.KINDS).index(o.kind))
+    for obj in chosen:
         exporter.key_for(obj)
-    for store in stores:
-        exporter.vector_store(store)
-    for assistant in assistants:
-        exporter.assistant(assistant)
-    known = {o.id for o in (*state.of("vector_store"), *state.of("assistant"))}
+    for obj in chosen:
+        kinds.get(obj.kind).export(exporter, obj)
+    known = {o.id for o in objects}
     exporter.result.missing = sorted(set(ids or ()) - known)
     return exporter.result
 

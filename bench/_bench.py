@@ -62,15 +62,16 @@ def serve(db: Path | None = None, latency_ms: float = 0.0) -> Iterator[str]:
         process.wait(10)
 
 
-def write_project(root: Path, assistants: int, base_url: str) -> Path:
-    """A project of `assistants` assistants (one file each) on a `type: openai` target."""
+def write_project(root: Path, assistants: int, base_url: str, api: str = "assistants") -> Path:
+    """A project of `assistants` assistants (one file each) on a `type: openai` target of
+    API generation `api` (on agents: without the temperature agents cannot hold)."""
     (root / "assistants").mkdir(parents=True, exist_ok=True)
     for old in (root / "assistants").glob("*.yaml"):
         old.unlink()
     (root / "asst-deploy.yaml").write_text(
         "project: bench\n"
         "targets:\n"
-        f"  bench: {{type: openai, base_url: '{base_url}', api_key_env: {KEY_ENV}}}\n"
+        f"  bench: {{type: openai, api: {api}, base_url: '{base_url}', api_key_env: {KEY_ENV}}}\n"
         "default_target: bench\n"
         "defaults: {model: gpt-4o-mini, metadata: {team: bench}}\n"
     )
@@ -78,7 +79,11 @@ def write_project(root: Path, assistants: int, base_url: str) -> Path:
         (root / "assistants" / f"a{i:04}.yaml").write_text(
             f"kind: assistant\nkey: a{i:04}\nname: Assistant {i}\n"
             f"instructions: You are assistant {i}. Answer briefly.\n"
-            "tools: [{type: code_interpreter}]\ntemperature: 0.5\n"
+            + (
+                "tools: [{type: code_interpreter}]\ntemperature: 0.5\n"
+                if api == "assistants"
+                else ""
+            )
         )
     return root
 

@@ -1,12 +1,15 @@
 """No-change `plan` of N assistants against a sandbox answering in 20 ms (target < 2 s at 1000).
 
 Usage: python bench/bench_plan.py [--quick] [--runs 5] [--sizes 100,300,1000,3000]
+                                  [--api assistants|agents]
 
 For each N a generated project is applied once to a sandbox server process (no latency),
 then the server restarts on the same state with 20 ms added to every request and the
 real console command `asst-deploy plan` runs --runs times in a fresh process each (after
 one warm-up). Each plan makes ceil(N/100) assistant list calls plus one for vector stores
-and one for files: the latency floor. The time per added assistant (between
+and one for files (on agents: ceil(N/100) agent pages, one of environment templates, one
+of vector stores, one of files): the latency floor. One more run with --verbose counts
+the requests the plan really made, and whether any was not a list call. The time per added assistant (between
 consecutive N) shows the growth: linear when it stays flat. --quick: N = 100 and 300 only.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -33,6 +37,15 @@ from _bench import (
 
 TARGET_N = 1000
 TARGET_SECONDS = 2.0
+# the collections a no-change plan lists besides the assistants' (or agents') pages
+OTHER_LISTS = {"assistants": 2, "agents": 3}
+_REQUEST = re.compile(r"^\s+(GET|POST|DELETE) (\S+) ->", re.MULTILINE)
+
+
+def requests_made(root: Path) -> list[tuple[str, str]]:
+    """(method, path) of every request of one `plan --verbose`, from its trace lines."""
+    result = run([*command(), "plan", "--detailed-exitcode", "--verbose"], root)
+    return _REQUEST.findall(result.stderr)
 
 
 def main() -> int:
@@ -40,7 +53,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="N = 100 and 300 only")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", default="100,300,1000,3000")
+    parser.add_argument("--api", choices=sorted(OTHER_LISTS), default="assistants")
     options = parser.parse_args()
+    api = options.api
     sizes = [100, 300] if options.quick else [int(n) for n in options.sizes.split(",")]
     rows: list[list[object]] = []
     ok = True
@@ -49,19 +64,22 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="asst-deploy-bench-") as tmp:
             root, db = Path(tmp) / "project", Path(tmp) / "state.db"
             with serve(db) as url:
-                write_project(root, n, url)
+                write_project(root, n, url, api)
                 run([*command(), "apply", "--auto-approve", "--parallelism", "16"], root)
             with serve(db, latency_ms=LATENCY_MS) as url:
-                write_project(root, n, url)
+                write_project(root, n, url, api)
                 plan = [*command(), "plan", "--detailed-exitcode"]
                 timed(plan, root)  # warm-up
                 samples = [timed(plan, root) for _ in range(options.runs)]
+                made = requests_made(root)
         times = [s.wall for s in samples]
-        calls = math.ceil(n / 100) + 2
+        calls = math.ceil(n / 100) + OTHER_LISTS[api]
+        writes = [r for r in made if r[0] != "GET"]
+        ok = ok and len(made) == calls and not writes
         m = median(times)
         target = "n/a"
         if n == TARGET_N:
-            ok = m < TARGET_SECONDS
+            ok = ok and m < TARGET_SECONDS
             target = f"< {TARGET_SECONDS:.0f} s: {verdict(ok)}"
         growth = "" if previous is None else f"{(m - previous[1]) / (n - previous[0]) * 1000:.2f}"
         previous = (n, m)
@@ -69,6 +87,7 @@ def main() -> int:
             [
                 n,
                 calls,
+                f"{len(made)}" + (f" ({len(writes)} not lists!)" if writes else ""),
                 f"{calls * LATENCY_MS / 1000:.2f}",
                 f"{min(times):.2f}",
                 f"{m:.2f}",
@@ -79,13 +98,15 @@ def main() -> int:
             ]
         )
     print(
-        f"No-change plan, {LATENCY_MS:.0f} ms per request, {options.runs} runs each; {machine()}\n"
+        f"No-change plan on an {api} target, {LATENCY_MS:.0f} ms per request, "
+        f"{options.runs} runs each; {machine()}\n"
     )
     print(
         table(
             [
-                "assistants",
-                "list calls",
+                api,
+                "list calls (expected)",
+                "requests made",
                 "latency floor (s)",
                 "min (s)",
                 "median (s)",
@@ -95,7 +116,7 @@ def main() -> int:
                 "target",
             ],
             rows,
-            "lrrrrrrrl",
+            "lrrrrrrrrl",
         )
     )
     return 0 if ok else 1

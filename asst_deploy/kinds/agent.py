@@ -20,6 +20,7 @@ from asst_deploy.remote.state import RemoteObject
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
+    from asst_deploy.export import Exporter
     from asst_deploy.spec.model import AssistantSpec, Project
 
 # The service reports the model's default effort when none is set; "medium" is that of
@@ -153,6 +154,11 @@ def from_remote(data: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, 
     )
 
 
+def _spec_function(canonical: Mapping[str, Any]) -> dict[str, Json]:
+    """A canonical function tool as the JSON file a spec points at (no type)."""
+    return {k: v for k, v in canonical.items() if k != "type"}
+
+
 def _payload_tool(canonical: Mapping[str, Json]) -> dict[str, Json]:
     """The service requires a function's description: a blank one is sent as ""."""
     if canonical["type"] == "function":
@@ -163,6 +169,7 @@ def _payload_tool(canonical: Mapping[str, Json]) -> dict[str, Json]:
 class AgentKind(Kind):
     name = "agent"
     apis = frozenset({"agents"})
+    exports = True
 
     def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
         return [
@@ -179,6 +186,50 @@ class AgentKind(Kind):
     def references(self, obj: Any) -> set[str]:
         template = (obj.data.get("metadata") or {}).get(identity.TEMPLATE_KEY)
         return {template} if template else set()
+
+    def export(self, ex: Exporter, obj: RemoteObject) -> None:
+        """As an assistant spec (one spec for every generation): its environment template's
+        files become code_interpreter files."""
+        key = ex.result.keys[obj.id]
+        doc = ex.header("assistant", key, obj)
+        form = from_remote(obj.data, {})
+        for name in ("name", "model"):
+            if form[name] is not None:
+                doc[name] = form[name]
+        if form["instructions"]:
+            doc["instructions"] = ex.instructions(key, form["instructions"])
+        tools: list[Json] = [
+            ex.function(_spec_function(t)) if t["type"] == "function" else t for t in form["tools"]
+        ]
+        template_id = next(iter(self.references(obj)), None)
+        template = next((t for t in ex.state.of(TEMPLATE.name) if t.id == template_id), None)
+        if template_id is not None:
+            tools.append({"type": "code_interpreter"})
+            files = (template.data.get("files") or []) if template is not None else []
+            paths = [
+                ex.local_file(str(f["file_id"]), "knowledge") for f in files if f.get("file_id")
+            ]
+            if paths:
+                doc["tool_resources"] = {"code_interpreter": {"files": paths}}
+            if template is None:
+                ex.result.warnings.append(
+                    f"agent '{key}' names environment template {template_id}, which the "
+                    "target does not have; its code_interpreter files are not exported"
+                )
+        doc["tools"] = tools
+        if form["metadata"]:
+            doc["metadata"] = form["metadata"]
+        if form["reasoning_effort"] != DEFAULT_EFFORT:
+            doc["reasoning_effort"] = form["reasoning_effort"]
+        text = form["text_format"]
+        if isinstance(text, Mapping) and text.get("type") == "json_schema":
+            schema = {"name": key, "schema": text.get("schema") or {}}
+            doc["response_format"] = {"type": "json_schema", "json_schema": schema}
+        defaults = from_remote({}, {})
+        for name in ("service_tier", "multi_agent", "compaction"):
+            if form[name] != defaults[name]:
+                doc[name] = form[name]
+        ex.spec("assistants", key, doc)
 
     def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
         metadata = run.metadata(key, after)

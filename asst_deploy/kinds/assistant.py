@@ -12,6 +12,7 @@ from asst_deploy.remote.state import RemoteObject
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
+    from asst_deploy.export import Exporter
     from asst_deploy.spec.model import AssistantSpec, Project
 
 _DEFAULT_RANKERS = ("auto", "default_2024_08_21")
@@ -150,9 +151,19 @@ def _resource_ids(data: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     return list(file_ids), list(store_ids)
 
 
+def _spec_tool(ex: Exporter, tool: Mapping[str, Any]) -> dict[str, Json]:
+    """A canonical tool as a spec writes it (spec file_search options are flat)."""
+    if tool["type"] == "function":
+        return ex.function(tool["function"])
+    if tool["type"] == "file_search":
+        return {"type": "file_search", **(tool.get("file_search") or {})}
+    return {"type": tool["type"]}
+
+
 class AssistantKind(Kind):
     name = "assistant"
     apis = frozenset({"assistants"})
+    exports = True
 
     def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
         return [
@@ -189,6 +200,36 @@ class AssistantKind(Kind):
         old = sorted(f"id:{i}" if i in going else names.get(i, f"id:{i}") for i in ids)
         change = FieldChange("vector_stores", old, after["vector_stores"])
         return tuple(sorted((*changes, change), key=lambda c: c.field))
+
+    def export(self, ex: Exporter, obj: RemoteObject) -> None:
+        key = ex.result.keys[obj.id]
+        doc = ex.header(self.name, key, obj)
+        form = from_remote(obj.data, {})
+        for name in ("name", "description", "model"):
+            if form[name] is not None:
+                doc[name] = form[name]
+        if form["instructions"]:
+            doc["instructions"] = ex.instructions(key, form["instructions"])
+        doc["tools"] = [_spec_tool(ex, t) for t in form["tools"]]
+        file_ids, store_ids = _resource_ids(obj.data)
+        tool_resources: dict[str, Json] = {}
+        paths = [ex.local_file(i, "knowledge") for i in file_ids]
+        if paths:
+            tool_resources["code_interpreter"] = {"files": paths}
+        if store_ids:
+            tool_resources["file_search"] = {
+                "vector_stores": [ex.store_key(i, key) for i in store_ids]
+            }
+        if tool_resources:
+            doc["tool_resources"] = tool_resources
+        if form["metadata"]:
+            doc["metadata"] = form["metadata"]
+        for name, default in (("temperature", 1.0), ("top_p", 1.0), ("response_format", "auto")):
+            if form[name] != default:
+                doc[name] = form[name]
+        if form["reasoning_effort"]:
+            doc["reasoning_effort"] = form["reasoning_effort"]
+        ex.spec("assistants", key, doc)
 
     def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
         payload: dict[str, Json] = {

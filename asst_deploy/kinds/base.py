@@ -15,6 +15,7 @@ from asst_deploy.types import Json
 if TYPE_CHECKING:
     from asst_deploy.apply import Options
     from asst_deploy.compare import Comparer
+    from asst_deploy.export import Exporter
     from asst_deploy.remote.base import Backend, PageRetry
     from asst_deploy.spec.model import Project
 
@@ -84,6 +85,8 @@ class Kind:
     apis: ClassVar[frozenset[str]]
     # `asst-deploy import` can adopt one (a file's identity is its content: upload it)
     importable: ClassVar[bool] = True
+    # `asst-deploy export` writes a spec of each (a template goes with its agent)
+    exports: ClassVar[bool] = False
     # what apply reports of a create ("uploaded" for files)
     made: ClassVar[str] = "created"
     # Fields the API cannot change in place: changing them means delete and re-create.
@@ -169,6 +172,10 @@ class Kind:
     def summary(self, after: Mapping[str, Json]) -> str | None:
         """One line for a create in the rendered plan instead of every field, or None."""
         return None
+
+    def export(self, ex: Exporter, obj: RemoteObject) -> None:
+        """Write the spec this live object deploys from (export.py has the helpers)."""
+        raise NotImplementedError
 
     # ---- apply -----------------------------------------------------------------------
 

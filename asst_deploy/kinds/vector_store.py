@@ -15,6 +15,7 @@ from asst_deploy.remote.state import RemoteObject
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
+    from asst_deploy.export import Exporter
     from asst_deploy.spec.model import Project, VectorStoreSpec
 
 # Chunking "auto" is what the API reports back as static 800/400.
@@ -83,6 +84,7 @@ class VectorStoreKind(Kind):
     name = "vector_store"
     apis = frozenset({"assistants", "agents", "responses"})
     replace_on = ("chunking_strategy",)
+    exports = True
 
     def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
         return [
@@ -109,6 +111,29 @@ class VectorStoreKind(Kind):
     ) -> list[str]:
         # chunking applies to files as they are attached: an empty store takes the new one
         return super().replace_fields(changes, before) if before.get("files") else []
+
+    def export(self, ex: Exporter, obj: RemoteObject) -> None:
+        key = ex.result.keys[obj.id]
+        doc = ex.header(self.name, key, obj)
+        form = from_remote(obj.data, obj.files, {})
+        if form["name"]:
+            doc["name"] = form["name"]
+        files: list[Json] = []
+        for entry in obj.files:
+            if entry.get("status") == "failed":
+                continue
+            path = ex.local_file(entry["id"], f"knowledge/{key}")
+            attributes = entry.get("attributes") or {}
+            files.append({"path": path, "attributes": attributes} if attributes else path)
+        if files:
+            doc["files"] = files
+        if form["chunking_strategy"] not in (None, AUTO_CHUNKING):
+            doc["chunking_strategy"] = form["chunking_strategy"]
+        if form["expires_after"]:
+            doc["expires_after"] = form["expires_after"]
+        if form["metadata"]:
+            doc["metadata"] = form["metadata"]
+        ex.spec("vector_stores", key, doc)
 
     def write(self, run: Writer, action: Writing) -> str:
         after = action.after

@@ -14,7 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from asst_deploy import deploy
+from asst_deploy import deploy, export
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Create, Delete, Update
 from asst_deploy.remote.agents_backend import AgentsBackend
@@ -292,3 +292,39 @@ def test_import_adopts_an_object_of_the_generation(gen: Deployer, api: str, othe
         import_object(
             gen.backend, gen.load(), {"assistants": "agent", "agents": "assistant"}[api], other, "x"
         )
+
+
+def exported(gen: Deployer, backend: Backend, out: Path) -> Path:
+    """`asst-deploy export --all --project gen` of what `backend` holds, into `out`. The API
+    serves no content of files of purpose assistants: it comes from the source project."""
+    state = backend.read_state()
+    paths = {f.id: f.identity.path for f in state.files if f.identity}
+    result = export.export(state, "gen", lambda i: (gen.root / paths[i]).read_bytes())
+    assert not result.warnings and not result.skipped
+    export.write(result, out, "gen", gen.load().target, force=False)
+    return out
+
+
+def test_an_export_plans_empty_against_what_it_was_exported_from(
+    gen: Deployer, api: str, tmp_path: Path
+) -> None:
+    gen.apply()
+    out = exported(gen, gen.backend, tmp_path / "out")
+    again = Deployer(out, gen.backend, api=api)
+    assert again.plan().empty
+    assert {a.key for a in again.load().assistants} == {"tutor", "weather", "greeter"}
+
+
+def test_an_assistants_export_deploys_unchanged_as_agents(
+    client: openai.OpenAI, tmp_path: Path
+) -> None:
+    """The migration: assistants exported, the specs deployed as agents, then no change."""
+    gen = Deployer(write_project(tmp_path / "gen", PROJECT), AssistantsBackend(client))
+    gen.apply()
+    out = exported(gen, gen.backend, tmp_path / "out")
+    agents = Deployer(out, AgentsBackend(client), api="agents")
+    created = agents.apply()
+    assert {(a.kind, a.key) for a in created.actions if a.kind != "file"} >= HOLDS["agents"]
+    assert agents.plan().empty
+    tutor = the(agents.backend, "environment_template", "tutor")
+    assert tutor.startswith("envtpl_")

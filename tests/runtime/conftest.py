@@ -15,7 +15,6 @@ create_response  a validator for ../shared/openai/openapi.yaml's CreateResponse 
 from __future__ import annotations
 
 import dataclasses
-
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
