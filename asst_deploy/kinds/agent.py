@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from asst_deploy import identity
-from asst_deploy.kinds.base import Desired, Kind, Writer, blank, with_protect
+from asst_deploy.kinds.base import OneForEachAssistant, Writer, blank
 from asst_deploy.kinds.environment_template import KIND as TEMPLATE
 from asst_deploy.kinds.environment_template import runs_code
 from asst_deploy.remote.state import RemoteObject
@@ -21,7 +21,7 @@ from asst_deploy.types import Json
 
 if TYPE_CHECKING:
     from asst_deploy.export import Exporter
-    from asst_deploy.spec.model import AssistantSpec, Project
+    from asst_deploy.spec.model import AssistantSpec
 
 # The service reports the model's default effort when none is set; "medium" is that of
 # the models it serves today. Set reasoning_effort in the spec to pin it.
@@ -166,22 +166,16 @@ def _payload_tool(canonical: Mapping[str, Json]) -> dict[str, Json]:
     return dict(canonical)
 
 
-class AgentKind(Kind):
+class AgentKind(OneForEachAssistant):
     name = "agent"
     apis = frozenset({"agents"})
     exports = True
 
-    def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
-        return [
-            Desired(self.name, a.key, with_protect(from_spec(a), a.protect), a.protect, a.adopt)
-            for a in project.assistants
-        ]
+    def form(self, spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
+        return from_spec(spec)
 
-    def keys(self, project: Project) -> dict[str, bool]:
-        return {a.key: a.protect for a in project.assistants}
-
-    def canonical(self, obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
-        return from_remote(obj.data, names)
+    def live_form(self, data: Mapping[str, Json], names: Mapping[str, str]) -> dict[str, Json]:
+        return from_remote(data, names)
 
     def references(self, obj: Any) -> set[str]:
         template = (obj.data.get("metadata") or {}).get(identity.TEMPLATE_KEY)

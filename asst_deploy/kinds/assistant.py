@@ -6,14 +6,14 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from asst_deploy import identity
-from asst_deploy.kinds.base import Desired, Kind, Writer, blank, file_ref, with_protect
+from asst_deploy.kinds.base import OneForEachAssistant, Writer, blank, file_ref
 from asst_deploy.plan import FieldChange
 from asst_deploy.remote.state import RemoteObject
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
     from asst_deploy.export import Exporter
-    from asst_deploy.spec.model import AssistantSpec, Project
+    from asst_deploy.spec.model import AssistantSpec
 
 _DEFAULT_RANKERS = ("auto", "default_2024_08_21")
 
@@ -160,24 +160,16 @@ def _spec_tool(ex: Exporter, tool: Mapping[str, Any]) -> dict[str, Json]:
     return {"type": tool["type"]}
 
 
-class AssistantKind(Kind):
+class AssistantKind(OneForEachAssistant):
     name = "assistant"
     apis = frozenset({"assistants"})
     exports = True
 
-    def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
-        return [
-            Desired(
-                self.name, a.key, with_protect(from_spec(a, shas), a.protect), a.protect, a.adopt
-            )
-            for a in project.assistants
-        ]
+    def form(self, spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
+        return from_spec(spec, shas)
 
-    def keys(self, project: Project) -> dict[str, bool]:
-        return {a.key: a.protect for a in project.assistants}
-
-    def canonical(self, obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
-        return from_remote(obj.data, names)
+    def live_form(self, data: Mapping[str, Json], names: Mapping[str, str]) -> dict[str, Json]:
+        return from_remote(data, names)
 
     def references(self, obj: Any) -> set[str]:
         file_ids, store_ids = _resource_ids(obj.data)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from asst_deploy.compare import Comparer
     from asst_deploy.export import Exporter
     from asst_deploy.remote.base import Backend, PageRetry
-    from asst_deploy.spec.model import Project
+    from asst_deploy.spec.model import AssistantSpec, Project
 
 Writing = Create | Update | Replace
 
@@ -194,6 +194,32 @@ class Kind:
 
     def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
         raise NotImplementedError
+
+
+class OneForEachAssistant(Kind):
+    """A kind of which every assistant spec deploys one (an assistant, an agent)."""
+
+    def form(self, spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
+        """The canonical form the spec wants."""
+        raise NotImplementedError
+
+    def live_form(self, data: Mapping[str, Json], names: Mapping[str, str]) -> dict[str, Json]:
+        """The canonical form of the live object's JSON."""
+        raise NotImplementedError
+
+    def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
+        return [
+            Desired(
+                self.name, a.key, with_protect(self.form(a, shas), a.protect), a.protect, a.adopt
+            )
+            for a in project.assistants
+        ]
+
+    def keys(self, project: Project) -> dict[str, bool]:
+        return {a.key: a.protect for a in project.assistants}
+
+    def canonical(self, obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
+        return self.live_form(obj.data, names)
 
 
 def with_protect(form: dict[str, Json], protect: bool) -> dict[str, Json]:
