@@ -14,7 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from asst_deploy import deploy, export
+from asst_deploy import deploy, export, lease
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Create, Delete, Update
 from asst_deploy.remote.agents_backend import AgentsBackend
@@ -23,7 +23,7 @@ from asst_deploy.remote.base import Backend
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
 
-from .conftest import Deployer, assert_no_duplicates, write_project
+from .conftest import NO_SLEEP, Deployer, assert_no_duplicates, write_project
 from .test_interrupted import SERIAL, Crash, Crashing
 
 FORECAST = {
@@ -328,3 +328,26 @@ def test_an_assistants_export_deploys_unchanged_as_agents(
     assert agents.plan().empty
     tutor = the(agents.backend, "environment_template", "tutor")
     assert tutor.startswith("envtpl_")
+
+
+def test_a_saved_plan_goes_stale_when_the_object_changes(gen: Deployer, api: str) -> None:
+    gen.apply()
+    gen.edit("assistants/greeter.yaml", "Say hello.", "Say hi.")
+    project = gen.load()
+    plan, remote = deploy.make_plan(project, gen.backend)
+    assert deploy.saved_plan_problems(plan, project, remote) == []
+    kind = api[:-1]
+    gen.backend.update(kind, the(gen.backend, kind, "greeter"), {"name": "meanwhile"})
+    problems = deploy.saved_plan_problems(plan, project, gen.backend.read_state())
+    assert problems and f"{kind} greeter" in problems[0] and "changed" in problems[0]
+
+
+def test_the_remote_lock_holds_on_every_generation(gen: Deployer) -> None:
+    with (
+        lease.held(gen.backend, "gen", retry=NO_SLEEP, holder="ci@one"),
+        pytest.raises(lease.LockError, match="held by ci@one"),
+        lease.held(gen.backend, "gen", retry=NO_SLEEP, holder="ci@two"),
+    ):
+        pass
+    gen.apply()  # released: the next apply runs, and the marker is no resource of it
+    assert gen.plan().empty
