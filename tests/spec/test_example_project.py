@@ -14,11 +14,14 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "specs"
 KNOWLEDGE = ("knowledge/expenses.md", "knowledge/remote-work.md", "knowledge/vacation.md")
 
 
-def test_the_examples_declare_dev_and_prod() -> None:
-    assert environment_names(EXAMPLES) == ("dev", "prod")
+ENVIRONMENTS = ("agents", "dev", "prod", "responses")
 
 
-@pytest.mark.parametrize("env", [None, "dev", "prod"])
+def test_the_examples_declare_their_environments() -> None:
+    assert environment_names(EXAMPLES) == ENVIRONMENTS
+
+
+@pytest.mark.parametrize("env", [None, *ENVIRONMENTS])
 def test_the_examples_are_valid_in_every_environment(env: str | None) -> None:
     assert validate(EXAMPLES, env).problems == []
 
@@ -26,8 +29,8 @@ def test_the_examples_are_valid_in_every_environment(env: str | None) -> None:
 def test_validate_checks_the_base_and_every_environment_by_default() -> None:
     report = validate(EXAMPLES)
     assert report.valid
-    assert report.environments == [None, "dev", "prod"]
-    assert [p.environment for p in report.projects] == [None, "dev", "prod"]
+    assert report.environments == [None, *ENVIRONMENTS]
+    assert [p.environment for p in report.projects] == [None, *ENVIRONMENTS]
 
 
 @pytest.fixture(scope="module")

@@ -107,4 +107,4 @@ def test_the_example_project_gives_each_environment_its_own_deployment() -> None
     assert messages(examples) == []
     report = validate(examples)
     dbs = {p.environment: p.target.db for p in report.projects}
-    assert len(set(dbs.values())) == len(dbs) == 3, dbs
+    assert len(set(dbs.values())) == len(dbs) == 5, dbs
