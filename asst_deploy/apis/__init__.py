@@ -17,7 +17,8 @@ def holders(spec: AssistantSpec, refusal: Refusal) -> list[str]:
     return [
         name
         for name, api in API_GENERATIONS.items()
-        if all(other.path != refusal.path for other in api.refusals(spec))
+        # refusing a whole tool refuses each of its parts too
+        if all(refusal.path[: len(other.path)] != other.path for other in api.refusals(spec))
     ]
 
 

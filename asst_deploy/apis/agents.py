@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from asst_deploy.apis.base import (
+    OVERRIDES,
     ApiGeneration,
     FieldPath,
     Refusal,
@@ -37,7 +38,7 @@ def _function(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]]:
         yield (
             ("function", "strict"),
             "an agent's function tools have no strict mode",
-            "set 'strict: false' on the tool in the environment's overrides "
+            "set 'strict: false' on the tool in {overrides} "
             "(tools: [{type: function, file: ..., strict: false}])",
         )
 
@@ -50,7 +51,7 @@ def refusals(spec: AssistantSpec) -> list[Refusal]:
             Refusal(
                 ("tool_resources", "file_search"),
                 "an agent has no vector stores to search (no file_search)",
-                f"remove them in the environment's overrides (assistants: {spec.key}: "
+                f"remove them in {OVERRIDES} (assistants: {spec.key}: "
                 "{tool_resources: {file_search: null}})",
             )
         )
@@ -70,7 +71,7 @@ def refusals(spec: AssistantSpec) -> list[Refusal]:
                 Refusal(
                     ("response_format", "json_schema", "description"),
                     "an agent's text.format json_schema has no description",
-                    "remove it in the environment's overrides (assistants: "
+                    "remove it in {overrides} (assistants: "
                     f"{spec.key}: {{response_format: {{json_schema: {{description: null}}}}}})",
                 )
             )

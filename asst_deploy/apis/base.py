@@ -9,6 +9,8 @@ from asst_deploy.spec.model import AssistantSpec
 from asst_deploy.types import Json
 
 FieldPath = tuple[str | int, ...]  # a path in an assistant spec, e.g. ("tools", 2)
+# stands for the overrides of the environment being checked, in a Refusal's fix
+OVERRIDES = "{overrides}"
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,15 @@ class Refusal:
     path: FieldPath
     reason: str  # why the API cannot hold it
     fix: str  # what to do, e.g. the environment override that removes it
+
+    def advice(self, environment: str | None) -> str:
+        """What to do, in the words of `environment` (None: the base, which has none)."""
+        where = (
+            f"the overrides of environment '{environment}'"
+            if environment is not None
+            else "an environment's overrides"
+        )
+        return self.fix.replace(OVERRIDES, where)
 
     @property
     def label(self) -> str:
@@ -41,13 +52,13 @@ class ApiGeneration:
 
 def remove_field(key: str, field: str) -> str:
     """The advice to drop a top-level field in an environment's overrides."""
-    return f"remove it in the environment's overrides (assistants: {key}: {{{field}: null}})"
+    return f"remove it in {OVERRIDES} (assistants: {key}: {{{field}: null}})"
 
 
 def remove_tool(key: str, tool: str) -> str:
     """The advice to drop one tool: an override replaces the whole tools list."""
     return (
-        f"leave the {tool} tool out of the tools list in the environment's overrides "
+        f"leave the {tool} tool out of the tools list in {OVERRIDES} "
         f"(assistants: {key}: {{tools: [...]}})"
     )
 

@@ -22,13 +22,13 @@ _FIELDS = {
 
 def _mcp(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]]:
     """The parts of an Agents-style mcp tool that MCPTool (server_url, headers) lacks."""
-    drop = "remove it from the tool in the environment's overrides (tools: [...])"
+    drop = "remove it from the tool in {overrides} (tools: [...])"
     transport = tool.get("transport") or {}
     if transport.get("type") == "stdio":
         yield (
             ("transport",),
             "a response reaches MCP servers over HTTP only (server_url), not stdio",
-            "give an http transport in the environment's overrides (tools: [...])",
+            "give an http transport in {overrides} (tools: [...])",
         )
     if tool.get("credential_id") is not None:
         yield (("credential_id",), "a response has no vault credentials", drop)
@@ -50,7 +50,7 @@ def _web_search(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]
         yield (
             ("mode",),
             "a response's web_search cannot be disabled, only left out",
-            "leave the web_search tool out in the environment's overrides (tools: [...])",
+            "leave the web_search tool out in {overrides} (tools: [...])",
         )
 
 

@@ -212,15 +212,19 @@ class Builder:
         """The location of `path` of the assistant `doc`, inside a function file when the
         path leads into a function written in one (the tool's own `strict` stays here)."""
         if len(path) >= 3 and path[0] == "tools" and path[2] == "function":
-            tool = get(doc.data, path[:2])
-            written = self.function_docs.get((str(doc.data.get("key")), int(path[1])))
+            tools = doc.data.get("tools")
+            index = int(path[1])
+            tool = tools[index] if isinstance(tools, list) and index < len(tools) else None
+            written = self.function_docs.get((str(doc.data.get("key")), index))
             own_strict = path[3:] == ("strict",) and isinstance(tool, dict) and "strict" in tool
             if own_strict:
                 return doc.where((*path[:2], "strict"))
             if written is not None:
                 fdoc, fpath = written
                 return fdoc.where((*fpath, *path[3:]))
-        return doc.where(path)
+        # a refused section (tool_resources.file_search: ...) is shown at its key
+        section = bool(path) and isinstance(path[-1], str) and isinstance(_at(doc.data, path), dict)
+        return doc.where(path, key=section)
 
     def check_function_names(self, doc: Document, tools: list[dict[str, Any] | None]) -> None:
         seen: set[str] = set()
@@ -449,6 +453,17 @@ class Builder:
 def get(data: Any, path: tuple[Any, ...]) -> Any:
     for part in path:
         if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _at(data: Any, path: JsonPath) -> Any:
+    """The value at `path` (through lists too), None when there is none."""
+    for part in path:
+        in_dict = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
+        if not (in_dict or in_list):
             return None
         data = data[part]
     return data

@@ -488,19 +488,21 @@ class _Loader:
         """A located error for every field of `spec` the target's API cannot hold."""
         api = apis.API_GENERATIONS[target.api]
         for refusal in api.refusals(spec):
-            others = [n for n in apis.holders(spec, refusal) if n != api.name]
+            others = " or ".join(n for n in apis.holders(spec, refusal) if n != api.name)
             elsewhere = (
-                f", or deploy {spec.key} to a target of api {' or '.join(others)} "
-                f"(exclude: {{assistants: [{spec.key}]}} leaves it out here)"
-                if others
-                else ""
+                ""
+                if not others
+                else f", or deploy {spec.key} to a target of api {others}"
+                if self.env is None
+                else f", or exclude {spec.key} from environment '{self.env}' "
+                f"(exclude: {{assistants: [{spec.key}]}}) and deploy it to a target of api {others}"
             )
             self.problems.append(
                 Problem(
                     self.build.where(doc, refusal.path),
                     f"target '{target.name}' (api {api.name}) cannot hold {refusal.label}: "
                     f"{refusal.reason}",
-                    refusal.fix + elsewhere,
+                    refusal.advice(self.env) + elsewhere,
                 )
             )
 

@@ -107,7 +107,7 @@ def to_json(result: Matrix) -> dict[str, object]:
                             "field": r.label,
                             "path": list(r.path),
                             "reason": r.reason,
-                            "fix": r.fix,
+                            "fix": r.advice(cell.environment),
                         }
                         for r in cell.refusals
                     ],
