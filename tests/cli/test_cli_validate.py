@@ -113,7 +113,10 @@ def test_subprocess_json_puts_only_json_on_stdout(run_cli: Run, invalid_project:
 def test_subprocess_unknown_environment_exits_1(run_cli: Run) -> None:
     result = run_cli("validate", "specs", "--env", "staging")
     assert result.returncode == 1
-    assert "unknown environment 'staging' (expected one of: 'agents', 'dev', 'prod', 'responses')" in result.stderr
+    assert (
+        "unknown environment 'staging' (expected one of: 'agents', 'dev', 'prod', 'responses')"
+        in result.stderr
+    )
 
 
 def test_python_m_version(run_cli: Run) -> None:
