@@ -486,7 +486,9 @@ class _Loader:
 
     def check_api_fields(self, target: Target, spec: AssistantSpec, doc: Document) -> None:
         """A located error for every field of `spec` the target's API cannot hold."""
-        api = apis.API_GENERATIONS[target.api]
+        api = apis.API_GENERATIONS.get(target.api)
+        if api is None:  # an unknown api: the schema's error says so already
+            return
         for refusal in api.refusals(spec):
             others = " or ".join(n for n in apis.holders(spec, refusal) if n != api.name)
             elsewhere = (

@@ -101,6 +101,7 @@ _AGENT_TOOLS: dict[str, dict[str, Any]] = {
     },
     "tool_search": {},
 }
+_AGENT_TOOLS_REQUIRED = {"mcp": ("server_label", "transport")}
 _TOOL_TYPES = ("code_interpreter", "file_search", "function", *_AGENT_TOOLS)
 
 _FILE_REF = closed_object(
@@ -188,7 +189,12 @@ _DEFS: dict[str, Any] = {
                 },
             },
             *(
-                {"if": _tool_type(name), "then": closed_object({"type": {"const": name}, **fields})}
+                {
+                    "if": _tool_type(name),
+                    "then": closed_object(
+                        {"type": {"const": name}, **fields}, _AGENT_TOOLS_REQUIRED.get(name, ())
+                    ),
+                }
                 for name, fields in _AGENT_TOOLS.items()
             ),
         ],
