@@ -9,6 +9,7 @@ import click
 
 from asst_deploy.cli.common import current_output
 from asst_deploy.errors import Problem, SpecError
+from asst_deploy.spec import matrix as api_matrix
 from asst_deploy.spec.validate import validate as run_validate
 
 
@@ -21,11 +22,21 @@ from asst_deploy.spec.validate import validate as run_validate
     help="Check one environment (default: the base and every environment).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
-def validate(directory: str, env: str | None, as_json: bool) -> None:
-    """Check the specs in DIRECTORY without touching the network.
+@click.option(
+    "--matrix",
+    is_flag=True,
+    help="Print, for every assistant, the environments whose target (and its API) can "
+    "hold it, and why not; exit 0 (a report) unless the specs have other problems.",
+)
+def validate(directory: str, env: str | None, as_json: bool, matrix: bool) -> None:
+    """Check the specs in DIRECTORY without touching the network, each environment
+    against its target's API.
 
     Exit status: 0 when valid, 1 with the list of problems otherwise.
     """
+    if matrix:
+        _matrix(directory, env, as_json)
+        return
     try:
         report = run_validate(directory, env)
     except SpecError as exc:  # no project here: still a report when JSON was asked for
@@ -73,3 +84,17 @@ def _echo_json(
         "warnings": [p.to_json() for p in warnings],
     }
     current_output().result(json.dumps(report, indent=2))
+
+
+def _matrix(directory: str, env: str | None, as_json: bool) -> None:
+    try:
+        result = api_matrix.matrix(directory, env)
+    except SpecError as exc:
+        if not as_json:
+            raise
+        _echo_json(False, None, [], exc.problems)
+        raise click.exceptions.Exit(1) from exc
+    if as_json:
+        current_output().result(json.dumps(api_matrix.to_json(result), indent=2))
+    else:
+        current_output().result(api_matrix.render(result))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import glob
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -30,6 +30,10 @@ class Builder:
 
     root: Path
     problems: list[Problem]
+    # where each function tool's function was written: (assistant key, tool index) ->
+    # (document, path of the function in it), so that later errors point into its file
+    function_docs: dict[tuple[str, int], tuple[Document, JsonPath]] = field(default_factory=dict)
+    excluded_stores: frozenset[str] = frozenset()  # the environment's `exclude:`
 
     def error(
         self, doc: Document, path: JsonPath, message: str, hint: str = "", key: bool = False
@@ -118,7 +122,14 @@ class Builder:
                 key=True,
             )
         for i, key in enumerate(stores):
-            if key not in store_keys:
+            if key in self.excluded_stores:
+                self.error(
+                    doc,
+                    ("tool_resources", "file_search", "vector_stores", i),
+                    f"vector store '{key}' is excluded from this environment",
+                    f"exclude assistant '{data['key']}' too, or keep the store",
+                )
+            elif key not in store_keys:
                 self.error(
                     doc,
                     ("tool_resources", "file_search", "vector_stores", i),
@@ -154,6 +165,9 @@ class Builder:
             top_p=data.get("top_p"),
             response_format=response_format,
             reasoning_effort=data.get("reasoning_effort"),
+            service_tier=data.get("service_tier"),
+            multi_agent=data.get("multi_agent"),
+            compaction=data.get("compaction"),
             protect=bool(data.get("protect", False)),
             adopt=data.get("adopt"),
         )
@@ -165,6 +179,15 @@ class Builder:
             return dict(tool)
         path: JsonPath = ("tools", index)
         fpath: JsonPath
+        if "strict" in tool and "function" in tool:
+            self.error(
+                doc,
+                (*path, "strict"),
+                "'strict' beside an inline function",
+                "write it inside the function: function: {strict: ...}",
+                key=True,
+            )
+            return None
         if "file" in tool:
             fdoc = self.read_json(doc, (*path, "file"), tool["file"])
             if fdoc is None:
@@ -175,12 +198,33 @@ class Builder:
                     return None
             self.interpolate(fdoc, variables)
             function, fpath = fdoc.data, ()
+            if "strict" in tool:  # the tool's own word wins: one file serves every target
+                function = {**function, "strict": tool["strict"]}
         else:
             fdoc, function, fpath = doc, tool.get("function") or {}, (*path, "function")
+        self.function_docs[(str(doc.data.get("key")), index)] = (fdoc, fpath)
         self.check_json_schema(
             fdoc, (*fpath, "parameters"), function.get("parameters"), bool(function.get("strict"))
         )
         return {"type": "function", "function": function}
+
+    def where(self, doc: Document, path: JsonPath) -> Location:
+        """The location of `path` of the assistant `doc`, inside a function file when the
+        path leads into a function written in one (the tool's own `strict` stays here)."""
+        if len(path) >= 3 and path[0] == "tools" and path[2] == "function":
+            tools = doc.data.get("tools")
+            index = int(path[1])
+            tool = tools[index] if isinstance(tools, list) and index < len(tools) else None
+            written = self.function_docs.get((str(doc.data.get("key")), index))
+            own_strict = path[3:] == ("strict",) and isinstance(tool, dict) and "strict" in tool
+            if own_strict:
+                return doc.where((*path[:2], "strict"))
+            if written is not None:
+                fdoc, fpath = written
+                return fdoc.where((*fpath, *path[3:]))
+        # a refused section (tool_resources.file_search: ...) is shown at its key
+        section = bool(path) and isinstance(path[-1], str) and isinstance(_at(doc.data, path), dict)
+        return doc.where(path, key=section)
 
     def check_function_names(self, doc: Document, tools: list[dict[str, Any] | None]) -> None:
         seen: set[str] = set()
@@ -409,6 +453,17 @@ class Builder:
 def get(data: Any, path: tuple[Any, ...]) -> Any:
     for part in path:
         if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _at(data: Any, path: JsonPath) -> Any:
+    """The value at `path` (through lists too), None when there is none."""
+    for part in path:
+        in_dict = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
+        if not (in_dict or in_list):
             return None
         data = data[part]
     return data

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asst_deploy import apis
 from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.spec import interpolate, schemacheck
 from asst_deploy.spec import rules as rules_checks
 from asst_deploy.spec.build import Builder, get
 from asst_deploy.spec.model import (
+    AssistantSpec,
     Project,
     Target,
 )
@@ -64,8 +66,18 @@ def project_info(path: str | Path) -> tuple[str | None, tuple[str, ...]]:
 def load_project(
     path: str | Path = ".", env: str | None = None, target: str | None = None
 ) -> Project:
-    """The validated desired state of one environment; SpecError lists every problem."""
+    """The validated desired state of one environment; SpecError lists every problem,
+    also every field the target's API cannot hold (see asst_deploy/apis)."""
     return _Loader(find_root(path), env, target).load()
+
+
+def load_unchecked(path: str | Path, env: str | None) -> tuple[Project, frozenset[str]]:
+    """One environment as `validate --matrix` sees it: every assistant, also those the
+    environment excludes (their keys are returned too), not checked against the target's
+    API. SpecError lists the other problems."""
+    loader = _Loader(find_root(path), env, None, check_api=False, keep_excluded=True)
+    project = loader.load()
+    return project, frozenset(loader.excluded.get("assistants", ()))
 
 
 def _merge(
@@ -109,7 +121,10 @@ class _Loader:
     root: Path
     env: str | None
     target_name: str | None = None
+    check_api: bool = True  # refuse what the target's API cannot hold
+    keep_excluded: bool = False  # keep the resources the environment excludes
     problems: list[Problem] = field(default_factory=list)
+    excluded: dict[str, list[str]] = field(default_factory=dict)  # section -> keys
 
     def __post_init__(self) -> None:
         self.build = Builder(self.root, self.problems)
@@ -157,6 +172,7 @@ class _Loader:
         resources = self.resources(pdoc)
         resources = [self.apply_environment(pdoc, env_data, r) for r in resources]
         self.check_override_keys(pdoc, resources)
+        resources = self.exclude(pdoc, env_data, resources)
         valid = []
         for r in resources:
             if schemacheck.check(r.doc, r.kind, self.problems):
@@ -178,6 +194,11 @@ class _Loader:
             if r.kind == "assistant"
         ]
         stores = [self.build.vector_store(r.doc) for r in valid if r.kind == "vector_store"]
+        if self.check_api:
+            assistant_docs = {r.key: r.doc for r in valid if r.kind == "assistant"}
+            for assistant in assistants:
+                if assistant is not None:
+                    self.check_api_fields(target, assistant, assistant_docs[assistant.key])
         if self.problems:
             raise SpecError(self.problems)
         return Project(
@@ -231,12 +252,22 @@ class _Loader:
             )
             chosen = BUILTIN_TARGET
         for name, declared_spec in targets.items():  # every target, not only the chosen one
-            if declared_spec.get("type") == "openai" and not declared_spec.get("base_url"):
+            api = apis.API_GENERATIONS.get(str(declared_spec.get("api", apis.DEFAULT_API)))
+            if (
+                declared_spec.get("type") == "openai"
+                and not declared_spec.get("base_url")
+                and api is not None
+                and api.not_on_openai
+            ):
+                # without a base_url the SDK's own endpoint, api.openai.com, is meant
                 self.error(
                     pdoc,
                     ("targets", name),
-                    f"target '{name}' needs a base_url",
-                    "add 'base_url: https://...'",
+                    f"target '{name}' (api {api.name}) needs a base_url: {api.not_on_openai}",
+                    "add 'base_url: https://...' of a compatible endpoint, or set 'api:' to "
+                    + " or ".join(
+                        n for n, a in apis.API_GENERATIONS.items() if not a.not_on_openai
+                    ),
                 )
         for name, declared_spec in targets.items():
             if declared_spec.get("type") == "sandbox":
@@ -247,6 +278,7 @@ class _Loader:
         return Target(
             name=chosen,
             type=str(spec.get("type", "sandbox")),
+            api=str(spec.get("api", apis.DEFAULT_API)),
             base_url=spec.get("base_url"),
             api_key_env=spec.get(
                 "api_key_env", "OPENAI_API_KEY" if spec.get("type") == "openai" else None
@@ -423,6 +455,58 @@ class _Loader:
                 (),
             )
         return _Resource(r.kind, r.key, doc)
+
+    def exclude(
+        self, pdoc: Document, env_data: dict[str, Any], resources: list[_Resource]
+    ) -> list[_Resource]:
+        """The resources without those the environment's `exclude:` names (an unknown key
+        is an error: a typo would deploy what was meant to stay out)."""
+        exclude = env_data.get("exclude")
+        if not isinstance(exclude, dict):
+            return resources
+        for kind, section in _RESOURCE_SECTIONS.items():
+            known = [r.key for r in resources if r.kind == kind]
+            keys = exclude.get(section)
+            for i, key in enumerate(keys if isinstance(keys, list) else []):
+                if isinstance(key, str) and key not in known:
+                    self.error(
+                        pdoc,
+                        ("environments", str(self.env), "exclude", section, i),
+                        f"environment '{self.env}' excludes unknown {kind} '{key}'",
+                        schemacheck.suggest(key, known) if known else f"no {kind} has that key",
+                    )
+            self.excluded[section] = [k for k in keys or () if k in known]
+        self.build.excluded_stores = frozenset(self.excluded.get("vector_stores", ()))
+        if self.keep_excluded:
+            self.build.excluded_stores = frozenset()
+            return resources
+        return [
+            r for r in resources if r.key not in self.excluded.get(_RESOURCE_SECTIONS[r.kind], ())
+        ]
+
+    def check_api_fields(self, target: Target, spec: AssistantSpec, doc: Document) -> None:
+        """A located error for every field of `spec` the target's API cannot hold."""
+        api = apis.API_GENERATIONS.get(target.api)
+        if api is None:  # an unknown api: the schema's error says so already
+            return
+        for refusal in api.refusals(spec):
+            others = " or ".join(n for n in apis.holders(spec, refusal) if n != api.name)
+            elsewhere = (
+                ""
+                if not others
+                else f", or deploy {spec.key} to a target of api {others}"
+                if self.env is None
+                else f", or exclude {spec.key} from environment '{self.env}' "
+                f"(exclude: {{assistants: [{spec.key}]}}) and deploy it to a target of api {others}"
+            )
+            self.problems.append(
+                Problem(
+                    self.build.where(doc, refusal.path),
+                    f"target '{target.name}' (api {api.name}) cannot hold {refusal.label}: "
+                    f"{refusal.reason}",
+                    refusal.advice(self.env) + elsewhere,
+                )
+            )
 
     # ---- building ----------------------------------------------------------------
 

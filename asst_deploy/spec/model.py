@@ -9,6 +9,8 @@ from pathlib import Path
 from asst_deploy.errors import Location
 from asst_deploy.types import Json
 
+OPENAI_BASE_URL = "https://api.openai.com/v1"  # what a `type: openai` target without base_url means
+
 
 @dataclass(frozen=True)
 class Target:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from asst_deploy import limits
+from asst_deploy.apis import API_GENERATIONS, DEFAULT_API, agents
 
 SCHEMA_ID = "https://asst-deploy.dev/schema/spec.json"
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -33,6 +34,75 @@ def _tool_type(name: str) -> dict[str, Any]:
     """The `if` of one tool type; `type: object` so that a non-mapping matches no branch."""
     return {"type": "object", "properties": {"type": {"const": name}}}
 
+
+_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_NULLABLE_STRING = {"type": ["string", "null"]}
+
+# The tools of the Agents API (and of responses.create), flat as the SDK's persisted tool
+# params write them (openai/types/beta/persisted_agent_tool_param.py); assistants refuse them.
+_AGENT_TOOLS: dict[str, dict[str, Any]] = {
+    "mcp": {
+        "server_label": {"type": "string", "minLength": 1},
+        "transport": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"enum": ["http", "stdio"]}},
+            "allOf": [
+                {
+                    "if": _tool_type("http"),
+                    "then": closed_object(
+                        {
+                            "type": {"const": "http"},
+                            "server_url": {"type": "string", "pattern": "^https?://"},
+                            "headers": {
+                                "type": "object",
+                                "additionalProperties": {"type": "string"},
+                                "description": "Non-secret HTTP headers (a saved tool holds "
+                                "no secret: use credential_id).",
+                            },
+                        },
+                        ("type", "server_url"),
+                    ),
+                },
+                {
+                    "if": _tool_type("stdio"),
+                    "then": closed_object(
+                        {
+                            "type": {"const": "stdio"},
+                            "command": {"type": "string", "minLength": 1},
+                            "cwd": {"type": "string", "minLength": 1},
+                            "args": _STRINGS,
+                            "env_vars": {
+                                **_STRINGS,
+                                "description": "Names of environment variables to inherit.",
+                            },
+                        },
+                        ("type", "command", "cwd"),
+                    ),
+                },
+            ],
+        },
+        "allowed_tools": {**_STRINGS, "description": "Default: every tool of the server."},
+        "connection_origin": {"enum": ["service", "environment"]},
+        "credential_id": {
+            **_NULLABLE_STRING,
+            "description": "A vault credential of the Agents API for this server.",
+        },
+        "request_metadata": {"type": "object"},
+        "required": {"type": "boolean", "description": "Must initialize before the first turn."},
+    },
+    "web_search": {
+        "allowed_domains": _STRINGS,
+        "context_size": {"enum": ["low", "medium", "high"]},
+        "location": closed_object(
+            {k: _NULLABLE_STRING for k in ("city", "country", "region", "timezone")}
+        ),
+        "mode": {"enum": ["disabled", "cached", "live"]},
+    },
+    "tool_search": {},
+}
+_AGENT_TOOLS_REQUIRED = {"mcp": ("server_label", "transport")}
+_TOOL_TYPES = ("code_interpreter", "file_search", "function", *_AGENT_TOOLS)
 
 _FILE_REF = closed_object(
     {
@@ -73,7 +143,7 @@ _DEFS: dict[str, Any] = {
     "tool": {
         "type": "object",
         "required": ["type"],
-        "properties": {"type": {"enum": ["code_interpreter", "file_search", "function"]}},
+        "properties": {"type": {"enum": sorted(_TOOL_TYPES)}},
         "allOf": [
             {
                 "if": _tool_type("code_interpreter"),
@@ -107,11 +177,26 @@ _DEFS: dict[str, Any] = {
                                 "minLength": 1,
                                 "description": "A JSON file holding the function object.",
                             },
+                            "strict": {
+                                "type": "boolean",
+                                "description": "With `file`: replaces the file's `strict` "
+                                "(e.g. false in an environment override for the Agents API, "
+                                "which has no strict mode).",
+                            },
                         }
                     ),
                     "oneOf": [{"required": ["function"]}, {"required": ["file"]}],
                 },
             },
+            *(
+                {
+                    "if": _tool_type(name),
+                    "then": closed_object(
+                        {"type": {"const": name}, **fields}, _AGENT_TOOLS_REQUIRED.get(name, ())
+                    ),
+                }
+                for name, fields in _AGENT_TOOLS.items()
+            ),
         ],
     },
     "response_format": {
@@ -171,6 +256,22 @@ ASSISTANT_FIELDS: dict[str, Any] = {
     "top_p": _range(limits.TOP_P),
     "response_format": {"$ref": "#/$defs/response_format"},
     "reasoning_effort": {"enum": list(limits.REASONING_EFFORTS)},
+    "service_tier": {
+        "enum": list(agents.SERVICE_TIERS),
+        "description": "Agents and Responses APIs only.",
+    },
+    "multi_agent": closed_object(
+        {
+            "enabled": {"type": "boolean"},
+            "max_concurrent_subagents": {"type": "integer", "minimum": 1},
+        },
+        ("enabled",),
+        description="Agents API only: subagents (default: disabled; 6 at a time).",
+    ),
+    "compaction": closed_object(
+        {"async": {"type": ["boolean", "null"], "description": "Compact in the background."}},
+        description="Agents API only: context compaction (default: blocking).",
+    ),
     "protect": {"type": "boolean", "description": "Refuse to delete or replace this resource."},
     "adopt": {
         "type": "string",
@@ -251,7 +352,19 @@ _DEFS.update(
         "target": closed_object(
             {
                 "type": {"enum": ["sandbox", "openai"]},
-                "base_url": {"type": "string", "pattern": "^https?://"},
+                "api": {
+                    "enum": list(API_GENERATIONS),
+                    "default": DEFAULT_API,
+                    "description": "The API generation deployed to: "
+                    + "; ".join(f"{n}: {a.description}" for n, a in API_GENERATIONS.items())
+                    + ". The sandbox serves all of them.",
+                },
+                "base_url": {
+                    "type": "string",
+                    "pattern": "^https?://",
+                    "description": "type openai: the endpoint (default: api.openai.com, "
+                    "which serves the agents and responses APIs only).",
+                },
                 "api_key_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
                 "organization": {"type": "string"},
                 "project": {"type": "string"},
@@ -291,6 +404,19 @@ _DEFS.update(
                 "vars": {"$ref": "#/$defs/vars"},
                 "defaults": {"$ref": "#/$defs/defaults"},
                 "overrides": {"$ref": "#/$defs/overrides"},
+                "exclude": closed_object(
+                    {
+                        section: {
+                            "type": "array",
+                            "items": {"$ref": "#/$defs/key"},
+                            "uniqueItems": True,
+                        }
+                        for section in ("assistants", "vector_stores")
+                    },
+                    description="Keys of resources this environment does not deploy, e.g. "
+                    "an assistant its target's API cannot hold (validate --matrix says "
+                    "which): exclude: {assistants: [handbook]}.",
+                ),
             }
         ),
     }

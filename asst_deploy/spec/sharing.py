@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from asst_deploy.errors import Location, Problem
-from asst_deploy.spec.model import Project, Target
+from asst_deploy.spec.model import OPENAI_BASE_URL, Project, Target
 from asst_deploy.spec.yamlpos import parse_file
 
 
@@ -15,7 +15,8 @@ def deployment(target: Target) -> tuple[object, ...]:
     """Where a target's objects live: the sandbox's state file, or the endpoint and account."""
     if target.type == "sandbox":
         return ("sandbox", target.db.resolve() if target.db else None)
-    return (target.type, (target.base_url or "").rstrip("/"), target.organization, target.project)
+    url = (target.base_url or OPENAI_BASE_URL).rstrip("/")
+    return (target.type, url, target.organization, target.project)
 
 
 def shared_targets(projects: Iterable[Project], project_file: Path) -> list[Problem]:

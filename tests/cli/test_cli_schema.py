@@ -57,7 +57,23 @@ def test_it_accepts_every_example_file(schema: dict[str, Any], path: Path) -> No
         },
         {"kind": "assistent", "key": "a"},
         {"project": "demo", "enviroments": {}},
+        {"project": "demo", "targets": {"t": {"type": "sandbox", "api": "chat"}}},
+        {"kind": "assistant", "key": "a", "service_tier": "scale"},
+        {"kind": "assistant", "key": "a", "multi_agent": {"max_concurrent_subagents": 2}},
+        {"kind": "assistant", "key": "a", "tools": [{"type": "mcp", "server_label": "x"}]},
+        {"kind": "assistant", "key": "a", "tools": [{"type": "web_search", "mode": "off"}]},
+        {"kind": "assistant", "key": "a", "tools": [{"type": "tool_search", "limit": 3}]},
+        {"project": "demo", "environments": {"e": {"exclude": {"assistants": "a"}}}},
     ],
 )
 def test_it_rejects_what_validate_rejects(schema: dict[str, Any], document: Any) -> None:
     assert list(Draft202012Validator(schema).iter_errors(document))
+
+
+def test_it_describes_the_apis_a_target_can_name(schema: dict[str, Any]) -> None:
+    api = schema["$defs"]["target"]["properties"]["api"]
+    assert api["enum"] == ["assistants", "agents", "responses"]
+    assert api["default"] == "assistants"
+    assert "The sandbox serves all of them." in api["description"]
+    exclude = schema["$defs"]["environment"]["properties"]["exclude"]
+    assert "exclude: {assistants: [handbook]}" in exclude["description"]

@@ -37,7 +37,7 @@ def test_valid_examples_exit_0_with_a_summary() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         f"{EXAMPLES}: valid: project 'examples', 3 assistant(s), 1 vector store(s), "
-        "3 file(s) (checked: base, dev, prod)\n"
+        "3 file(s) (checked: base, agents, dev, prod, responses)\n"
     )
 
 
@@ -55,7 +55,7 @@ def test_json_report_of_a_valid_project() -> None:
         "format_version": 1,
         "valid": True,
         "project": "examples",
-        "environments": ["(base)", "dev", "prod"],
+        "environments": ["(base)", "agents", "dev", "prod", "responses"],
         "errors": [],
         "warnings": [],
     }
@@ -113,7 +113,10 @@ def test_subprocess_json_puts_only_json_on_stdout(run_cli: Run, invalid_project:
 def test_subprocess_unknown_environment_exits_1(run_cli: Run) -> None:
     result = run_cli("validate", "specs", "--env", "staging")
     assert result.returncode == 1
-    assert "unknown environment 'staging' (expected one of: 'dev', 'prod')" in result.stderr
+    assert (
+        "unknown environment 'staging' (expected one of: 'agents', 'dev', 'prod', 'responses')"
+        in result.stderr
+    )
 
 
 def test_python_m_version(run_cli: Run) -> None:

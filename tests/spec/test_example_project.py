@@ -14,11 +14,14 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "specs"
 KNOWLEDGE = ("knowledge/expenses.md", "knowledge/remote-work.md", "knowledge/vacation.md")
 
 
-def test_the_examples_declare_dev_and_prod() -> None:
-    assert environment_names(EXAMPLES) == ("dev", "prod")
+ENVIRONMENTS = ("agents", "dev", "prod", "responses")
 
 
-@pytest.mark.parametrize("env", [None, "dev", "prod"])
+def test_the_examples_declare_their_environments() -> None:
+    assert environment_names(EXAMPLES) == ENVIRONMENTS
+
+
+@pytest.mark.parametrize("env", [None, *ENVIRONMENTS])
 def test_the_examples_are_valid_in_every_environment(env: str | None) -> None:
     assert validate(EXAMPLES, env).problems == []
 
@@ -26,8 +29,8 @@ def test_the_examples_are_valid_in_every_environment(env: str | None) -> None:
 def test_validate_checks_the_base_and_every_environment_by_default() -> None:
     report = validate(EXAMPLES)
     assert report.valid
-    assert report.environments == [None, "dev", "prod"]
-    assert [p.environment for p in report.projects] == [None, "dev", "prod"]
+    assert report.environments == [None, *ENVIRONMENTS]
+    assert [p.environment for p in report.projects] == [None, *ENVIRONMENTS]
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +114,38 @@ def test_files_and_instructions_are_resolved(projects: dict[str | None, Project]
 
 def test_the_example_project_file_is_found_from_its_path() -> None:
     assert load_project(EXAMPLES / "asst-deploy.yaml").root == EXAMPLES
+
+
+def test_the_agents_environment_deploys_the_tutor_and_the_weather_bot_as_agents() -> None:
+    project = load_project(EXAMPLES, "agents")
+    assert (project.target.name, project.target.type, project.target.api) == (
+        "sandbox-agents",
+        "sandbox",
+        "agents",
+    )
+    assert project.target.db == EXAMPLES / ".asst-deploy" / "agents.db"
+    assert [a.key for a in project.assistants] == ["math-tutor", "weather"]
+    assert project.vector_stores == ()  # the handbook's store stays out with it
+    weather = {a.key: a for a in project.assistants}["weather"]
+    # what an agent cannot hold is removed by the environment's overrides, not dropped
+    assert (weather.description, weather.temperature) == (None, None)
+    assert weather.tools[0]["function"]["strict"] is False
+    assert weather.tools[0]["function"]["parameters"]["required"] == ["location", "unit"]
+
+
+def test_the_responses_environment_keeps_all_three() -> None:
+    project = load_project(EXAMPLES, "responses")
+    assert (project.target.name, project.target.api) == ("sandbox-responses", "responses")
+    assert project.target.db == EXAMPLES / ".asst-deploy" / "responses.db"
+    by_key = {a.key: a for a in project.assistants}
+    assert sorted(by_key) == ["handbook", "math-tutor", "weather"]
+    assert by_key["handbook"].vector_stores == ("handbook",)
+    assert by_key["weather"].description is None
+    assert by_key["weather"].temperature == 0.5
+    assert by_key["weather"].tools[0]["function"]["strict"] is True
+
+
+def test_the_assistants_environments_name_their_api() -> None:
+    assert {load_project(EXAMPLES, env).target.api for env in (None, "dev", "prod")} == {
+        "assistants"
+    }

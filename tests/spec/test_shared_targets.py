@@ -107,4 +107,22 @@ def test_the_example_project_gives_each_environment_its_own_deployment() -> None
     assert messages(examples) == []
     report = validate(examples)
     dbs = {p.environment: p.target.db for p in report.projects}
-    assert len(set(dbs.values())) == len(dbs) == 3, dbs
+    assert len(set(dbs.values())) == len(dbs) == 5, dbs
+
+
+def test_an_openai_target_without_base_url_is_api_openai_com(make_project: Make) -> None:
+    targets = (
+        "  implicit: {type: openai, api: agents}\n"
+        "  explicit: {type: openai, api: responses, base_url: 'https://api.openai.com/v1/'}"
+    )
+    root = make_project(
+        {
+            "asst-deploy.yaml": project_file(
+                targets, "  agents: {target: implicit}\n  responses: {target: explicit}"
+            ),
+            "assistants/a.yaml": ASSISTANT,
+        }
+    )
+    # one account: the files and vector stores of both would be the same objects
+    (problem,) = messages(root)
+    assert "environments 'agents' and 'responses' both deploy to target 'explicit'" in problem

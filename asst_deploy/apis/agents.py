@@ -1,0 +1,86 @@
+"""The Agents API (beta): agents, environment templates for code, files and vector stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from asst_deploy.apis.base import (
+    OVERRIDES,
+    ApiGeneration,
+    FieldPath,
+    Refusal,
+    remove_field,
+    tool_refusals,
+    top_level,
+)
+from asst_deploy.spec.model import AssistantSpec
+from asst_deploy.types import Json
+
+NAME = "agents"
+# openai/types/beta/agent_create_params.py; responses.create takes each of these too
+SERVICE_TIERS = ("auto", "default", "flex", "priority", "fast", "ultrafast")
+
+# What an agent has no place for (openai/types/beta/agent_create_params.py); code_interpreter
+# is not here: its code runs in an environment template managed with the agent.
+_FIELDS = {
+    "description": "an agent has no description",
+    "temperature": "an agent has no sampling temperature",
+    "top_p": "an agent has no top_p",
+}
+_TOOLS = {
+    "file_search": "the Agents API has no file_search tool",
+}
+
+
+def _function(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]]:
+    # strict: false is what every agent function does; only strict mode has no equivalent
+    if (tool.get("function") or {}).get("strict") is True:
+        yield (
+            ("function", "strict"),
+            "an agent's function tools have no strict mode",
+            "set 'strict: false' on the tool in {overrides} "
+            "(tools: [{type: function, file: ..., strict: false}])",
+        )
+
+
+def refusals(spec: AssistantSpec) -> list[Refusal]:
+    """What of `spec` an agent cannot hold, each with what to do instead."""
+    found = [*top_level(spec, _FIELDS), *tool_refusals(spec, _TOOLS, {"function": _function})]
+    if spec.vector_stores:
+        found.append(
+            Refusal(
+                ("tool_resources", "file_search"),
+                "an agent has no vector stores to search (no file_search)",
+                f"remove them in {OVERRIDES} (assistants: {spec.key}: "
+                "{tool_resources: {file_search: null}})",
+            )
+        )
+    response_format = spec.response_format
+    if isinstance(response_format, Mapping):
+        if response_format.get("type") == "json_object":
+            found.append(
+                Refusal(
+                    ("response_format",),
+                    "an agent's text.format is text or json_schema, not json_object",
+                    "use a json_schema response_format, or "
+                    + remove_field(spec.key, "response_format"),
+                )
+            )
+        elif "description" in (response_format.get("json_schema") or {}):
+            found.append(
+                Refusal(
+                    ("response_format", "json_schema", "description"),
+                    "an agent's text.format json_schema has no description",
+                    "remove it in {overrides} (assistants: "
+                    f"{spec.key}: {{response_format: {{json_schema: {{description: null}}}}}})",
+                )
+            )
+    return found
+
+
+API = ApiGeneration(
+    name=NAME,
+    description="the Agents API (agents, environment templates, files, vector stores): "
+    "OpenAI or the sandbox",
+    refusals=refusals,
+)

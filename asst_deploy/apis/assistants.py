@@ -1,0 +1,34 @@
+"""Assistants v2: the sandbox or a compatible endpoint (api.openai.com shut it down)."""
+
+from __future__ import annotations
+
+from asst_deploy.apis.base import ApiGeneration, Refusal, tool_refusals, top_level
+from asst_deploy.spec.model import AssistantSpec
+
+NAME = "assistants"
+
+# Fields of the Agents API an assistant object has no place for.
+_FIELDS = {
+    "service_tier": "an assistant has no service tier",
+    "multi_agent": "an assistant cannot run subagents",
+    "compaction": "an assistant has no context compaction",
+}
+_TOOLS = {
+    "mcp": "the Assistants API has no mcp tool",
+    "web_search": "the Assistants API has no web_search tool",
+    "tool_search": "the Assistants API has no tool_search tool",
+}
+
+
+def refusals(spec: AssistantSpec) -> list[Refusal]:
+    """What of `spec` an assistant cannot hold: the Agents-only fields and tools."""
+    return [*top_level(spec, _FIELDS), *tool_refusals(spec, _TOOLS, {})]
+
+
+API = ApiGeneration(
+    name=NAME,
+    description="Assistants v2 (assistants, vector stores, files): the sandbox or a "
+    "compatible endpoint",
+    refusals=refusals,
+    not_on_openai="OpenAI shut the Assistants API down on 2026-08-26",
+)

@@ -1,0 +1,70 @@
+"""The Responses API: each assistant a request template for responses.create, its files and
+vector stores deployed (what a request can hold: CreateResponse in openapi.yaml)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from asst_deploy.apis.base import ApiGeneration, FieldPath, Refusal, tool_refusals, top_level
+from asst_deploy.spec.model import AssistantSpec
+from asst_deploy.types import Json
+
+NAME = "responses"
+
+# The name stays: it names the request template (no request carries it, as none carries
+# an id); a description would be kept nowhere.
+_FIELDS = {
+    "description": "a responses.create request has no description",
+    "multi_agent": "a response cannot run subagents",
+    "compaction": "a response has no agent compaction settings",
+}
+
+
+def _mcp(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]]:
+    """The parts of an Agents-style mcp tool that MCPTool (server_url, headers) lacks."""
+    drop = "remove it from the tool in {overrides} (tools: [...])"
+    transport = tool.get("transport") or {}
+    if transport.get("type") == "stdio":
+        yield (
+            ("transport",),
+            "a response reaches MCP servers over HTTP only (server_url), not stdio",
+            "give an http transport in {overrides} (tools: [...])",
+        )
+    if tool.get("credential_id") is not None:
+        yield (("credential_id",), "a response has no vault credentials", drop)
+    if tool.get("connection_origin") == "environment":
+        yield (
+            ("connection_origin",),
+            "a response connects to MCP servers from the service, never an environment",
+            drop,
+        )
+    if tool.get("request_metadata"):
+        yield (("request_metadata",), "a response's mcp tool has no request_metadata", drop)
+    if tool.get("required") is True:
+        yield (("required",), "a response's mcp tool cannot be marked required", drop)
+
+
+def _web_search(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]]:
+    # live and cached map to external_web_access; a disabled search is no tool at all
+    if tool.get("mode") == "disabled":
+        yield (
+            ("mode",),
+            "a response's web_search cannot be disabled, only left out",
+            "leave the web_search tool out in {overrides} (tools: [...])",
+        )
+
+
+def refusals(spec: AssistantSpec) -> list[Refusal]:
+    """What of `spec` a responses.create request cannot hold."""
+    return [
+        *top_level(spec, _FIELDS),
+        *tool_refusals(spec, {}, {"mcp": _mcp, "web_search": _web_search}),
+    ]
+
+
+API = ApiGeneration(
+    name=NAME,
+    description="the Responses API (request templates, files, vector stores): OpenAI or "
+    "the sandbox",
+    refusals=refusals,
+)
