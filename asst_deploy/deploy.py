@@ -14,10 +14,9 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Action, Create, Delete, Keep, Plan, Update
 from asst_deploy.remote.base import Backend
 from asst_deploy.remote.state import RemoteState
-from asst_deploy.spec.model import Project, Target
+from asst_deploy.spec.model import OPENAI_BASE_URL, Project, Target
 
 PLAN_FILE_KIND = "asst-deploy-plan"
-OPENAI_BASE_URL = "https://api.openai.com/v1"  # a `type: openai` target without base_url
 
 
 def local_shas(project: Project) -> dict[str, str]:

@@ -168,6 +168,7 @@ def target_entry(target: Target, out: Path) -> dict[str, Json]:
     spec = {
         "name": target.name,
         "type": target.type,
+        "api": target.api if target.api != "assistants" else None,  # the default
         "base_url": target.base_url,
         "api_key_env": target.api_key_env,
         "db": db,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from asst_deploy.spec.model import AssistantSpec
+from asst_deploy.spec.model import AssistantSpec, Project
 from asst_deploy.types import Json
 
 FieldPath = tuple[str | int, ...]  # a path in an assistant spec, e.g. ("tools", 2)
@@ -48,6 +48,8 @@ class ApiGeneration:
     refusals: Callable[[AssistantSpec], list[Refusal]]
     # None when api.openai.com serves it; else why not (a target without base_url fails)
     not_on_openai: str | None = None
+    # what a plan for this API does not deploy of the project, and why (plan prints it)
+    plan_notes: Callable[[Project], list[str]] = lambda project: []
 
 
 def remove_field(key: str, field: str) -> str:

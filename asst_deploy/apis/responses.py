@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from asst_deploy.apis.base import ApiGeneration, FieldPath, Refusal, tool_refusals, top_level
-from asst_deploy.spec.model import AssistantSpec
+from asst_deploy.spec.model import AssistantSpec, Project
 from asst_deploy.types import Json
 
 NAME = "responses"
@@ -62,9 +62,28 @@ def refusals(spec: AssistantSpec) -> list[Refusal]:
     ]
 
 
+def plan_notes(project: Project) -> list[str]:
+    """A Responses target holds no assistant: each is the request template `render` prints,
+    and code runs in a container each request makes with the assistant's files."""
+    env = f" --env {project.environment}" if project.environment else ""
+    notes = []
+    for a in project.assistants:
+        note = (
+            f"assistant {a.key}: a request template, not deployed (asst-deploy render {a.key}{env})"
+        )
+        if any(t.get("type") == "code_interpreter" for t in a.tools):
+            note += (
+                f"; its code_interpreter container is made per request with its "
+                f"{len(a.code_interpreter_files)} file(s)"
+            )
+        notes.append(note)
+    return notes
+
+
 API = ApiGeneration(
     name=NAME,
     description="the Responses API (request templates, files, vector stores): OpenAI or "
     "the sandbox",
     refusals=refusals,
+    plan_notes=plan_notes,
 )

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from asst_deploy import deploy, render
+from asst_deploy.apis import API_GENERATIONS
 from asst_deploy.cli.common import (
     current_output,
     json_on_failure,
@@ -169,6 +170,8 @@ def _plan(
         output.result(render.markdown(the_plan), nl=False)
     else:
         output.result(render.text(the_plan, output.styler()), nl=False)
+        for note in API_GENERATIONS[project.target.api].plan_notes(project):
+            output.note(note)
     refuse_if_refused(the_plan)
     if out is not None:
         try:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from asst_deploy import identity
 from asst_deploy.kinds.base import OneForEachAssistant, Writer, blank
 from asst_deploy.kinds.environment_template import KIND as TEMPLATE
-from asst_deploy.kinds.environment_template import runs_code
+from asst_deploy.kinds.environment_template import REF_PREFIX, runs_code
 from asst_deploy.remote.state import RemoteObject
 from asst_deploy.types import Json
 
@@ -133,7 +133,7 @@ def from_spec(spec: AssistantSpec) -> dict[str, Json]:
         service_tier=spec.service_tier,
         multi_agent_=multi_agent(spec.multi_agent),
         compaction_=compaction(spec.compaction),
-        environment_template=TEMPLATE.ref_name(spec.key) if runs_code(spec) else None,
+        environment_template=spec.key if runs_code(spec) else None,
     )
 
 
@@ -150,8 +150,14 @@ def from_remote(data: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, 
         service_tier=data.get("service_tier"),
         multi_agent_=multi_agent(data.get("multi_agent")),
         compaction_=compaction(data.get("compaction")),
-        environment_template=names.get(template, f"id:{template}") if template else None,
+        environment_template=_template_key(template, names) if template else None,
     )
+
+
+def _template_key(template_id: str, names: Mapping[str, str]) -> str:
+    """The key of the template an agent names (as "id:..." when not one of ours)."""
+    name = names.get(template_id)
+    return name.removeprefix(REF_PREFIX) if name else f"id:{template_id}"
 
 
 def _spec_function(canonical: Mapping[str, Any]) -> dict[str, Json]:
@@ -228,7 +234,9 @@ class AgentKind(OneForEachAssistant):
     def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
         metadata = run.metadata(key, after)
         if after["environment_template"]:
-            metadata[identity.TEMPLATE_KEY] = run.resolve(after["environment_template"])
+            template = str(after["environment_template"])
+            name = template if template.startswith("id:") else TEMPLATE.ref_name(template)
+            metadata[identity.TEMPLATE_KEY] = run.resolve(name)
         return {
             "name": after["name"],
             "model": after["model"],

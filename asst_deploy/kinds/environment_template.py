@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from asst_deploy.spec.model import AssistantSpec, Project
 
 MOUNT = "/mnt/data/"
+# how other objects' canonical forms name a template: apart from vector store keys
+REF_PREFIX = "environment_template:"
 
 
 def runs_code(spec: AssistantSpec) -> bool:
@@ -76,7 +78,11 @@ class EnvironmentTemplateKind(Kind):
         return {str(f["file_id"]) for f in obj.data.get("files") or [] if f.get("file_id")}
 
     def ref_name(self, key: str) -> str:
-        return f"environment_template:{key}"
+        return REF_PREFIX + key
+
+    def summary(self, after: Mapping[str, Json]) -> str:
+        files = len(after.get("files") or [])
+        return f"where the agent of this key runs code, with {files} file(s)"
 
     def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
         return {

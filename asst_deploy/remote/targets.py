@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.base import Backend
 from asst_deploy.remote.trace import http_hooks
-from asst_deploy.spec.model import Target
+from asst_deploy.spec.model import OPENAI_BASE_URL, Target
 
 if TYPE_CHECKING:
     from asst_deploy.remote.openai_backend import OpenAIBackend
@@ -73,7 +73,8 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
                     f"target '{target.name}' reads its API key from ${env}, which is not set; "
                     f"export {env}=... and run again"
                 )
-            base_url, key_source = target.base_url, env  # None: the SDK's, api.openai.com
+            # not None: the SDK would read $OPENAI_BASE_URL, and plans record the endpoint
+            base_url, key_source = target.base_url or OPENAI_BASE_URL, env
         client = openai.OpenAI(
             api_key=api_key,
             base_url=base_url,
