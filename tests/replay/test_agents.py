@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import Result
 
 import asst_deploy.replay.harness as harness_module
 from tests.replay.agents import make_project, with_api
@@ -176,3 +178,74 @@ def test_one_script_on_both_generations_names_them_in_the_test_ids(aconv: Conv) 
     assert cases["three-turns[assistants]"]["asst_api"] == "assistants"
     assert cases["three-turns[agents]"]["asst_api"] == "agents"
     assert cases["three-turns[agents]"]["asst_env"] == "agents"
+
+
+PARITY = """
+assistant: bot
+functions:
+  get_weather: {output: {temp: 18}}
+conversations:
+  - name: weather
+    turns:
+      - user: weather in Paris
+        expect: {contains: '"temp": 18'}
+      - user: hi
+        expect: {contains: Hello}
+  - name: farewell
+    turns:
+      - user: farewell
+        expect: {contains: Goodbye}
+"""
+
+
+def _parity(root: Path, *args: str) -> Result:
+    from click.testing import CliRunner
+
+    from asst_deploy.cli import cli
+
+    return CliRunner().invoke(
+        cli, ["test", str(root / "conversations"), "--parity", *args], catch_exceptions=False
+    )
+
+
+def test_parity_of_assistants_and_agents(aconv: Conv) -> None:
+    aconv.script("parity", PARITY)
+    result = _parity(aconv.path, "classic", "agents")
+    # the agents deployment answers `farewell` otherwise, on purpose: B lost that verdict
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:6] == [
+        "conversation",
+        "turn",
+        "verdict",
+        "classic",
+        "verdict",
+        "agents",
+    ]
+    farewell = next(line for line in lines if line.startswith("parity.conv.yaml::farewell"))
+    assert farewell.split()[1:5] == ["1", "pass", "fail", "(lost)"]
+    assert "reply: -Goodbye, and thanks for all the fish. +Bye." in farewell
+    assert "B: contains: the reply does not contain 'Goodbye'" in farewell
+    weather = [line for line in lines if line.startswith("parity.conv.yaml::weather")]
+    assert [line.split()[1:4] for line in weather] == [["1", "pass", "pass"], ["2", "pass", "pass"]]
+    assert lines[-1] == "agents lost 1 of the verdicts classic had (3 turns)."
+
+
+def test_parity_from_a_cassette_against_live_as_json_and_markdown(aconv: Conv) -> None:
+    aconv.script("parity", PARITY.replace("{contains: Goodbye}", "{icontains: bye}"))
+    aconv.run("--asst-mode", "record", "--asst-env", "classic").assert_outcomes(passed=2)
+    result = _parity(aconv.path, "classic:replay", "agents:live", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["a"], data["b"], data["kept"], data["lost"]) == ("classic", "agents", True, 0)
+    assert [(t["conversation"], t["turn"]) for t in data["turns"]] == [
+        ("parity.conv.yaml::farewell", 1),
+        ("parity.conv.yaml::weather", 1),
+        ("parity.conv.yaml::weather", 2),
+    ]
+    assert data["turns"][1]["a"]["tool_calls"] == ['get_weather({"city": "Paris"})']
+    assert data["turns"][1]["b"]["tool_calls"] == ['get_weather({"city": "Paris"})']
+    markdown = _parity(aconv.path, "classic:replay", "agents", "--markdown")
+    assert markdown.exit_code == 0, markdown.output
+    assert markdown.output.startswith("### Parity: `classic` vs `agents`\n")
+    assert "| parity.conv.yaml::weather | 2 | pass | pass |" in markdown.output
