@@ -249,3 +249,55 @@ def test_parity_from_a_cassette_against_live_as_json_and_markdown(aconv: Conv) -
     assert markdown.exit_code == 0, markdown.output
     assert markdown.output.startswith("### Parity: `classic` vs `agents`\n")
     assert "| parity.conv.yaml::weather | 2 | pass | pass |" in markdown.output
+
+
+def test_an_agent_applied_from_another_spec_version_is_refused(aconv: Conv) -> None:
+    aconv.script("agents", SCRIPT)
+    spec = aconv.path / "assistants" / "bot.yaml"
+    spec.write_text(spec.read_text().replace("Be brief.", "Be verbose."))
+    result = aconv.run("--asst-mode", "record", "-k", "polled")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*the deployment on target 'sandbox-agents' is not the specs' current version "
+            "(assistant 'bot' was applied from another version of its spec)*"
+        ]
+    )
+    assert not (aconv.path / "conversations/cassettes/agents").exists()
+
+
+def test_an_assistant_missing_on_agents_and_attachments_say_what_to_do(aconv: Conv) -> None:
+    aconv.script(
+        "missing",
+        """
+        assistant: bot
+        env: agents
+        conversations:
+          - name: attached
+            turns:
+              - user: hi
+                attachments: [{file: rules.yaml, tools: [code_interpreter]}]
+        """,
+    )
+    result = aconv.run("--asst-mode", "live")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*turn 1: attachments are Assistants-only: on agents, files come with the agent's "
+            "environment template*"
+        ]
+    )
+    (aconv.path / "conversations" / "missing.conv.yaml").unlink()
+    other = aconv.path / "assistants" / "other.yaml"
+    other.write_text("kind: assistant\nkey: other\nmodel: gpt-4o-mini\n")
+    aconv.script(
+        "other", "assistant: other\nenv: agents\nconversations: [{name: x, turns: [{user: hi}]}]\n"
+    )
+    result = aconv.run("--asst-mode", "live")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*assistant 'other' of project 'agentstest' is not deployed as an agent on target "
+            "'sandbox-agents'; run `asst-deploy apply` first*"
+        ]
+    )

@@ -24,7 +24,7 @@ from asst_deploy.remote.drivers.base import (
     answer,
 )
 from asst_deploy.remote.drivers.base import arguments as _arguments
-from asst_deploy.remote.openai_backend import translated
+from asst_deploy.remote.openai_backend import OpenAIBackend, translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.transcript import ToolCall, Transcript, TurnResult
 from asst_deploy.types import Json
@@ -131,20 +131,14 @@ class AgentsDriver:
     # --- the agent ----------------------------------------------------------------------
 
     def find(self, project: str, key: str, target: str) -> Deployed:
-        after: str | None = None
+        # the backend's paging (one page at a time, stopping at the first match)
+        agents = self.client.beta.agents.list
+        pages = OpenAIBackend(self.client)._pages("listing agents", agents, _PAGE, None)
         with self._calls(0, "listing agents"):
-            while True:
-                kwargs: dict[str, Any] = {"limit": _PAGE, "order": "asc"}
-                if after:
-                    kwargs["after"] = after
-                page = self.client.beta.agents.list(**kwargs)
-                for item in page.data:
-                    if identity.owner(item.metadata)[:2] == (project, key):
-                        found = _data(item)
-                        return Deployed(item.id, found, _functions(found))
-                if not page.has_more or not page.data:
-                    break
-                after = page.data[-1].id
+            for item in pages:
+                if identity.owner(item.metadata)[:2] == (project, key):
+                    found = _data(item)
+                    return Deployed(item.id, found, _functions(found))
         raise NotDeployed(
             f"assistant '{key}' of project '{project}' is not deployed as an agent on target "
             f"'{target}'; run `asst-deploy apply` first"

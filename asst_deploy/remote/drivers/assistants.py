@@ -20,7 +20,7 @@ from asst_deploy.remote.drivers.base import (
     assistant_form,
 )
 from asst_deploy.remote.drivers.base import arguments as _arguments
-from asst_deploy.remote.openai_backend import translated
+from asst_deploy.remote.openai_backend import OpenAIBackend, translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.stream import RunStream
 from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
@@ -86,19 +86,13 @@ class AssistantsDriver:
     def _find(
         self, list_page: Callable[..., Any], what: str, project: str, key: str
     ) -> dict[str, Json] | None:
-        after: str | None = None
+        # the backend's paging (one page at a time, stopping at the first match)
+        pages = OpenAIBackend(self.client)._pages(f"listing {what}", list_page, _PAGE, None)
         with self._calls(0, f"listing {what}"):
-            while True:
-                kwargs: dict[str, Any] = {"limit": _PAGE, "order": "asc"}
-                if after:
-                    kwargs["after"] = after
-                page = list_page(**kwargs)
-                for item in page.data:
-                    if identity.owner(item.metadata)[:2] == (project, key):
-                        return _data(item)
-                if not page.has_more or not page.data:
-                    return None
-                after = page.data[-1].id
+            for item in pages:
+                if identity.owner(item.metadata)[:2] == (project, key):
+                    return _data(item)
+        return None
 
     # --- a conversation -----------------------------------------------------------------
 
