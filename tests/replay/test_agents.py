@@ -288,6 +288,20 @@ def test_an_assistant_missing_on_agents_and_attachments_say_what_to_do(aconv: Co
         ]
     )
     (aconv.path / "conversations" / "missing.conv.yaml").unlink()
+    aconv.script(
+        "overrides",
+        "assistant: bot\nenv: agents\nrun: {temperature: 0.1}\n"
+        "conversations: [{name: x, turns: [{user: hi}]}]\n",
+    )
+    result = aconv.run("--asst-mode", "live")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*turn 1: `run:` overrides (temperature) are Assistants create-run fields, which agent "
+            "turns do not take*"
+        ]
+    )
+    (aconv.path / "conversations" / "overrides.conv.yaml").unlink()
     other = aconv.path / "assistants" / "other.yaml"
     other.write_text("kind: assistant\nkey: other\nmodel: gpt-4o-mini\n")
     aconv.script(

@@ -173,6 +173,14 @@ class AgentsDriver:
                 "attachments are Assistants-only: on agents, files come with the agent's "
                 "environment template (code_interpreter files in the spec)",
             )
+        if conversation.run:
+            # create-run overrides have no counterpart on a turn: refused, not dropped
+            raise TurnError(
+                turn.index,
+                f"`run:` overrides ({', '.join(sorted(conversation.run))}) are Assistants "
+                "create-run fields, which agent turns do not take; move them into the spec, or "
+                "run this conversation on an assistants environment",
+            )
         result = TurnResult(turn.index, turn.user)
         transcript.turns.append(result)
         start = self.clock()
