@@ -43,6 +43,20 @@ def require_test_extra() -> None:
 @click.option("-x", "exitfirst", is_flag=True, help="Stop at the first failure.")
 @click.option("-n", "workers", metavar="N", help="Run in N processes (pytest-xdist).")
 @click.option("--junitxml", type=click.Path(path_type=Path), help="Write a JUnit XML report.")
+@click.option(
+    "--envs",
+    metavar="ENV,ENV",
+    help="Run every conversation on each environment; the test id names the API generation.",
+)
+@click.option(
+    "--parity",
+    nargs=2,
+    metavar="ENV_A[:MODE] ENV_B[:MODE]",
+    help="Run the scripts on both environments (each in --mode, or its own MODE) and print, "
+    "turn by turn, both verdicts and what differs; exit 1 when B lost a verdict A had.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --parity: the table as JSON.")
+@click.option("--markdown", is_flag=True, help="With --parity: the table as Markdown.")
 def test(
     pytest_args: tuple[str, ...],
     mode: str | None,
@@ -54,6 +68,10 @@ def test(
     exitfirst: bool,
     workers: str | None,
     junitxml: Path | None,
+    envs: str | None,
+    parity: tuple[str, str] | None,
+    as_json: bool,
+    markdown: bool,
 ) -> None:
     """Run the conversation scripts in PATHS (default: the project's conversations/).
 
@@ -61,6 +79,12 @@ def test(
     pytest option passes through (`-q`, `-v`, `--maxfail=1`, `-p no:cacheprovider`; after
     `--`, everything does)."""
     require_test_extra()
+    if parity:
+        paths = [Path(a) for a in pytest_args if _is_path(a)]
+        code = run_parity(parity, paths, mode, cassettes, poll, keyword, as_json, markdown)
+        raise click.exceptions.Exit(code)
+    if as_json or markdown:
+        raise click.UsageError("--json and --markdown go with --parity")
     import pytest
 
     args = list(pytest_args)
@@ -77,6 +101,7 @@ def test(
         "-k": keyword,
         "-n": workers,
         "--junitxml": junitxml,
+        "--asst-envs": envs,
     }
     args += [part for flag, value in flags.items() if value for part in (flag, str(value))]
     if poll:
@@ -95,3 +120,59 @@ def test(
 def _is_path(arg: str) -> bool:
     """A path or node id the user named (an option's value, like `-p no:x`, is not one)."""
     return not arg.startswith("-") and Path(arg.split("::", 1)[0]).exists()
+
+
+def _side(value: str, mode: str | None) -> tuple[str, str]:
+    """ENV or ENV:MODE -> (env, mode)."""
+    env, _, own = value.partition(":")
+    chosen = own or mode or "live"
+    if chosen not in MODES:
+        raise click.BadParameter(f"mode {chosen!r} of {value!r} is not one of {', '.join(MODES)}")
+    return env, chosen
+
+
+MODES = ("live", "record", "replay", "once", "none", "rewrite")
+
+
+def run_parity(
+    sides: tuple[str, str],
+    paths: list[Path],
+    mode: str | None,
+    cassettes: Path | None,
+    poll: bool,
+    keyword: str | None,
+    as_json: bool,
+    markdown: bool,
+) -> int:
+    """Not a pytest run: parity needs both environments' transcripts of each turn at once,
+    which one pytest item per conversation and environment does not give. The options
+    mean what they mean for a test run."""
+    from asst_deploy.replay import parity, parity_run
+    from asst_deploy.replay.harness import Settings, canonical_mode
+
+    if not paths:
+        default = find_root(".") / "conversations"
+        if not default.is_dir():
+            raise AsstDeployError(f"no conversations directory at {default}; pass PATHS")
+        paths = [default]
+    loaded = parity_run.scripts(paths)
+    (env_a, mode_a), (env_b, mode_b) = (_side(s, mode) for s in sides)
+    records = []
+    for env, side_mode in ((env_a, mode_a), (env_b, mode_b)):
+        settings = Settings(
+            mode=canonical_mode(side_mode),
+            cassettes=cassettes,
+            streaming=False if poll else None,
+            record_hint="--mode record",
+        )
+        records.append(parity_run.run_side(settings, env, loaded, keyword))
+    rows = parity.compare(records[0], records[1])
+    render = (
+        parity.render_json
+        if as_json
+        else parity.render_markdown
+        if markdown
+        else parity.render_table
+    )
+    click.echo(render(rows, env_a, env_b))
+    return 0 if parity.kept(rows) else 1

@@ -6,7 +6,17 @@ from asst_deploy.kinds import agent, assistant, environment_template, file, vect
 from asst_deploy.kinds.base import Desired, Kind, with_protect
 from asst_deploy.remote.state import RemoteState
 
-__all__ = ["KINDS", "Desired", "Kind", "for_api", "get", "names", "with_protect"]
+__all__ = [
+    "ASSISTANT_FORM",
+    "IMPORTABLE",
+    "KINDS",
+    "Desired",
+    "Kind",
+    "for_api",
+    "get",
+    "names",
+    "with_protect",
+]
 
 # A kind comes after every kind it references: its objects are made once theirs exist.
 KINDS: dict[str, Kind] = {
@@ -14,6 +24,8 @@ KINDS: dict[str, Kind] = {
 }
 
 
+# What apply stamps on an assistant made from a spec (replay's default fingerprint)
+ASSISTANT_FORM = assistant.KIND.form
 IMPORTABLE = tuple(name for name, kind in KINDS.items() if kind.importable)
 
 

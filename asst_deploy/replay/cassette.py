@@ -6,7 +6,7 @@ import copy
 import gc
 import json
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,8 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.matchers import get_matchers_results
 from vcr.request import Request
 
-from asst_deploy import identity, secrets
+from asst_deploy import identity, kinds, secrets
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.kinds import assistant as assistant_kind
 from asst_deploy.kinds import vector_store as store_kind
 from asst_deploy.replay import sse
 from asst_deploy.spec import yamlpos
@@ -46,13 +45,18 @@ class CorruptCassette(AsstDeployError):
     """The cassette file cannot be read as a cassette (damaged, edited, not one at all)."""
 
 
-def fingerprint(project: Project, spec: AssistantSpec) -> str:
-    """A hash of the assistant's canonical form and of the vector stores it searches."""
+def fingerprint(
+    project: Project,
+    spec: AssistantSpec,
+    form: Callable[[AssistantSpec, Mapping[str, str]], Json] = kinds.ASSISTANT_FORM,
+) -> str:
+    """A hash of the assistant's canonical form on the target's API (`form`: an agent's
+    on agents) and of the vector stores it searches."""
     shas = {f.path: identity.file_sha(f.abs_path) for f in project.files}
     stores = {s.key: s for s in project.vector_stores}
     return identity.canonical_hash(
         {
-            "assistant": assistant_kind.from_spec(spec, shas),
+            "assistant": form(spec, shas),
             "vector_stores": {
                 key: store_kind.from_spec(stores[key], shas)
                 for key in spec.vector_stores
@@ -174,6 +178,7 @@ def _collapse_polls(interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         request = item["request"]
         if (
             following is not None
+            and not _content_type(item["response"]["headers"]).startswith("text/event-stream")
             and request["method"] == "GET"
             and following["request"]["method"] == "GET"
             and following["request"]["uri"] == request["uri"]
@@ -311,6 +316,34 @@ def _corrupt(path: Path, exc: BaseException, hint: str) -> str:
         f"conflict) or is not a cassette; restore it from git, or delete it and record it "
         f"again with {hint}"
     )
+
+
+def stream_recorder(
+    cassette: Any,
+) -> Callable[[str, str, Mapping[str, str], int, Mapping[str, str], bytes], None]:
+    """What a driver tells of an event stream it read live (around vcrpy, which would
+    wait for the end of a stream that only the client ends): appended as an interaction,
+    scrubbed like any other, and played back by vcrpy like any other."""
+
+    def record(
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        status: int,
+        response_headers: Mapping[str, str],
+        body: bytes,
+    ) -> None:
+        request = Request(method, url, None, dict(headers))
+        cassette.append(
+            request,
+            {
+                "status": {"code": status, "message": "OK" if status < 400 else ""},
+                "headers": {k: [v] for k, v in response_headers.items()},
+                "body": {"string": body},
+            },
+        )
+
+    return record
 
 
 def stamp(cassette: Any, info: Mapping[str, Json]) -> None:

@@ -270,29 +270,34 @@ CHECKERS: dict[str, Checker] = {
 }
 
 
-def deployed_functions(assistant: Mapping[str, Json]) -> dict[str, Json]:
-    """Function name -> parameters schema, from the deployed assistant's tools."""
-    return {
-        t["function"]["name"]: t["function"].get("parameters") or {"type": "object"}
-        for t in assistant.get("tools") or ()
-        if t.get("type") == "function"
-    }
-
-
 def check_turn(
-    turn: Turn, result: TurnResult, functions: Mapping[str, Json], *, timeout: float = 60.0
-) -> list[Failure]:
-    """Every expectation of `turn` that `result` fails, plus the implicit ones: the run
-    completed (unless `status` says otherwise) and function arguments fit their schemas.
-    `timeout` (the turn's) bounds each regex."""
+    turn: Turn,
+    result: TurnResult,
+    functions: Mapping[str, Json],
+    *,
+    timeout: float = 60.0,
+    not_applicable: Mapping[str, str] | None = None,
+    api: str = "assistants",
+) -> tuple[list[Failure], list[Failure]]:
+    """(failures, not applicable): every expectation of `turn` that `result` fails, plus the
+    implicit ones (the run completed unless `status` says otherwise; function arguments fit
+    their schemas); and every expectation the target's API generation cannot give a verdict
+    on (`not_applicable`: kind -> why), never counted as passed. `timeout` (the turn's)
+    bounds each regex."""
     expect = {e.kind: e.value for e in turn.expect}
     ctx = Context(expect, functions, timeout)
     implicit = [Expectation("function arguments", None, turn.location)]
     if "status" not in expect:
         implicit.append(Expectation("status", "completed", turn.location))
-    failures = []
+    failures, skipped = [], []
     for expectation in [*implicit, *turn.expect]:
+        why = (not_applicable or {}).get(expectation.kind)
+        if why is not None:
+            skipped.append(
+                Failure(expectation.kind, expectation.location, f"not applicable on {api}: {why}")
+            )
+            continue
         message = CHECKERS[expectation.kind](expectation.value, result, ctx)
         if message:
             failures.append(Failure(expectation.kind, expectation.location, message))
-    return failures
+    return failures, skipped

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from asst_deploy import __version__, identity
+from asst_deploy import __version__, identity, kinds
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.kinds import assistant as assistant_kind
 from asst_deploy.kinds import vector_store as store_kind
+from asst_deploy.remote.drivers.base import Driver, TurnError
+from asst_deploy.replay.expect import Failure
 from asst_deploy.replay.script import Conversation, Script
+from asst_deploy.replay.transcript import TurnResult
 from asst_deploy.spec.loader import PROJECT_FILE, load_project
 from asst_deploy.spec.model import AssistantSpec, Project
+from asst_deploy.types import Json
+
+SpecForm = Callable[[AssistantSpec, Mapping[str, str]], dict[str, Json]]
 
 MODES = ("live", "record", "replay", "once")
 # pytest-recording's --record-mode names for the same modes, accepted as aliases
@@ -48,6 +53,8 @@ class Outcome:
     passes: int = 0
     required: float = 1.0
     failures: list[str] = field(default_factory=list)
+    # expectations that cannot be checked on the target's API generation: never a pass
+    not_applicable: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -59,6 +66,23 @@ class Outcome:
 
     def summary(self) -> str:
         return f"passed {self.passes} of {self.runs} runs ({self.rate:.0%}; required {self.required:.0%})"
+
+
+@dataclass
+class TurnVerdict:
+    """One turn of a run: what happened (None when a call failed first) and its verdict."""
+
+    index: int
+    result: TurnResult | None
+    failures: list[Failure]
+    not_applicable: list[Failure]
+    error: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        if self.error or self.failures:
+            return "fail"
+        return "n/a" if self.not_applicable else "pass"
 
 
 class ConversationError(AsstDeployError):
@@ -91,55 +115,80 @@ class Harness:
     def close(self) -> None:
         self._stack.close()
 
-    def _key(self, script: Script) -> tuple[Path, str | None, str | None]:
+    def _key(self, script: Script, env: str | None = None) -> tuple[Path, str | None, str | None]:
         root = self.settings.project or project_root(script)
         return (
             root.resolve(),
-            self.settings.env or script.env,
+            env or self.settings.env or script.env,
             self.settings.target or script.target,
         )
 
-    def project(self, script: Script) -> Project:
-        key = self._key(script)
+    def project(self, script: Script, env: str | None = None) -> Project:
+        key = self._key(script, env)
         if key not in self._projects:
             self._projects[key] = load_project(*key)
         return self._projects[key]
 
-    def _live_client(self, script: Script) -> Any:
-        key = self._key(script)
+    def _live_client(self, script: Script, env: str | None) -> Any:
+        key = self._key(script, env)
         if key not in self._clients:
-            from asst_deploy.remote.openai_backend import OpenAIBackend
+            from asst_deploy.remote import drivers
             from asst_deploy.remote.targets import connect
 
-            backend = self._stack.enter_context(connect(self.project(script).target))
-            assert isinstance(backend, OpenAIBackend)  # the harness drives its SDK client
-            self._clients[key] = backend.client
+            backend = self._stack.enter_context(connect(self.project(script, env).target))
+            self._clients[key] = drivers.live_client(backend)
         return self._clients[key]
 
     def _replay(self) -> Any:
         if self._replay_client is None:  # one client: each costs an SSL context
-            import openai
-
+            from asst_deploy.remote import drivers
             from asst_deploy.replay.cassette import REPLAY_BASE
 
-            self._replay_client = openai.OpenAI(
-                base_url=REPLAY_BASE, api_key="replay", max_retries=0
-            )
+            self._replay_client = drivers.replay_client(REPLAY_BASE)
             self._stack.callback(self._replay_client.close)
         return self._replay_client
 
+    def _driver(
+        self, api: str, client: Any, root: Path, sleep: Any = None, record_stream: Any = None
+    ) -> Driver:
+        from asst_deploy.remote import drivers
+        from asst_deploy.replay import cassette
+
+        options = drivers.DriverOptions(
+            root=root,
+            sleep=sleep or time.sleep,
+            clock=time.monotonic,
+            transport_errors=(cassette.CannotOverwriteExistingCassetteException,),
+            record_stream=record_stream,
+        )
+        return drivers.open_driver(api, client, options)
+
     # --- one conversation ---------------------------------------------------------------
 
-    def cassette_path(self, script: Script, conversation: Conversation) -> Path:
+    def cassette_path(
+        self, script: Script, conversation: Conversation, api: str = "assistants"
+    ) -> Path:
         from asst_deploy.replay.cassette import path_for
 
         directory = self.settings.cassettes or script.path.parent / "cassettes"
+        if api != "assistants":  # the same conversation recorded on another generation
+            directory = directory / api
         return path_for(directory, script.path, conversation.name)
 
-    def run(self, script: Script, conversation: Conversation) -> Outcome:
+    def run(self, script: Script, conversation: Conversation, env: str | None = None) -> Outcome:
+        """The conversation's verdict; `env` (else the settings' or the script's) picks the
+        environment, and with it the target and its API generation."""
+        return self.transcribe(script, conversation, env)[0]
+
+    def transcribe(
+        self, script: Script, conversation: Conversation, env: str | None = None
+    ) -> tuple[Outcome, list[TurnVerdict]]:
+        """The verdict and, turn by turn, what happened in the last run (for parity)."""
+        from asst_deploy.remote import drivers
         from asst_deploy.replay import cassette
 
-        project = self.project(script)
+        project = self.project(script, env)
+        api = project.target.api
         spec = next((a for a in project.assistants if a.key == script.assistant), None)
         if spec is None:
             keys = ", ".join(a.key for a in project.assistants) or "none"
@@ -151,9 +200,11 @@ class Harness:
             conversation = replace(conversation, streaming=self.settings.streaming)
         mode = self.settings.mode
         hint = self.settings.record_hint
-        path = self.cassette_path(script, conversation)
+        path = self.cassette_path(script, conversation, api)
         print_path = _shown(path)
-        fingerprint = cassette.fingerprint(project, spec)
+        form = drivers.driver_class(api).spec_form
+        fingerprint = cassette.fingerprint(project, spec, form)
+        verdicts: list[TurnVerdict] = []
         if mode == "once":  # pytest-recording's: record what is missing, replay the rest
             mode = "replay" if path.is_file() else "record"
         if mode == "replay":
@@ -174,10 +225,10 @@ class Harness:
                     # polls, and the verdict is the same either way
                     conversation = replace(conversation, streaming=recorded["streaming"])
                 assistant_id = recorded.get("assistant_id")
-                self._once(
+                driver = self._driver(api, self._replay(), project.root, _no_sleep)
+                verdicts = self._once(
                     outcome,
-                    self._replay(),
-                    _no_sleep,
+                    driver,
                     script,
                     conversation,
                     project,
@@ -185,10 +236,10 @@ class Harness:
                     print_path,
                     assistant_id if isinstance(assistant_id, str) else None,
                 )
-            return outcome
-        client = self._live_client(script)
+            return outcome, verdicts
+        client = self._live_client(script, env)
         # found outside the cassette: the lookup lists every assistant of the target
-        assistant = self._deployed(client, script, project, spec)
+        assistant = self._deployed(self._driver(api, client, project.root), script, project, spec)
         if mode == "record":
             outcome = Outcome()
             with cassette.use(path, record=True, live_base=str(client.base_url)) as tape:
@@ -198,89 +249,92 @@ class Harness:
                         "script": script.path.name,
                         "conversation": conversation.name,
                         "assistant": spec.key,
+                        "api": api,
                         "assistant_id": assistant,
                         "fingerprint": fingerprint,
                         "streaming": conversation.streaming,
                         "recorded_by": f"asst-deploy {__version__}",
                     },
                 )
-                self._once(
-                    outcome,
-                    client,
-                    None,
-                    script,
-                    conversation,
-                    project,
-                    spec,
-                    print_path,
-                    assistant,
+                driver = self._driver(
+                    api, client, project.root, record_stream=cassette.stream_recorder(tape)
                 )
-            return outcome
+                verdicts = self._once(
+                    outcome, driver, script, conversation, project, spec, print_path, assistant
+                )
+            return outcome, verdicts
         outcome = Outcome(required=conversation.pass_rate)
+        driver = self._driver(api, client, project.root)
         for _ in range(conversation.repeat):
-            self._once(
-                outcome, client, None, script, conversation, project, spec, print_path, assistant
+            verdicts = self._once(
+                outcome, driver, script, conversation, project, spec, print_path, assistant
             )
-        return outcome
+        return outcome, verdicts
 
-    def _deployed(self, client: Any, script: Script, project: Project, spec: AssistantSpec) -> str:
+    def _deployed(
+        self, driver: Driver, script: Script, project: Project, spec: AssistantSpec
+    ) -> str:
         """The id of the deployed assistant, after checking that it and the vector stores it
         searches were applied from the specs as they are now (their hash stamps): else a
         recording would keep the old behaviour under the new spec's fingerprint."""
-        from asst_deploy.replay.runner import Runner, TurnError
-
-        runner = Runner(client, root=project.root)
         try:
-            assistant = runner.find_assistant(project.name, spec.key, project.target.name)
+            deployed = driver.find(project.name, spec.key, project.target.name)
             stores = {
-                key: runner.find_vector_store(project.name, key) for key in spec.vector_stores
+                key: driver.find_vector_store(project.name, key) for key in spec.vector_stores
             }
         except TurnError as exc:
             raise ConversationError(f"{script.display}: {exc}") from None
-        stale = stale_objects(project, spec, assistant, stores)
+        stale = stale_objects(project, spec, deployed.metadata, stores, type(driver).spec_form)
         if stale:
             raise ConversationError(
                 f"{script.display}: the deployment on target '{project.target.name}' is not "
                 f"the specs' current version ({'; '.join(stale)}): run `asst-deploy apply` "
                 f"first, then run the conversation again"
             )
-        return str(assistant["id"])
+        return deployed.id
 
     def _once(
         self,
         outcome: Outcome,
-        client: Any,
-        sleep: Any,
+        driver: Driver,
         script: Script,
         conversation: Conversation,
         project: Project,
         spec: AssistantSpec,
         cassette_shown: Path,
         assistant_id: str | None = None,
-    ) -> None:
+    ) -> list[TurnVerdict]:
         from asst_deploy.replay import cassette
-        from asst_deploy.replay.expect import check_turn, deployed_functions
-        from asst_deploy.replay.runner import Runner, TurnError
+        from asst_deploy.replay.expect import check_turn
 
-        runner = Runner(
-            client,
-            root=project.root,
-            sleep=sleep or time.sleep,
-            transport_errors=(cassette.CannotOverwriteExistingCassetteException,),
-        )
         where = f"{script.display}: conversation '{conversation.name}'"
         outcome.runs += 1
         failed_before = len(outcome.failures)
+        verdicts: list[TurnVerdict] = []
         try:
             if assistant_id is None:  # a cassette recorded before assistant ids were stamped
-                assistant = runner.find_assistant(project.name, spec.key, project.target.name)
+                deployed = driver.find(project.name, spec.key, project.target.name)
             else:
-                assistant = runner.assistant(assistant_id)
-            functions = deployed_functions(assistant)
-            transcript = runner.start(assistant, conversation)
+                deployed = driver.get(assistant_id)
+            transcript = driver.start(deployed, conversation)
             for turn in conversation.turns:
-                result = runner.turn(transcript, turn, conversation)
-                failures = check_turn(turn, result, functions, timeout=conversation.timeout)
+                result = driver.turn(transcript, turn, conversation)
+                failures, skipped = check_turn(
+                    turn,
+                    result,
+                    deployed.functions,
+                    timeout=conversation.timeout,
+                    not_applicable=driver.not_applicable,
+                    api=driver.api,
+                )
+                verdicts.append(TurnVerdict(turn.index, result, failures, skipped))
+                for s in skipped:  # once, however many times a live run repeats
+                    note = (
+                        f"{s.location}: conversation '{conversation.name}', turn {turn.index}, "
+                        f"expectation '{s.kind}': {s.message}"
+                    )
+                    if note not in outcome.not_applicable:
+                        outcome.not_applicable.append(note)
                 if failures:
                     lines = [
                         f"{f.location}: conversation '{conversation.name}', turn {turn.index}, "
@@ -290,8 +344,9 @@ class Harness:
                     lines += [f"transcript of turn {turn.index}:", result.render()]
                     outcome.failures.append("\n".join(lines))
                     break
-            runner.finish(transcript)
+            driver.finish(transcript)
         except TurnError as exc:
+            verdicts.append(TurnVerdict(exc.turn, None, [], [], error=str(exc)))
             miss = cassette.mismatch(exc)
             if miss is None:
                 outcome.failures.append(f"{where}, {exc}")
@@ -301,9 +356,10 @@ class Harness:
                     f"{cassette_shown}\n{cassette.explain(miss)}\n"
                     f"(re-record with {self.settings.record_hint} if the script changed on purpose)"
                 )
-            return
+            return verdicts
         if len(outcome.failures) == failed_before:
             outcome.passes += 1
+        return verdicts
 
 
 def _shown(path: Path) -> Path:
@@ -317,16 +373,18 @@ def _shown(path: Path) -> Path:
 def stale_objects(
     project: Project,
     spec: AssistantSpec,
-    assistant: Mapping[str, Any],
+    metadata: Mapping[str, Any],
     stores: Mapping[str, Mapping[str, Any] | None],
+    form: SpecForm = kinds.ASSISTANT_FORM,
 ) -> list[str]:
     """The deployed objects whose hash stamp (what apply last wrote) is not the hash of
-    their spec now, each as a phrase; a store the spec names but the target lacks too."""
+    their spec now (`form`: the canonical form on the target's API), each as a phrase; a
+    store the spec names but the target lacks too."""
     shas = {f.path: identity.file_sha(f.abs_path) for f in project.files}
     specs = {s.key: s for s in project.vector_stores}
     found = []
-    want = identity.canonical_hash(assistant_kind.from_spec(spec, shas))
-    if identity.owner(assistant.get("metadata"))[2] != want:
+    want = identity.canonical_hash(form(spec, shas))
+    if identity.owner(dict(metadata))[2] != want:
         found.append(f"assistant '{spec.key}' was applied from another version of its spec")
     for key, store in stores.items():
         if key not in specs:

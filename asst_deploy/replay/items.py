@@ -75,29 +75,68 @@ class ScriptFile(pytest.File):
             script = load_script(self.path, display)
         except AsstDeployError as exc:
             raise self.CollectError(exc.render()) from None
+        envs = self.config.getoption("asst_envs")
+        variants: list[tuple[str | None, str, str]] = [(None, "", "")]
+        if envs:
+            try:
+                variants = generations(harness(self.config), script, envs.split(","))
+            except AsstDeployError as exc:
+                raise self.CollectError(exc.render()) from None
         for conversation in script.conversations:
-            item = ConversationItem.from_parent(
-                self, name=conversation.name, script=script, conversation=conversation
-            )
-            item.add_marker("asst_conversation")
-            yield item
+            for env, api, suffix in variants:
+                item = ConversationItem.from_parent(
+                    self,
+                    name=conversation.name + suffix,
+                    script=script,
+                    conversation=conversation,
+                    env=env,
+                    api=api,
+                )
+                item.add_marker("asst_conversation")
+                yield item
+
+
+def generations(
+    running: Harness, script: Script, envs: list[str]
+) -> list[tuple[str | None, str, str]]:
+    """(environment, its API, the test id's suffix) per environment named: the generation
+    names the variant (`paris[agents]`), with the environment too when two share an API."""
+    apis = [(env, running.project(script, env).target.api) for env in envs]
+    shared = len({api for _, api in apis}) < len(apis)
+    return [(env, api, f"[{api}-{env}]" if shared else f"[{api}]") for env, api in apis]
 
 
 class ConversationItem(pytest.Item):
-    def __init__(self, *, script: Script, conversation: Conversation, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        script: Script,
+        conversation: Conversation,
+        env: str | None = None,
+        api: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.script = script
         self.conversation = conversation
+        self.env = env
+        self.api = api
 
     def runtest(self) -> None:
         # in the JUnit report before anything can fail: the CI summary lists every turn
+        running = harness(self.config)
+        try:
+            api = self.api or running.project(self.script, self.env).target.api
+        except AsstDeployError as exc:
+            raise ConversationFailed(exc.render().removeprefix("Error: ")) from None
         self.user_properties += [
             ("asst_script", self.script.display),
             ("asst_turns", len(self.conversation.turns)),
+            ("asst_api", api),
+            *([("asst_env", self.env)] if self.env else []),
         ]
-        running = harness(self.config)
         try:
-            outcome = running.run(self.script, self.conversation)
+            outcome = running.run(self.script, self.conversation, self.env)
         except AsstDeployError as exc:
             raise ConversationFailed(exc.render().removeprefix("Error: ")) from None
         self.user_properties += [
@@ -106,6 +145,8 @@ class ConversationItem(pytest.Item):
             ("asst_passes", outcome.passes),
             ("asst_required_rate", outcome.required),
         ]
+        # not a silent pass: the report lists each expectation the generation cannot check
+        self.user_properties += [("asst_not_applicable", n) for n in outcome.not_applicable]
         if not outcome.passed:
             head = outcome.summary() + "\n" if outcome.runs > 1 else ""
             raise ConversationFailed(head + "\n\n".join(outcome.failures))

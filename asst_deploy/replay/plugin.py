@@ -35,6 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--asst-env", metavar="NAME", help="Environment of the project (overrides the script's)."
     )
     group.addoption(
+        "--asst-envs",
+        metavar="ENV,ENV",
+        help="Run every conversation on each of these environments (comma-separated); the "
+        "API generation of each becomes part of the test id, e.g. paris[agents].",
+    )
+    group.addoption(
         "--asst-target", metavar="NAME", help="Target to talk to (overrides the script's)."
     )
     group.addoption(
@@ -92,3 +98,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("=", "conversation pass rates")
         for line in lines:
             terminalreporter.write_line(line)
+    skipped = [
+        (report.nodeid, value)
+        for report in terminalreporter.stats.get("passed", ())
+        if report.when == "call"
+        for name, value in getattr(report, "user_properties", ()) or ()
+        if name == "asst_not_applicable"
+    ]
+    if skipped:
+        terminalreporter.write_sep("=", "expectations not applicable (not checked, not passed)")
+        for nodeid, what in skipped:
+            terminalreporter.write_line(f"{nodeid}: {what}")

@@ -22,9 +22,6 @@ import pytest
 # pytester's in-process runs drop the modules first imported during a run from sys.modules;
 # re-imported, libyaml's C parser would build nodes of the *old* yaml classes. Import
 # everything the harness uses here, once, so the runs share it.
-import asst_deploy.replay.cassette
-import asst_deploy.replay.items
-import asst_deploy.replay.runner  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDINGS = REPO.parent / "shared" / "openai" / "recordings"

@@ -1,20 +1,26 @@
-"""Drive one conversation through the Assistants API like a careful client (imports openai)."""
+"""The Assistants v2 conversation driver: threads, messages, runs (streamed or polled), tool outputs."""
 
 from __future__ import annotations
 
-import json
-import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import openai
 
 from asst_deploy import identity
-from asst_deploy.errors import AsstDeployError
-from asst_deploy.replay import stubs
+from asst_deploy.remote.base import RemoteError
+from asst_deploy.remote.drivers.base import (
+    Deployed,
+    DriverOptions,
+    NotDeployed,
+    TurnError,
+    answer,
+    assistant_form,
+)
+from asst_deploy.remote.drivers.base import arguments as _arguments
+from asst_deploy.remote.openai_backend import OpenAIBackend, translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.stream import RunStream
 from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
@@ -26,98 +32,74 @@ _DEFAULT_POLL = 0.5  # seconds, when the server sends no openai-poll-after-ms
 _PAGE = 100
 
 
-class NotDeployed(AsstDeployError):
-    """The script's assistant has no deployed counterpart on the target."""
-
-
-class TurnError(AsstDeployError):
-    """A call failed, or the run asked for something the script does not answer."""
-
-    def __init__(self, turn: int, message: str) -> None:
-        self.turn = turn
-        super().__init__(f"turn {turn}: {message}")
-
-
 def _data(obj: Any) -> dict[str, Json]:
     data = obj.model_dump(mode="json", by_alias=True)
     assert isinstance(data, dict)
     return data
 
 
-def _arguments(raw: str) -> Json:
-    try:
-        return json.loads(raw) if raw else {}
-    except ValueError:
-        return None  # not JSON: the schema check reports it, with the raw text
+def _functions(assistant: Mapping[str, Json]) -> dict[str, Json]:
+    """Function name -> parameters schema, from the deployed assistant's tools."""
+    return {
+        t["function"]["name"]: t["function"].get("parameters") or {"type": "object"}
+        for t in assistant.get("tools") or ()
+        if t.get("type") == "function"
+    }
 
 
-class Runner:
-    """One thread per conversation. `sleep` is what poll waits call: replay passes a no-op."""
+class AssistantsDriver:
+    """One thread per conversation, its runs streamed or polled like a careful client."""
 
-    def __init__(
-        self,
-        client: openai.OpenAI,
-        *,
-        root: Path,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        transport_errors: tuple[type[Exception], ...] = (),
-    ) -> None:
-        """`transport_errors`: what the HTTP layer may raise besides the SDK's errors (a
-        cassette's miss in replay); they become TurnErrors too, with the cause kept."""
+    api = "assistants"
+    spec_form = staticmethod(assistant_form)
+    not_applicable: Mapping[str, str] = {}
+
+    def __init__(self, client: openai.OpenAI, options: DriverOptions) -> None:
         self.client = client
-        self.transport_errors = transport_errors
-        self.root = root
-        self.sleep = sleep
-        self.clock = clock
+        self.transport_errors = options.transport_errors
+        self.root = options.root
+        self.sleep = options.sleep
+        self.clock = options.clock
         self._filenames: dict[str, str] = {}
 
     # --- the assistant ------------------------------------------------------------------
 
-    def find_assistant(self, project: str, key: str, target: str) -> dict[str, Json]:
-        """The deployed assistant whose identity metadata names `project` and `key`. It
-        lists every assistant of the target: call it outside a recorded cassette, and
-        `assistant(id)` inside, so a cassette holds no other assistant."""
+    def find(self, project: str, key: str, target: str) -> Deployed:
         found = self._find(self.client.beta.assistants.list, "assistants", project, key)
         if found is None:
             raise NotDeployed(
                 f"assistant '{key}' of project '{project}' is not deployed on target "
                 f"'{target}'; run `asst-deploy apply` first"
             )
-        return found
+        return Deployed(str(found["id"]), found, _functions(found))
 
     def find_vector_store(self, project: str, key: str) -> dict[str, Json] | None:
         """The deployed vector store of `project` with spec `key` (lists them all)."""
         return self._find(self.client.vector_stores.list, "vector stores", project, key)
 
-    def assistant(self, assistant_id: str) -> dict[str, Json]:
+    def get(self, remote_id: str) -> Deployed:
         """One assistant by id: what a recorded conversation needs of the assistant list."""
         with self._calls(0, "reading the assistant"):
-            return _data(self.client.beta.assistants.retrieve(assistant_id))
+            found = _data(self.client.beta.assistants.retrieve(remote_id))
+        return Deployed(remote_id, found, _functions(found))
 
     def _find(
         self, list_page: Callable[..., Any], what: str, project: str, key: str
     ) -> dict[str, Json] | None:
-        after: str | None = None
+        # the backend's paging (one page at a time, stopping at the first match)
+        pages = OpenAIBackend(self.client)._pages(f"listing {what}", list_page, _PAGE, None)
         with self._calls(0, f"listing {what}"):
-            while True:
-                kwargs: dict[str, Any] = {"limit": _PAGE, "order": "asc"}
-                if after:
-                    kwargs["after"] = after
-                page = list_page(**kwargs)
-                for item in page.data:
-                    if identity.owner(item.metadata)[:2] == (project, key):
-                        return _data(item)
-                if not page.has_more or not page.data:
-                    return None
-                after = page.data[-1].id
+            for item in pages:
+                if identity.owner(item.metadata)[:2] == (project, key):
+                    return _data(item)
+        return None
 
     # --- a conversation -----------------------------------------------------------------
 
-    def start(self, assistant: Mapping[str, Json], conversation: Conversation) -> Transcript:
+    def start(self, deployed: Deployed, conversation: Conversation) -> Transcript:
         with self._calls(1, "creating the thread"):
             thread = self.client.beta.threads.create()
-        return Transcript(conversation.name, thread.id, str(assistant["id"]))
+        return Transcript(conversation.name, thread.id, deployed.id)
 
     def finish(self, transcript: Transcript) -> None:
         """Delete the thread: a careful client leaves nothing behind on a live target."""
@@ -296,19 +278,7 @@ class Runner:
         for call in calls:
             name = call["function"]["name"]
             raw_args = call["function"].get("arguments") or ""
-            arguments = _arguments(raw_args)
-            stub = turn.functions.get(name)
-            if stub is None:
-                scripted = ", ".join(sorted(turn.functions)) or "none"
-                raise TurnError(
-                    turn.index,
-                    f"the assistant called {name}({raw_args}) but the turn scripts no output "
-                    f"for it (scripted: {scripted}); add `functions: {{{name}: {{output: ...}}}}`",
-                )
-            try:
-                text = stubs.output(stub, name, arguments)
-            except stubs.StubError as exc:
-                raise TurnError(turn.index, str(exc)) from None
+            arguments, text = answer(turn, name, raw_args)
             result.tool_calls.append(
                 ToolCall(call["id"], "function", name, arguments, raw_args, output=text)
             )
@@ -430,19 +400,14 @@ class Runner:
 
     @contextmanager
     def _calls(self, index: int, doing: str) -> Iterator[None]:
-        """SDK errors become TurnErrors that say which turn and what was being done; the
-        original stays the cause, so a cassette mismatch underneath can be explained."""
+        """The remote layer's errors become TurnErrors that say which turn and what was being
+        done; the original stays the cause, so a cassette mismatch underneath is explained."""
         try:
-            with warnings.catch_warnings():
-                # the SDK marks all of Assistants v2 deprecated; the harness knows
+            with warnings.catch_warnings(), translated(doing):
+                # the SDK marks all of Assistants v2 deprecated; the driver knows
                 warnings.simplefilter("ignore", DeprecationWarning)
                 yield
-        except openai.APIStatusError as exc:
-            body = exc.body if isinstance(exc.body, dict) else {}
-            message = body.get("message") or exc.message
-            raise TurnError(index, f"{doing} failed: HTTP {exc.status_code}: {message}") from exc
-        except openai.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
-            raise TurnError(index, f"{doing} failed: {cause}") from exc
+        except RemoteError as exc:
+            raise TurnError(index, str(exc)) from exc
         except self.transport_errors as exc:
             raise TurnError(index, f"{doing} failed: {type(exc).__name__}") from exc

@@ -1,0 +1,129 @@
+"""The conversation driver interface, one driver per API generation (no SDK import here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from asst_deploy import identity
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.kinds import agent, assistant
+from asst_deploy.replay import stubs
+from asst_deploy.replay.script import Conversation, Turn
+from asst_deploy.replay.transcript import Transcript, TurnResult
+from asst_deploy.spec.model import AssistantSpec
+from asst_deploy.types import Json
+
+# Told of an event stream a driver read itself, around the cassette's HTTP patching
+# (which would read a stream that never ends to its end): method, url, request headers,
+# status, response headers, the bytes read. Record mode writes it into the cassette.
+StreamRecorder = Callable[[str, str, Mapping[str, str], int, Mapping[str, str], bytes], None]
+
+
+class NotDeployed(AsstDeployError):
+    """The script's assistant has no deployed counterpart on the target."""
+
+
+class TurnError(AsstDeployError):
+    """A call failed, or the model asked for something the script does not answer."""
+
+    def __init__(self, turn: int, message: str) -> None:
+        self.turn = turn
+        super().__init__(f"turn {turn}: {message}")
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The deployed counterpart of an assistant spec, as much as a conversation needs."""
+
+    id: str
+    object: Mapping[str, Json]  # the remote object as the wire shows it
+    functions: Mapping[str, Json] = field(default_factory=dict)  # name -> parameters schema
+
+    @property
+    def metadata(self) -> Mapping[str, Json]:
+        found = self.object.get("metadata")
+        return found if isinstance(found, Mapping) else {}
+
+    @property
+    def stamped_hash(self) -> str | None:
+        """The canonical hash apply last stamped on it (identity.HASH_KEY)."""
+        return identity.owner(dict(self.metadata))[2]
+
+
+@dataclass
+class DriverOptions:
+    """How a driver runs: `sleep` is what poll waits call (replay passes a no-op)."""
+
+    root: Path
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    transport_errors: tuple[type[Exception], ...] = ()
+    record_stream: StreamRecorder | None = None
+
+
+class Driver(Protocol):
+    """One conversation at a time: open it for a deployed assistant, send user turns (each
+    answered with its text, tool calls, code runs, citations, status, usage and latency,
+    function calls answered from the script's stubs), close it."""
+
+    api: ClassVar[str]
+    # expectation kind -> why it cannot be checked on this generation (reported, not passed)
+    not_applicable: ClassVar[Mapping[str, str]]
+    # the canonical form of what apply makes of a spec on this API (its hash is the stamp)
+    spec_form: ClassVar[Callable[[AssistantSpec, Mapping[str, str]], dict[str, Json]]]
+
+    def find(self, project: str, key: str, target: str) -> Deployed:
+        """The deployed object whose identity names `project` and `key` (lists them all:
+        call it outside a recorded cassette, and `get(id)` inside)."""
+        ...
+
+    def get(self, remote_id: str) -> Deployed: ...
+
+    def find_vector_store(self, project: str, key: str) -> Mapping[str, Json] | None: ...
+
+    def start(self, deployed: Deployed, conversation: Conversation) -> Transcript: ...
+
+    def turn(
+        self, transcript: Transcript, turn: Turn, conversation: Conversation
+    ) -> TurnResult: ...
+
+    def finish(self, transcript: Transcript) -> None: ...
+
+
+def arguments(raw: str) -> Json:
+    """Call arguments parsed; None when they are not JSON (the schema check reports it)."""
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        return None
+
+
+def answer(turn: Turn, name: str, raw_args: str) -> tuple[Json, str]:
+    """(parsed arguments, the output to send) for a function call, from the turn's stubs."""
+    parsed = arguments(raw_args)
+    stub = turn.functions.get(name)
+    if stub is None:
+        scripted = ", ".join(sorted(turn.functions)) or "none"
+        raise TurnError(
+            turn.index,
+            f"the assistant called {name}({raw_args}) but the turn scripts no output "
+            f"for it (scripted: {scripted}); add `functions: {{{name}: {{output: ...}}}}`",
+        )
+    try:
+        return parsed, stubs.output(stub, name, parsed)
+    except stubs.StubError as exc:
+        raise TurnError(turn.index, str(exc)) from None
+
+
+def assistant_form(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
+    """The canonical form apply stamps on an assistant made from `spec`."""
+    return assistant.KIND.form(spec, shas)
+
+
+def agent_form(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
+    """The canonical form apply stamps on an agent made from `spec`."""
+    return agent.KIND.form(spec, shas)

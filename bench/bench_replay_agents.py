@@ -1,0 +1,157 @@
+"""Replay of 100 three-turn conversations on agents against the same on assistants (target: within 1.2x).
+
+Usage: python bench/bench_replay_agents.py [--quick] [--runs 5]. One project with an
+assistants and an agents environment (a sandbox each) is recorded once per generation, then
+replayed by pytest with the plugin, --runs times each, alternating so that load falls on
+both alike; times are wall-clock medians of the whole pytest process (start-up, collection,
+replay). --quick: 3 runs, 30 conversations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _bench import machine, table, verdict
+
+CONVERSATIONS = 100
+TARGET_RATIO = 1.2
+
+PROJECT = """\
+project: bench
+targets:
+  classic: {type: sandbox, db: .asst-deploy/classic.db, rules: rules.yaml}
+  agents: {type: sandbox, api: agents, db: .asst-deploy/agents.db, rules: rules.yaml}
+default_target: classic
+environments:
+  classic: {target: classic}
+  agents: {target: agents}
+"""
+ASSISTANT = """\
+kind: assistant
+key: weather
+name: Weather Bot
+model: gpt-4o-mini
+instructions: Use get_weather before you answer, and say which unit you used.
+tools:
+  - type: function
+    function:
+      name: get_weather
+      parameters:
+        type: object
+        properties: {location: {type: string}, unit: {type: [string, "null"]}}
+        required: [location, unit]
+"""
+RULES = r"""step_delay: 0
+rules:
+  - match: '(?i)weather in (?P<city>[A-Z][\w ,]*?) in (?P<unit>celsius|fahrenheit)'
+    function_calls:
+      - {name: get_weather, arguments: {location: "{match[city]}", unit: "{match[unit]}"}}
+    reply: "Weather in {arguments[get_weather][location]}: {outputs[get_weather]}"
+  - match: '(?i)weather in (?P<city>[A-Z][\w ,]*?)\??$'
+    function_calls: [{name: get_weather, arguments: {location: "{match[city]}", unit: null}}]
+    reply: "Weather in {arguments[get_weather][location]}: {outputs[get_weather]}"
+  - match: '(?i)^thanks'
+    reply: "You're welcome!"
+"""
+
+
+def script(conversations: int, env: str) -> str:
+    lines = [
+        "assistant: weather",
+        f"env: {env}",
+        "functions: {get_weather: {output: {temperature: 18}}}",
+        "conversations:",
+    ]
+    for i in range(conversations):
+        lines += [
+            f"  - name: c{i:03d}",
+            "    turns:",
+            f"      - {{user: 'What is the weather in City{i}?', expect: {{tool_call_count: 1}}}}",
+            "      - {user: Thanks!, expect: {no_tool_calls: true}}",
+            "      - {user: What is the weather in Oslo in fahrenheit?, expect: {contains: Oslo}}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def pytest_run(root: Path, conversations: int, *args: str) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0 or f"{conversations} passed" not in result.stdout:
+        sys.exit(
+            f"pytest {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 runs, 30 conversations")
+    parser.add_argument("--runs", type=int, default=5)
+    options = parser.parse_args()
+    runs = 3 if options.quick else options.runs
+    conversations = 30 if options.quick else CONVERSATIONS
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "project"
+        (root / "assistants").mkdir(parents=True)
+        (root / "conversations").mkdir()
+        (root / "asst-deploy.yaml").write_text(PROJECT)
+        (root / "assistants" / "weather.yaml").write_text(ASSISTANT)
+        (root / "rules.yaml").write_text(RULES)
+        for env in ("classic", "agents"):  # an assistant on one, an agent on the other
+            apply = [sys.executable, "-m", "asst_deploy", "apply", str(root), "--env", env]
+            subprocess.run([*apply, "--auto-approve"], check=True, capture_output=True)
+        paths = {}
+        for env in ("classic", "agents"):
+            path = root / "conversations" / f"{env}.conv.yaml"
+            path.write_text(script(conversations, env))
+            paths[env] = str(path.relative_to(root))
+            pytest_run(root, conversations, paths[env], "--asst-mode", "record")
+        times: dict[str, list[float]] = {"classic": [], "agents": []}
+        for _ in range(runs):
+            for env in times:
+                times[env].append(
+                    pytest_run(root, conversations, paths[env], "--asst-mode", "replay")
+                )
+    medians = {env: statistics.median(t) for env, t in times.items()}
+    ratio = medians["agents"] / medians["classic"]
+    print(
+        f"Replay of {conversations} three-turn conversations, medians of {runs} runs "
+        f"(target: agents within {TARGET_RATIO}x of assistants); {machine()}\n"
+    )
+    rows = [
+        [
+            name,
+            f"{min(times[env]):.2f}",
+            f"{medians[env]:.2f}",
+            f"{max(times[env]):.2f}",
+            f"{medians[env] / conversations * 1000:.1f}",
+        ]
+        for env, name in (
+            ("classic", "assistants (threads, runs)"),
+            ("agents", "agents (sessions, events)"),
+        )
+    ]
+    print(
+        table(
+            ["replay", "min (s)", "median (s)", "max (s)", "per conversation (ms)"], rows, "lrrrr"
+        )
+    )
+    ok = ratio <= TARGET_RATIO
+    print(f"\nagents / assistants: {ratio:.2f}x (target <= {TARGET_RATIO}x: {verdict(ok)})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
