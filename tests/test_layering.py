@@ -1,0 +1,73 @@
+"""The layering the design promises: only the adapters in asst_deploy/remote/ import openai,
+and the engine reaches kinds only through their registry (no kind named in shared code)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import asst_deploy
+
+PACKAGE = Path(asst_deploy.__file__).parent
+ADAPTERS = PACKAGE / "remote"
+
+
+def _openai_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):  # in functions too
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module]
+        found += [f"{n} (line {node.lineno})" for n in names if n.split(".")[0] == "openai"]
+    return found
+
+
+def test_nothing_outside_remote_imports_openai() -> None:
+    modules = sorted(PACKAGE.rglob("*.py"))
+    assert len(modules) > 100  # the scan sees the package
+    offenders = {
+        str(path.relative_to(PACKAGE)): found
+        for path in modules
+        if ADAPTERS not in path.parents and (found := _openai_imports(path))
+    }
+    assert offenders == {}
+    # and the check can fail: the adapters themselves do import it
+    assert _openai_imports(ADAPTERS / "openai_backend.py")
+
+
+# The engine's shared modules: they dispatch through asst_deploy.kinds, never on a kind's name.
+SHARED = (
+    "compare.py",
+    "apply.py",
+    "deploy.py",
+    "plan.py",
+    "render.py",
+    "export.py",
+    "importing.py",
+)
+KIND_NAMES = ("assistant", "agent", "vector_store", "environment_template")
+
+
+def kind_comparisons(source: str) -> list[int]:
+    """Lines that compare something with a kind's name."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = (node.left, *node.comparators)
+            names = [c.value for c in sides if isinstance(c, ast.Constant)]
+            if any(n in KIND_NAMES for n in names):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_the_engine_names_no_kind() -> None:
+    """No `if kind == "assistant"` chains in shared code: it asks the kind's module."""
+    assert kind_comparisons('if obj.kind == "assistant":\n    pass\n') == [1]  # it can fail
+    offenders = {
+        name: lines
+        for name in SHARED
+        if (lines := kind_comparisons((PACKAGE / name).read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
