@@ -44,7 +44,7 @@ _REQUEST = re.compile(r"^\s+(GET|POST|DELETE) (\S+) ->", re.MULTILINE)
 
 def requests_made(root: Path) -> list[tuple[str, str]]:
     """(method, path) of every request of one `plan --verbose`, from its trace lines."""
-    result = run([*command(), "plan", "--detailed-exitcode", "--verbose"], root)
+    result = run([*command(), "--verbose", "plan", "--detailed-exitcode"], root)
     return _REQUEST.findall(result.stderr)
 
 

@@ -1,18 +1,24 @@
-"""The Agents API adapter: agents and environment templates (client.beta.agents), besides
-the files and vector stores all share. Every call sends `OpenAI-Beta: agents=v1` (the SDK
-adds it); lists page forwards only, at most 100 a page."""
+"""The Agents API adapter: agents and environment templates, besides the files and vector
+stores all share. Every call sends `OpenAI-Beta: agents=v1`, as `client.beta.agents` does
+(the wire module says why not through it); lists page forwards only, 100 at most a page."""
 
 from __future__ import annotations
 
 import openai
 
 from asst_deploy.remote.openai_backend import Collection, OpenAIBackend
+from asst_deploy.remote.wire import WireResource
+
+BETA = "agents=v1"
 
 
 class AgentsBackend(OpenAIBackend):
     def extra_collections(self, client: openai.OpenAI) -> list[Collection]:
-        agents = client.beta.agents
+        templates = "/agents/environments/templates"
         return [
-            Collection("environment_template", agents.environments.templates),
-            Collection("agent", agents),
+            Collection(
+                "environment_template",
+                WireResource(client, templates, BETA, "environment_template_id"),
+            ),
+            Collection("agent", WireResource(client, "/agents", BETA, "agent_id")),
         ]

@@ -11,7 +11,8 @@ from typing import Any
 import openai
 import pytest
 
-from asst_deploy.remote.assistants_api import Assistants
+from asst_deploy.remote import wire
+from asst_deploy.remote.agents_backend import AgentsBackend
 from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.remote.base import RemoteError
 
@@ -46,14 +47,41 @@ def _wire(obj: Any) -> dict[str, Any]:
     return data
 
 
-def test_answers_hold_exactly_what_the_typed_models_read(client: openai.OpenAI) -> None:
-    light = Assistants(client)
-    created = light.create(**PAYLOAD)
-    typed = client.beta.assistants.retrieve(created.id)
+AGENT = {
+    "model": "gpt-4o-mini",
+    "name": "Light",
+    "instructions": "Be brief.",
+    "tools": [{"type": "function", "name": "f", "description": "", "parameters": {}}],
+    "metadata": {"team": "x"},
+}
+# (the light collection, the typed SDK resource it stands for, a create payload)
+COLLECTIONS = {
+    "assistants": (wire.assistants, lambda c: c.beta.assistants, PAYLOAD),
+    "agents": (
+        lambda c: AgentsBackend(c).collections["agent"].resource,
+        lambda c: c.beta.agents,
+        AGENT,
+    ),
+    "environment templates": (
+        lambda c: AgentsBackend(c).collections["environment_template"].resource,
+        lambda c: c.beta.agents.environments.templates,
+        {"name": "Light", "packages": {"python": ["numpy"]}},
+    ),
+}
+
+
+@pytest.mark.parametrize("collection", sorted(COLLECTIONS))
+def test_answers_hold_exactly_what_the_typed_models_read(
+    client: openai.OpenAI, collection: str
+) -> None:
+    make_light, make_typed, payload = COLLECTIONS[collection]
+    light, typed_resource = make_light(client), make_typed(client)
+    created = light.create(**payload)
+    typed = typed_resource.retrieve(created.id)
     assert _wire(created) == _wire(typed)
     assert _wire(light.retrieve(created.id)) == _wire(typed)
-    updated = light.update(created.id, name="Renamed", metadata={"team": "y"})
-    assert _wire(updated) == _wire(client.beta.assistants.retrieve(created.id))
+    updated = light.update(created.id, name="Renamed")
+    assert _wire(updated) == _wire(typed_resource.retrieve(created.id))
     assert updated.name == "Renamed"  # type: ignore[attr-defined]
     listed = light.list(limit=100, order="asc")
     assert created.id in [a.id for a in listed.data]
@@ -76,12 +104,13 @@ def test_the_backend_keeps_its_errors_and_lookups(client: openai.OpenAI) -> None
         backend.collections["assistant"].resource.retrieve("")
 
 
-def test_a_plan_loads_no_beta_resources(tmp_path: Path) -> None:
+@pytest.mark.parametrize("env", ["dev", "agents"])
+def test_a_plan_loads_no_beta_resources(tmp_path: Path, env: str) -> None:
     probe = (
         "import json, sys\n"
         "from asst_deploy.cli import main\n"
         "try:\n"
-        f"    main(['plan', {str(REPO / 'specs')!r}])\n"
+        f"    main(['plan', {str(REPO / 'specs')!r}, '--env', {env!r}])\n"
         "except SystemExit as exc:\n"
         "    code = exc.code\n"
         "beta = sorted(m for m in sys.modules if m.startswith('openai.resources.beta'))\n"
