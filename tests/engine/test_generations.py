@@ -351,3 +351,50 @@ def test_the_remote_lock_holds_on_every_generation(gen: Deployer) -> None:
         pass
     gen.apply()  # released: the next apply runs, and the marker is no resource of it
     assert gen.plan().empty
+
+
+AGENT_ONLY = """\
+kind: assistant
+key: researcher
+name: Researcher
+instructions: Look things up.
+reasoning_effort: high
+service_tier: flex
+multi_agent: {enabled: true, max_concurrent_subagents: 3}
+compaction: {async: true}
+tools:
+  - type: web_search
+    allowed_domains: [example.com]
+  - type: mcp
+    server_label: docs
+    transport: {type: http, server_url: 'https://mcp.example.com/mcp'}
+    allowed_tools: [search]
+  - type: tool_search
+"""
+
+
+def test_the_agents_only_fields_deploy_and_plan_empty(
+    client: openai.OpenAI, tmp_path: Path
+) -> None:
+    files = {
+        **PROJECT,
+        "asst-deploy.yaml": PROJECT["asst-deploy.yaml"].replace(
+            "sandbox\n", "sandbox\n    api: agents\n", 1
+        ),
+        "assistants/researcher.yaml": AGENT_ONLY,
+    }
+    agents = Deployer(write_project(tmp_path / "gen", files), AgentsBackend(client))
+    agents.apply()
+    assert agents.plan().empty
+    for old, new, field in [
+        ("effort: high", "effort: low", "reasoning_effort"),
+        ("tier: flex", "tier: priority", "service_tier"),
+        ("subagents: 3", "subagents: 4", "multi_agent"),
+        ("async: true", "async: false", "compaction"),
+        ("[search]", "[search, fetch]", "tools"),
+    ]:
+        agents.edit("assistants/researcher.yaml", old, new)
+        (action,) = agents.plan().actions
+        assert isinstance(action, Update) and [c.field for c in action.changes] == [field]
+        agents.apply()
+        assert agents.plan().empty, field
