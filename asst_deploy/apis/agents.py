@@ -66,15 +66,22 @@ def refusals(spec: AssistantSpec) -> list[Refusal]:
                     + remove_field(spec.key, "response_format"),
                 )
             )
-        elif "description" in (response_format.get("json_schema") or {}):
-            found.append(
-                Refusal(
-                    ("response_format", "json_schema", "description"),
-                    "an agent's text.format json_schema has no description",
-                    "remove it in {overrides} (assistants: "
-                    f"{spec.key}: {{response_format: {{json_schema: {{description: null}}}}}})",
-                )
-            )
+        else:
+            schema = response_format.get("json_schema") or {}
+            # the name stays: the spec needs one, and it only names the schema
+            for field, present, why in (
+                ("description", "description" in schema, "has no description"),
+                ("strict", schema.get("strict") is True, "has no strict mode"),
+            ):
+                if present:
+                    found.append(
+                        Refusal(
+                            ("response_format", "json_schema", field),
+                            f"an agent's text.format json_schema {why}",
+                            "remove it in {overrides} (assistants: "
+                            f"{spec.key}: {{response_format: {{json_schema: {{{field}: null}}}}}})",
+                        )
+                    )
     return found
 
 
