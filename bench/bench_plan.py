@@ -112,7 +112,7 @@ def main() -> int:
                 "median (s)",
                 "max (s)",
                 "CPU, median (s)",
-                "ms per added assistant",
+                f"ms per added {api[:-1]}",
                 "target",
             ],
             rows,
