@@ -225,9 +225,9 @@ class _Run:
         name = kind.ref_name(action.key)
         if name is not None:
             self.ids[name] = remote_id  # what later phases point at (an adopted object too)
-        made = "updated" if isinstance(action, Update) else kind.made
-        self.record(action, made, remote_id)
-        said = f"{made} as" if made != "created" and made != "updated" else made
+        updated = isinstance(action, Update)
+        self.record(action, "updated" if updated else kind.made, remote_id)
+        said = "updated" if updated else kind.made_line
         self.progress(f"  {action.symbol} {action.kind} {action.key}: {said} {remote_id}")
 
     def delete(self, action: Action, kind: str, key: str, remote_id: str) -> None:

@@ -1,4 +1,11 @@
-"""What every resource kind provides: the engine's only view of what a kind is."""
+"""What every resource kind provides: the engine's only view of what a kind is.
+
+Each kind has one canonical form for both sides, so that apply followed by plan is always
+empty. The form is logical: files appear as "path#sha", other objects by key, never by
+remote id, so a form (and its hash, the stamp) does not change when an object is
+re-created. Server defaults are filled in and server-owned fields dropped: the live
+object says temperature 1 even when the spec leaves it out.
+"""
 
 from __future__ import annotations
 
@@ -87,8 +94,9 @@ class Kind:
     importable: ClassVar[bool] = True
     # `asst-deploy export` writes a spec of each (a template goes with its agent)
     exports: ClassVar[bool] = False
-    # what apply reports of a create ("uploaded" for files)
+    # what apply reports of a create: in --json, and before the new id in its progress line
     made: ClassVar[str] = "created"
+    made_line: ClassVar[str] = "created"
     # Fields the API cannot change in place: changing them means delete and re-create.
     replace_on: ClassVar[tuple[str, ...]] = ()
 

@@ -25,6 +25,7 @@ class FileKind(Kind):
     name = "file"
     apis = frozenset({"assistants", "agents", "responses"})
     made = "uploaded"
+    made_line = "uploaded as"
     importable = False
 
     def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:

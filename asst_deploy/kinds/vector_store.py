@@ -155,7 +155,6 @@ class VectorStoreKind(Kind):
                 lambda: run.find(self.name, action.key, action.remote_id),
             )
             store_id, before, attached = created.id, {}, {}
-        run.learn(action.key, store_id)  # an adopted store is known by its key from now on
         wanted = {f["file"]: f["attributes"] for f in after["files"]}
         attach = [(run.resolve(n), wanted[n]) for n in sorted(wanted) if n not in before]
         for name in sorted(set(before) - set(wanted)):
