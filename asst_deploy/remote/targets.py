@@ -6,7 +6,7 @@ import importlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.base import Backend
@@ -44,8 +44,11 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
     `trace`, when given, is told of every HTTP request (for `--verbose`)."""
     import openai
 
+    http: dict[str, Any] = {"event_hooks": http_hooks(trace)} if trace else {}
     with ExitStack() as stack:
         if target.type == "sandbox":
+            import ssl
+
             from asst_deploy.sandbox.app import Sandbox
             from asst_deploy.sandbox.server import start_server
             from asst_deploy.sandbox.store import Store
@@ -65,6 +68,9 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
             server = stack.enter_context(start_server(sandbox))
             base_url: str | None = server.base_url
             api_key, key_source = SANDBOX_KEY, None
+            # plain HTTP on the loopback: no TLS is spoken, so no CA bundle is loaded (50 ms
+            # of every command); a context that trusts nothing would refuse any TLS peer
+            http["verify"] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         else:
             env = target.api_key_env or "OPENAI_API_KEY"
             api_key = os.environ.get(env, "")
@@ -82,7 +88,7 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
             project=target.project,
             timeout=target.timeout or DEFAULT_TIMEOUT,
             max_retries=0,
-            http_client=openai.DefaultHttpxClient(event_hooks=http_hooks(trace)) if trace else None,
+            http_client=openai.DefaultHttpxClient(**http) if http else None,
         )
         stack.callback(client.close)
         yield adapter(target.api)(client, key_source)

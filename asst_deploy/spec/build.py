@@ -13,7 +13,7 @@ from asst_deploy import limits
 from asst_deploy.errors import Location, Problem
 from asst_deploy.spec import checks, interpolate, schemacheck
 from asst_deploy.spec.model import AssistantSpec, FileRef, VectorStoreFile, VectorStoreSpec
-from asst_deploy.spec.yamlpos import Document, JsonPath, parse_file, resolve
+from asst_deploy.spec.yamlpos import Document, JsonPath, parse_file, resolve, shared_memo
 
 _GLOB_CHARS = frozenset("*?[")
 _OWN_FOLDER = ".asst-deploy"  # the sandbox's state and other files of the tool itself
@@ -188,6 +188,21 @@ class Builder:
                 key=True,
             )
             return None
+        memo = shared_memo("function tools") if "file" in tool else None
+        # a function file reads the same in every environment that gives the variables it
+        # refers to the same values, with the same `strict`: built once (and remembered only
+        # when it had no problem: a problem's location is the referring document's)
+        memo_key: tuple[Any, ...] = (self.root, str(tool.get("file")), "strict" in tool)
+        if memo is not None:
+            names = memo.get(memo_key)
+            if names is not None:
+                used = tuple((n, variables.get(n)) for n in sorted(names))
+                found = memo.get((*memo_key, tool.get("strict"), used))
+                if found is not None:
+                    fdoc, function = found
+                    self.function_docs[(str(doc.data.get("key")), index)] = (fdoc, ())
+                    return {"type": "function", "function": function}
+        before, names = len(self.problems), frozenset[str]()
         if "file" in tool:
             fdoc = self.read_json(doc, (*path, "file"), tool["file"])
             if fdoc is None:
@@ -196,6 +211,7 @@ class Builder:
                 fdoc = schemacheck.prune(fdoc, "function")  # check the rest all the same
                 if fdoc is None:
                     return None
+            names = interpolate.references(fdoc.data)
             self.interpolate(fdoc, variables)
             function, fpath = fdoc.data, ()
             if "strict" in tool:  # the tool's own word wins: one file serves every target
@@ -206,6 +222,10 @@ class Builder:
         self.check_json_schema(
             fdoc, (*fpath, "parameters"), function.get("parameters"), bool(function.get("strict"))
         )
+        if memo is not None and len(self.problems) == before:
+            memo[memo_key] = names
+            used = tuple((n, variables.get(n)) for n in sorted(names))
+            memo[(*memo_key, tool.get("strict"), used)] = (fdoc, function)
         return {"type": "function", "function": function}
 
     def where(self, doc: Document, path: JsonPath) -> Location:
@@ -369,6 +389,16 @@ class Builder:
         return self.root.resolve()
 
     def file_ref(self, doc: Document, path: JsonPath, name: str) -> FileRef | None:
+        memo = shared_memo("file refs")
+        found = memo.get((self.root, name)) if memo is not None else None
+        if found is not None:  # only files found are remembered: errors are located
+            return found
+        ref = self._file_ref(doc, path, name)
+        if memo is not None and ref is not None:
+            memo[(self.root, name)] = ref
+        return ref
+
+    def _file_ref(self, doc: Document, path: JsonPath, name: str) -> FileRef | None:
         full = resolve(self.root / name)
         try:
             rel = full.relative_to(self.root_resolved).as_posix()
@@ -416,18 +446,23 @@ class Builder:
         ref = self.file_ref(doc, (*path, "file"), value["file"])
         if ref is None:
             return None
+        memo = shared_memo("texts")
         try:
-            text = ref.abs_path.read_text(encoding="utf-8")
+            text = memo.get(ref.abs_path) if memo is not None else None
+            if text is None:
+                text = ref.abs_path.read_text(encoding="utf-8")
+                if memo is not None:
+                    memo[ref.abs_path] = text
         except UnicodeDecodeError:
             self.error(
                 doc, (*path, "file"), f"'{value['file']}' is not UTF-8 text", "save it as UTF-8"
             )
             return None
-        display = self.display(Path(ref.path))
 
         def report(message: str, hint: str, offset: int) -> None:
             line = text.count("\n", 0, offset) + 1
             column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+            display = self.display(Path(ref.path))
             self.problems.append(Problem(Location(display, line, column), message, hint))
 
         return interpolate.substitute(text, variables, report)

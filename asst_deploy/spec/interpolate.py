@@ -123,6 +123,23 @@ class _Expanded(Mapping[str, str]):
         return len(self.variables)
 
 
+def references(value: Any) -> frozenset[str]:
+    """The names of the variables the strings inside `value` refer to (a superset: escaped
+    references count too), on which its interpolation alone depends."""
+    names: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "${" in item:
+                names.update(m.group(2).strip() for m in _VAR.finditer(item))
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return frozenset(names)
+
+
 def walk(value: Any, path: tuple[Any, ...], fn: Callable[[str, tuple[Any, ...]], str]) -> Any:
     """Apply `fn(string, path)` to every string inside `value` (keys stay as written)."""
     if isinstance(value, str):

@@ -33,14 +33,127 @@ def validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator({"$defs": root["$defs"], "$ref": f"#/$defs/{kind}"})
 
 
-_VALID: set[tuple[str, str, str]] = set()  # (kind, property, JSON text) known to be valid
+_VALID: set[tuple[str, ...]] = set()  # (kind, property[, "item"], JSON text) known to be valid
 _PLAIN_OBJECT_KEYS = frozenset({"type", "properties", "additionalProperties", "required"})
 _PLAIN_OBJECT_NOTES = frozenset({"description", "title"})
+_PLAIN_ARRAY_KEYS = frozenset({"type", "items", "minItems", "maxItems"})
+
+
+class _Tagged:
+    """Whether a value is valid against a schema; for a union tagged by `type` (an allOf of
+    `if: {type: object, properties: {type: {const: T}}}, then: ...`, the form of the tool
+    schemas) a mapping of tag T is checked against the common part and T's branches alone:
+    every other `if` fails, so its `then` does not apply, and the answer is the same."""
+
+    def __init__(self, defs: dict[str, Any], sch: dict[str, Any]) -> None:
+        self.full = Draft202012Validator({"$defs": defs, **sch})
+        self.tags: dict[str, Draft202012Validator] = {}
+        ref = sch.get("$ref")
+        if set(sch) == {"$ref"} and isinstance(ref, str) and ref.startswith("#/$defs/"):
+            sch = defs.get(ref.removeprefix("#/$defs/"), {})
+        branches = sch.get("allOf") if isinstance(sch, dict) else None
+        if not isinstance(branches, list) or any(k.startswith("unevaluated") for k in sch):
+            return
+        by_tag: dict[str, list[Any]] = {}
+        for branch in branches:
+            tag = _tag(branch)
+            if tag is None:
+                return
+            by_tag.setdefault(tag, []).append(branch["then"])
+        common = {k: v for k, v in sch.items() if k != "allOf"}
+        self.tags = {
+            tag: Draft202012Validator({"$defs": defs, "allOf": [common, *thens]})
+            for tag, thens in by_tag.items()
+        }
+
+    def is_valid(self, value: Any) -> bool:
+        tag = value.get("type") if isinstance(value, dict) else None
+        if isinstance(tag, str) and tag in self.tags:
+            return bool(self.tags[tag].is_valid(value))
+        return bool(self.full.is_valid(value))
+
+
+def _tag(branch: Any) -> str | None:
+    """T for `{if: {type: object, properties: {type: {const: T}}}, then: {...}}`, else None."""
+    if not isinstance(branch, dict) or set(branch) != {"if", "then"}:
+        return None
+    test = branch["if"]
+    if not isinstance(test, dict) or test.keys() != {"type", "properties"}:
+        return None
+    properties = test["properties"]
+    if test["type"] != "object" or not isinstance(properties, dict) or list(properties) != ["type"]:
+        return None
+    const = properties["type"]
+    if (
+        not isinstance(const, dict)
+        or const.keys() != {"const"}
+        or not isinstance(const["const"], str)
+    ):
+        return None
+    return str(const["const"]) if isinstance(branch["then"], dict) else None
+
+
+class _Part:
+    """How one property's value is checked: whole, or item by item for a plain list (so
+    that an item shared by many lists, like `{type: file_search}`, is checked once)."""
+
+    def __init__(self, defs: dict[str, Any], sch: dict[str, Any]) -> None:
+        self.whole = _Tagged(defs, sch)
+        self.items: _Tagged | None = None
+        self.min_items, self.max_items = 0, None
+        items = sch.get("items")
+        if (
+            set(sch) - _PLAIN_OBJECT_NOTES <= _PLAIN_ARRAY_KEYS
+            and sch.get("type") == "array"
+            and isinstance(items, dict)
+            and _count(sch.get("minItems", 0))
+            and (sch.get("maxItems") is None or _count(sch["maxItems"]))
+        ):
+            self.items = _Tagged(defs, items)
+            self.min_items, self.max_items = sch.get("minItems", 0), sch.get("maxItems")
+
+    def is_valid(self, kind: str, name: str, value: Any) -> bool:
+        if self.items is None or not isinstance(value, list):
+            return self.whole.is_valid(value)
+        if len(value) < self.min_items or (
+            self.max_items is not None and len(value) > self.max_items
+        ):
+            return False
+        for item in value:
+            text = _memo_text(item)
+            if text is None:
+                return False
+            memo = (kind, name, "item", text)
+            if memo in _VALID:
+                continue
+            if not self.items.is_valid(item):
+                return False
+            _VALID.add(memo)
+        return True
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def _memo_text(value: Any) -> str | None:
+    """The value's JSON text (what the memo knows values by), None when it is not plain JSON;
+    a string, integer, boolean or null gets a cheaper key of its own type tag and value."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return f"{kind.__name__}:{value}"
+    try:
+        return json.dumps(value, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
 
 
 @cache
-def _parts(kind: str) -> dict[str, Draft202012Validator | None] | None:
-    """One validator per property when the kind's schema is a plain closed mapping (then a
+def _parts(kind: str) -> dict[str, _Part | None] | None:
+    """One check per property when the kind's schema is a plain closed mapping (then a
     document is valid exactly when its keys are allowed and present and every value is), so
     that a value shared by many documents or environments is checked once; else None."""
     sch = schema.document_schema()["$defs"].get(kind)
@@ -53,7 +166,7 @@ def _parts(kind: str) -> dict[str, Draft202012Validator | None] | None:
         return None
     defs = schema.document_schema()["$defs"]
     return {
-        name: Draft202012Validator({"$defs": defs, **sub}) if isinstance(sub, dict) else None
+        name: _Part(defs, sub) if isinstance(sub, dict) else None
         for name, sub in sch["properties"].items()
     }
 
@@ -71,14 +184,13 @@ def _known_valid(kind: str, data: Any) -> bool:
         part = parts[name]
         if part is None:
             return False
-        try:
-            text = json.dumps(value, sort_keys=True, allow_nan=False)
-        except (TypeError, ValueError):  # not plain JSON (a date, NaN): no shortcut
+        text = _memo_text(value)
+        if text is None:  # not plain JSON (a date, NaN): no shortcut
             return False
         memo = (kind, name, text)
         if memo in _VALID:
             continue
-        if not part.is_valid(value):
+        if not part.is_valid(kind, name, value):
             return False
         _VALID.add(memo)
     return True

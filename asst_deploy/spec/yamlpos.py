@@ -277,6 +277,16 @@ def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
 
 _shared: dict[tuple[Path, str], tuple[list[Document], list[Problem]]] | None = None
 _resolved: dict[Path, Path] = {}  # filled only inside shared_reads()
+_memos: dict[str, dict[Any, Any]] = {}  # filled only inside shared_reads()
+
+
+def shared_memo(name: str) -> dict[Any, Any] | None:
+    """A memo that lives as long as the outermost shared_reads() block (None outside it),
+    for results that depend only on the files and on their key: the files do not change
+    while one command reads them."""
+    if _shared is None:
+        return None
+    return _memos.setdefault(name, {})
 
 
 def resolve(path: Path) -> Path:
@@ -301,6 +311,7 @@ def shared_reads() -> Iterator[None]:
         _shared = outer
         if outer is None:
             _resolved.clear()
+            _memos.clear()
 
 
 def parse_file(path: Path, display: str, problems: list[Problem]) -> list[Document]:
