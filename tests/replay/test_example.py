@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -81,6 +83,28 @@ def test_the_example_replays_on_both_generations_from_its_cassettes(
         "agents",
         "agents",
         "replay",
+    )
+
+
+def test_the_example_passes_live_on_the_agents_environment(
+    pytester: pytest.Pytester, example: Path
+) -> None:
+    apply = [sys.executable, "-m", "asst_deploy", "apply", str(example), "--env", "agents"]
+    done = subprocess.run([*apply, "--auto-approve"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    # the tutor's environment template and two agents: the handbook stays out
+    assert "Plan: 3 to add, 0 to change, 0 to destroy." in done.stdout
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "conversations", "parity", "--asst-mode", "live",
+        "--asst-env", "agents", "-rs",
+    )  # fmt: skip
+    result.assert_outcomes(passed=5, skipped=1)
+    # the parity fixture passes on its own, and says what it could not check
+    result.stdout.fnmatch_lines(
+        [
+            "*expectations not applicable (not checked, not passed)*",
+            "parity/tutor-sources.conv.yaml::cites-nothing: *'citations': not applicable on agents*",
+        ]
     )
 
 
