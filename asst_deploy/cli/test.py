@@ -157,6 +157,7 @@ def run_parity(
         paths = [default]
     loaded = parity_run.scripts(paths)
     (env_a, mode_a), (env_b, mode_b) = (_side(s, mode) for s in sides)
+    parity_run.check_environments(loaded, (env_a, env_b))
     records = []
     for env, side_mode in ((env_a, mode_a), (env_b, mode_b)):
         settings = Settings(

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy import __version__, identity, kinds
-from asst_deploy.errors import AsstDeployError
+from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.kinds import vector_store as store_kind
 from asst_deploy.remote.drivers.base import Driver, TurnError
 from asst_deploy.replay.expect import Failure
 from asst_deploy.replay.script import Conversation, Script
 from asst_deploy.replay.transcript import TurnResult
-from asst_deploy.spec.loader import PROJECT_FILE, load_project
+from asst_deploy.spec.loader import PROJECT_FILE, environment_names, load_project, load_unchecked
 from asst_deploy.spec.model import AssistantSpec, Project
 from asst_deploy.types import Json
 
@@ -85,8 +85,18 @@ class TurnVerdict:
         return "n/a" if self.not_applicable else "pass"
 
 
+# the name of the environment of no `environments:` entry (the project file's own
+# targets and defaults), for --envs and --parity, unless the project declares one so named
+BASE = "base"
+
+
 class ConversationError(AsstDeployError):
     """The conversation could not be run at all (no project, no cassette, not deployed)."""
+
+
+class Excluded(ConversationError):
+    """The environment's `exclude:` leaves the script's assistant out: nothing to run, by
+    choice, so the conversation is skipped there (with this reason), neither passed nor failed."""
 
 
 def _no_sleep(seconds: float) -> None:
@@ -126,7 +136,10 @@ class Harness:
     def project(self, script: Script, env: str | None = None) -> Project:
         key = self._key(script, env)
         if key not in self._projects:
-            self._projects[key] = load_project(*key)
+            root, name, target = key
+            if name == BASE and BASE not in environment_names(root):
+                name = None
+            self._projects[key] = load_project(root, name, target)
         return self._projects[key]
 
     def _live_client(self, script: Script, env: str | None) -> Any:
@@ -191,10 +204,7 @@ class Harness:
         api = project.target.api
         spec = next((a for a in project.assistants if a.key == script.assistant), None)
         if spec is None:
-            keys = ", ".join(a.key for a in project.assistants) or "none"
-            raise ConversationError(
-                f"{script.display}: the project has no assistant '{script.assistant}' (it has: {keys})"
-            )
+            raise missing(script, project)
         check_conversation(conversation, project)
         if self.settings.streaming is not None:
             conversation = replace(conversation, streaming=self.settings.streaming)
@@ -360,6 +370,25 @@ class Harness:
         if len(outcome.failures) == failed_before:
             outcome.passes += 1
         return verdicts
+
+
+def missing(script: Script, project: Project) -> ConversationError:
+    """Why the project has no assistant `script.assistant`: the environment excludes it
+    (Excluded, a skip), or no spec has that key (an error)."""
+    if project.environment is not None:
+        try:
+            excluded = load_unchecked(project.root, project.environment)[1]
+        except SpecError:  # an excluded spec's own problems: no reason to skip
+            excluded = frozenset()
+        if script.assistant in excluded:
+            return Excluded(  # no path: a skip is reported at the script's line
+                f"assistant '{script.assistant}' is excluded from "
+                f"environment '{project.environment}' (its `exclude:` in {PROJECT_FILE})"
+            )
+    keys = ", ".join(a.key for a in project.assistants) or "none"
+    return ConversationError(
+        f"{script.display}: the project has no assistant '{script.assistant}' (it has: {keys})"
+    )
 
 
 def _shown(path: Path) -> Path:

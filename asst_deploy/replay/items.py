@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.replay.harness import MODE_CHOICES, Harness, Settings, canonical_mode
+from asst_deploy.replay.harness import (
+    MODE_CHOICES,
+    Excluded,
+    Harness,
+    Settings,
+    canonical_mode,
+)
 from asst_deploy.replay.script import Conversation, Script, load_script
 
 HARNESS = pytest.StashKey[Harness]()
@@ -137,6 +143,8 @@ class ConversationItem(pytest.Item):
         ]
         try:
             outcome = running.run(self.script, self.conversation, self.env)
+        except Excluded as exc:  # the environment leaves the assistant out on purpose
+            raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
         except AsstDeployError as exc:
             raise ConversationFailed(exc.render().removeprefix("Error: ")) from None
         self.user_properties += [

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from asst_deploy.types import Json
 
 PASS, FAIL, NOT_APPLICABLE, NOT_RUN = "pass", "fail", "n/a", "not run"
+# the environment leaves the conversation's assistant out (`exclude:`): no verdict to keep
+SKIPPED = "skipped"
 # B's latency is worth a mention only when it is this much slower or faster than A's, and
 # by more than LATENCY_FLOOR seconds: scheduling noise is not a difference of behaviour
 LATENCY_RATIO = 1.5
@@ -21,12 +23,13 @@ _EXCERPT = 60
 class TurnRecord:
     """One turn as one environment ran it (built from a transcript, or by hand in tests)."""
 
-    verdict: str  # pass | fail | n/a (an expectation the generation cannot check) | not run
+    # pass | fail | n/a (an expectation the generation cannot check) | not run | skipped
+    verdict: str
     reply: str = ""
     tool_calls: tuple[str, ...] = ()  # "name(arguments)" or the tool's type
     status: str = ""
     tokens: int | None = None
-    latency: float = 0.0
+    latency: float | None = 0.0  # None: not measured (a replay times no target)
     notes: tuple[str, ...] = ()  # the failures, or what was not applicable, one a line
 
 
@@ -40,8 +43,9 @@ class Row:
 
     @property
     def lost(self) -> bool:
-        """A passed this turn and B did not (failed, could not check it all, never got there)."""
-        return self.a.verdict == PASS and self.b.verdict != PASS
+        """A passed this turn and B did not (failed, could not check it all, never got
+        there); B's environment excluding the assistant is its declared choice, not a loss."""
+        return self.a.verdict == PASS and self.b.verdict not in (PASS, SKIPPED)
 
 
 def _excerpt(text: str) -> str:
@@ -70,7 +74,7 @@ def reply_diff(a: str, b: str) -> str | None:
 
 def differences(a: TurnRecord, b: TurnRecord) -> tuple[str, ...]:
     """What B did otherwise than A, one short phrase each, in a fixed order."""
-    if NOT_RUN in (a.verdict, b.verdict):
+    if {NOT_RUN, SKIPPED} & {a.verdict, b.verdict}:
         return ()
     found = []
     text = reply_diff(a.reply, b.reply)
@@ -84,9 +88,10 @@ def differences(a: TurnRecord, b: TurnRecord) -> tuple[str, ...]:
         found.append(f"status: {a.status or '?'} -> {b.status or '?'}")
     if a.tokens != b.tokens and None not in (a.tokens, b.tokens):
         found.append(f"tokens: {a.tokens} -> {b.tokens}")
-    slow, fast = max(a.latency, b.latency), min(a.latency, b.latency)
-    if slow - fast > LATENCY_FLOOR and slow > fast * LATENCY_RATIO:
-        found.append(f"latency: {a.latency:.2f} s -> {b.latency:.2f} s")
+    if a.latency is not None and b.latency is not None:
+        slow, fast = max(a.latency, b.latency), min(a.latency, b.latency)
+        if slow - fast > LATENCY_FLOOR and slow > fast * LATENCY_RATIO:
+            found.append(f"latency: {a.latency:.2f} s -> {b.latency:.2f} s")
     return tuple(found)
 
 
@@ -114,7 +119,11 @@ def _verdict(record: TurnRecord) -> str:
 
 def _cells(row: Row) -> list[str]:
     notes = list(row.differences)
-    notes += [f"B: {n}" for n in row.b.notes if row.b.verdict != PASS]
+    shown = {side: r.notes for side, r in (("A", row.a), ("B", row.b)) if r.verdict != PASS}
+    if len(shown) == 2 and shown["A"] == shown["B"]:
+        shown = {"A, B": shown["A"]}
+    for side, side_notes in shown.items():
+        notes += [f"{side}: {n}" for n in side_notes]
     return [
         row.conversation,
         str(row.turn),
@@ -126,9 +135,13 @@ def _cells(row: Row) -> list[str]:
 
 def _summary(rows: Sequence[Row], env_a: str, env_b: str) -> str:
     lost = sum(row.lost for row in rows)
+    skipped = sum(SKIPPED in (row.a.verdict, row.b.verdict) for row in rows)
+    turns = f"{len(rows)} turns" + (
+        f", {skipped} skipped: their assistant is excluded from an environment" if skipped else ""
+    )
     if not lost:
-        return f"{env_b} kept every verdict {env_a} had ({len(rows)} turns)."
-    return f"{env_b} lost {lost} of the verdicts {env_a} had ({len(rows)} turns)."
+        return f"{env_b} kept every verdict {env_a} had ({turns})."
+    return f"{env_b} lost {lost} of the verdicts {env_a} had ({turns})."
 
 
 HEADER = ("conversation", "turn", "verdict {a}", "verdict {b}", "what differs")

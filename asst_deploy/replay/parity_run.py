@@ -9,14 +9,16 @@ from pathlib import Path
 
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.replay import parity
-from asst_deploy.replay.harness import Harness, Settings, TurnVerdict
+from asst_deploy.replay.harness import BASE, Excluded, Harness, Settings, TurnVerdict, project_root
 from asst_deploy.replay.script import Script, load_script
+from asst_deploy.spec.loader import environment_names
 
 Records = dict[tuple[str, int], parity.TurnRecord]
 
 
-def record(verdict: TurnVerdict) -> parity.TurnRecord:
-    """A turn's verdict and what happened in it, as the parity table compares them."""
+def record(verdict: TurnVerdict, timed: bool = True) -> parity.TurnRecord:
+    """A turn's verdict and what happened in it, as the parity table compares them; not
+    `timed`, its latency is unknown (a replay's is the time to read a cassette)."""
     notes = tuple(f"{f.kind}: {f.message}" for f in [*verdict.failures, *verdict.not_applicable])
     if verdict.error:
         notes += (verdict.error,)
@@ -35,7 +37,7 @@ def record(verdict: TurnVerdict) -> parity.TurnRecord:
         tool_calls=calls,
         status=result.status,
         tokens=result.usage.get("total_tokens"),
-        latency=result.latency,
+        latency=result.latency if timed else None,
         notes=notes,
     )
 
@@ -48,12 +50,29 @@ def scripts(paths: Iterable[Path]) -> list[Script]:
     return [load_script(p) for p in found]
 
 
+def check_environments(loaded: Iterable[Script], envs: Iterable[str]) -> None:
+    """Before anything runs: each environment named is one of every script's project (or
+    `base`, the project file's own targets), else every conversation would fail alike."""
+    roots = {project_root(script) for script in loaded}
+    for env in envs:
+        for root in sorted(roots):
+            names = environment_names(root)
+            if env != BASE and env not in names:
+                raise AsstDeployError(
+                    f"the project in {root} has no environment '{env}' (it has: "
+                    f"{', '.join((BASE, *names))}; `{BASE}` is the project file's own targets)"
+                )
+
+
 def run_side(
     settings: Settings, env: str, loaded: Iterable[Script], keyword: str | None
 ) -> Records:
     """Every conversation of `loaded` on `env`: its turns' records, keyed by
-    ("script::conversation", turn); a turn after the one that failed is left out (not run)."""
+    ("script::conversation", turn); a turn after the one that failed is left out (not run),
+    and every turn of a conversation whose assistant `env` excludes is skipped."""
     harness = Harness(replace(settings, env=env))
+    # `once` replays only some: a latency measured on one side and not the other says nothing
+    timed = settings.mode in ("live", "record")
     records: Records = {}
     try:
         for script in loaded:
@@ -63,12 +82,17 @@ def run_side(
                     continue
                 try:
                     _, verdicts = harness.transcribe(script, conversation, env)
+                except Excluded as exc:
+                    skipped = parity.TurnRecord(parity.SKIPPED, notes=(str(exc),))
+                    for turn in conversation.turns:
+                        records[(name, turn.index)] = skipped
+                    continue
                 except AsstDeployError as exc:
                     message = exc.render().removeprefix("Error: ")
                     records[(name, 1)] = parity.TurnRecord(parity.FAIL, notes=(message,))
                     continue
                 for verdict in verdicts:
-                    records[(name, verdict.index)] = record(verdict)
+                    records[(name, verdict.index)] = record(verdict, timed)
     finally:
         harness.close()
     return records

@@ -9,6 +9,7 @@ from asst_deploy.replay.parity import (
     NOT_APPLICABLE,
     NOT_RUN,
     PASS,
+    SKIPPED,
     TurnRecord,
     compare,
     differences,
@@ -138,3 +139,40 @@ def test_markdown_and_json_carry_the_same_rows() -> None:
     assert (data["a"], data["b"], data["kept"], data["lost"]) == ("classic", "agents", False, 1)
     assert [t["lost"] for t in data["turns"]] == [False, False, True]
     assert data["turns"][2]["b"]["reply"] == "Bye | now"
+
+
+def test_an_excluded_conversation_is_skipped_shown_and_no_loss() -> None:
+    why = ("assistant 'handbook' is excluded from environment 'agents'",)
+    b = dict(A)
+    b[("handbook::vacation", 1)] = TurnRecord(SKIPPED, notes=why)
+    rows = compare(A, b)
+    assert [r.lost for r in rows] == [False, False, False] and kept(rows)
+    assert rows[0].differences == ()  # nothing ran on B to compare with
+    table = render_table(rows, "classic", "agents")
+    (handbook,) = [line for line in table.splitlines() if line.startswith("handbook::vacation")]
+    assert handbook.split()[2:4] == ["pass", "skipped"]
+    assert handbook.endswith("B: assistant 'handbook' is excluded from environment 'agents'")
+    assert table.endswith(
+        "agents kept every verdict classic had "
+        "(3 turns, 1 skipped: their assistant is excluded from an environment)."
+    )
+    # both sides skipped, or failing alike: their notes are said once
+    both = compare(
+        {("x", 1): TurnRecord(SKIPPED, notes=why)}, {("x", 1): TurnRecord(SKIPPED, notes=why)}
+    )
+    assert render_table(both, "a", "b").splitlines()[2].endswith(f"A, B: {why[0]}")
+
+
+def test_a_failure_on_a_is_explained_too() -> None:
+    rows = compare(
+        {("x", 1): TurnRecord(FAIL, notes=("no cassette",))}, {("x", 1): TurnRecord(PASS)}
+    )
+    assert render_table(rows, "a", "b").splitlines()[2].endswith("A: no cassette")
+
+
+def test_an_unmeasured_latency_is_not_compared() -> None:
+    a = TurnRecord(PASS, reply="x", latency=None)
+    assert differences(a, TurnRecord(PASS, reply="x", latency=3.0)) == ()
+    assert differences(TurnRecord(PASS, latency=0.1), TurnRecord(PASS, latency=3.0)) == (
+        "latency: 0.10 s -> 3.00 s",
+    )
