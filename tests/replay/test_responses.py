@@ -423,3 +423,12 @@ def test_a_changed_spec_makes_the_responses_cassette_stale(rconv: Conv) -> None:
     result = rconv.run("--asst-mode", "replay", "-k", "broken")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*stale*"])
+
+
+def test_a_changed_turn_does_not_match_the_responses_cassette(rconv: Conv) -> None:
+    script = rconv.script("bot", SCRIPT)
+    rconv.run("--asst-mode", "record", "-k", "broken").assert_outcomes(passed=1)
+    script.write_text(script.read_text().replace("user: break it", "user: break it now"))
+    result = rconv.run("--asst-mode", "replay", "-k", "broken")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*turn 1: replay does not match the cassette*"])

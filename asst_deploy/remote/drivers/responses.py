@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -129,12 +128,16 @@ class ResponsesDriver:
         template = TemplateId(target, environment_of(self.root, target), key)
         try:
             return self._deployed(template)
+        except TurnError:
+            raise
         except AsstDeployError as exc:
             raise NotDeployed(f"on target '{target}': {exc}") from None
 
     def get(self, remote_id: str) -> Deployed:
         try:
             return self._deployed(TemplateId.parse(remote_id))
+        except TurnError:
+            raise  # a call failed (or does not match the cassette): said as it is
         except (AsstDeployError, ValueError) as exc:
             raise TurnError(0, f"the request template {remote_id}: {exc}") from exc
 
@@ -406,8 +409,7 @@ class ResponsesDriver:
     def _calls(self, index: int, doing: str) -> Iterator[None]:
         """The remote layer's errors as TurnErrors naming the turn (the cause kept)."""
         try:
-            with warnings.catch_warnings(), translated(doing):
-                warnings.simplefilter("ignore", DeprecationWarning)
+            with translated(doing):
                 yield
         except RemoteError as exc:
             raise TurnError(index, str(exc)) from exc
