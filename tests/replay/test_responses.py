@@ -17,6 +17,13 @@ import openai
 import pytest
 import yaml
 
+# pytester's in-process runs (the harness tests below) drop the modules first imported
+# during a run; this module also starts the sandbox in-process, so its modules are
+# imported here, before any run: else a route re-imported later raises another APIError
+# class than the one the app handles, and a 404 becomes a 500
+import asst_deploy.sandbox.routes.conversations
+import asst_deploy.sandbox.routes.responses
+import asst_deploy.sandbox.server  # noqa: F401
 from asst_deploy import identity, runtime
 from asst_deploy.remote.drivers import driver_class
 from asst_deploy.remote.drivers.base import Deployed, DriverOptions, TurnError
