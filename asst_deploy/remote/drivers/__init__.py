@@ -13,6 +13,7 @@ from asst_deploy.remote.drivers.base import Driver, DriverOptions
 DRIVERS = {
     "assistants": "asst_deploy.remote.drivers.assistants:AssistantsDriver",
     "agents": "asst_deploy.remote.drivers.agents:AgentsDriver",
+    "responses": "asst_deploy.remote.drivers.responses:ResponsesDriver",
 }
 
 

@@ -1,0 +1,417 @@
+"""The Responses API conversation driver: a conversation per script conversation, a response per turn."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from asst_deploy import identity, runtime
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.remote.base import RemoteError
+from asst_deploy.remote.drivers.base import (
+    Deployed,
+    DriverOptions,
+    NotDeployed,
+    TurnError,
+    answer,
+)
+from asst_deploy.remote.drivers.base import arguments as _arguments
+from asst_deploy.remote.openai_backend import OpenAIBackend, translated
+from asst_deploy.replay.script import Conversation, Turn
+from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
+from asst_deploy.request_template import request_kwargs
+from asst_deploy.spec.loader import PROJECT_FILE, load_project
+from asst_deploy.spec.model import AssistantSpec, Project
+from asst_deploy.spec.yamlpos import parse_file
+from asst_deploy.types import Json
+
+_PAGE = 100
+_POLL = 0.5  # seconds between retrievals of a response still in progress
+UNFINISHED = ("queued", "in_progress")
+# the terminal events of a streamed response, each carrying the whole response
+ENDINGS = ("response.completed", "response.incomplete", "response.failed")
+# what a response leaves out of its output items unless asked, by the tool that makes them
+INCLUDE = {
+    "code_interpreter": "code_interpreter_call.outputs",
+    "file_search": "file_search_call.results",
+}
+# response usage -> the run usage names scripts and parity read
+_USAGE = (
+    ("prompt_tokens", "input_tokens"),
+    ("completion_tokens", "output_tokens"),
+    ("total_tokens", "total_tokens"),
+)
+
+
+def _data(obj: Any) -> dict[str, Json]:
+    data = obj.model_dump(mode="json", by_alias=True)
+    assert isinstance(data, dict)
+    return data
+
+
+def request_form(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
+    """The request template with each deployed id named by what it stands for (a store's
+    key, a file's path and content): what a cassette's fingerprint hashes on responses."""
+    stores = {key: f"vector_store:{key}" for key in spec.vector_stores}
+    files = {path: f"file:{path}#{sha}" for path, sha in shas.items()}
+    return request_kwargs(spec, "", stores, files)
+
+
+def _functions(kwargs: Mapping[str, Json]) -> dict[str, Json]:
+    """Function name -> parameters schema, from the request's (flat) function tools."""
+    return {
+        t["name"]: t.get("parameters") or {"type": "object"}
+        for t in kwargs.get("tools") or ()
+        if t.get("type") == "function"
+    }
+
+
+def environment_of(root: Path, target: str) -> str | None:
+    """The environment that deploys to `target` (validate lets no two share one), else
+    the base: conversations name a target, and a request template is an environment's."""
+    docs = parse_file(root / PROJECT_FILE, PROJECT_FILE, [])
+    data = docs[0].data if len(docs) == 1 and isinstance(docs[0].data, dict) else {}
+    environments = data.get("environments")
+    for name, env in sorted((environments if isinstance(environments, dict) else {}).items()):
+        if isinstance(env, dict) and env.get("target") == target:
+            return str(name)
+    return None
+
+
+@dataclass(frozen=True)
+class TemplateId:
+    """What names a request template (it has no remote id): target, environment, key."""
+
+    target: str
+    env: str | None
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.target}:{self.env or ''}:{self.key}"
+
+    @classmethod
+    def parse(cls, text: str) -> TemplateId:
+        target, env, key = text.split(":")
+        return cls(target, env or None, key)
+
+
+class ResponsesDriver:
+    """One conversation (POST /conversations) per script conversation; a turn is one
+    responses.create with the request template `asst_deploy.runtime` gives for the
+    assistant, then one more per round of function calls (their outputs as input items),
+    streamed or not, until the model calls nothing more."""
+
+    api = "responses"
+    spec_form = staticmethod(request_form)
+    not_applicable: Mapping[str, str] = {}
+
+    def __init__(self, client: openai.OpenAI, options: DriverOptions) -> None:
+        self.client = client
+        self.root = options.root
+        self.transport_errors = options.transport_errors
+        self.sleep = options.sleep
+        self.clock = options.clock
+        self._projects: dict[tuple[str | None, str], Project] = {}
+        self._requests: dict[str, dict[str, Json]] = {}  # template id -> kwargs
+        self._responses: dict[str, list[str]] = {}  # conversation id -> responses made
+        self._filenames: dict[str, str] = {}
+
+    # --- the request template -----------------------------------------------------------
+
+    def find(self, project: str, key: str, target: str) -> Deployed:
+        template = TemplateId(target, environment_of(self.root, target), key)
+        try:
+            return self._deployed(template)
+        except TurnError:
+            raise
+        except AsstDeployError as exc:
+            raise NotDeployed(f"on target '{target}': {exc}") from None
+
+    def get(self, remote_id: str) -> Deployed:
+        try:
+            return self._deployed(TemplateId.parse(remote_id))
+        except TurnError:
+            raise  # a call failed (or does not match the cassette): said as it is
+        except (AsstDeployError, ValueError) as exc:
+            raise TurnError(0, f"the request template {remote_id}: {exc}") from exc
+
+    def _deployed(self, template: TemplateId) -> Deployed:
+        """The template as runtime.request gives it, the target's ids listed once."""
+        project = self._project(template)
+        spec = next(a for a in project.assistants if a.key == template.key)
+        app = runtime.Runtime(project, backend=OpenAIBackend(self.client))
+        with self._calls(0, "listing the deployed vector stores and files"):
+            kwargs = app.request(template.key)
+        self._requests[str(template)] = kwargs
+        shas = {f.path: identity.file_sha(f.abs_path) for f in project.files}
+        # a template is made from the spec as it is now: stamped with its own form's hash,
+        # so only its vector stores and files can be out of date (checked apart)
+        stamp = identity.canonical_hash(request_form(spec, shas))
+        metadata: dict[str, Json] = {**dict(kwargs["metadata"]), identity.HASH_KEY: stamp}
+        found: dict[str, Json] = {"id": str(template), "request": kwargs, "metadata": metadata}
+        return Deployed(str(template), found, _functions(kwargs))
+
+    def _project(self, template: TemplateId) -> Project:
+        place = (template.env, template.target)
+        if place not in self._projects:
+            self._projects[place] = load_project(self.root, template.env, template.target)
+        return self._projects[place]
+
+    def request(self, remote_id: str) -> dict[str, Json]:
+        """The kwargs the driver sends for a template found or got before (for tests)."""
+        return self._requests[remote_id]
+
+    def find_vector_store(self, project: str, key: str) -> Mapping[str, Json] | None:
+        pages = OpenAIBackend(self.client)._pages(
+            "listing vector stores", self.client.vector_stores.list, _PAGE, None
+        )
+        with self._calls(0, "listing vector stores"):
+            for item in pages:
+                if identity.owner(item.metadata)[:2] == (project, key):
+                    return _data(item)
+        return None
+
+    # --- a conversation -----------------------------------------------------------------
+
+    def start(self, deployed: Deployed, conversation: Conversation) -> Transcript:
+        with self._calls(1, "creating the conversation"):
+            created = self.client.conversations.create()
+        self._responses[created.id] = []
+        return Transcript(conversation.name, created.id, deployed.id)
+
+    def finish(self, transcript: Transcript) -> None:
+        """Delete the responses and the conversation: nothing is left behind on a target."""
+        with self._calls(len(transcript.turns), "deleting the conversation"):
+            for response_id in self._responses.pop(transcript.thread_id, []):
+                self.client.responses.delete(response_id)
+            self.client.conversations.delete(transcript.thread_id)
+
+    def turn(self, transcript: Transcript, turn: Turn, conversation: Conversation) -> TurnResult:
+        if turn.attachments:
+            raise TurnError(
+                turn.index,
+                "attachments are Assistants-only: on responses, files come with the "
+                "assistant (code_interpreter files or vector stores in the spec)",
+            )
+        if conversation.run:
+            # create-run overrides have no place in a request template: refused, not dropped
+            raise TurnError(
+                turn.index,
+                f"`run:` overrides ({', '.join(sorted(conversation.run))}) are Assistants "
+                "create-run fields; move them into the spec (or an environment's overrides), "
+                "or run this conversation on an assistants environment",
+            )
+        result = TurnResult(turn.index, turn.user)
+        transcript.turns.append(result)
+        start = self.clock()
+        deadline = start + conversation.timeout
+        kwargs = self._requests.get(transcript.assistant_id)
+        if kwargs is None:
+            kwargs = self.request(self.get(transcript.assistant_id).id)
+        extra: dict[str, Any] = {"conversation": transcript.thread_id}
+        include = sorted(
+            {INCLUDE[t["type"]] for t in kwargs.get("tools") or () if t.get("type") in INCLUDE}
+        )
+        if include:
+            extra["include"] = include
+        made: list[dict[str, Json]] = []
+        items: Any = [{"role": "user", "content": turn.user}]
+        while True:
+            response = self._respond(turn, kwargs, extra, items, conversation, deadline)
+            made.append(response)
+            self._responses[transcript.thread_id].append(str(response["id"]))
+            calls = [i for i in response.get("output") or () if i.get("type") == "function_call"]
+            if not calls or response.get("status") != "completed":
+                break
+            if self.clock() > deadline:
+                made[-1] = {**response, "status": "timed_out"}
+                break
+            items = self._outputs(turn, result, calls)
+        result.latency = self.clock() - start
+        self._fill(turn.index, result, made)
+        return result
+
+    # --- one response -------------------------------------------------------------------
+
+    def _respond(
+        self,
+        turn: Turn,
+        kwargs: Mapping[str, Json],
+        extra: Mapping[str, Any],
+        items: Any,
+        conversation: Conversation,
+        deadline: float,
+    ) -> dict[str, Json]:
+        responses = self.client.responses
+        sent: Any = {**kwargs, **extra, "input": items}
+        if conversation.streaming:
+            with self._calls(turn.index, "streaming the response"):
+                stream = responses.create(stream=True, timeout=self._left(deadline), **sent)
+                response = self._consume(turn, stream, deadline)
+        else:
+            with self._calls(turn.index, "creating the response"):
+                response = _data(responses.create(timeout=self._left(deadline), **sent))
+        with self._calls(turn.index, "waiting for the response"):
+            # a stream that ended early (a dropped connection, the deadline), or a response
+            # still being made: read it until it ends, or the turn's time is up
+            while response.get("status") in UNFINISHED:
+                if self.clock() > deadline:
+                    return {**response, "status": "timed_out"}
+                self.sleep(min(_POLL, self._left(deadline)))
+                response = _data(responses.retrieve(str(response["id"])))
+        return response
+
+    def _consume(self, turn: Turn, stream: Any, deadline: float) -> dict[str, Json]:
+        """The response a stream tells: the terminal event's, else as far as it got."""
+        response: dict[str, Json] = {}
+        output: dict[int, dict[str, Json]] = {}
+        with stream:
+            for event in stream:
+                data = _data(event)
+                kind = str(data.get("type"))
+                if kind in ENDINGS:
+                    return dict(data["response"])
+                if kind in ("response.created", "response.in_progress"):
+                    response = dict(data["response"])
+                elif kind == "response.output_item.done":
+                    output[int(data["output_index"])] = dict(data["item"])
+                elif kind == "error":
+                    raise TurnError(turn.index, f"the response's stream reported an error: {data}")
+                if self.clock() > deadline:
+                    break
+        if not response:
+            raise TurnError(turn.index, "the response's stream ended before it began")
+        return {**response, "output": [output[i] for i in sorted(output)]}
+
+    def _left(self, deadline: float) -> float:
+        return max(deadline - self.clock(), 0.001)
+
+    # --- function calls ---------------------------------------------------------------
+
+    def _outputs(
+        self, turn: Turn, result: TurnResult, calls: list[dict[str, Json]]
+    ) -> list[dict[str, Json]]:
+        """Every call of a response answered at once, as function_call_output items."""
+        result.rounds += 1
+        outputs: list[dict[str, Json]] = []
+        for call in calls:
+            raw_args = str(call.get("arguments") or "")
+            parsed, text = answer(turn, str(call["name"]), raw_args)
+            result.tool_calls.append(
+                ToolCall(
+                    str(call["call_id"]), "function", str(call["name"]), parsed, raw_args, text
+                )
+            )
+            outputs.append(
+                {"type": "function_call_output", "call_id": call["call_id"], "output": text}
+            )
+        return outputs
+
+    # --- the transcript -----------------------------------------------------------------
+
+    def _fill(self, index: int, result: TurnResult, made: list[dict[str, Json]]) -> None:
+        last = made[-1]
+        items = [item for response in made for item in response.get("output") or ()]
+        result.run_id = str(last.get("id") or "")
+        result.status = str(last.get("status") or "unknown")
+        error = last.get("error") or {}
+        incomplete = last.get("incomplete_details") or {}
+        result.error = error.get("message") or incomplete.get("reason") or None
+        # a turn's usage is all its responses', as a run's covers its tool-output rounds
+        result.usage = {
+            name: sum(int((r.get("usage") or {}).get(key) or 0) for r in made)
+            for name, key in _USAGE
+            if any(isinstance((r.get("usage") or {}).get(key), int) for r in made)
+        }
+        result.messages = [
+            i for i in items if i.get("type") == "message" and i.get("role") == "assistant"
+        ]
+        result.steps = items
+        texts = []
+        for message in result.messages:
+            for part in message.get("content") or ():
+                if part.get("type") != "output_text":
+                    continue
+                texts.append(str(part.get("text") or ""))
+                for note in part.get("annotations") or ():
+                    if note.get("type") == "file_citation":
+                        result.citations.append(self._citation(index, note))
+        result.reply = "\n".join(texts)
+        self._merge_calls(result, items)
+
+    def _merge_calls(self, result: TurnResult, items: list[dict[str, Json]]) -> None:
+        """Built-in tool calls come from the output items; function calls were collected as
+        they were answered, and are put in output order here."""
+        answered = {c.id: c for c in result.tool_calls}
+        ordered: list[ToolCall] = []
+        for item in items:
+            kind = item.get("type")
+            if kind == "function_call":
+                known = answered.pop(str(item["call_id"]), None)
+                if known is None:
+                    raw = str(item.get("arguments") or "")
+                    known = ToolCall(
+                        str(item["call_id"]), "function", str(item["name"]), _arguments(raw), raw
+                    )
+                ordered.append(known)
+            elif kind == "code_interpreter_call":
+                logs = [
+                    str(o.get("logs"))
+                    for o in item.get("outputs") or ()
+                    if o.get("type") == "logs" and o.get("logs")
+                ]
+                ordered.append(
+                    ToolCall(
+                        str(item["id"]),
+                        "code_interpreter",
+                        "code_interpreter",
+                        input=item.get("code"),
+                        logs="\n".join(logs) or None,
+                    )
+                )
+            elif kind == "file_search_call":
+                # what it found (asked for with include): the files and scores, as output
+                found = [
+                    {"filename": r.get("filename"), "score": r.get("score")}
+                    for r in item.get("results") or ()
+                ]
+                ordered.append(
+                    ToolCall(
+                        str(item["id"]),
+                        "file_search",
+                        "file_search",
+                        arguments={"queries": item.get("queries") or []},
+                        output=json.dumps(found) if found else None,
+                    )
+                )
+            elif kind not in ("message", "function_call_output", "reasoning"):
+                ordered.append(ToolCall(str(item["id"]), str(kind), str(kind)))
+        result.tool_calls = ordered + list(answered.values())
+
+    def _citation(self, index: int, note: Mapping[str, Json]) -> Citation:
+        file_id = str(note["file_id"])
+        filename = note.get("filename")
+        if not filename:  # the annotation names its file; a service that did not is asked
+            if file_id not in self._filenames:
+                with self._calls(index, f"reading cited file {file_id}"):
+                    self._filenames[file_id] = self.client.files.retrieve(file_id).filename
+            filename = self._filenames[file_id]
+        parsed = identity.parse_file_name(str(filename))
+        return Citation(file_id, str(filename), parsed.path if parsed else str(filename))
+
+    @contextmanager
+    def _calls(self, index: int, doing: str) -> Iterator[None]:
+        """The remote layer's errors as TurnErrors naming the turn (the cause kept)."""
+        try:
+            with translated(doing):
+                yield
+        except RemoteError as exc:
+            raise TurnError(index, str(exc)) from exc
+        except self.transport_errors as exc:
+            raise TurnError(index, f"{doing} failed: {type(exc).__name__}") from exc
