@@ -13,6 +13,7 @@ import httpx2
 import openai
 
 from asst_deploy import identity
+from asst_deploy.remote.agents_backend import AgentsBackend
 from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.drivers.base import (
     Deployed,
@@ -22,9 +23,10 @@ from asst_deploy.remote.drivers.base import (
     TurnError,
     agent_form,
     answer,
+    find_managed,
 )
 from asst_deploy.remote.drivers.base import arguments as _arguments
-from asst_deploy.remote.openai_backend import OpenAIBackend, translated
+from asst_deploy.remote.openai_backend import translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.transcript import ToolCall, Transcript, TurnResult
 from asst_deploy.types import Json
@@ -131,14 +133,10 @@ class AgentsDriver:
     # --- the agent ----------------------------------------------------------------------
 
     def find(self, project: str, key: str, target: str) -> Deployed:
-        # the backend's paging (one page at a time, stopping at the first match)
-        agents = self.client.beta.agents.list
-        pages = OpenAIBackend(self.client)._pages("listing agents", agents, _PAGE, None)
         with self._calls(0, "listing agents"):
-            for item in pages:
-                if identity.owner(item.metadata)[:2] == (project, key):
-                    found = _data(item)
-                    return Deployed(item.id, found, _functions(found))
+            found = find_managed(AgentsBackend(self.client), "agent", project, key)
+        if found is not None:
+            return Deployed(found.id, dict(found.data), _functions(dict(found.data)))
         raise NotDeployed(
             f"assistant '{key}' of project '{project}' is not deployed as an agent on target "
             f"'{target}'; run `asst-deploy apply` first"

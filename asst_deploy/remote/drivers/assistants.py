@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import openai
 
 from asst_deploy import identity
+from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.drivers.base import (
     Deployed,
@@ -18,9 +19,10 @@ from asst_deploy.remote.drivers.base import (
     TurnError,
     answer,
     assistant_form,
+    find_managed,
 )
 from asst_deploy.remote.drivers.base import arguments as _arguments
-from asst_deploy.remote.openai_backend import OpenAIBackend, translated
+from asst_deploy.remote.openai_backend import translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.stream import RunStream
 from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
@@ -65,7 +67,7 @@ class AssistantsDriver:
     # --- the assistant ------------------------------------------------------------------
 
     def find(self, project: str, key: str, target: str) -> Deployed:
-        found = self._find(self.client.beta.assistants.list, "assistants", project, key)
+        found = self._find("assistant", project, key)
         if found is None:
             raise NotDeployed(
                 f"assistant '{key}' of project '{project}' is not deployed on target "
@@ -75,7 +77,7 @@ class AssistantsDriver:
 
     def find_vector_store(self, project: str, key: str) -> dict[str, Json] | None:
         """The deployed vector store of `project` with spec `key` (lists them all)."""
-        return self._find(self.client.vector_stores.list, "vector stores", project, key)
+        return self._find("vector_store", project, key)
 
     def get(self, remote_id: str) -> Deployed:
         """One assistant by id: what a recorded conversation needs of the assistant list."""
@@ -83,16 +85,10 @@ class AssistantsDriver:
             found = _data(self.client.beta.assistants.retrieve(remote_id))
         return Deployed(remote_id, found, _functions(found))
 
-    def _find(
-        self, list_page: Callable[..., Any], what: str, project: str, key: str
-    ) -> dict[str, Json] | None:
-        # the backend's paging (one page at a time, stopping at the first match)
-        pages = OpenAIBackend(self.client)._pages(f"listing {what}", list_page, _PAGE, None)
-        with self._calls(0, f"listing {what}"):
-            for item in pages:
-                if identity.owner(item.metadata)[:2] == (project, key):
-                    return _data(item)
-        return None
+    def _find(self, kind: str, project: str, key: str) -> dict[str, Json] | None:
+        with self._calls(0, f"listing {kind.replace('_', ' ')}s"):
+            found = find_managed(AssistantsBackend(self.client), kind, project, key)
+        return dict(found.data) if found is not None else None
 
     # --- a conversation -----------------------------------------------------------------
 

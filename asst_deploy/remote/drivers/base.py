@@ -11,6 +11,8 @@ from typing import ClassVar, Protocol
 from asst_deploy import identity
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.kinds import agent, assistant
+from asst_deploy.remote.base import Backend
+from asst_deploy.remote.state import RemoteObject
 from asst_deploy.replay import stubs
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.transcript import Transcript, TurnResult
@@ -127,3 +129,12 @@ def assistant_form(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Js
 def agent_form(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
     """The canonical form apply stamps on an agent made from `spec`."""
     return agent.KIND.form(spec, shas)
+
+
+def find_managed(backend: Backend, kind: str, project: str, key: str) -> RemoteObject | None:
+    """The newest live object of `kind` whose identity tags name `project` and `key`: the
+    backend's own listing, a page at a time, stopping at the first match."""
+    for obj in backend.list_newest(kind):
+        if isinstance(obj, RemoteObject) and obj.owner[:2] == (project, key):
+            return obj
+    return None

@@ -20,6 +20,7 @@ from asst_deploy.remote.drivers.base import (
     NotDeployed,
     TurnError,
     answer,
+    find_managed,
 )
 from asst_deploy.remote.drivers.base import arguments as _arguments
 from asst_deploy.remote.openai_backend import OpenAIBackend, translated
@@ -168,14 +169,9 @@ class ResponsesDriver:
         return self._requests[remote_id]
 
     def find_vector_store(self, project: str, key: str) -> Mapping[str, Json] | None:
-        pages = OpenAIBackend(self.client)._pages(
-            "listing vector stores", self.client.vector_stores.list, _PAGE, None
-        )
         with self._calls(0, "listing vector stores"):
-            for item in pages:
-                if identity.owner(item.metadata)[:2] == (project, key):
-                    return _data(item)
-        return None
+            found = find_managed(OpenAIBackend(self.client), "vector_store", project, key)
+        return dict(found.data) if found is not None else None
 
     # --- a conversation -----------------------------------------------------------------
 
