@@ -162,13 +162,14 @@ class Harness:
         return self._replay_client
 
     def _driver(
-        self, api: str, client: Any, root: Path, sleep: Any = None, record_stream: Any = None
+        self, api: str, client: Any, project: Project, sleep: Any = None, record_stream: Any = None
     ) -> Driver:
         from asst_deploy.remote import drivers
         from asst_deploy.replay import cassette
 
         options = drivers.DriverOptions(
-            root=root,
+            root=project.root,
+            environment=project.environment,
             sleep=sleep or time.sleep,
             clock=time.monotonic,
             transport_errors=(cassette.CannotOverwriteExistingCassetteException,),
@@ -235,7 +236,7 @@ class Harness:
                     # polls, and the verdict is the same either way
                     conversation = replace(conversation, streaming=recorded["streaming"])
                 assistant_id = recorded.get("assistant_id")
-                driver = self._driver(api, self._replay(), project.root, _no_sleep)
+                driver = self._driver(api, self._replay(), project, _no_sleep)
                 verdicts = self._once(
                     outcome,
                     driver,
@@ -249,7 +250,7 @@ class Harness:
             return outcome, verdicts
         client = self._live_client(script, env)
         # found outside the cassette: the lookup lists every assistant of the target
-        assistant = self._deployed(self._driver(api, client, project.root), script, project, spec)
+        assistant = self._deployed(self._driver(api, client, project), script, project, spec)
         if mode == "record":
             outcome = Outcome()
             with cassette.use(path, record=True, live_base=str(client.base_url)) as tape:
@@ -267,14 +268,14 @@ class Harness:
                     },
                 )
                 driver = self._driver(
-                    api, client, project.root, record_stream=cassette.stream_recorder(tape)
+                    api, client, project, record_stream=cassette.stream_recorder(tape)
                 )
                 verdicts = self._once(
                     outcome, driver, script, conversation, project, spec, print_path, assistant
                 )
             return outcome, verdicts
         outcome = Outcome(required=conversation.pass_rate)
-        driver = self._driver(api, client, project.root)
+        driver = self._driver(api, client, project)
         for _ in range(conversation.repeat):
             verdicts = self._once(
                 outcome, driver, script, conversation, project, spec, print_path, assistant

@@ -27,7 +27,7 @@ import asst_deploy.sandbox.server  # noqa: F401
 from asst_deploy import identity, runtime
 from asst_deploy.remote.drivers import driver_class
 from asst_deploy.remote.drivers.base import Deployed, DriverOptions, TurnError
-from asst_deploy.remote.drivers.responses import ResponsesDriver, TemplateId, environment_of
+from asst_deploy.remote.drivers.responses import ResponsesDriver, TemplateId
 from asst_deploy.remote.targets import connect
 from asst_deploy.replay.script import Conversation, load_script
 from asst_deploy.replay.transcript import Transcript, TurnResult
@@ -194,7 +194,12 @@ def driven(responses_project: Path) -> Iterator[tuple[ResponsesDriver, openai.Op
         client = backend.client.with_options(  # type: ignore[attr-defined]
             http_client=openai.DefaultHttpxClient(event_hooks={"request": [sent]})
         )
-        options = DriverOptions(root=responses_project, sleep=time.sleep, clock=time.monotonic)
+        options = DriverOptions(
+            root=responses_project,
+            sleep=time.sleep,
+            clock=time.monotonic,
+            environment="responses",
+        )
         yield ResponsesDriver(client, options), client, sent
 
 
@@ -217,9 +222,7 @@ def test_the_driver_is_registered_for_responses() -> None:
     assert driver_class("responses") is ResponsesDriver
 
 
-def test_the_environment_of_a_target_names_the_template(responses_project: Path) -> None:
-    assert environment_of(responses_project, "sandbox-responses") == "responses"
-    assert environment_of(responses_project, "elsewhere") is None
+def test_a_template_id_names_target_environment_and_key() -> None:
     template = TemplateId("sandbox-responses", "responses", "bot")
     assert TemplateId.parse(str(template)) == template
     assert TemplateId.parse("sandbox:" + ":bot") == TemplateId("sandbox", None, "bot")
@@ -366,7 +369,9 @@ def test_a_template_not_deployed_says_to_apply(tmp_path: Path, responses_project
     (tmp_path / "p" / ".asst-deploy" / "responses.db").unlink()
     project = load_project(tmp_path / "p", "responses")
     with connect(project.target) as backend:
-        options = DriverOptions(root=tmp_path / "p", sleep=time.sleep, clock=time.monotonic)
+        options = DriverOptions(
+            root=tmp_path / "p", sleep=time.sleep, clock=time.monotonic, environment="responses"
+        )
         driver = ResponsesDriver(backend.client, options)  # type: ignore[attr-defined]
         with pytest.raises(
             Exception, match=r"uses (file|vector store) '.*', which is not deployed"

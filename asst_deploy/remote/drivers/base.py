@@ -65,6 +65,8 @@ class DriverOptions:
     clock: Callable[[], float]
     transport_errors: tuple[type[Exception], ...] = ()
     record_stream: StreamRecorder | None = None
+    # the environment the harness loaded (None: the base), whose overrides shape requests
+    environment: str | None = None
 
 
 class Driver(Protocol):

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -27,9 +26,8 @@ from asst_deploy.remote.openai_backend import OpenAIBackend, translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
 from asst_deploy.request_template import request_kwargs
-from asst_deploy.spec.loader import PROJECT_FILE, load_project
+from asst_deploy.spec.loader import load_project
 from asst_deploy.spec.model import AssistantSpec, Project
-from asst_deploy.spec.yamlpos import parse_file
 from asst_deploy.types import Json
 
 _PAGE = 100
@@ -73,18 +71,6 @@ def _functions(kwargs: Mapping[str, Json]) -> dict[str, Json]:
     }
 
 
-def environment_of(root: Path, target: str) -> str | None:
-    """The environment that deploys to `target` (validate lets no two share one), else
-    the base: conversations name a target, and a request template is an environment's."""
-    docs = parse_file(root / PROJECT_FILE, PROJECT_FILE, [])
-    data = docs[0].data if len(docs) == 1 and isinstance(docs[0].data, dict) else {}
-    environments = data.get("environments")
-    for name, env in sorted((environments if isinstance(environments, dict) else {}).items()):
-        if isinstance(env, dict) and env.get("target") == target:
-            return str(name)
-    return None
-
-
 @dataclass(frozen=True)
 class TemplateId:
     """What names a request template (it has no remote id): target, environment, key."""
@@ -115,6 +101,7 @@ class ResponsesDriver:
     def __init__(self, client: openai.OpenAI, options: DriverOptions) -> None:
         self.client = client
         self.root = options.root
+        self.environment = options.environment
         self.transport_errors = options.transport_errors
         self.sleep = options.sleep
         self.clock = options.clock
@@ -126,7 +113,7 @@ class ResponsesDriver:
     # --- the request template -----------------------------------------------------------
 
     def find(self, project: str, key: str, target: str) -> Deployed:
-        template = TemplateId(target, environment_of(self.root, target), key)
+        template = TemplateId(target, self.environment, key)
         try:
             return self._deployed(template)
         except TurnError:
