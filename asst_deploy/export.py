@@ -51,6 +51,7 @@ class Exporter:
         self.result = Export()
         self.names = {f.id: f for f in state.files}
         self.seen: set[str] = set()
+        self.spec_kinds: dict[str, str] = {}  # remote id -> the kind of spec it exports as
 
     def key_for(self, obj: RemoteObject) -> str:
         owner, key, _ = obj.owner
@@ -58,7 +59,10 @@ class Exporter:
             candidate = key
         else:
             candidate = _slug(str(obj.data.get("name") or obj.id))
-        taken = set(self.result.keys.values())
+        # keys are unique per spec kind (an assistant and a vector store may share one)
+        spec_kind = kinds.get(obj.kind).spec_kind
+        taken = {k for i, k in self.result.keys.items() if self.spec_kinds[i] == spec_kind}
+        self.spec_kinds[obj.id] = spec_kind
         unique, n = candidate, 2
         while unique in taken:
             unique, n = f"{candidate[:60]}-{n}", n + 1

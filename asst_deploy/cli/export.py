@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 
+from asst_deploy.apis import API_GENERATIONS
 from asst_deploy.cli.common import current_output, project_dir_option, project_options_for
+from asst_deploy.errors import AsstDeployError
 from asst_deploy.export import export as run_export
 from asst_deploy.export import write
 from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.targets import connect
-from asst_deploy.spec.loader import load_project
+from asst_deploy.spec.loader import load_project, load_unchecked
 from asst_deploy.spec.schema import KEY_PATTERN
 
 
@@ -84,3 +86,31 @@ def export(
         f"Exported {len(result.keys)} object(s) into {out} as project '{name}' "
         f"({len(result.files)} file(s))."
     )
+    for line in carry_over(out, project.target.api):
+        output.note(line)
+
+
+def carry_over(out: Path, source_api: str) -> list[str]:
+    """What of the exported assistants each other API generation cannot hold (validate
+    would refuse it on such a target): the export deploys there once that is dealt with."""
+    try:
+        exported, _ = load_unchecked(out, None)
+    except AsstDeployError:  # a file to supply, say: validate names it
+        return [
+            f"Once `asst-deploy validate {out}` passes, `asst-deploy validate {out} --matrix` "
+            "shows which API generations can hold each exported assistant."
+        ]
+    lines = []
+    for api_name, api in API_GENERATIONS.items():
+        if api_name == source_api:
+            continue
+        refused = [
+            f"{spec.key}: {', '.join(r.label for r in api.refusals(spec))}"
+            for spec in exported.assistants
+            if api.refusals(spec)
+        ]
+        if refused:
+            lines.append(f"Does not carry over to api {api_name}: {'; '.join(refused)}")
+        else:
+            lines.append(f"Deploys unchanged to a target of api {api_name}.")
+    return lines

@@ -176,6 +176,7 @@ class AgentKind(OneForEachAssistant):
     name = "agent"
     apis = frozenset({"agents"})
     exports = True
+    spec_kind = "assistant"
 
     def form(self, spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
         return from_spec(spec)
@@ -191,7 +192,7 @@ class AgentKind(OneForEachAssistant):
         """As an assistant spec (one spec for every generation): its environment template's
         files become code_interpreter files."""
         key = ex.result.keys[obj.id]
-        doc = ex.header("assistant", key, obj)
+        doc = ex.header(self.spec_kind, key, obj)
         form = from_remote(obj.data, {})
         for name in ("name", "model"):
             if form[name] is not None:

@@ -164,6 +164,7 @@ class AssistantKind(OneForEachAssistant):
     name = "assistant"
     apis = frozenset({"assistants"})
     exports = True
+    spec_kind = "assistant"
 
     def form(self, spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
         return from_spec(spec, shas)
@@ -195,7 +196,7 @@ class AssistantKind(OneForEachAssistant):
 
     def export(self, ex: Exporter, obj: RemoteObject) -> None:
         key = ex.result.keys[obj.id]
-        doc = ex.header(self.name, key, obj)
+        doc = ex.header(self.spec_kind, key, obj)
         form = from_remote(obj.data, {})
         for name in ("name", "description", "model"):
             if form[name] is not None:

@@ -92,8 +92,10 @@ class Kind:
     apis: ClassVar[frozenset[str]]
     # `asst-deploy import` can adopt one (a file's identity is its content: upload it)
     importable: ClassVar[bool] = True
-    # `asst-deploy export` writes a spec of each (a template goes with its agent)
+    # `asst-deploy export` writes a spec of each (a template goes with its agent), of this
+    # spec kind (an agent exports as an assistant spec)
     exports: ClassVar[bool] = False
+    spec_kind: ClassVar[str] = ""
     # what apply reports of a create: in --json, and before the new id in its progress line
     made: ClassVar[str] = "created"
     made_line: ClassVar[str] = "created"

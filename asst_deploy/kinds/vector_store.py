@@ -85,6 +85,7 @@ class VectorStoreKind(Kind):
     apis = frozenset({"assistants", "agents", "responses"})
     replace_on = ("chunking_strategy",)
     exports = True
+    spec_kind = "vector_store"
 
     def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
         return [
@@ -114,7 +115,7 @@ class VectorStoreKind(Kind):
 
     def export(self, ex: Exporter, obj: RemoteObject) -> None:
         key = ex.result.keys[obj.id]
-        doc = ex.header(self.name, key, obj)
+        doc = ex.header(self.spec_kind, key, obj)
         form = from_remote(obj.data, obj.files, {})
         if form["name"]:
             doc["name"] = form["name"]

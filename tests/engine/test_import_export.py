@@ -56,6 +56,12 @@ def test_export_then_plan_shows_only_the_ownership_tags(proj: Path, tmp_path: Pa
     assert (out / "prompts/legacy-helper.md").read_text() == "Be helpful.\nAnswer briefly."
     assert json.loads((out / "functions/lookup.json").read_text())["name"] == "lookup"
     assert run("validate", str(out)).code == 0
+    # what another generation could not hold of it is said, field by field
+    assert (
+        "Does not carry over to api agents: legacy-helper: temperature, tools[0], "
+        "tool_resources.file_search" in result.err
+    )
+    assert "Deploys unchanged to a target of api responses." in result.err
     # the generated project file points at the same sandbox state as the source project
     assert load_project(out).target.db.resolve() == (proj / ".state/sandbox.db").resolve()
 
@@ -130,3 +136,13 @@ def test_only_limits_the_plan(proj: Path) -> None:
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_an_assistant_and_a_vector_store_keep_one_key(proj: Path, tmp_path: Path) -> None:
+    """Keys are unique per spec kind: an export keeps a shared key as it is."""
+    with connect(load_project(proj).target) as backend:
+        backend.create("vector_store", {"name": "Docs"})
+        backend.create("assistant", {"model": "gpt-4o-mini", "name": "Docs"})
+    out = tmp_path / "exported"
+    assert run("export", "--all", "--out", str(out), "--dir", str(proj)).code == 0
+    assert (out / "assistants/docs.yaml").exists() and (out / "vector_stores/docs.yaml").exists()
