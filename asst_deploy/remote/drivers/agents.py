@@ -24,8 +24,9 @@ from asst_deploy.remote.drivers.base import (
     agent_form,
     answer,
     find_managed,
+    function_call,
+    wire,
 )
-from asst_deploy.remote.drivers.base import arguments as _arguments
 from asst_deploy.remote.openai_backend import translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.transcript import ToolCall, Transcript, TurnResult
@@ -40,12 +41,6 @@ _STATUS = {"completed": "completed", "failed": "failed", "cancelled": "cancelled
 # stream stays open until the client leaves, and the cassette's patch reads a response to
 # its end before handing it over.
 _SEND = inspect.unwrap(httpx2.HTTPTransport.handle_request)
-
-
-def _data(obj: Any) -> dict[str, Json]:
-    data = obj.model_dump(mode="json", by_alias=True)
-    assert isinstance(data, dict)
-    return data
 
 
 def _functions(agent: Mapping[str, Json]) -> dict[str, Json]:
@@ -144,7 +139,7 @@ class AgentsDriver:
 
     def get(self, remote_id: str) -> Deployed:
         with self._calls(0, "reading the agent"):
-            found = _data(self.client.beta.agents.retrieve(remote_id))
+            found = wire(self.client.beta.agents.retrieve(remote_id))
         return Deployed(remote_id, found, _functions(found))
 
     def find_vector_store(self, project: str, key: str) -> Mapping[str, Json] | None:
@@ -219,7 +214,7 @@ class AgentsDriver:
             with stream:
                 sessions.events.create(session_id, events=[message])
                 for event in stream:
-                    data = _data(event)
+                    data = wire(event)
                     kind = str(data.get("type"))
                     if kind.startswith("agent.session.turn.") and isinstance(
                         data.get("turn"), Mapping
@@ -264,7 +259,7 @@ class AgentsDriver:
         timed_out = False
         with self._calls(turn.index, "polling the session"):
             while True:
-                session = _data(sessions.retrieve(session_id))
+                session = wire(sessions.retrieve(session_id))
                 status = session.get("status")
                 if status == "requires_action":
                     calls = [
@@ -285,11 +280,11 @@ class AgentsDriver:
             turns = sessions.turns.list(session_id, order="desc", limit=1)
             if not turns.data:
                 raise TurnError(turn.index, "the session has no turn after the user message")
-            turn_obj = _data(turns.data[0])
+            turn_obj = wire(turns.data[0])
             page = sessions.turns.items.list(
                 turn_obj["id"], session_id=session_id, order="asc", limit=_PAGE
             )
-            items = [_data(i) for i in page.data]
+            items = [wire(i) for i in page.data]
         if timed_out:
             turn_obj["status"] = "timed_out"
         return turn_obj, items
@@ -367,13 +362,7 @@ class AgentsDriver:
         for item in items:
             kind = item.get("type")
             if kind == "function_call":
-                known = answered.pop(str(item["call_id"]), None)
-                if known is None:
-                    raw = str(item.get("arguments") or "")
-                    known = ToolCall(
-                        str(item["call_id"]), "function", str(item["name"]), _arguments(raw), raw
-                    )
-                ordered.append(known)
+                ordered.append(function_call(item, answered))
             elif kind == "command_execution":
                 # code runs in the agent's environment: what code_interpreter was on assistants
                 ordered.append(

@@ -20,6 +20,7 @@ from asst_deploy.remote.drivers.base import (
     answer,
     assistant_form,
     find_managed,
+    wire,
 )
 from asst_deploy.remote.drivers.base import arguments as _arguments
 from asst_deploy.remote.openai_backend import translated
@@ -32,12 +33,6 @@ ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")
 SETTLE_GRACE = 5.0  # seconds a previous turn's run may take to end before a turn starts
 _DEFAULT_POLL = 0.5  # seconds, when the server sends no openai-poll-after-ms
 _PAGE = 100
-
-
-def _data(obj: Any) -> dict[str, Json]:
-    data = obj.model_dump(mode="json", by_alias=True)
-    assert isinstance(data, dict)
-    return data
 
 
 def _functions(assistant: Mapping[str, Json]) -> dict[str, Json]:
@@ -82,7 +77,7 @@ class AssistantsDriver:
     def get(self, remote_id: str) -> Deployed:
         """One assistant by id: what a recorded conversation needs of the assistant list."""
         with self._calls(0, "reading the assistant"):
-            found = _data(self.client.beta.assistants.retrieve(remote_id))
+            found = wire(self.client.beta.assistants.retrieve(remote_id))
         return Deployed(remote_id, found, _functions(found))
 
     def _find(self, kind: str, project: str, key: str) -> dict[str, Json] | None:
@@ -184,7 +179,7 @@ class AssistantsDriver:
     def _consume(self, events: Any, folded: RunStream, deadline: float) -> None:
         with events:
             for event in events:
-                folded.feed(event.event, _data(event.data))
+                folded.feed(event.event, wire(event.data))
                 if self.clock() > deadline:
                     break
 
@@ -198,7 +193,7 @@ class AssistantsDriver:
     ) -> dict[str, Json]:
         with self._calls(turn.index, "creating the run"):
             raw = self.client.beta.threads.runs.with_raw_response.create(thread_id, **run_args)
-        run = _data(raw.parse())
+        run = wire(raw.parse())
         self._wait(raw, deadline)
         return self._poll(turn, result, thread_id, run, deadline)
 
@@ -217,7 +212,7 @@ class AssistantsDriver:
                     try:
                         self.client.beta.threads.runs.cancel(run["id"], thread_id=thread_id)
                     except openai.BadRequestError:  # it ended since the last poll
-                        run = _data(runs.retrieve(run["id"], thread_id=thread_id).parse())
+                        run = wire(runs.retrieve(run["id"], thread_id=thread_id).parse())
                         if run["status"] not in ACTIVE:
                             return run
                     return {**run, "status": "timed_out"}
@@ -228,7 +223,7 @@ class AssistantsDriver:
                     )
                 else:
                     raw = runs.retrieve(run["id"], thread_id=thread_id)
-                run = _data(raw.parse())
+                run = wire(raw.parse())
                 if run["status"] in ACTIVE:
                     self._wait(raw, deadline)
         return run
@@ -295,7 +290,7 @@ class AssistantsDriver:
             steps = self.client.beta.threads.runs.steps.list(
                 run["id"], thread_id=thread_id, order="asc", limit=_PAGE
             )
-        return [_data(m) for m in messages.data], [_data(s) for s in steps.data]
+        return [wire(m) for m in messages.data], [wire(s) for s in steps.data]
 
     def _fill(
         self,

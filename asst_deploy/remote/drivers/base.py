@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from asst_deploy import identity
 from asst_deploy.errors import AsstDeployError
@@ -15,7 +15,7 @@ from asst_deploy.remote.base import Backend
 from asst_deploy.remote.state import RemoteObject
 from asst_deploy.replay import stubs
 from asst_deploy.replay.script import Conversation, Turn
-from asst_deploy.replay.transcript import Transcript, TurnResult
+from asst_deploy.replay.transcript import ToolCall, Transcript, TurnResult
 from asst_deploy.spec.model import AssistantSpec
 from asst_deploy.types import Json
 
@@ -140,3 +140,20 @@ def find_managed(backend: Backend, kind: str, project: str, key: str) -> RemoteO
         if isinstance(obj, RemoteObject) and obj.owner[:2] == (project, key):
             return obj
     return None
+
+
+def function_call(item: Mapping[str, Json], answered: dict[str, ToolCall]) -> ToolCall:
+    """The ToolCall of a function_call output item (agents and responses items share the
+    shape): the one answered during the turn, else read from the item."""
+    known = answered.pop(str(item["call_id"]), None)
+    if known is not None:
+        return known
+    raw = str(item.get("arguments") or "")
+    return ToolCall(str(item["call_id"]), "function", str(item["name"]), arguments(raw), raw)
+
+
+def wire(obj: Any) -> dict[str, Json]:
+    """An SDK object as the wire shows it (by alias)."""
+    data = obj.model_dump(mode="json", by_alias=True)
+    assert isinstance(data, dict)
+    return data

@@ -20,8 +20,9 @@ from asst_deploy.remote.drivers.base import (
     TurnError,
     answer,
     find_managed,
+    function_call,
+    wire,
 )
-from asst_deploy.remote.drivers.base import arguments as _arguments
 from asst_deploy.remote.openai_backend import OpenAIBackend, translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
@@ -46,12 +47,6 @@ _USAGE = (
     ("completion_tokens", "output_tokens"),
     ("total_tokens", "total_tokens"),
 )
-
-
-def _data(obj: Any) -> dict[str, Json]:
-    data = obj.model_dump(mode="json", by_alias=True)
-    assert isinstance(data, dict)
-    return data
 
 
 def request_form(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
@@ -239,7 +234,7 @@ class ResponsesDriver:
                 response = self._consume(turn, stream, deadline)
         else:
             with self._calls(turn.index, "creating the response"):
-                response = _data(responses.create(timeout=self._left(deadline), **sent))
+                response = wire(responses.create(timeout=self._left(deadline), **sent))
         with self._calls(turn.index, "waiting for the response"):
             # a stream that ended early (a dropped connection, the deadline), or a response
             # still being made: read it until it ends, or the turn's time is up
@@ -247,7 +242,7 @@ class ResponsesDriver:
                 if self.clock() > deadline:
                     return {**response, "status": "timed_out"}
                 self.sleep(min(_POLL, self._left(deadline)))
-                response = _data(responses.retrieve(str(response["id"])))
+                response = wire(responses.retrieve(str(response["id"])))
         return response
 
     def _consume(self, turn: Turn, stream: Any, deadline: float) -> dict[str, Json]:
@@ -256,7 +251,7 @@ class ResponsesDriver:
         output: dict[int, dict[str, Json]] = {}
         with stream:
             for event in stream:
-                data = _data(event)
+                data = wire(event)
                 kind = str(data.get("type"))
                 if kind in ENDINGS:
                     return dict(data["response"])
@@ -336,13 +331,7 @@ class ResponsesDriver:
         for item in items:
             kind = item.get("type")
             if kind == "function_call":
-                known = answered.pop(str(item["call_id"]), None)
-                if known is None:
-                    raw = str(item.get("arguments") or "")
-                    known = ToolCall(
-                        str(item["call_id"]), "function", str(item["name"]), _arguments(raw), raw
-                    )
-                ordered.append(known)
+                ordered.append(function_call(item, answered))
             elif kind == "code_interpreter_call":
                 logs = [
                     str(o.get("logs"))
