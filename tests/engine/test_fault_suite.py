@@ -1,4 +1,6 @@
-"""The fault suite: 20% injected faults on every route, 3 seeds x parallelism 1 and 16.
+"""The fault suite: 20% injected faults on every route, 3 seeds x parallelism 1 and 16,
+on both API generations (on agents the same specs without file_search, which agents
+cannot hold: 40 agents, each with the environment template its code runs in).
 
 A 40-assistant project with files and 2 vector stores is deployed, then changed (a file
 removed from a store and from the project, a file's content changed, assistants removed
@@ -16,9 +18,10 @@ from pathlib import Path
 import openai
 import pytest
 
-from asst_deploy import deploy, kinds, lease
+from asst_deploy import deploy, identity, kinds, lease
 from asst_deploy.apply import Options, RetryPolicy, apply_plan
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.remote.agents_backend import AgentsBackend
 from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
@@ -51,7 +54,7 @@ def fault_config(seed: int) -> FaultConfig:
     )
 
 
-def big_project(removed: bool = False) -> dict[str, str]:
+def big_project(removed: bool = False, api: str = "assistants") -> dict[str, str]:
     """40 assistants over 6 files and 2 stores; `removed`: the changed version."""
     files = {f"knowledge/doc{n}.md": f"# Doc {n}\n\nFacts about {n}.\n" for n in range(4)}
     files |= {"data/a.csv": "x,y\n1,2\n", "data/b.csv": "x,y\n3,4\n"}
@@ -75,11 +78,14 @@ def big_project(removed: bool = False) -> dict[str, str]:
         store = "docs" if n % 2 else "notes"
         csv = "data/a.csv" if n % 3 else "data/b.csv"
         tone = "short" if removed and n % 5 == 0 else "kind"
+        searches = api == "assistants"  # agents have no file_search
         spec[f"assistants/a{n}.yaml"] = (
             f"kind: assistant\nkey: a{n}\nname: Bot {n}\ninstructions: Be {tone}.\n"
-            "tools:\n  - type: file_search\n  - type: code_interpreter\n"
-            f"tool_resources:\n  file_search:\n    vector_stores: [{store}]\n"
-            f"  code_interpreter:\n    files: [{csv}]\n"
+            + ("tools:\n  - type: file_search\n  - type: code_interpreter\n" if searches else "")
+            + ("tools:\n  - type: code_interpreter\n" if not searches else "")
+            + "tool_resources:\n"
+            + (f"  file_search:\n    vector_stores: [{store}]\n" if searches else "")
+            + f"  code_interpreter:\n    files: [{csv}]\n"
         )
     return spec
 
@@ -134,35 +140,45 @@ def faulty_server() -> Iterator[SandboxServer]:
         yield running
 
 
+ADAPTERS = {"assistants": AssistantsBackend, "agents": AgentsBackend}
+
+
+@pytest.mark.parametrize("api", sorted(ADAPTERS))
 @pytest.mark.parametrize("parallelism", [1, 16])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_converges_under_twenty_percent_faults(
-    faulty_server: SandboxServer, tmp_path: Path, seed: int, parallelism: int
+    faulty_server: SandboxServer, tmp_path: Path, seed: int, parallelism: int, api: str
 ) -> None:
     with sdk_client(faulty_server) as client:
         foreign = Foreign(client).create()
-        root = write_project(tmp_path / "big", big_project())
-        backend = AssistantsBackend(client)
+        root = write_project(tmp_path / "big", big_project(api=api))
+        backend = ADAPTERS[api](client)
         options = Options(parallelism=parallelism, poll_interval=0.005, retry=RETRY)
-        deployer = Deployer(root, backend, options=options)
+        deployer = Deployer(root, backend, options=options, api=api)
         runs = Runs(deployer, backend)
         faulty_server.faults = fault_config(seed)
         first = runs.converge()
-        rewrite(root, big_project(removed=True))
+        rewrite(root, big_project(removed=True, api=api))
         second = runs.converge()
         faults = faulty_server.log.faults()
         faulty_server.faults = FaultConfig()
-        check(deployer, client, foreign, runs)
+        check(deployer, client, foreign, runs, api)
     total = sum(faults.values())
     assert total and faults["commit_then_fail"] and faults["drop"], faults
     assert 3 not in runs.exit_codes, runs.exit_codes
     assert first <= MAX_APPLIES and second <= MAX_APPLIES
 
 
-def check(deployer: Deployer, client: openai.OpenAI, foreign: Foreign, runs: Runs) -> None:
+def check(
+    deployer: Deployer, client: openai.OpenAI, foreign: Foreign, runs: Runs, api: str
+) -> None:
     state = deployer.backend.read_state()
     counts = managed_counts(state)
-    wanted = {("assistant", f"a{n}") for n in range(ASSISTANTS - 4)}
+    kept = range(ASSISTANTS - 4)
+    if api == "agents":  # an agent each, and the template its code runs in
+        wanted = {(kind, f"a{n}") for n in kept for kind in ("agent", "environment_template")}
+    else:
+        wanted = {("assistant", f"a{n}") for n in kept}
     wanted |= {("vector_store", "docs"), ("vector_store", "notes")}
     wanted |= {("file", p) for p in ("knowledge/doc0.md", "knowledge/doc1.md")}
     wanted |= {("file", p) for p in ("knowledge/doc3.md", "data/a.csv", "data/b.csv")}
@@ -178,4 +194,14 @@ def check(deployer: Deployer, client: openai.OpenAI, foreign: Foreign, runs: Run
         resources = a.data["tool_resources"]
         stores = [names[i] for i in resources["file_search"]["vector_store_ids"]]
         assert stores == ["docs" if n % 2 else "notes"], (a.owner, stores)
+    # every agent wired to its own template, each template to the file it should hold
+    templates = {t.id: t for t in state.of("environment_template")}
+    for agent in state.of("agent"):
+        if agent.owner[0] != "feat":
+            continue
+        template = templates[agent.data["metadata"][identity.TEMPLATE_KEY]]
+        assert template.owner[1] == agent.owner[1]
+        n = int(str(agent.owner[1])[1:])
+        held = [names[f["file_id"]].split("#")[0] for f in template.data["files"]]
+        assert held == ["data/a.csv" if n % 3 else "data/b.csv"], (agent.owner, held)
     foreign.assert_untouched()
