@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from asst_deploy import identity, limits
 from asst_deploy.apis.base import (
     OVERRIDES,
     ApiGeneration,
@@ -53,6 +54,19 @@ def refusals(spec: AssistantSpec) -> list[Refusal]:
                 "an agent has no vector stores to search (no file_search)",
                 f"remove them in {OVERRIDES} (assistants: {spec.key}: "
                 "{tool_resources: {file_search: null}})",
+            )
+        )
+    room = limits.METADATA_PAIRS_MAX - len(identity.RESERVED_METADATA_KEYS) - 1
+    runs_code = any(t.get("type") == "code_interpreter" for t in spec.tools)
+    if runs_code and len(spec.metadata) > room:
+        found.append(
+            Refusal(
+                ("metadata",),
+                f"an agent that runs code holds {room} metadata pairs of yours, not "
+                f"{len(spec.metadata)}: asst-deploy keeps one more there, naming its "
+                "environment template",
+                f"remove {len(spec.metadata) - room} pair(s) in {OVERRIDES} "
+                f"(assistants: {spec.key}: {{metadata: {{KEY: null}}}})",
             )
         )
     response_format = spec.response_format
