@@ -70,6 +70,12 @@ class Comparer:
             ids.update(_references(obj))
         return ids
 
+    def going(self) -> set[str]:
+        """Remote ids this plan so far deletes (replaced, pruned or duplicates)."""
+        return {
+            a.remote_id for a in self.actions if isinstance(a, Replace | Delete) and a.remote_id
+        }
+
     def remote_canonical(self, obj: RemoteObject) -> Json:
         return from_remote(obj, self.names)
 
@@ -180,13 +186,8 @@ class Comparer:
         before = self.remote_canonical(obj)
         fingerprint = identity.canonical_hash(before)
         drift = fingerprint != obj.owner[2]
-        going = {a.remote_id for a in self.actions if isinstance(a, Replace | Delete)}
         changes = kinds.get(kind).repoint(
-            obj,
-            d.canonical,
-            field_changes(before, d.canonical),
-            {i for i in going if i},
-            self.names,
+            obj, d.canonical, field_changes(before, d.canonical), self.going, self.names
         )
         forced = d.key in self.replace
         if not changes and not forced:

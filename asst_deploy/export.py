@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from asst_deploy import identity, kinds
+from asst_deploy.apis import DEFAULT_API
 from asst_deploy.compare import from_remote
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.state import RemoteObject, RemoteState
@@ -172,7 +173,7 @@ def target_entry(target: Target, out: Path) -> dict[str, Json]:
     spec = {
         "name": target.name,
         "type": target.type,
-        "api": target.api if target.api != "assistants" else None,  # the default
+        "api": None if target.api == DEFAULT_API else target.api,
         "base_url": target.base_url,
         "api_key_env": target.api_key_env,
         "db": db,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from asst_deploy import identity
@@ -181,16 +181,19 @@ class AssistantKind(OneForEachAssistant):
         obj: RemoteObject,
         after: Mapping[str, Json],
         changes: tuple[FieldChange, ...],
-        going: set[str],
+        going: Callable[[], set[str]],
         names: Mapping[str, str],
     ) -> tuple[FieldChange, ...]:
         """An assistant that uses a vector store this plan deletes (replaced, or a duplicate)
         must be pointed at the one that stays, though its logical form (stores by key) does
         not change: the change shows the old store by id."""
         _, ids = _resource_ids(obj.data)
-        if any(c.field == "vector_stores" for c in changes) or not going & set(ids):
+        if any(c.field == "vector_stores" for c in changes) or not ids:
             return changes
-        old = sorted(f"id:{i}" if i in going else names.get(i, f"id:{i}") for i in ids)
+        gone = going()
+        if not gone & set(ids):
+            return changes
+        old = sorted(f"id:{i}" if i in gone else names.get(i, f"id:{i}") for i in ids)
         change = FieldChange("vector_stores", old, after["vector_stores"])
         return tuple(sorted((*changes, change), key=lambda c: c.field))
 

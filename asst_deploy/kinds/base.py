@@ -158,11 +158,12 @@ class Kind:
         obj: RemoteObject,
         after: Mapping[str, Json],
         changes: tuple[FieldChange, ...],
-        going: set[str],
+        going: Callable[[], set[str]],
         names: Mapping[str, str],
     ) -> tuple[FieldChange, ...]:
-        """Changes that follow from objects this plan deletes (which `obj` points at by id,
-        though its logical form does not change). Most kinds point at nothing that goes."""
+        """Changes that follow from objects this plan deletes (`going()`: their ids), which
+        `obj` points at by id though its logical form does not change. Most kinds point at
+        nothing that goes, and never ask."""
         return changes
 
     def compare(self, comparer: Comparer, wanted: list[Desired], held: set[str]) -> None:

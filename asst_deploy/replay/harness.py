@@ -182,12 +182,12 @@ class Harness:
     def cassette_path(
         self, script: Script, conversation: Conversation, api: str = "assistants"
     ) -> Path:
+        from asst_deploy.remote.drivers import driver_class
         from asst_deploy.replay.cassette import path_for
 
         directory = self.settings.cassettes or script.path.parent / "cassettes"
-        if api != "assistants":  # the same conversation recorded on another generation
-            directory = directory / api
-        return path_for(directory, script.path, conversation.name)
+        folder = directory / driver_class(api).cassette_folder
+        return path_for(folder, script.path, conversation.name)
 
     def run(self, script: Script, conversation: Conversation, env: str | None = None) -> Outcome:
         """The conversation's verdict; `env` (else the settings' or the script's) picks the

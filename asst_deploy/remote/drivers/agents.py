@@ -25,6 +25,7 @@ from asst_deploy.remote.drivers.base import (
     answer,
     find_managed,
     function_call,
+    refuse_assistants_only,
     wire,
 )
 from asst_deploy.remote.openai_backend import translated
@@ -110,6 +111,7 @@ class AgentsDriver:
     (streaming) or by polling the session, then its turn and items."""
 
     api = "agents"
+    cassette_folder = "agents"
     spec_form = staticmethod(agent_form)
     not_applicable: Mapping[str, str] = {
         "citations": "the Agents API has no file_search, so replies cite no files",
@@ -160,20 +162,14 @@ class AgentsDriver:
             self.client.beta.agents.sessions.delete(transcript.thread_id)
 
     def turn(self, transcript: Transcript, turn: Turn, conversation: Conversation) -> TurnResult:
-        if turn.attachments:
-            raise TurnError(
-                turn.index,
-                "attachments are Assistants-only: on agents, files come with the agent's "
-                "environment template (code_interpreter files in the spec)",
-            )
-        if conversation.run:
-            # create-run overrides have no counterpart on a turn: refused, not dropped
-            raise TurnError(
-                turn.index,
-                f"`run:` overrides ({', '.join(sorted(conversation.run))}) are Assistants "
-                "create-run fields, which agent turns do not take; move them into the spec, or "
-                "run this conversation on an assistants environment",
-            )
+        refuse_assistants_only(
+            turn,
+            conversation,
+            "on agents, files come with the agent's environment template "
+            "(code_interpreter files in the spec)",
+            ", which agent turns do not take; move them into the spec, or run this "
+            "conversation on an assistants environment",
+        )
         result = TurnResult(turn.index, turn.user)
         transcript.turns.append(result)
         start = self.clock()

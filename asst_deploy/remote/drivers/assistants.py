@@ -48,6 +48,7 @@ class AssistantsDriver:
     """One thread per conversation, its runs streamed or polled like a careful client."""
 
     api = "assistants"
+    cassette_folder = ""
     spec_form = staticmethod(assistant_form)
     not_applicable: Mapping[str, str] = {}
 

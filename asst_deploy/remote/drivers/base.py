@@ -75,6 +75,9 @@ class Driver(Protocol):
     function calls answered from the script's stubs), close it."""
 
     api: ClassVar[str]
+    # the folder under a script's cassettes holding this generation's recordings ("": the
+    # folder itself, where the Assistants recordings have always been)
+    cassette_folder: ClassVar[str]
     # expectation kind -> why it cannot be checked on this generation (reported, not passed)
     not_applicable: ClassVar[Mapping[str, str]]
     # the canonical form of what apply makes of a spec on this API (its hash is the stamp)
@@ -157,3 +160,19 @@ def wire(obj: Any) -> dict[str, Json]:
     data = obj.model_dump(mode="json", by_alias=True)
     assert isinstance(data, dict)
     return data
+
+
+def refuse_assistants_only(
+    turn: Turn, conversation: Conversation, files: str, run_fix: str
+) -> None:
+    """Per-turn attachments and create-run overrides exist on Assistants only: elsewhere
+    they are refused, never dropped. `files`: where files come from instead; `run_fix`:
+    what to do with the overrides."""
+    if turn.attachments:
+        raise TurnError(turn.index, f"attachments are Assistants-only: {files}")
+    if conversation.run:
+        raise TurnError(
+            turn.index,
+            f"`run:` overrides ({', '.join(sorted(conversation.run))}) are Assistants "
+            f"create-run fields{run_fix}",
+        )

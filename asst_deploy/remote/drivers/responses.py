@@ -21,6 +21,7 @@ from asst_deploy.remote.drivers.base import (
     answer,
     find_managed,
     function_call,
+    refuse_assistants_only,
     wire,
 )
 from asst_deploy.remote.openai_backend import OpenAIBackend, translated
@@ -90,6 +91,7 @@ class ResponsesDriver:
     streamed or not, until the model calls nothing more."""
 
     api = "responses"
+    cassette_folder = "responses"
     spec_form = staticmethod(request_form)
     not_applicable: Mapping[str, str] = {}
 
@@ -171,20 +173,14 @@ class ResponsesDriver:
             self.client.conversations.delete(transcript.thread_id)
 
     def turn(self, transcript: Transcript, turn: Turn, conversation: Conversation) -> TurnResult:
-        if turn.attachments:
-            raise TurnError(
-                turn.index,
-                "attachments are Assistants-only: on responses, files come with the "
-                "assistant (code_interpreter files or vector stores in the spec)",
-            )
-        if conversation.run:
-            # create-run overrides have no place in a request template: refused, not dropped
-            raise TurnError(
-                turn.index,
-                f"`run:` overrides ({', '.join(sorted(conversation.run))}) are Assistants "
-                "create-run fields; move them into the spec (or an environment's overrides), "
-                "or run this conversation on an assistants environment",
-            )
+        refuse_assistants_only(
+            turn,
+            conversation,
+            "on responses, files come with the assistant (code_interpreter files or vector "
+            "stores in the spec)",
+            "; move them into the spec (or an environment's overrides), or run this "
+            "conversation on an assistants environment",
+        )
         result = TurnResult(turn.index, turn.user)
         transcript.turns.append(result)
         start = self.clock()
