@@ -25,8 +25,16 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "asst_deploy"]
 
 
-def environment() -> dict[str, str]:
-    return {**os.environ, KEY_ENV: "sk-bench", "NO_COLOR": "1"}
+def environment(bytecode: bool = True) -> dict[str, str]:
+    """The commands' environment. With `bytecode`, Python may cache compiled modules, as
+    for a package pip installed (pip compiles them at install): this machine's shell sets
+    PYTHONDONTWRITEBYTECODE, which would compile every asst_deploy module afresh per run."""
+    env = {**os.environ, KEY_ENV: "sk-bench", "NO_COLOR": "1"}
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
 
 
 def free_port() -> int:
@@ -88,9 +96,16 @@ def write_project(root: Path, assistants: int, base_url: str, api: str = "assist
     return root
 
 
-def run(args: Sequence[str], cwd: Path, expect: int = 0) -> subprocess.CompletedProcess[str]:
+def run(
+    args: Sequence[str], cwd: Path, expect: int = 0, bytecode: bool = True
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        list(args), cwd=cwd, capture_output=True, text=True, env=environment(), check=False
+        list(args),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=environment(bytecode),
+        check=False,
     )
     if result.returncode != expect:
         sys.exit(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
@@ -102,12 +117,12 @@ class Sample(NamedTuple):
     cpu: float  # user + system seconds of the process: steadier than wall on a busy machine
 
 
-def timed(args: Sequence[str], cwd: Path, expect: int = 0) -> Sample:
+def timed(args: Sequence[str], cwd: Path, expect: int = 0, bytecode: bool = True) -> Sample:
     """Wall and CPU time of one run (CPU: the rusage of children reaped meanwhile, which
     is this one alone; a server process is reaped only when it stops)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    run(args, cwd, expect)
+    run(args, cwd, expect, bytecode)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
