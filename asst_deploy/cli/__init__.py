@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 import traceback
@@ -84,6 +85,10 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI with the error boundary: 1 expected error, 3 unexpected, 130 Ctrl-C."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    # A command builds many small containers and frees few until it exits: collect less
+    # often than the default (700 allocations), as one run of validate or plan would
+    # otherwise walk the same live objects again and again.
+    gc.set_threshold(10_000, 50, 100)
     try:
         code = cli.main(args=argv, prog_name="asst-deploy", standalone_mode=False)
     except AsstDeployError as exc:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from bisect import bisect_right
+from functools import partial
 from json.decoder import scanstring  # type: ignore[attr-defined]  # the C scanner
 from typing import Any
 
@@ -140,8 +142,77 @@ class _Parser:
                 raise _Invalid(comma, "trailing comma before ']'", "remove the comma")
 
 
+class _Unusual(Exception):
+    """Something json.loads would accept (or refuse) unlike this module: parse it here."""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _Unusual  # a duplicate key
+    return result
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Unusual
+    return value
+
+
+def _constant(text: str) -> Any:
+    raise _Unusual  # NaN, Infinity, -Infinity
+
+
+def _within_depth(value: Any) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            current = current.values()
+        elif not isinstance(current, list):
+            continue
+        if depth >= yamlpos.MAX_DEPTH:
+            return False
+        stack.extend((child, depth + 1) for child in current)
+    return True
+
+
+def _quick(text: str) -> Any:
+    """`text` read by the C decoder, or _Unusual when it holds anything the positional
+    parser must see to report or refuse: it has the final word on every problem."""
+    try:
+        data = json.loads(
+            text, object_pairs_hook=_pairs, parse_float=_float, parse_constant=_constant
+        )
+    # a syntax error, an integer of more than 4300 digits, nesting past the C stack's bound
+    except (ValueError, RecursionError):
+        raise _Unusual from None
+    if not _within_depth(data):
+        raise _Unusual
+    # a lone surrogate can only come from an escape, and stays one in the text dumped back
+    if "\\u" in text and yamlpos.SURROGATE.search(json.dumps(data, ensure_ascii=False)):
+        raise _Unusual
+    return data
+
+
+def _tables(text: str, file: str) -> yamlpos.Tables:
+    """The positions of the valid JSON `text`, parsed again."""
+    (doc,) = _parse(text, file, [])
+    return doc.positions, doc.key_positions
+
+
 def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
-    """The one JSON value in `text` as a Document (none when its syntax is invalid)."""
+    """The one JSON value in `text` as a Document (none when its syntax is invalid). A valid
+    file is read by the C decoder; its positions are found when something asks for them."""
+    try:
+        data = _quick(text)
+    except _Unusual:
+        return _parse(text, file, problems)
+    return [Document(file, data, locate=functools.cache(partial(_tables, text, file)))]
+
+
+def _parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
     doc = Document(file, None)
     parser = _Parser(text, doc, problems)
     try:

@@ -99,14 +99,7 @@ def _merge(
         target.pop(key, None)
         return
     target[key] = copy.deepcopy(over)
-    prefix = len(over_path)
-    for table_name in ("positions", "key_positions"):
-        source, dest = getattr(over_doc, table_name), getattr(base, table_name)
-        for p in [p for p in dest if p[: len(at)] == at]:
-            del dest[p]
-        for p, loc in source.items():
-            if p[:prefix] == over_path:
-                dest[(*at, *p[prefix:])] = loc
+    base.graft(at, over_doc, over_path)
 
 
 @dataclass
@@ -420,9 +413,7 @@ class _Loader:
         self, pdoc: Document, env_data: dict[str, Any], r: _Resource
     ) -> _Resource:
         """Defaults fill fields a resource leaves unset; overrides replace any field."""
-        doc = Document(
-            r.doc.file, _copy(r.doc.data), dict(r.doc.positions), dict(r.doc.key_positions)
-        )
+        doc = r.doc.copy(_copy(r.doc.data))
         if r.kind == "assistant":
             # the environment's defaults win over the project's: they are applied first
             bases: tuple[tuple[Any, ...], ...] = (

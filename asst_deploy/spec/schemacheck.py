@@ -406,9 +406,7 @@ def check(doc: Document, kind: str, problems: list[Problem], base: JsonPath = ()
 def prune(doc: Document, kind: str) -> Document | None:
     """A copy of `doc` without the values the schema refuses, so that the semantic checks
     still run on the rest and every problem shows at once (None when no mapping is left)."""
-    pruned = Document(
-        doc.file, copy.deepcopy(doc.data), dict(doc.positions), dict(doc.key_positions)
-    )
+    pruned = doc.copy(copy.deepcopy(doc.data))
     for _ in range(8):  # removing a value may leave its parent missing a required key
         errors = list(validator(kind).iter_errors(pruned.data))
         if not errors:

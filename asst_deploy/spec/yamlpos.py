@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,55 +41,138 @@ class LimitError(yaml.MarkedYAMLError):
     """A document over one of the reading limits (a YAMLError, so YAML handlers catch it)."""
 
 
-@dataclass
-class Document:
-    """One YAML document: its data and where each value (and each mapping key) sits."""
+Tables = tuple[dict[JsonPath, Location], dict[JsonPath, Location]]
 
-    file: str
-    data: Any
-    positions: dict[JsonPath, Location] = field(default_factory=dict)
-    key_positions: dict[JsonPath, Location] = field(default_factory=dict)
+
+class Document:
+    """One YAML document: its data and where each value (and each mapping key) sits.
+
+    Reading a valid file records only the positions of its top-level fields (where a
+    resource is defined); `locate` finds the others by reading the file's text once more,
+    the first time something asks (an error to point at). Values merged in from another
+    document (`graft`) keep that document's positions."""
+
+    def __init__(
+        self,
+        file: str,
+        data: Any,
+        positions: dict[JsonPath, Location] | None = None,
+        key_positions: dict[JsonPath, Location] | None = None,
+        *,
+        locate: Callable[[], Tables] | None = None,
+        shallow: Tables | None = None,
+    ) -> None:
+        self.file = file
+        self.data = data
+        self._locate = locate
+        self._tables: Tables | None = (
+            None if locate is not None else (positions or {}, key_positions or {})
+        )
+        self._grafts: list[tuple[JsonPath, Document, JsonPath]] = []
+        self._shallow = shallow  # the top-level positions, known while _tables is None
+
+    @property
+    def positions(self) -> dict[JsonPath, Location]:
+        return self._materialized()[0]
+
+    @property
+    def key_positions(self) -> dict[JsonPath, Location]:
+        return self._materialized()[1]
+
+    def copy(self, data: Any) -> Document:
+        """The same document holding `data` (a copy of its own), with tables of its own."""
+        twin = Document(self.file, data, locate=self._locate)
+        if self._tables is not None:
+            twin._tables = (dict(self._tables[0]), dict(self._tables[1]))
+            twin._locate = None
+        twin._grafts = list(self._grafts)
+        twin._shallow = self._shallow
+        return twin
+
+    def graft(self, at: JsonPath, source: Document, source_path: JsonPath) -> None:
+        """The value at `at` now comes from `source` at `source_path`: so do its positions."""
+        self._grafts.append((tuple(at), source, tuple(source_path)))
+
+    def _materialized(self) -> Tables:
+        if self._tables is None:
+            assert self._locate is not None
+            positions, keys = self._locate()
+            self._tables = (dict(positions), dict(keys))
+        grafts, self._grafts = self._grafts, []
+        for at, source, source_path in grafts:
+            prefix = len(source_path)
+            for dest, table in zip(self._tables, source._materialized(), strict=True):
+                for p in [p for p in dest if p[: len(at)] == at]:
+                    del dest[p]
+                for p, loc in table.items():
+                    if p[:prefix] == source_path:
+                        dest[(*at, *p[prefix:])] = loc
+        return self._tables
 
     def where(self, path: JsonPath, *, key: bool = False) -> Location:
         """The location of `path`, or of its nearest ancestor that has one."""
-        table = self.key_positions if key else self.positions
         path = tuple(path)
+        if self._tables is None and self._shallow is not None and len(path) <= 1:
+            for at, source, source_path in reversed(self._grafts):
+                if path[: len(at)] == at:
+                    return source.where((*source_path, *path[len(at) :]), key=key)
+            positions, key_positions = self._shallow  # answered without reading again
+        else:
+            positions, key_positions = self._materialized()
+        table = key_positions if key else positions
         while path:
             if path in table:
                 return table[path]
-            if path in self.positions:
-                return self.positions[path]
+            if path in positions:
+                return positions[path]
             path = path[:-1]
-        return self.positions.get((), Location(self.file, 1, 1))
+        return positions.get((), Location(self.file, 1, 1))
+
+
+class _Redo(Exception):
+    """A problem found while building without positions: build again, with them."""
 
 
 class _Builder:
-    """Turns composed YAML nodes into plain values, recording positions on the way."""
+    """Turns composed YAML nodes into plain values, recording positions on the way (only
+    the top-level ones unless `record`: then the first problem raises _Redo, as problems
+    need positions)."""
 
-    def __init__(self, doc: Document, problems: list[Problem]) -> None:
+    def __init__(
+        self, doc: Document, problems: list[Problem], escapes: bool, record: bool = True
+    ) -> None:
         self.doc = doc
         self.problems = problems
+        self.escapes = escapes
+        self.record = record
+        self.positions, self.key_positions = (
+            (doc.positions, doc.key_positions) if record else doc._shallow or ({}, {})
+        )
         self.scalars = yaml.constructor.SafeConstructor()
         self.active: set[int] = set()  # ids of the collection nodes being built
         self.built: set[int] = set()  # ids of the collection nodes built once already
         self.sizes: dict[int, int] = {}
         self.expanded = 0  # values added by aliases so far
         self.in_alias = 0  # > 0 while building a node a second time (through an alias)
-        # a lone surrogate can only come from an escape sequence (a file read as UTF-8 has none)
-        self.escapes = True
 
     def loc(self, node: yaml.Node) -> Location:
         mark = node.start_mark
         return Location(self.doc.file, mark.line + 1, mark.column + 1)
 
+    def add(self, problem: Problem) -> None:
+        if not self.record:
+            raise _Redo
+        self.problems.append(problem)
+
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
-        self.doc.positions[path] = self.loc(node)
+        if self.record or len(path) <= 1:
+            self.positions[path] = self.loc(node)
         if isinstance(node, yaml.CollectionNode):
             if len(path) > MAX_DEPTH:
-                self.problems.append(Problem(self.loc(node), *DEPTH_PROBLEM))
+                self.add(Problem(self.loc(node), *DEPTH_PROBLEM))
                 return REFUSED
             if id(node) in self.active:  # `&a [*a]` would otherwise recurse forever
-                self.problems.append(
+                self.add(
                     Problem(self.loc(node), "a YAML alias refers to itself", "remove the cycle")
                 )
                 return REFUSED
@@ -98,7 +182,7 @@ class _Builder:
                     return REFUSED  # reported once, at the first alias over the limit
                 self.expanded += _size(node, self.sizes)
                 if self.expanded > MAX_ALIAS_EXPANSION:
-                    self.problems.append(Problem(self.loc(node), *_ALIAS_PROBLEM))
+                    self.add(Problem(self.loc(node), *_ALIAS_PROBLEM))
                     return REFUSED
             self.built.add(id(node))
             self.active.add(id(node))
@@ -112,14 +196,12 @@ class _Builder:
             value = self.scalars.construct_object(node)
         except ValueError as exc:  # an integer of over 4300 digits, a date like 2026-13-01
             what = "a number of more than 4300 digits" if "digits" in str(exc) else str(exc)
-            self.problems.append(
-                Problem(self.loc(node), f"invalid value: {what}", "quote it, or shorten it")
-            )
+            self.add(Problem(self.loc(node), f"invalid value: {what}", "quote it, or shorten it"))
             return REFUSED
         if hasattr(value, "isoformat"):  # dates and timestamps: keep the text the user wrote
             value = node.value
         elif isinstance(value, float) and not math.isfinite(value):
-            self.problems.append(
+            self.add(
                 Problem(
                     self.loc(node),
                     f"'{node.value}' is not a finite number",
@@ -128,7 +210,7 @@ class _Builder:
             )
             return REFUSED
         elif self.escapes and isinstance(value, str) and SURROGATE.search(value):
-            self.problems.append(Problem(self.loc(node), *SURROGATE_PROBLEM))
+            self.add(Problem(self.loc(node), *SURROGATE_PROBLEM))
         return value
 
     def build_collection(self, node: yaml.CollectionNode, path: JsonPath) -> Any:
@@ -136,7 +218,7 @@ class _Builder:
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    self.problems.append(
+                    self.add(
                         Problem(
                             self.loc(key_node),
                             "YAML merge keys (<<) are not supported",
@@ -148,8 +230,10 @@ class _Builder:
                 if not isinstance(key, str):
                     key = str(key)
                 if key in result:
-                    first = self.doc.key_positions[(*path, key)]
-                    self.problems.append(
+                    if not self.record:
+                        raise _Redo
+                    first = self.key_positions[(*path, key)]
+                    self.add(
                         Problem(
                             self.loc(key_node),
                             f"duplicate key '{key}'",
@@ -157,11 +241,12 @@ class _Builder:
                         )
                     )
                     continue
-                self.doc.key_positions[(*path, key)] = self.loc(key_node)
+                if self.record or not path:
+                    self.key_positions[(*path, key)] = self.loc(key_node)
                 value = self.build(value_node, (*path, key))
                 if value is not REFUSED:
                     result[key] = value
-            self.doc.positions.pop((*path, "<key>"), None)
+            self.positions.pop((*path, "<key>"), None)
             return result
         # a refused item stays a null: dropping it would shift the later items' positions
         items = [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
@@ -257,22 +342,38 @@ def _yaml_problem(file: str, exc: yaml.YAMLError) -> Problem:
 
 
 def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
-    """Every document in `text`; syntax errors and duplicate keys go to `problems`."""
+    """Every document in `text`; syntax errors and duplicate keys go to `problems`. A valid
+    document is built without positions (its Document finds them when asked)."""
     docs: list[Document] = []
+    # a lone surrogate can only come from an escape sequence (a file read as UTF-8 has none)
+    escapes = "\\u" in text or "\\U" in text
     try:
-        for node in yaml.compose_all(text, Loader=_Loader):
+        for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
             # an empty document (a trailing `---`, or one holding only comments) is null
             if node is None or node.tag == "tag:yaml.org,2002:null":
                 continue
-            doc = Document(file, None)
-            builder = _Builder(doc, problems)
-            builder.escapes = "\\u" in text or "\\U" in text
-            doc.data = builder.build(node, ())
+            locate = functools.cache(partial(_locate, text, file, index))
+            doc = Document(file, None, locate=locate, shallow=({}, {}))
+            try:
+                doc.data = _Builder(doc, problems, escapes, record=False).build(node, ())
+            except _Redo:
+                doc = Document(file, None)
+                doc.data = _Builder(doc, problems, escapes).build(node, ())
             if doc.data is not REFUSED:
                 docs.append(doc)
     except yaml.YAMLError as exc:
         problems.append(_yaml_problem(file, exc))
     return docs
+
+
+def _locate(text: str, file: str, index: int) -> Tables:
+    """The positions of document `index` of `text`, read again (it was valid)."""
+    for i, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
+        if i == index:
+            doc = Document(file, None)
+            _Builder(doc, [], "\\u" in text or "\\U" in text).build(node, ())
+            return doc.positions, doc.key_positions
+    raise AssertionError(f"{file} has no document {index}")  # pragma: no cover
 
 
 _shared: dict[tuple[Path, str], tuple[list[Document], list[Problem]]] | None = None
@@ -325,7 +426,7 @@ def parse_file(path: Path, display: str, problems: list[Problem]) -> list[Docume
         entry = _shared[(path, display)] = (_parse_file(path, display, found), found)
     problems.extend(entry[1])
     # the data is shared (loaders copy before they change it); the tables are the caller's
-    return [Document(d.file, d.data, dict(d.positions), dict(d.key_positions)) for d in entry[0]]
+    return [d.copy(d.data) for d in entry[0]]
 
 
 def _parse_file(path: Path, display: str, problems: list[Problem]) -> list[Document]:

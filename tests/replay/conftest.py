@@ -11,6 +11,8 @@ conv             a pytester whose directory is a copy of that project; `conv.scr
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -20,8 +22,24 @@ from pathlib import Path
 import pytest
 
 # pytester's in-process runs drop the modules first imported during a run from sys.modules;
-# re-imported, libyaml's C parser would build nodes of the *old* yaml classes. Import
-# everything the harness uses here, once, so the runs share it.
+# re-imported, libyaml's C parser would build nodes of the *old* yaml classes, and the SDK's
+# type hints (evaluated in their module, looked up in sys.modules) would no longer resolve.
+# Import everything the harness uses here, once, so the runs share it: the SDK's types too,
+# which asst_deploy.remote.sdk_types otherwise loads one by one as a run first needs them.
+import asst_deploy.remote.drivers
+import asst_deploy.replay.cassette
+import asst_deploy.replay.harness
+import asst_deploy.replay.items  # noqa: F401
+
+
+def _import_sdk_types() -> None:
+    import openai.types
+
+    for module in pkgutil.walk_packages(openai.types.__path__, "openai.types."):
+        importlib.import_module(module.name)
+
+
+_import_sdk_types()
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDINGS = REPO.parent / "shared" / "openai" / "recordings"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from asst_deploy.errors import Location, Problem
+from asst_deploy.spec import yamlpos
 from asst_deploy.spec.yamlpos import parse, parse_file
 
 TEXT = """\
@@ -49,6 +52,37 @@ def test_every_document_of_a_file_is_read_with_its_own_lines_and_empty_ones_skip
     assert [d.data for d in docs] == [{"key": "a"}, {"key": "b"}]
     assert docs[1].where(("key",)) == Location("a.yaml", 5, 6)
     assert problems == []
+
+
+def test_a_valid_document_finds_its_positions_by_reading_its_text_again_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads: list[int] = []
+    real = yamlpos._locate
+
+    def counting(text: str, file: str, index: int) -> yamlpos.Tables:
+        reads.append(index)
+        return real(text, file, index)
+
+    monkeypatch.setattr(yamlpos, "_locate", counting)
+    _first, second = parse(TEXT + "---\n" + TEXT, "a.yaml", [])
+    assert second.where(("metadata",), key=True) == Location("a.yaml", 14, 1)
+    assert reads == []  # reading records the top-level positions only
+    assert second.where(("tools", 0, "function", "name")) == Location("a.yaml", 13, 22)
+    twin = second.copy(second.data)
+    assert twin.where(("metadata", "team"), key=True) == Location("a.yaml", 15, 3)
+    assert reads == [1]  # once for the document and its copies
+
+
+def test_a_grafted_value_keeps_the_positions_of_the_document_it_came_from() -> None:
+    (base,) = parse(TEXT, "base.yaml", [])
+    (over,) = parse("overrides:\n  tools:\n    - type: file_search\n", "env.yaml", [])
+    base.graft(("tools",), over, ("overrides", "tools"))
+    assert base.where(("tools", 0, "type")) == Location("env.yaml", 3, 13)
+    assert base.where(("tools", 0, "function")) == Location("env.yaml", 3, 7)  # old one gone
+    assert base.where(("tools",)) == Location("env.yaml", 3, 5)  # before reading again
+    assert base.where(("metadata", "team")) == Location("base.yaml", 7, 9)
+    assert base.where(("tools",)) == Location("env.yaml", 3, 5)  # and after
 
 
 def test_duplicate_keys_are_reported_with_the_first_line_and_the_first_value_kept() -> None:
