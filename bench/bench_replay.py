@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _bench import environment
+
 REPO = Path(__file__).resolve().parents[1]
 CONVERSATIONS = 100
 TARGET_SECONDS = 5.0
@@ -47,6 +49,7 @@ def pytest_run(root: Path, *args: str) -> float:
         cwd=root,
         capture_output=True,
         text=True,
+        env=environment(),
     )
     elapsed = time.perf_counter() - start
     if result.returncode != 0 or f"{CONVERSATIONS} passed" not in result.stdout:
@@ -73,6 +76,7 @@ def main() -> int:
             [sys.executable, "-m", "asst_deploy", "apply", str(root), "--auto-approve"],
             check=True,
             capture_output=True,
+            env=environment(),
         )
         recorded = pytest_run(root, "--asst-mode", "record")
         rows = [("record (live sandbox, streaming), once", [recorded])]

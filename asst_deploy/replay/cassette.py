@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import json
 import socket
@@ -75,14 +76,24 @@ def path_for(directory: Path, script_path: Path, conversation: str) -> Path:
 # --- scrubbing ---------------------------------------------------------------------------
 
 
+def _redacted(text: str) -> str:
+    # vcrpy filters each request several times over: remember the small ones
+    return _redacted_small(text) if len(text) < 65_536 else secrets.redact(text, REDACTED)
+
+
+@functools.lru_cache(maxsize=1024)
+def _redacted_small(text: str) -> str:
+    return secrets.redact(text, REDACTED)
+
+
 def _scrub_text(value: Any) -> Any:
     if isinstance(value, bytes):
         try:
-            return secrets.redact(value.decode("utf-8"), REDACTED).encode("utf-8")
+            return _redacted(value.decode("utf-8")).encode("utf-8")
         except UnicodeDecodeError:
             return value
     if isinstance(value, str):
-        return secrets.redact(value, REDACTED)
+        return _redacted(value)
     return value
 
 
@@ -99,7 +110,10 @@ def _request_filter(live_base: str) -> Any:
     return scrub
 
 
-def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+def _scrub_response(response: dict[str, Any], *, body: bool = True) -> dict[str, Any]:
+    """The response as a cassette keeps it: known headers only, no credential in the body
+    (`body=False` when reading a cassette to replay: its bodies were scrubbed when it was
+    recorded, and a replay writes nothing)."""
     headers = {}
     for name, values in response["headers"].items():
         if name.lower() == "openai-poll-after-ms":
@@ -107,7 +121,9 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
         if name.lower() in RESPONSE_HEADERS:
             headers[name.lower()] = values
     response["headers"] = headers
-    response["body"]["string"] = _scrub_text(response["body"]["string"])
+    text = response["body"]["string"]  # a KeyError when damaged: a corrupt cassette
+    if body:
+        response["body"]["string"] = _scrub_text(text)
     return response
 
 
@@ -226,7 +242,12 @@ class ReadableSerializer:
 
 
 def _body(request: Request) -> Json:
-    raw = request.body or b""
+    return _decoded(request.body or b"")
+
+
+@functools.lru_cache(maxsize=64)  # each request is compared with every recorded one
+def _decoded(raw: bytes | str) -> Json:
+    """The body as data (shared between calls: read it, never change it)."""
     try:
         return json.loads(raw) if raw else None
     except ValueError:
@@ -257,26 +278,21 @@ def _differences(sent: Json, recorded: Json) -> list[str]:
 
 
 def json_body(r1: Request, r2: Request) -> None:
-    """Bodies compared as data; multipart uploads are not compared (random boundaries)."""
+    """Bodies compared as data; multipart uploads are not compared (random boundaries).
+    vcrpy runs every matcher on every recorded request and words each failure at once:
+    the wording stays short, and `explain` tells the differences of the closest one."""
     if "multipart/" in _content_type(r1.headers) + _content_type(r2.headers):
         return
-    if (r1.method, r1.path) != (r2.method, r2.path):
-        # vcrpy runs every matcher on every recorded request and words each failure: the
-        # bodies' differences are news only for a request to the same place
-        if r1.body != r2.body:
-            raise AssertionError("the body of another request (method or path differ)")
-        return
-    found = _differences(_body(r1), _body(r2))
-    if found:
-        raise AssertionError("\n".join(found))
+    if r1.body != r2.body and _body(r1) != _body(r2):
+        raise AssertionError("the bodies differ")
 
 
-def make_vcr(live_base: str) -> vcr.VCR:
+def make_vcr(live_base: str, *, record: bool = True) -> vcr.VCR:
     recorder = vcr.VCR(
         serializer="asst-deploy",
         match_on=MATCH_ON,
         before_record_request=_request_filter(live_base.rstrip("/")),
-        before_record_response=_scrub_response,
+        before_record_response=functools.partial(_scrub_response, body=record),
         decode_compressed_response=True,
     )
     recorder.register_serializer("asst-deploy", ReadableSerializer)
@@ -302,7 +318,7 @@ def use(
     with ExitStack() as stack:
         try:
             cassette = stack.enter_context(
-                make_vcr(live_base).use_cassette(str(path), record_mode=mode)
+                make_vcr(live_base, record=record).use_cassette(str(path), record_mode=mode)
             )
         except (AsstDeployError, yaml.YAMLError, ValueError, LookupError, TypeError) as exc:
             raise CorruptCassette(_corrupt(shown or path, exc, hint)) from None
@@ -416,8 +432,11 @@ def explain(miss: CannotOverwriteExistingCassetteException) -> str:
         return "\n".join(lines)
     _, index, stored, bad = min(candidates, key=lambda c: (c[0], c[1]))
     lines.append(f"closest recorded request (#{index + 1}): {_show(stored)}")
-    # a matcher's reason may list several differences, one a line: each gets its own
-    lines += [f"  {name} differs: {line}" for name, why in bad for line in str(why).splitlines()]
+    for name, why in bad:
+        if name == json_body.__name__ and (stored.method, stored.path) == (sent.method, sent.path):
+            why = "\n".join(_differences(_body(sent), _body(stored))) or why
+        # a matcher's reason may list several differences, one a line: each gets its own
+        lines += [f"  {name} differs: {line}" for line in str(why).splitlines()]
     return "\n".join(lines)
 
 

@@ -320,16 +320,71 @@ def _check_plain(node: yaml.Node) -> None:
                 stack.append((child, depth + 1, False))
 
 
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Plain:
+    """Plain values from composed nodes in one walk, within the limits `_check_plain` keeps.
+    Strings, lists and mappings (nearly all of a cassette) are built here; any other value
+    (a number, a date, a set, a mapping with merge keys) is left to the loader's own
+    constructor, so the result is what yaml.safe_load gives."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.built: dict[int, Any] = {}  # id of a collection node -> its value (aliases share)
+        self.active: set[int] = set()
+        self.sizes: dict[int, int] = {}
+        self.expanded = 0
+
+    def value(self, node: yaml.Node, depth: int) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return node.value if node.tag == _STR else self.loader.construct_object(node)
+        key = id(node)
+        if key in self.active:
+            raise LimitError(problem="a YAML alias refers to itself", problem_mark=node.start_mark)
+        if key in self.built:  # an alias: what it adds is counted, and shared as safe_load does
+            self.expanded += _size(node, self.sizes)
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise LimitError(problem=_ALIAS_PROBLEM[0], problem_mark=node.start_mark)
+            return self.built[key]
+        if depth > MAX_PLAIN_DEPTH:
+            raise LimitError(
+                problem=f"values are nested more than {MAX_PLAIN_DEPTH} levels deep",
+                problem_mark=node.start_mark,
+            )
+        self.active.add(key)
+        result: Any
+        if node.tag == _SEQ and isinstance(node, yaml.SequenceNode):
+            result = [self.value(item, depth + 1) for item in node.value]
+        elif node.tag == _MAP and not any(k.tag == _MERGE for k, _ in node.value):
+            result = {}
+            for key_node, value_node in node.value:
+                name = self.value(key_node, depth + 1)
+                try:
+                    result[name] = self.value(value_node, depth + 1)
+                except TypeError:  # a list or mapping as a key: safe_load's own error
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        "found unhashable key",
+                        key_node.start_mark,
+                    ) from None
+        else:
+            _check_plain(node)
+            result = self.loader.construct_object(node, deep=True)
+        self.active.discard(key)
+        self.built[key] = result
+        return result
+
+
 def load_plain(text: str) -> Any:
     """The one document in `text` as plain values, like yaml.safe_load, within the same
     limits as `parse`: LimitError (a YAMLError with a line and column) past them."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_plain(node)
-        return loader.construct_document(node)
+        return None if node is None else _Plain(loader).value(node, 0)
     finally:
         loader.dispose()
 

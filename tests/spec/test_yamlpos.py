@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from asst_deploy.errors import Location, Problem
 from asst_deploy.spec import yamlpos
@@ -142,3 +143,21 @@ def test_parse_file_reports_unreadable_files(tmp_path: Path) -> None:
         "latin1.yaml: not a UTF-8 text file (save it as UTF-8)",
         "missing.yaml: cannot read: No such file or directory",
     ]
+
+
+PLAIN = """\
+a: &x {b: [1, 2.5, true, null, '3', 2026-12-02, ~, 0x1f, .inf]}
+c: *x
+d: !!set {p, q}
+e: {<<: *x, f: g}
+o: !!omap [{k: 1}, {l: 2}]
+s: !!str 12
+"""
+
+
+def test_load_plain_reads_as_yaml_safe_load_does() -> None:
+    plain = yamlpos.load_plain(PLAIN)
+    assert plain == yaml.safe_load(PLAIN)
+    assert plain["c"] is plain["a"]  # an alias is the same value, as safe_load makes it
+    with pytest.raises(yaml.YAMLError, match="unhashable"):
+        yamlpos.load_plain("? [a]\n: 1\n")
