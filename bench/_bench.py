@@ -25,15 +25,12 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "asst_deploy"]
 
 
-def environment(bytecode: bool = True) -> dict[str, str]:
-    """The commands' environment. With `bytecode`, Python may cache compiled modules, as
-    for a package pip installed (pip compiles them at install): this machine's shell sets
+def environment() -> dict[str, str]:
+    """The commands' environment. Python may cache compiled modules, as for a package pip
+    installed (pip compiles them at install): this machine's shell sets
     PYTHONDONTWRITEBYTECODE, which would compile every asst_deploy module afresh per run."""
     env = {**os.environ, KEY_ENV: "sk-bench", "NO_COLOR": "1"}
-    if bytecode:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-    else:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
@@ -96,15 +93,13 @@ def write_project(root: Path, assistants: int, base_url: str, api: str = "assist
     return root
 
 
-def run(
-    args: Sequence[str], cwd: Path, expect: int = 0, bytecode: bool = True
-) -> subprocess.CompletedProcess[str]:
+def run(args: Sequence[str], cwd: Path, expect: int = 0) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         list(args),
         cwd=cwd,
         capture_output=True,
         text=True,
-        env=environment(bytecode),
+        env=environment(),
         check=False,
     )
     if result.returncode != expect:
@@ -112,17 +107,27 @@ def run(
     return result
 
 
+def pytest_run(root: Path, passed: int, *args: str) -> float:
+    """Wall time of one pytest run in `root` (the replay plugin's), which must pass `passed`."""
+    start = time.perf_counter()
+    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], root)
+    elapsed = time.perf_counter() - start
+    if f"{passed} passed" not in result.stdout:
+        sys.exit(f"pytest {' '.join(args)}: not {passed} passed:\n{result.stdout[-3000:]}")
+    return elapsed
+
+
 class Sample(NamedTuple):
     wall: float  # seconds
     cpu: float  # user + system seconds of the process: steadier than wall on a busy machine
 
 
-def timed(args: Sequence[str], cwd: Path, expect: int = 0, bytecode: bool = True) -> Sample:
+def timed(args: Sequence[str], cwd: Path, expect: int = 0) -> Sample:
     """Wall and CPU time of one run (CPU: the rusage of children reaped meanwhile, which
     is this one alone; a server process is reaped only when it stops)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    run(args, cwd, expect, bytecode)
+    run(args, cwd, expect)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime

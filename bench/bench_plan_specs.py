@@ -4,10 +4,9 @@ Usage: python bench/bench_plan_specs.py [--quick] [--runs 7]
 
 specs/ is copied to a temporary directory and applied once (its sandbox state is a file
 there), then the real console command `asst-deploy plan` runs --runs times, each in a
-fresh process after one warm-up, with Python's bytecode cache as a pip install leaves it
-(and once without it, as this machine's shell runs Python: every asst_deploy module
-compiled afresh). For reference: the interpreter's start-up, importing the openai SDK
-alone, and `asst-deploy --version`. --quick: 5 runs.
+fresh process after one warm-up, with Python's bytecode cache as a pip install leaves it.
+For reference: the interpreter's start-up, importing the openai SDK alone, and
+`asst-deploy --version`. --quick: 5 runs.
 """
 
 from __future__ import annotations
@@ -34,32 +33,24 @@ def main() -> int:
         shutil.copytree(REPO / "specs", root, ignore=shutil.ignore_patterns(".asst-deploy"))
         run([*command(), "apply", "--auto-approve"], root)
         cases = [
-            ("`python -c pass` (interpreter start-up)", [sys.executable, "-c", "pass"], None, True),
+            ("`python -c pass` (interpreter start-up)", [sys.executable, "-c", "pass"], None),
             (
                 "`python -c 'import openai'` (the SDK alone, as it loads itself)",
                 [sys.executable, "-c", "import openai"],
                 None,
-                True,
             ),
-            ("`asst-deploy --version`", [*command(), "--version"], None, True),
-            (
-                "`asst-deploy plan` (no changes), no bytecode cache",
-                [*command(), "plan", "--detailed-exitcode"],
-                None,
-                False,
-            ),
+            ("`asst-deploy --version`", [*command(), "--version"], None),
             (
                 "`asst-deploy plan` (no changes)",
                 [*command(), "plan", "--detailed-exitcode"],
                 TARGET_SECONDS,
-                True,
             ),
         ]
         rows: list[list[object]] = []
         ok = True
-        for label, args, target, bytecode in cases:
-            timed(args, root, bytecode=bytecode)  # warm-up
-            samples = [timed(args, root, bytecode=bytecode) for _ in range(runs)]
+        for label, args, target in cases:
+            timed(args, root)  # warm-up
+            samples = [timed(args, root) for _ in range(runs)]
             times = [s.wall for s in samples]
             m = median(times)
             mark = "n/a"

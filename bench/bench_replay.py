@@ -15,10 +15,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _bench import environment
+from _bench import environment, pytest_run
 
 REPO = Path(__file__).resolve().parents[1]
 CONVERSATIONS = 100
@@ -42,23 +41,6 @@ def script() -> str:
     return "\n".join(lines) + "\n"
 
 
-def pytest_run(root: Path, *args: str) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "conversations", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=environment(),
-    )
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0 or f"{CONVERSATIONS} passed" not in result.stdout:
-        sys.exit(
-            f"pytest {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
-    return elapsed
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 runs, serial only")
@@ -78,11 +60,14 @@ def main() -> int:
             capture_output=True,
             env=environment(),
         )
-        recorded = pytest_run(root, "--asst-mode", "record")
+        recorded = pytest_run(root, CONVERSATIONS, "conversations", "--asst-mode", "record")
         rows = [("record (live sandbox, streaming), once", [recorded])]
         ways = [("replay, serial", ())] + ([] if options.quick else [("replay, -n 2", ("-n", "2"))])
         for name, extra in ways:
-            times = [pytest_run(root, "--asst-mode", "replay", *extra) for _ in range(runs)]
+            times = [
+                pytest_run(root, CONVERSATIONS, "conversations", "--asst-mode", "replay", *extra)
+                for _ in range(runs)
+            ]
             rows.append((name, times))
     print(
         f"{CONVERSATIONS} conversations x 3 turns, medians of {runs} runs "

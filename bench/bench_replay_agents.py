@@ -14,10 +14,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _bench import machine, table, verdict
+from _bench import environment, machine, pytest_run, table, verdict
 
 CONVERSATIONS = 100
 TARGET_RATIO = 1.2
@@ -79,22 +78,6 @@ def script(conversations: int, env: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def pytest_run(root: Path, conversations: int, *args: str) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0 or f"{conversations} passed" not in result.stdout:
-        sys.exit(
-            f"pytest {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
-    return elapsed
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 runs, 30 conversations")
@@ -111,7 +94,9 @@ def main() -> int:
         (root / "rules.yaml").write_text(RULES)
         for env in ("classic", "agents"):  # an assistant on one, an agent on the other
             apply = [sys.executable, "-m", "asst_deploy", "apply", str(root), "--env", env]
-            subprocess.run([*apply, "--auto-approve"], check=True, capture_output=True)
+            subprocess.run(
+                [*apply, "--auto-approve"], check=True, capture_output=True, env=environment()
+            )
         paths = {}
         for env in ("classic", "agents"):
             path = root / "conversations" / f"{env}.conv.yaml"

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _bench import Sample, run, timed
+from _bench import Sample, command, run, timed
 
 TARGET_SECONDS = 1.0
 TARGET_ASSISTANTS = 1000
@@ -87,12 +87,6 @@ def generate(root: Path, assistants: int) -> None:
             "temperature: 0.7\n"
             f"metadata: {{owner: team-{i % 5}}}\n"
         )
-
-
-def command() -> list[str]:
-    """The console script next to this interpreter, as a user runs it; else `-m`."""
-    script = Path(sys.executable).parent / "asst-deploy"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "asst_deploy"]
 
 
 def measure(args: list[str], cwd: Path, runs: int) -> list[Sample]:

@@ -11,38 +11,51 @@ conv             a pytester whose directory is a copy of that project; `conv.scr
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-# pytester's in-process runs drop the modules first imported during a run from sys.modules;
-# re-imported, libyaml's C parser would build nodes of the *old* yaml classes, and the SDK's
-# type hints (evaluated in their module, looked up in sys.modules) would no longer resolve.
-# Import everything the harness uses here, once, so the runs share it: the SDK's types too,
-# which asst_deploy.remote.sdk_types otherwise loads one by one as a run first needs them.
-import asst_deploy.remote.drivers
-import asst_deploy.replay.cassette
-import asst_deploy.replay.harness
-import asst_deploy.replay.items  # noqa: F401
-
-
-def _import_sdk_types() -> None:
-    import openai.types
-
-    for module in pkgutil.walk_packages(openai.types.__path__, "openai.types."):
-        importlib.import_module(module.name)
-
-
-_import_sdk_types()
+from _pytest import pytester as pytester_module
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDINGS = REPO.parent / "shared" / "openai" / "recordings"
+
+# pytester's in-process runs drop the modules first imported during a run from sys.modules.
+# Libraries import some of theirs lazily (the SDK its types, httpcore2 its connection
+# code), and a second copy breaks them: libyaml's C parser builds nodes of the first copy's
+# classes, the SDK's type hints are looked up in sys.modules, httpx2 maps httpcore2's
+# errors by class. So the runs drop only what the test project itself brought (its
+# conftest, its stub modules); the installed packages and asst_deploy stay loaded.
+_KEPT = tuple(
+    {
+        form
+        for place in (sys.prefix, sys.base_prefix, sys.exec_prefix, str(REPO))
+        for form in (place, os.path.realpath(place))
+    }
+)
+
+
+def _installed(name: str) -> bool:
+    file = getattr(sys.modules.get(name), "__file__", None)
+    return file is None or file.startswith(_KEPT)
+
+
+class _KeepInstalled(pytester_module.SysModulesSnapshot):
+    def __init__(self, preserve: Callable[[str], bool] | None = None) -> None:
+        super().__init__(lambda name: _installed(name) or bool(preserve and preserve(name)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _keep_installed_modules() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pytester_module, "SysModulesSnapshot", _KeepInstalled)
+        yield
+
 
 PROJECT_FILES = {
     "asst-deploy.yaml": """

@@ -131,6 +131,28 @@ def test_recorded_and_committed_cassettes_hold_no_credentials(conv: Conv) -> Non
     assert "<redacted>" in text and "127.0.0.1" not in text and str(conv.path) not in text
 
 
+def test_a_turn_after_a_run_that_ended_asks_nothing_of_the_thread_first(conv: Conv) -> None:
+    conv.script(
+        "two",
+        """
+        assistant: bot
+        conversations:
+          - name: turns
+            turns: [{user: hi, expect: {status: completed}}, {user: again}, {user: bye}]
+        """,
+    )
+    conv.run("--asst-mode", "record").assert_outcomes(passed=1)
+    (written,) = (conv.path / "conversations" / "cassettes").rglob("*.yaml")
+    requests = [
+        (i["request"]["method"], i["request"]["uri"].split("/v1/")[1])
+        for i in yaml.safe_load(written.read_text())["interactions"]
+    ]
+    # a run seen completed leaves the thread free: no listing of its runs between turns
+    assert [m for m, uri in requests if uri.endswith("/messages")] == ["POST"] * 3
+    assert not [uri for m, uri in requests if m == "GET" and "/runs" in uri], requests
+    conv.run("--asst-mode", "replay").assert_outcomes(passed=1)
+
+
 def test_response_scrubbing_keeps_an_allow_list() -> None:
     response = {
         "headers": {

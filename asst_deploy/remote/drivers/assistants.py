@@ -30,6 +30,8 @@ from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnRe
 from asst_deploy.types import Json
 
 ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")
+# a run seen in one of these has ended for good: the thread takes the next message at once
+ENDED = ("completed", "failed", "cancelled", "expired", "incomplete")
 SETTLE_GRACE = 5.0  # seconds a previous turn's run may take to end before a turn starts
 _DEFAULT_POLL = 0.5  # seconds, when the server sends no openai-poll-after-ms
 _PAGE = 100
@@ -102,7 +104,8 @@ class AssistantsDriver:
         result = TurnResult(turn.index, turn.user)
         transcript.turns.append(result)
         thread_id = transcript.thread_id
-        if turn.index > 1:
+        previous = transcript.turns[-2] if len(transcript.turns) > 1 else None
+        if turn.index > 1 and (previous is None or previous.status not in ENDED):
             # the previous turn's run may still be winding down (a cancelled one takes a
             # step): that wait is bounded on its own, not charged to this turn's timeout
             grace = max(conversation.timeout, SETTLE_GRACE)
