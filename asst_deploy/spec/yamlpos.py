@@ -283,13 +283,13 @@ def _size(node: yaml.Node, sizes: dict[int, int], depth: int = 0) -> int:
     return total
 
 
-def _check_plain(node: yaml.Node) -> None:
-    """Raise LimitError when `node` is nested too deeply, refers to itself, or its aliases
-    expand past the limit; walks each node once."""
+def _check_plain(node: yaml.Node, depth: int, expanded: int) -> int:
+    """Raise LimitError when `node` (nested `depth` deep) is nested too deeply, refers to
+    itself, or its aliases expand past the limit (with `expanded` values added elsewhere);
+    walks each node once. Returns `expanded` plus the values its aliases add."""
     seen: set[int] = set()
     sizes: dict[int, int] = {}
-    expanded = 0
-    stack: list[tuple[yaml.Node, int, bool]] = [(node, 0, False)]
+    stack: list[tuple[yaml.Node, int, bool]] = [(node, depth, False)]
     active: set[int] = set()
     while stack:
         current, depth, leaving = stack.pop()
@@ -318,6 +318,7 @@ def _check_plain(node: yaml.Node) -> None:
         for item in current.value:
             for child in item if isinstance(item, tuple) else (item,):
                 stack.append((child, depth + 1, False))
+    return expanded
 
 
 _STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
@@ -371,7 +372,7 @@ class _Plain:
                         key_node.start_mark,
                     ) from None
         else:
-            _check_plain(node)
+            self.expanded = _check_plain(node, depth, self.expanded)
             result = self.loader.construct_object(node, deep=True)
         self.active.discard(key)
         self.built[key] = result

@@ -82,6 +82,19 @@ def test_the_plain_loader_keeps_the_same_limits() -> None:
     assert load_plain("") is None
 
 
+def test_the_plain_loaders_limits_hold_across_values_it_leaves_to_safe_load() -> None:
+    # each mapping with a merge key is built by PyYAML's constructor, each under the limit
+    # on its own: together their aliases still count against one document's limit
+    aliases = ", ".join(["*a"] * 40)
+    items = "\n".join(f"  - {{<<: {{}}, v: [{aliases}]}}" for _ in range(30))
+    text = f"base: &a [{', '.join(['x'] * 100)}]\nitems:\n{items}\n"
+    with pytest.raises(LimitError, match="aliases expand to more than"):
+        load_plain(text)
+    nested = "k: " + "{<<: {}, k: " * 70 + "1" + "}" * 70
+    with pytest.raises(LimitError, match="nested more than"):
+        load_plain("[" * 100 + nested + "]" * 100)
+
+
 def test_a_cassette_bomb_fails_fast(tmp_path: Path) -> None:
     text = "interactions: []\nversion: 1\nbomb:\n" + "".join(
         "  " + line + "\n" for line in bomb().splitlines()
