@@ -7,7 +7,6 @@ import json
 import math
 import re
 from bisect import bisect_right
-from functools import partial
 from json.decoder import scanstring  # type: ignore[attr-defined]  # the C scanner
 from typing import Any
 
@@ -209,7 +208,7 @@ def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
         data = _quick(text)
     except _Unusual:
         return _parse(text, file, problems)
-    return [Document(file, data, locate=functools.cache(partial(_tables, text, file)))]
+    return [Document(file, data, locate=functools.cache(functools.partial(_tables, text, file)))]
 
 
 def _parse(text: str, file: str, problems: list[Problem]) -> list[Document]:

@@ -7,7 +7,6 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -403,12 +402,13 @@ def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
     docs: list[Document] = []
     # a lone surrogate can only come from an escape sequence (a file read as UTF-8 has none)
     escapes = "\\u" in text or "\\U" in text
+    every = functools.cache(functools.partial(_locate, text, file, escapes))
     try:
         for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
             # an empty document (a trailing `---`, or one holding only comments) is null
             if node is None or node.tag == "tag:yaml.org,2002:null":
                 continue
-            locate = functools.cache(partial(_locate, text, file, index))
+            locate = functools.partial(_nth, every, index)
             doc = Document(file, None, locate=locate, shallow=({}, {}))
             try:
                 doc.data = _Builder(doc, problems, escapes, record=False).build(node, ())
@@ -422,14 +422,19 @@ def parse(text: str, file: str, problems: list[Problem]) -> list[Document]:
     return docs
 
 
-def _locate(text: str, file: str, index: int) -> Tables:
-    """The positions of document `index` of `text`, read again (it was valid)."""
-    for i, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
-        if i == index:
-            doc = Document(file, None)
-            _Builder(doc, [], "\\u" in text or "\\U" in text).build(node, ())
-            return doc.positions, doc.key_positions
-    raise AssertionError(f"{file} has no document {index}")  # pragma: no cover
+def _locate(text: str, file: str, escapes: bool) -> list[Tables]:
+    """The positions of every document of `text`, read again (once for all of them)."""
+    found: list[Tables] = []
+    for node in yaml.compose_all(text, Loader=_Loader):
+        doc = Document(file, None)
+        if node is not None:
+            _Builder(doc, [], escapes).build(node, ())
+        found.append((doc.positions, doc.key_positions))
+    return found
+
+
+def _nth(every: Callable[[], list[Tables]], index: int) -> Tables:
+    return every()[index]
 
 
 _shared: dict[tuple[Path, str], tuple[list[Document], list[Problem]]] | None = None

@@ -58,21 +58,22 @@ def test_every_document_of_a_file_is_read_with_its_own_lines_and_empty_ones_skip
 def test_a_valid_document_finds_its_positions_by_reading_its_text_again_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    reads: list[int] = []
+    reads: list[str] = []
     real = yamlpos._locate
 
-    def counting(text: str, file: str, index: int) -> yamlpos.Tables:
-        reads.append(index)
-        return real(text, file, index)
+    def counting(text: str, file: str, escapes: bool) -> list[yamlpos.Tables]:
+        reads.append(file)
+        return real(text, file, escapes)
 
     monkeypatch.setattr(yamlpos, "_locate", counting)
-    _first, second = parse(TEXT + "---\n" + TEXT, "a.yaml", [])
+    first, second = parse(TEXT + "---\n" + TEXT, "a.yaml", [])
     assert second.where(("metadata",), key=True) == Location("a.yaml", 14, 1)
     assert reads == []  # reading records the top-level positions only
     assert second.where(("tools", 0, "function", "name")) == Location("a.yaml", 13, 22)
     twin = second.copy(second.data)
     assert twin.where(("metadata", "team"), key=True) == Location("a.yaml", 15, 3)
-    assert reads == [1]  # once for the document and its copies
+    assert first.where(("tools", 0, "function", "name")) == Location("a.yaml", 5, 22)
+    assert reads == ["a.yaml"]  # once for the file's documents and their copies
 
 
 def test_a_grafted_value_keeps_the_positions_of_the_document_it_came_from() -> None:
