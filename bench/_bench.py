@@ -95,12 +95,7 @@ def write_project(root: Path, assistants: int, base_url: str, api: str = "assist
 
 def run(args: Sequence[str], cwd: Path, expect: int = 0) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        list(args),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=environment(),
-        check=False,
+        list(args), cwd=cwd, capture_output=True, text=True, env=environment(), check=False
     )
     if result.returncode != expect:
         sys.exit(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
