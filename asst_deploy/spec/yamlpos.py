@@ -55,8 +55,6 @@ class Document:
         self,
         file: str,
         data: Any,
-        positions: dict[JsonPath, Location] | None = None,
-        key_positions: dict[JsonPath, Location] | None = None,
         *,
         locate: Callable[[], Tables] | None = None,
         shallow: Tables | None = None,
@@ -64,9 +62,7 @@ class Document:
         self.file = file
         self.data = data
         self._locate = locate
-        self._tables: Tables | None = (
-            None if locate is not None else (positions or {}, key_positions or {})
-        )
+        self._tables: Tables | None = None if locate is not None else ({}, {})
         self._grafts: list[tuple[JsonPath, Document, JsonPath]] = []
         self._shallow = shallow  # the top-level positions, known while _tables is None
 
@@ -144,9 +140,11 @@ class _Builder:
         self.problems = problems
         self.escapes = escapes
         self.record = record
-        self.positions, self.key_positions = (
-            (doc.positions, doc.key_positions) if record else doc._shallow or ({}, {})
-        )
+        if record:
+            self.positions, self.key_positions = doc.positions, doc.key_positions
+        else:  # a lean build records into the document's top-level tables
+            assert doc._shallow is not None
+            self.positions, self.key_positions = doc._shallow
         self.scalars = yaml.constructor.SafeConstructor()
         self.active: set[int] = set()  # ids of the collection nodes being built
         self.built: set[int] = set()  # ids of the collection nodes built once already
@@ -171,9 +169,7 @@ class _Builder:
                 self.add(Problem(self.loc(node), *DEPTH_PROBLEM))
                 return REFUSED
             if id(node) in self.active:  # `&a [*a]` would otherwise recurse forever
-                self.add(
-                    Problem(self.loc(node), "a YAML alias refers to itself", "remove the cycle")
-                )
+                self.add(Problem(self.loc(node), *CYCLE_PROBLEM))
                 return REFUSED
             again = id(node) in self.built
             if again and not self.in_alias:
@@ -260,10 +256,17 @@ _ALIAS_PROBLEM = (
     f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} values",
     "write the values out, or use fewer aliases of this anchor",
 )
+CYCLE_PROBLEM = ("a YAML alias refers to itself", "remove the cycle")
 SURROGATE_PROBLEM = (
     "the text holds a lone surrogate escape (\\ud800-\\udfff), which is not valid Unicode",
     "write the character itself, or a surrogate pair in JSON",
 )
+
+
+def _children(node: yaml.CollectionNode) -> Iterator[yaml.Node]:
+    """The nodes a sequence or mapping holds (a mapping's keys and values)."""
+    for item in node.value:
+        yield from item if isinstance(item, tuple) else (item,)
 
 
 def _size(node: yaml.Node, sizes: dict[int, int], depth: int = 0) -> int:
@@ -275,84 +278,54 @@ def _size(node: yaml.Node, sizes: dict[int, int], depth: int = 0) -> int:
     sizes[id(node)] = 1  # provisional: a cycle counts once (it is refused elsewhere)
     total = 1
     if isinstance(node, yaml.CollectionNode) and depth <= MAX_PLAIN_DEPTH:
-        for item in node.value:
-            for child in item if isinstance(item, tuple) else (item,):
-                total += _size(child, sizes, depth + 1)
+        total += sum(_size(child, sizes, depth + 1) for child in _children(node))
     sizes[id(node)] = total
     return total
 
 
-def _check_plain(node: yaml.Node, depth: int, expanded: int) -> int:
-    """Raise LimitError when `node` (nested `depth` deep) is nested too deeply, refers to
-    itself, or its aliases expand past the limit (with `expanded` values added elsewhere);
-    walks each node once. Returns `expanded` plus the values its aliases add."""
-    seen: set[int] = set()
-    sizes: dict[int, int] = {}
-    stack: list[tuple[yaml.Node, int, bool]] = [(node, depth, False)]
-    active: set[int] = set()
-    while stack:
-        current, depth, leaving = stack.pop()
-        if leaving:
-            active.discard(id(current))
-            continue
-        if not isinstance(current, yaml.CollectionNode):
-            continue
-        if id(current) in active:
-            raise LimitError(
-                problem="a YAML alias refers to itself", problem_mark=current.start_mark
-            )
-        if depth > MAX_PLAIN_DEPTH:
-            raise LimitError(
-                problem=f"values are nested more than {MAX_PLAIN_DEPTH} levels deep",
-                problem_mark=current.start_mark,
-            )
-        if id(current) in seen:  # an alias: what it adds is counted, not walked again
-            expanded += _size(current, sizes)
-            if expanded > MAX_ALIAS_EXPANSION:
-                raise LimitError(problem=_ALIAS_PROBLEM[0], problem_mark=current.start_mark)
-            continue
-        seen.add(id(current))
-        active.add(id(current))
-        stack.append((current, depth, True))
-        for item in current.value:
-            for child in item if isinstance(item, tuple) else (item,):
-                stack.append((child, depth + 1, False))
-    return expanded
-
-
 _STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
 _MERGE = "tag:yaml.org,2002:merge"
+_PLAIN_DEPTH_PROBLEM = f"values are nested more than {MAX_PLAIN_DEPTH} levels deep"
 
 
 class _Plain:
-    """Plain values from composed nodes in one walk, within the limits `_check_plain` keeps.
-    Strings, lists and mappings (nearly all of a cassette) are built here; any other value
-    (a number, a date, a set, a mapping with merge keys) is left to the loader's own
-    constructor, so the result is what yaml.safe_load gives."""
+    """Plain values from composed nodes in one walk, within the reading limits (nesting,
+    cycles, what aliases add). Strings, lists and mappings (nearly all of a cassette) are
+    built here; any other value (a number, a date, a set, a mapping with merge keys) is
+    left to the loader's own constructor, so the result is what yaml.safe_load gives."""
 
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.built: dict[int, Any] = {}  # id of a collection node -> its value (aliases share)
-        self.active: set[int] = set()
+        self.seen: set[int] = set()  # ids of the collection nodes met, built here or not
+        self.active: set[int] = set()  # ids of the collection nodes being built or walked
         self.sizes: dict[int, int] = {}
         self.expanded = 0
+
+    def enter(self, node: yaml.CollectionNode, depth: int) -> bool:
+        """Raise LimitError for a cycle, aliases over the limit or nesting too deep; True
+        when `node` was met before (an alias: what it adds is counted, not walked again)."""
+        key = id(node)
+        if key in self.active:
+            raise LimitError(problem=CYCLE_PROBLEM[0], problem_mark=node.start_mark)
+        if key in self.seen:
+            self.expanded += _size(node, self.sizes)
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise LimitError(problem=_ALIAS_PROBLEM[0], problem_mark=node.start_mark)
+            return True
+        if depth > MAX_PLAIN_DEPTH:
+            raise LimitError(problem=_PLAIN_DEPTH_PROBLEM, problem_mark=node.start_mark)
+        self.seen.add(key)
+        return False
 
     def value(self, node: yaml.Node, depth: int) -> Any:
         if isinstance(node, yaml.ScalarNode):
             return node.value if node.tag == _STR else self.loader.construct_object(node)
+        assert isinstance(node, yaml.CollectionNode)
         key = id(node)
-        if key in self.active:
-            raise LimitError(problem="a YAML alias refers to itself", problem_mark=node.start_mark)
-        if key in self.built:  # an alias: what it adds is counted, and shared as safe_load does
-            self.expanded += _size(node, self.sizes)
-            if self.expanded > MAX_ALIAS_EXPANSION:
-                raise LimitError(problem=_ALIAS_PROBLEM[0], problem_mark=node.start_mark)
-            return self.built[key]
-        if depth > MAX_PLAIN_DEPTH:
-            raise LimitError(
-                problem=f"values are nested more than {MAX_PLAIN_DEPTH} levels deep",
-                problem_mark=node.start_mark,
-            )
+        if self.enter(node, depth):  # shared, as safe_load shares it
+            built = self.built.get(key)
+            return self.loader.construct_object(node, deep=True) if built is None else built
         self.active.add(key)
         result: Any
         if node.tag == _SEQ and isinstance(node, yaml.SequenceNode):
@@ -371,11 +344,23 @@ class _Plain:
                         key_node.start_mark,
                     ) from None
         else:
-            self.expanded = _check_plain(node, depth, self.expanded)
+            self.walk(node, depth)
             result = self.loader.construct_object(node, deep=True)
         self.active.discard(key)
         self.built[key] = result
         return result
+
+    def walk(self, node: yaml.CollectionNode, depth: int) -> None:
+        """The limits over the nodes under `node`, which the loader's constructor builds."""
+        stack = [(child, depth + 1, False) for child in _children(node)]
+        while stack:
+            current, level, leaving = stack.pop()
+            if leaving:
+                self.active.discard(id(current))
+            elif isinstance(current, yaml.CollectionNode) and not self.enter(current, level):
+                self.active.add(id(current))
+                stack.append((current, level, True))
+                stack.extend((child, level + 1, False) for child in _children(current))
 
 
 def load_plain(text: str) -> Any:
