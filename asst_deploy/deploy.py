@@ -7,7 +7,7 @@ import json
 from collections.abc import Collection
 from pathlib import Path
 
-from asst_deploy import identity, kinds, lease
+from asst_deploy import identity, kinds, lease, planfile
 from asst_deploy.apply import RetryPolicy, read_state
 from asst_deploy.compare import compare, from_remote, outside_references
 from asst_deploy.errors import AsstDeployError
@@ -145,9 +145,9 @@ def read_plan(path: Path) -> tuple[Plan, Path]:
     if not isinstance(data.get("root"), str):
         raise AsstDeployError(f"{path}: damaged plan file (root: expected the project directory)")
     try:
-        return Plan.from_json({k: v for k, v in data.items() if k not in ("kind", "root")}), Path(
-            data["root"]
-        )
+        return planfile.from_json(
+            {k: v for k, v in data.items() if k not in ("kind", "root")}
+        ), Path(data["root"])
     except AsstDeployError as exc:
         raise AsstDeployError(f"{path}: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:  # what plan_problems did not foresee

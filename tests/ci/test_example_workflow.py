@@ -326,3 +326,32 @@ def test_an_exit_2_without_a_saved_plan_is_an_error_not_changes(runner: Runner) 
     assert "::error::asst-deploy plan exited 2 without saving a plan" in plan.stdout
     assert "has-changes" not in plan.outputs
     assert job.steps[-1] is plan and comments(runner) == [] and runner.state()["artifacts"] == []
+
+
+@pytest.mark.parametrize("environment", ["agents", "responses"])
+def test_the_reviewed_plan_of_another_generation_is_applied(
+    runner: Runner, environment: str
+) -> None:
+    # the same flow as the base's, for an environment whose target is another API
+    # generation: its saved plan holds that generation's kinds (agents, templates) and
+    # must apply exactly, then leave nothing to change
+    plan_and_apply_only(runner)
+    for job_name in ("plan", "apply"):
+        runner.workflow["jobs"][job_name]["steps"][1]["with"]["env"] = environment
+    job = runner.run_job("plan", "pull_request", head_sha=HEAD)
+    assert job.ok, job.log
+    plan = job.step("Plan")
+    assert plan.outputs["has-changes"] == "true", job.log
+    saved = json.loads(Path(plan.outputs["plan-file"]).read_text())
+    assert saved["environment"] == environment and saved["summary"]["add"] > 0
+    if environment == "agents":
+        assert {a["kind"] for a in saved["actions"]} >= {"agent", "environment_template"}
+    runner.merge(7, HEAD)
+    job = runner.run_job("apply", "push")
+    assert job.ok, job.log
+    applied = job.step("Apply")
+    assert applied.outputs["exitcode"] == "0"
+    assert f"Apply complete: {saved['summary']['add']} added, 0 changed" in applied.stdout
+    job = runner.run_job("plan", "pull_request", head_sha="b2" * 20)
+    assert job.ok and job.step("Plan").outputs["has-changes"] == "false", job.log
+    assert_no_secret(runner, job)

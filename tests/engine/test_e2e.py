@@ -7,7 +7,7 @@ import json
 import openai
 import pytest
 
-from asst_deploy import deploy, identity
+from asst_deploy import deploy, identity, planfile
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Create, Delete, Plan, Replace, Update
 from asst_deploy.sandbox.server import SandboxServer
@@ -560,4 +560,4 @@ def test_duplicate_left_by_interrupted_apply_is_removed(
 
 def test_plan_json_survives_a_round_trip(deployer: Deployer) -> None:
     plan = deployer.plan()
-    assert Plan.from_json(json.loads(json.dumps(plan.to_json()))) == plan
+    assert planfile.from_json(json.loads(json.dumps(plan.to_json()))) == plan

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from asst_deploy import render
+from asst_deploy import planfile, render
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import (
     FORMAT_VERSION,
@@ -221,7 +221,7 @@ def test_json() -> None:
 
 
 def test_json_round_trip() -> None:
-    assert Plan.from_json(json.loads(render.to_json(PLAN))) == PLAN
+    assert planfile.from_json(json.loads(render.to_json(PLAN))) == PLAN
 
 
 def test_unknown_format_version_is_refused() -> None:
@@ -229,4 +229,4 @@ def test_unknown_format_version_is_refused() -> None:
     with pytest.raises(
         AsstDeployError, match="format_version 99; this asst-deploy reads version 1"
     ):
-        Plan.from_json(data)
+        planfile.from_json(data)

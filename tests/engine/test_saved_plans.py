@@ -1,4 +1,12 @@
-"""Saved plans: made for this project and endpoint, validated whole, checked against a fresh read."""
+"""Saved plans on every API generation: made for this project and endpoint, validated whole,
+checked against a fresh read, and applied exactly (plan --out, plan --destroy --out).
+
+Each test runs once per registered API generation against the project's own sandbox
+database. The project is one every generation can hold; what it becomes differs (an
+assistant, an agent with its environment template, or a request template that leaves
+only the files and the vector store remote), so edits go to the vector store, which every
+generation deploys.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +16,83 @@ from typing import Any
 
 import pytest
 
-from asst_deploy.kinds import assistant as assistant_kind
+from asst_deploy import identity, kinds
+from asst_deploy.apis import API_GENERATIONS
+from asst_deploy.compare import from_remote
+from asst_deploy.remote.state import RemoteState
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
 
-from .conftest import FULL_PROJECT, write_project
-from .test_cli import ids, remote, run
+from .conftest import write_project
+from .test_cli import run
+
+PROJECT = {
+    "asst-deploy.yaml": """\
+project: saved
+targets:
+  sandbox:
+    type: sandbox
+    api: {api}
+    db: .state/sandbox.db
+default_target: sandbox
+defaults:
+  model: gpt-4o-mini
+environments:
+  prod:
+    defaults:
+      model: gpt-4o
+""",
+    "assistants/tutor.yaml": """\
+kind: assistant
+key: tutor
+name: Tutor
+instructions: Work the sums out in code.
+tools:
+  - type: code_interpreter
+tool_resources:
+  code_interpreter:
+    files: [data/sums.csv]
+""",
+    "assistants/greeter.yaml": """\
+kind: assistant
+key: greeter
+name: Greeter
+instructions: Say hello.
+""",
+    "vector_stores/docs.yaml": """\
+kind: vector_store
+key: docs
+name: Docs
+files: [knowledge/faq.txt]
+""",
+    "knowledge/faq.txt": "Q: Is it raining?\nA: Look outside.\n",
+    "data/sums.csv": "a,b\n1,2\n",
+}
+DOCS = "vector_stores/docs.yaml"
+
+
+@pytest.fixture(params=sorted(API_GENERATIONS))
+def api(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
-def proj(project_dir: Path) -> Path:
-    return project_dir
+def proj(tmp_path: Path, api: str) -> Path:
+    files = {**PROJECT, "asst-deploy.yaml": PROJECT["asst-deploy.yaml"].replace("{api}", api)}
+    return write_project(tmp_path / "saved", files)
+
+
+def remote(proj: Path) -> RemoteState:
+    with connect(load_project(proj).target) as backend:
+        return backend.read_state()
+
+
+def ids(state: RemoteState) -> dict[str, object]:
+    """Every remote object and file by id, with what it holds."""
+    return {
+        **{o.id: (o.kind, o.data) for o in state.all_objects()},
+        **{f.id: f.filename for f in state.files},
+    }
 
 
 def saved(proj: Path, tmp_path: Path, *extra: str) -> Path:
@@ -32,6 +106,32 @@ def edit_plan(path: Path, change: Any) -> None:
     data = json.loads(path.read_text())
     change(data)
     path.write_text(json.dumps(data))
+
+
+def rename_docs(proj: Path, name: str) -> None:
+    spec = proj / DOCS
+    spec.write_text(spec.read_text().replace("name: Docs", f"name: {name}"))
+
+
+def test_a_fresh_saved_plan_applies_and_the_plan_after_it_is_empty(
+    proj: Path, tmp_path: Path, api: str
+) -> None:
+    out = saved(proj, tmp_path)
+    planned = {a["kind"] for a in json.loads(out.read_text())["actions"]}
+    assert planned == {k.name for k in kinds.for_api(api)}  # every kind it holds, made
+    result = run("apply", str(out))
+    assert result.code == 0, result.err
+    assert run("plan", str(proj), "--detailed-exitcode").code == 0
+
+
+def test_a_saved_destroy_plan_applies(proj: Path, tmp_path: Path) -> None:
+    assert run("apply", str(proj), "--auto-approve").code == 0
+    assert ids(remote(proj))
+    out = saved(proj, tmp_path, "--destroy")
+    assert json.loads(out.read_text())["mode"] == "destroy"
+    result = run("apply", str(out))
+    assert result.code == 0, result.err
+    assert ids(remote(proj)) == {}
 
 
 @pytest.mark.parametrize(
@@ -49,15 +149,33 @@ def test_planning_options_with_a_plan_file_are_refused(
 
 def test_plan_made_for_another_project_is_refused(proj: Path, tmp_path: Path) -> None:
     out = saved(proj, tmp_path)
-    other = write_project(tmp_path / "other", FULL_PROJECT)
+    other = write_project(tmp_path / "other", {})
+    for path in proj.rglob("*"):
+        if path.is_file() and ".state" not in path.parts:
+            target = other / path.relative_to(proj)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
     spec = other / "asst-deploy.yaml"
-    spec.write_text(spec.read_text().replace("project: feat", "project: other"))
+    spec.write_text(spec.read_text().replace("project: saved", "project: other"))
     edit_plan(out, lambda d: d.update(root=str(other)))
     result = run("apply", str(out))
     assert result.code == 1
     assert "does not fit this project" in result.err
-    assert "the plan was made for project 'feat', the project has 'other'" in result.err
+    assert "the plan was made for project 'saved', the project has 'other'" in result.err
     assert not ids(remote(other)) and not ids(remote(proj))
+
+
+def test_plan_made_for_another_api_generation_is_refused(
+    proj: Path, tmp_path: Path, api: str
+) -> None:
+    out = saved(proj, tmp_path)
+    other = next(name for name in sorted(API_GENERATIONS) if name != api)
+    spec = proj / "asst-deploy.yaml"
+    spec.write_text(spec.read_text().replace(f"api: {api}", f"api: {other}"))
+    result = run("apply", str(out))
+    assert result.code == 1, result.err
+    assert f"the plan was made for api '{api}', the project has '{other}'" in result.err
+    assert not ids(remote(proj))
 
 
 def test_plan_made_before_the_endpoint_changed_is_refused(proj: Path, tmp_path: Path) -> None:
@@ -69,15 +187,20 @@ def test_plan_made_before_the_endpoint_changed_is_refused(proj: Path, tmp_path: 
     assert "the plan was made for endpoint" in result.err
 
 
-def test_null_remote_id_is_refused_before_any_call(proj: Path, tmp_path: Path) -> None:
+def test_damage_is_refused_before_any_call(proj: Path, tmp_path: Path, api: str) -> None:
     assert run("apply", str(proj), "--auto-approve").code == 0
     (proj / "assistants/greeter.yaml").unlink()
+    rename_docs(proj, "Docs v2")
     out = saved(proj, tmp_path, "--prune")
     before = ids(remote(proj))
+    foreign = "assistant" if api != "assistants" else "agent"  # a kind this API does not hold
+
+    planned = len(json.loads(out.read_text())["actions"])
 
     def damage(data: dict[str, Any]) -> None:
         data["actions"][0]["remote_id"] = None
         data["actions"].append({"action": "create", "kind": "assistant", "key": 3})
+        data["actions"].append({"action": "create", "kind": foreign, "key": "x", "after": {}})
         data["lease_generation"] = "1"
 
     edit_plan(out, damage)
@@ -85,30 +208,38 @@ def test_null_remote_id_is_refused_before_any_call(proj: Path, tmp_path: Path) -
     assert result.code == 1, result.err
     assert "damaged plan file; nothing was changed" in result.err
     assert "actions[0].remote_id: expected str, got null" in result.err
-    assert "actions[1].key: expected str, got a number" in result.err
-    assert "actions[1].after: missing" in result.err
+    assert f"actions[{planned}].key: expected str, got a number" in result.err
+    assert f"actions[{planned}].after: missing" in result.err
+    held = ", ".join(k.name for k in kinds.for_api(api))
+    assert f"actions[{planned + 1}].kind: expected one of {held}, got '{foreign}'" in result.err
     assert "lease_generation: expected int, got a string" in result.err
     assert ids(remote(proj)) == before
+
+
+def test_an_unknown_api_generation_is_named(proj: Path, tmp_path: Path) -> None:
+    out = saved(proj, tmp_path)
+    edit_plan(out, lambda d: d.update(api="realtime"))
+    result = run("apply", str(out))
+    assert result.code == 1, result.err
+    assert f"api: expected one of {', '.join(API_GENERATIONS)}, got 'realtime'" in result.err
 
 
 def test_an_added_delete_of_an_unmanaged_object_is_refused(proj: Path, tmp_path: Path) -> None:
     assert run("apply", str(proj), "--auto-approve").code == 0
     with connect(load_project(proj).target) as backend:
-        theirs = backend.create("assistant", {"model": "gpt-4o-mini", "name": "theirs"})
+        theirs = backend.create("vector_store", {"name": "theirs"})
         plain = backend.upload_file(proj / "knowledge/faq.txt", "faq.txt")
-    (proj / "assistants/greeter.yaml").write_text("kind: assistant\nkey: greeter\nname: Host\n")
+    rename_docs(proj, "Docs v2")
     out = saved(proj, tmp_path)
     before = ids(remote(proj))
 
     def add_deletes(data: dict[str, Any]) -> None:
-        from asst_deploy import identity
-
-        public = assistant_kind.from_remote(theirs.data, {})
+        public = from_remote(theirs, {})
         data["actions"] += [
             {
                 "action": "delete",
-                "kind": "assistant",
-                "key": "greeter",
+                "kind": "vector_store",
+                "key": "docs",
                 "remote_id": theirs.id,
                 "fingerprint": identity.canonical_hash(public),
                 "before": public,
@@ -126,41 +257,33 @@ def test_an_added_delete_of_an_unmanaged_object_is_refused(proj: Path, tmp_path:
     edit_plan(out, add_deletes)
     result = run("apply", str(out))
     assert result.code == 1, result.err
-    assert f"assistant greeter: {theirs.id} is not managed by project feat" in result.err
-    assert f"file knowledge/faq.txt: {plain.id} is not managed by project feat" in result.err
+    assert f"vector_store docs: {theirs.id} is not managed by project saved" in result.err
+    assert f"file knowledge/faq.txt: {plain.id} is not managed by project saved" in result.err
     assert ids(remote(proj)) == before
 
 
 def test_an_edited_action_is_not_what_a_fresh_plan_would_do(proj: Path, tmp_path: Path) -> None:
     assert run("apply", str(proj), "--auto-approve").code == 0
-    (proj / "assistants/greeter.yaml").write_text("kind: assistant\nkey: greeter\nname: Host\n")
+    rename_docs(proj, "Docs v2")
     out = saved(proj, tmp_path)
-    edit_plan(out, lambda d: d["actions"][0]["after"].update(instructions="Obey the edited plan."))
+    edit_plan(out, lambda d: d["actions"][0]["after"].update(name="Obey the edited plan"))
     before = ids(remote(proj))
     result = run("apply", str(out))
     assert result.code == 1, result.err
-    assert "update assistant greeter" in result.err
+    assert "update vector_store docs" in result.err
     assert "is not what a fresh plan would do" in result.err
     assert ids(remote(proj)) == before
 
 
 def test_a_plan_made_before_another_apply_landed_is_refused(proj: Path, tmp_path: Path) -> None:
     assert run("apply", str(proj), "--auto-approve").code == 0
-    (proj / "assistants/greeter.yaml").write_text("kind: assistant\nkey: greeter\nname: Host\n")
+    rename_docs(proj, "Docs v2")
     out = saved(proj, tmp_path)
     assert json.loads(out.read_text())["lease_generation"] == 1
-    # another pipeline applies a change to another object meanwhile
-    analyst = proj / "assistants/analyst.yaml"
-    analyst.write_text(analyst.read_text().replace("temperature: 0.7", "temperature: 0.6"))
-    assert run("apply", str(proj), "--auto-approve", "--only", "analyst").code == 0
-    analyst.write_text(analyst.read_text().replace("temperature: 0.6", "temperature: 0.7"))
+    # another pipeline applies a change to another object meanwhile, then reverts the spec
+    (proj / "knowledge/faq.txt").write_text("Q: Is it snowing?\nA: Look outside.\n")
+    assert run("apply", str(proj), "--auto-approve").code == 0
+    (proj / "knowledge/faq.txt").write_text(PROJECT["knowledge/faq.txt"])
     result = run("apply", str(out))
     assert result.code == 1, result.err
     assert "another apply landed since the plan was made (lease generation 1, now 2)" in result.err
-
-
-def test_a_fresh_saved_plan_still_applies(proj: Path, tmp_path: Path) -> None:
-    out = saved(proj, tmp_path)
-    result = run("apply", str(out))
-    assert result.code == 0, result.err
-    assert run("plan", str(proj), "--detailed-exitcode").code == 0

@@ -1,0 +1,199 @@
+"""The saved plan file: read back and checked whole before anything runs.
+
+What a plan file may hold comes from the registries (the API generations and the kinds
+each holds), so a plan of any generation reads back as it was written.
+"""
+
+from __future__ import annotations
+
+from asst_deploy import kinds
+from asst_deploy.apis import API_GENERATIONS, DEFAULT_API
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.plan import ACTION_TYPES, FORMAT_VERSION, MODES, Action, FieldChange, Keep, Plan
+from asst_deploy.types import Json
+
+
+def from_json(data: dict[str, Json]) -> Plan:
+    """A plan from its JSON form, checked whole first: a damaged or edited file fails
+    here with every problem named, before any call is made."""
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if version != FORMAT_VERSION:
+        raise AsstDeployError(
+            f"plan file has format_version {version!r}; this asst-deploy reads version "
+            f"{FORMAT_VERSION}: make the plan again with this version"
+        )
+    problems = plan_problems(data)
+    if problems:
+        raise AsstDeployError(
+            "damaged plan file; nothing was changed:\n"
+            + "\n".join(f"  {p}" for p in problems)
+            + "\nMake a new plan with `asst-deploy plan --out`."
+        )
+    actions: list[Action] = []
+    for raw in data["actions"]:
+        raw = dict(raw)
+        kind = ACTION_TYPES[raw.pop("action")]
+        if "changes" in raw:
+            raw["changes"] = tuple(FieldChange(**c) for c in raw["changes"])
+        actions.append(kind(**raw))
+    return Plan(
+        project=data["project"],
+        environment=data.get("environment"),
+        target=data["target"],
+        actions=tuple(actions),
+        kept=tuple(Keep(**k) for k in data.get("kept", [])),
+        refused=tuple(data.get("refused", [])),
+        files=dict(data.get("files", {})),
+        endpoint=data.get("endpoint", ""),
+        api=data.get("api", DEFAULT_API),
+        lease_generation=data.get("lease_generation", 0),
+        prune=data.get("prune", False),
+        only=tuple(data.get("only", ())),
+        mode=data.get("mode", "normal"),
+        replace=tuple(data.get("replace", ())),
+    )
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "str?": (str, type(None)),
+    "int": (int,),
+    "bool": (bool,),
+    "dict": (dict,),
+    "dict?": (dict, type(None)),
+    "list": (list,),
+}
+_PLAN_FIELDS = {
+    "project": "str",
+    "environment": "str?",
+    "target": "str",
+    "actions": "list",
+    "kept": "list",
+    "refused": "list",
+    "files": "dict",
+    "endpoint": "str",
+    "api": "str",
+    "lease_generation": "int",
+    "prune": "bool",
+    "only": "list",
+    "mode": "str",
+    "replace": "list",
+}
+_REQUIRED = ("project", "target", "actions")
+_ACTION_FIELDS: dict[str, dict[str, str]] = {
+    "create": {"after": "dict"},
+    "update": {
+        "before": "dict",
+        "after": "dict",
+        "changes": "list",
+        "drift": "bool",
+        "adopt": "bool",
+        "refresh": "bool",
+    },
+    "replace": {
+        "before": "dict",
+        "after": "dict",
+        "changes": "list",
+        "reason": "str",
+        "drift": "bool",
+    },
+    "delete": {"before": "dict?"},
+}
+
+
+def _type_problem(where: str, value: Json, spec: str) -> str | None:
+    allowed = _TYPES[spec]
+    # bool is an int in Python; a plan's counters and flags must not mix
+    if isinstance(value, bool) and bool not in allowed:
+        return f"{where}: expected {spec.rstrip('?')}, got {json_name(value)}"
+    if not isinstance(value, allowed):
+        return f"{where}: expected {spec.rstrip('?')}, got {json_name(value)}"
+    return None
+
+
+def json_name(value: Json) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string"}.get(
+        type(value), "a list" if isinstance(value, list) else "an object"
+    )
+
+
+def plan_problems(data: Json) -> list[str]:
+    """Everything wrong with a plan's JSON form (empty: it can be read)."""
+    if not isinstance(data, dict):
+        return ["the plan is not a JSON object"]
+    problems = [f"{name}: missing" for name in _REQUIRED if name not in data]
+    for name, spec in _PLAN_FIELDS.items():
+        if name in data:
+            problem = _type_problem(name, data[name], spec)
+            if problem:
+                problems.append(problem)
+    if not all(
+        isinstance(data.get(n, []), list) for n in ("actions", "kept", "refused", "only", "replace")
+    ):
+        return problems
+    api = data.get("api", DEFAULT_API)
+    if isinstance(api, str) and api not in API_GENERATIONS:
+        problems.append(f"api: expected one of {', '.join(API_GENERATIONS)}, got {api!r}")
+        api = None
+    held = [k.name for k in kinds.for_api(api)] if isinstance(api, str) else list(kinds.KINDS)
+    for i, raw in enumerate(data.get("actions", [])):
+        problems += _action_problems(f"actions[{i}]", raw, held)
+    for i, raw in enumerate(data.get("kept", [])):
+        if not isinstance(raw, dict) or not all(
+            isinstance(raw.get(k), str) for k in ("kind", "key", "remote_id")
+        ):
+            problems.append(f"kept[{i}]: expected an object with kind, key and remote_id")
+        elif set(raw) - {"kind", "key", "remote_id", "reason"}:
+            problems.append(f"kept[{i}]: unknown fields {sorted(set(raw) - set(_KEEP))}")
+    if data.get("mode", "normal") not in MODES:
+        problems.append(f"mode: expected one of {', '.join(MODES)}, got {data['mode']!r}")
+    for name in ("refused", "only", "replace"):
+        if not all(isinstance(v, str) for v in data.get(name, [])):
+            problems.append(f"{name}: expected a list of strings")
+    files = data.get("files", {})
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+    ):
+        problems.append("files: expected an object of path -> content hash strings")
+    return problems
+
+
+_KEEP = ("kind", "key", "remote_id", "reason")
+
+
+def _action_problems(where: str, raw: Json, held: list[str]) -> list[str]:
+    """What is wrong with one action; `held`: the kinds its plan's API generation holds."""
+    if not isinstance(raw, dict):
+        return [f"{where}: expected an object, got {json_name(raw)}"]
+    verb = raw.get("action")
+    if verb not in _ACTION_FIELDS:
+        return [f"{where}.action: expected one of {', '.join(_ACTION_FIELDS)}, got {verb!r}"]
+    problems: list[str] = []
+    fields = {"action": "str", "kind": "str", "key": "str", "fingerprint": "str?"}
+    fields |= {"remote_id": "str?" if verb == "create" else "str"}
+    fields |= _ACTION_FIELDS[verb]
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        problems.append(f"{where}: unknown fields {', '.join(unknown)}")
+    for name, spec in fields.items():
+        if name not in raw:
+            if name in ("action", "kind", "key", "remote_id", "after") and not (
+                name == "remote_id" and verb == "create"
+            ):
+                problems.append(f"{where}.{name}: missing")
+            continue
+        problem = _type_problem(f"{where}.{name}", raw[name], spec)
+        if problem:
+            problems.append(problem)
+    if isinstance(raw.get("kind"), str) and raw["kind"] not in held:
+        problems.append(f"{where}.kind: expected one of {', '.join(held)}, got {raw['kind']!r}")
+    if isinstance(raw.get("key"), str) and not raw["key"]:
+        problems.append(f"{where}.key: empty")
+    for j, change in enumerate(raw.get("changes") or []):
+        if not isinstance(change, dict) or set(change) != {"field", "before", "after"}:
+            problems.append(f"{where}.changes[{j}]: expected an object with field, before, after")
+        elif not isinstance(change["field"], str):
+            problems.append(f"{where}.changes[{j}].field: expected str")
+    return problems
