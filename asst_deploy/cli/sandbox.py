@@ -181,7 +181,7 @@ def sandbox() -> None:
     "models",
     multiple=True,
     metavar="NAME",
-    help="A model name to serve (repeatable; default: the Assistants API's models).",
+    help="A model name to serve on every API (repeatable; default: each API's own models).",
 )
 @click.option("--any-model", is_flag=True, help="Accept any model name.")
 def serve(
@@ -247,7 +247,7 @@ def serve(
     if any_model and models:
         raise click.UsageError("choose one of --model and --any-model")
     if any_model or models:
-        state.models = None if any_model else frozenset(models)
+        state.serve_models(None if any_model else models)
     check_port_free(host, port)
     if step_delay is not None:
         state.model.step_delay = step_delay

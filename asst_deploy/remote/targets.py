@@ -60,7 +60,7 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
             stack.callback(store.close)
             sandbox = Sandbox(store=store)
             if target.models is not None:
-                sandbox.models = frozenset(target.models)
+                sandbox.serve_models(target.models, target.api)
             if target.rules is not None:  # scripted replies, e.g. for conversation tests
                 from asst_deploy.sandbox.model import ScriptedModel
 

@@ -6,7 +6,7 @@ import importlib
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ ROUTE_MODULES = (
     "conversations",
     "agent_sessions",
     "agents",
+    "models",
 )
 
 
@@ -56,11 +57,20 @@ class Sandbox:
     max_upload_bytes: int = 512 * 1024 * 1024  # the real per-file limit
     faults: FaultConfig = field(default_factory=FaultConfig)
     log: RequestLog = field(default_factory=RequestLog)
-    # The model names it serves (None: any); like the real service, others are a 400.
-    models: frozenset[str] | None = field(default_factory=lambda: model_names.listed(None))
+    # The model names it serves, per API generation (None: any); like the real service,
+    # others are a 400. `GET /v1/models` lists them all.
+    models: dict[str, frozenset[str] | None] = field(
+        default_factory=lambda: {api: model_names.listed(None, api) for api in model_names.BY_API}
+    )
 
-    def check_model(self, model: object, param: str = "model") -> None:
-        if isinstance(model, str) and self.models is not None and model not in self.models:
+    def serve_models(self, names: Iterable[str] | None, api: str | None = None) -> None:
+        """Serve exactly `names` (None: any name) on `api`, or on every API generation."""
+        for one in self.models if api is None else (api,):
+            self.models[one] = None if names is None else frozenset(names)
+
+    def check_model(self, model: object, api: str, param: str = "model") -> None:
+        served = self.models[api]
+        if isinstance(model, str) and served is not None and model not in served:
             raise APIError(
                 400, model_names.not_found_message(model), param=param, code="model_not_found"
             )

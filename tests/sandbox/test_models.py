@@ -14,11 +14,12 @@ from click.testing import CliRunner
 
 from asst_deploy.cli import main
 from asst_deploy.cli.sandbox import sandbox as sandbox_group
-from asst_deploy.models import ASSISTANT_MODELS
+from asst_deploy.models import ASSISTANT_MODELS, BY_API, RESPONSES_MODELS
 from asst_deploy.remote.targets import connect
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer
 from asst_deploy.spec.loader import load_project
+from asst_deploy.spec.model import Target
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,13 +57,13 @@ def test_an_unknown_model_is_refused_like_the_real_service(client: openai.OpenAI
 def test_the_list_can_be_changed_or_switched_off(
     server: SandboxServer, sandbox: Sandbox, client: openai.OpenAI
 ) -> None:
-    saved = sandbox.models
+    saved = dict(sandbox.models)
     try:
-        sandbox.models = frozenset({"local-llama"})
+        sandbox.serve_models(["local-llama"], "assistants")
         assert client.beta.assistants.create(model="local-llama").model == "local-llama"
         with pytest.raises(openai.BadRequestError):
             client.beta.assistants.create(model="gpt-4o")
-        sandbox.models = None
+        sandbox.serve_models(None)
         assert client.beta.assistants.create(model="anything").model == "anything"
     finally:
         sandbox.models = saved
@@ -82,14 +83,16 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def set_models(root: Path, model: str, listed: list[str] | None) -> None:
+def set_models(root: Path, model: str, listed: list[str] | None, targets: int = 1) -> None:
+    """Use `model` everywhere, and list `listed` as the models of the first `targets`
+    sandbox targets (-1: all of them)."""
     path = root / "asst-deploy.yaml"
     text = path.read_text().replace("model: gpt-4o-mini", f"model: {model}")
     if listed is not None:
         text = text.replace(
             "    rules: sandbox-rules.yaml",
             f"    rules: sandbox-rules.yaml\n    models: {json.dumps(listed)}",
-            1,
+            targets,
         )
     path.write_text(text)
 
@@ -118,7 +121,9 @@ def test_validate_warns_of_a_model_no_target_lists(project: Path) -> None:
     code, out, err = run("validate", str(project))
     assert code == 0, err  # a warning, not an error
     assert "Warning:" in err
-    assert "no target lists the model 'gpt-4o-mimi'" in err
+    assert "the model 'gpt-4o-mimi' is not listed for the assistants API (base, " in err
+    assert "the agents API (agents)" in err and "the responses API (responses)" in err
+    assert err.count("Warning:") == 3  # one per assistant spec, whatever its environments
     assert "The requested model 'gpt-4o-mimi' does not exist." in err
     code, out, _ = run("validate", str(project), "--json")
     report = json.loads(out)
@@ -126,9 +131,17 @@ def test_validate_warns_of_a_model_no_target_lists(project: Path) -> None:
 
 
 def test_validate_is_quiet_when_a_target_lists_the_model(project: Path) -> None:
-    set_models(project, "local-llama", ["local-llama", "gpt-4o"])
+    set_models(project, "local-llama", ["local-llama", "gpt-4o"], targets=-1)
     code, _, err = run("validate", str(project))
     assert code == 0 and "Warning" not in err, err
+
+
+def test_validate_warns_where_the_environments_target_does_not_list_it(project: Path) -> None:
+    # listed on the base's target only: the other environments' targets do not serve it
+    set_models(project, "local-llama", ["local-llama"])
+    code, _, err = run("validate", str(project), "--env", "dev")
+    assert code == 0
+    assert "is not listed for the assistants API (dev)" in err
     code, _, err = run("validate", str(REPO / "specs"))
     assert code == 0 and "Warning" not in err, err
 
@@ -141,4 +154,60 @@ def test_serve_takes_a_model_list(monkeypatch: pytest.MonkeyPatch) -> None:
     assert runner.invoke(sandbox_group, ["serve", "--port", "0", "--model", "a"]).exit_code == 0
     assert runner.invoke(sandbox_group, ["serve", "--port", "0", "--any-model"]).exit_code == 0
     models = [app.state.sandbox.models for app in served]
-    assert models == [frozenset(ASSISTANT_MODELS), frozenset({"a"}), None]
+    assert models[0] == {api: frozenset(names) for api, names in BY_API.items()}
+    assert models[0]["assistants"] == frozenset(ASSISTANT_MODELS)
+    assert models[1] == dict.fromkeys(BY_API, frozenset({"a"}))
+    assert models[2] == dict.fromkeys(BY_API, None)
+
+
+def test_the_model_list_is_served_and_names_shutdowns(client: openai.OpenAI) -> None:
+    listed = {m.id: m for m in client.models.list()}
+    assert set(listed) == set(ASSISTANT_MODELS) | set(RESPONSES_MODELS)
+    assert listed["gpt-4o-mini"].shutdown_date == "2027-01-14"
+    assert listed["gpt-5-mini"].shutdown_date == "2026-12-11"
+    assert listed["gpt-5.5"].shutdown_date is None  # a later family, not gpt-5
+    assert client.models.retrieve("o3-mini").id == "o3-mini"
+    with pytest.raises(openai.NotFoundError) as exc:
+        client.models.retrieve("gpt-4o-mimi")
+    assert exc.value.body == {
+        "message": "The model 'gpt-4o-mimi' does not exist",
+        "type": "invalid_request_error",
+        "param": "model",
+        "code": "model_not_found",
+    }
+
+
+def test_a_target_lists_the_models_of_its_api(tmp_path: Path) -> None:
+    target = Target("agents", "sandbox", api="agents", models=("local-llama",))
+    with connect(target) as backend:
+        client = backend.client  # type: ignore[attr-defined]
+        assert "local-llama" in {m.id for m in client.models.list()}
+        assert client.models.retrieve("local-llama").id == "local-llama"
+
+
+def test_validate_checks_a_model_against_its_targets_api(project: Path) -> None:
+    # gpt-5.5 is a Responses (and Agents) model, not an Assistants one: only the
+    # environments whose target is an Assistants sandbox warn
+    set_models(project, "gpt-5.5", None)
+    code, out, _ = run("validate", str(project), "--json")
+    assert code == 0
+    messages = [w["message"] for w in json.loads(out)["warnings"]]
+    assert messages and all("'gpt-5.5'" in m for m in messages)
+    assert all("assistants API" in m and "agents API" not in m for m in messages), messages
+    assert not any("responses API" in m for m in messages), messages
+    code, out, err = run("validate", str(project), "--env", "agents")
+    assert code == 0 and "Warning" not in err, err
+
+
+def test_the_responses_list_is_the_apis(openapi: Any) -> None:
+    schemas = openapi.spec["components"]["schemas"]
+
+    def enums(name: str) -> set[str]:
+        found: set[str] = set()
+        for alternative in schemas[name].get("anyOf", []):
+            found |= set(alternative.get("enum", []))
+            if "$ref" in alternative:
+                found |= enums(alternative["$ref"].rsplit("/", 1)[-1])
+        return found
+
+    assert set(RESPONSES_MODELS) == enums("ModelIdsResponses")

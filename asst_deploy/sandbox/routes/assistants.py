@@ -165,7 +165,7 @@ def _apply(request: Request, asst: dict[str, Any], body: dict[str, Any]) -> dict
 async def create(request: Request) -> JSONResponse:
     body = validate(CREATE, await json_body(request))
     sandbox = sandbox_of(request)
-    sandbox.check_model(body["model"])
+    sandbox.check_model(body["model"], "assistants")
     asst: dict[str, Any] = {
         "id": new_id("asst"),
         "object": "assistant",
@@ -199,7 +199,7 @@ async def modify(request: Request) -> JSONResponse:
     store = sandbox_of(request).store
     asst = fetch(store, KIND, path_param(request, "assistant_id"), "assistant")
     body = validate(MODIFY, await json_body(request))
-    sandbox_of(request).check_model(body.get("model"))
+    sandbox_of(request).check_model(body.get("model"), "assistants")
     store.put(KIND, _apply(request, asst, body))
     return JSONResponse(asst)
 

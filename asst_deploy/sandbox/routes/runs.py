@@ -150,7 +150,7 @@ async def create(request: Request) -> Response:
     _include(request)  # accepted; file search result content is read from the steps
     thread = get_thread(sandbox, path_param(request, "thread_id"))
     body = validate(CREATE_RUN, await json_body(request))
-    sandbox.check_model(body.get("model"))
+    sandbox.check_model(body.get("model"), "assistants")
     assistant = _assistant(sandbox, body["assistant_id"])
     active = lifecycle.active_run(sandbox, thread["id"])
     if active is not None:
@@ -165,7 +165,7 @@ async def create(request: Request) -> Response:
 async def create_thread_and_run(request: Request) -> Response:
     sandbox = sandbox_of(request)
     body = validate(CREATE_THREAD_AND_RUN, await json_body(request))
-    sandbox.check_model(body.get("model"))
+    sandbox.check_model(body.get("model"), "assistants")
     assistant = _assistant(sandbox, body["assistant_id"])
     thread_body = dict(body.get("thread") or {})
     if body.get("tool_resources") is not None:
