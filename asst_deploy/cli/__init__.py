@@ -13,6 +13,7 @@ import click
 from asst_deploy import __version__
 from asst_deploy.cli.common import NORMAL, QUIET, VERBOSE, Output
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.remote import sdk_types
 
 # command name -> "module:attribute"; imported only when the command runs, so that
 # network-free commands never import the openai SDK (start-up time is a feature).
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     # often than the default (700 allocations), as one run of validate or plan would
     # otherwise walk the same live objects again and again.
     gc.set_threshold(10_000, 50, 100)
+    # The SDK's type packages load name by name in this process: the CLI owns it, so the
+    # hook goes in here and never in a library import (asst_deploy.runtime, the plugin).
+    sdk_types.install()
     try:
         code = cli.main(args=argv, prog_name="asst-deploy", standalone_mode=False)
     except AsstDeployError as exc:

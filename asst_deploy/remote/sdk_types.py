@@ -9,8 +9,10 @@ names, the first time it is asked for. Anything else (a name the map does not kn
 `__all__`, `dir()`) runs the real `__init__.py` into the module first, so the package
 behaves as the SDK wrote it.
 
-Installed by `asst_deploy.remote` before any adapter imports openai, and only when openai
-is not imported yet (a process that imported it first keeps the eager packages).
+Installed by the CLI's entry point (`asst_deploy.cli.main`) before any command imports
+openai, and only when openai is not imported yet (a process that imported it first keeps
+the eager packages). A library import of asst-deploy (`asst_deploy.runtime`, the pytest
+plugin) never changes the import machinery of the application that imports it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The SDK's type packages load lazily behind asst_deploy.remote, and still behave as the
-SDK wrote them: every name, `import *`, `dir()`, the same objects as an eager import."""
+"""The SDK's type packages load lazily in the CLI's process, and still behave as the SDK
+wrote them: every name, `import *`, `dir()`, the same objects as an eager import."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import pytest
 
 # Each probe runs in a fresh interpreter: the finder acts only on the first import.
-LAZY = "import asst_deploy.remote\n"
+LAZY = "from asst_deploy.remote import sdk_types\nsdk_types.install()\n"
 EAGER = ""
 
 
@@ -80,3 +80,30 @@ def test_a_process_that_imported_openai_first_keeps_the_eager_sdk() -> None:
 def test_a_name_is_loaded_from_its_own_submodule(name: str) -> None:
     report = probe(LAZY, f"from openai.types import {name}\nout = {{}}")
     assert isinstance(report["modules"], int) and report["modules"] < 250
+
+
+def test_a_library_import_leaves_the_import_machinery_alone() -> None:
+    # asst_deploy.runtime runs inside users' applications: no finder of ours joins theirs
+    script = (
+        "import sys\nbefore = list(sys.meta_path)\n"
+        "import asst_deploy.runtime, asst_deploy.remote.targets, asst_deploy.replay.plugin\n"
+        "print(sys.meta_path == before)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def test_the_cli_installs_the_lazy_types() -> None:
+    script = (
+        "import sys\nfrom asst_deploy.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print(any(type(f).__module__ == 'asst_deploy.remote.sdk_types' for f in sys.meta_path))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True"
