@@ -166,7 +166,7 @@ class _Run:
     def find(self, kind: str, key: str, exclude: str | None = None) -> Any:
         """The object a failed create of (kind, key) may have made after all."""
         return self.newest(
-            kind, lambda obj: obj.owner[:2] == (self.plan.project, key) and obj.id != exclude
+            kind, lambda obj: obj.owner.of(self.plan.project, key) and obj.id != exclude
         )
 
     def record(self, action: Action, verb: str, remote_id: str) -> None:

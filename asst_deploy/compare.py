@@ -185,7 +185,7 @@ class Comparer:
     def compare_one(self, kind: str, d: Desired, obj: RemoteObject) -> None:
         before = self.remote_canonical(obj)
         fingerprint = identity.canonical_hash(before)
-        drift = fingerprint != obj.owner[2]
+        drift = fingerprint != obj.owner.stamp
         changes = kinds.get(kind).repoint(
             obj, d.canonical, field_changes(before, d.canonical), self.going, self.names
         )
@@ -265,7 +265,7 @@ def compare(
     `replace` names objects to delete and re-create even if unchanged."""
     comparer = Comparer(project, remote, prune, replace)
     wanted = desired_objects(project, shas)
-    unmanaged = {o.id for o in remote.all_objects() if o.owner[0] is None}
+    unmanaged = {o.id for o in remote.all_objects() if o.owner.project is None}
     # an object being adopted is known by its logical name already, so references to it
     # compare equal
     for d in wanted:

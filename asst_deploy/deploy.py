@@ -15,6 +15,7 @@ from asst_deploy.plan import Action, Create, Delete, Keep, Plan, Update
 from asst_deploy.remote.base import Backend
 from asst_deploy.remote.state import RemoteState
 from asst_deploy.spec.model import OPENAI_BASE_URL, Project, Target
+from asst_deploy.types import Mode, TargetType
 
 PLAN_FILE_KIND = "asst-deploy-plan"
 
@@ -37,10 +38,10 @@ def make_plan(
     only: Collection[str] = (),
     retry: RetryPolicy | None = None,
     replace: Collection[str] = (),
-    mode: str = "normal",
+    mode: Mode = Mode.NORMAL,
 ) -> tuple[Plan, RemoteState]:
-    """A plan of `mode`: toward the specs ("normal"), deleting everything the project
-    manages ("destroy", see destroy_plan) or accepting drift ("refresh-only")."""
+    """A plan of `mode`: toward the specs, deleting everything the project manages (see
+    destroy_plan) or accepting drift (see refresh_plan)."""
     objects = {a.key for a in project.assistants} | {s.key for s in project.vector_stores}
     unknown = set(only) - objects - {f.path for f in project.files}
     if unknown:
@@ -67,15 +68,15 @@ def plan_from(
     project: Project,
     remote: RemoteState,
     *,
-    mode: str = "normal",
+    mode: Mode = Mode.NORMAL,
     prune: bool = False,
     only: Collection[str] = (),
     replace: Collection[str] = (),
 ) -> Plan:
     """The plan of `mode` for `remote`, with its context recorded."""
-    if mode == "destroy":
+    if mode is Mode.DESTROY:
         plan = destroy_plan(project, remote)
-    elif mode == "refresh-only":
+    elif mode is Mode.REFRESH_ONLY:
         plan = refresh_plan(project, remote)
     else:
         plan = compare(
@@ -87,7 +88,7 @@ def plan_from(
 
 def endpoint(target: Target) -> str:
     """Where a target points: its base_url, or the built-in sandbox and its db file."""
-    if target.type == "sandbox":
+    if target.type == TargetType.SANDBOX:
         return f"sandbox:{target.db.resolve() if target.db else 'memory'}"
     return str(target.base_url or OPENAI_BASE_URL)
 
@@ -219,7 +220,9 @@ def stale_reasons(plan: Plan, remote: RemoteState, shas: dict[str, str]) -> list
     reasons: list[str] = []
     names = kinds.names(remote, plan.project)
     # files are not in it: a file's create is of its content, which no one else can make
-    managed = {(o.kind, o.owner[1]) for o in remote.all_objects() if o.owner[0] == plan.project}
+    managed = {
+        (o.kind, o.owner.key) for o in remote.all_objects() if o.owner.project == plan.project
+    }
     for action in plan.actions:
         if isinstance(action, Create):
             if (action.kind, action.key) in managed:
@@ -284,7 +287,7 @@ def destroy_plan(project: Project, remote: RemoteState) -> Plan:
         actions=tuple(actions),
         kept=tuple(kept),
         refused=tuple(refused),
-        mode="destroy",
+        mode=Mode.DESTROY,
     )
 
 
@@ -321,5 +324,5 @@ def refresh_plan(project: Project, remote: RemoteState) -> Plan:
         environment=project.environment,
         target=project.target.name,
         actions=tuple(actions),
-        mode="refresh-only",
+        mode=Mode.REFRESH_ONLY,
     )

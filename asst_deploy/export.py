@@ -17,7 +17,7 @@ from asst_deploy.compare import from_remote
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.state import RemoteObject, RemoteState
 from asst_deploy.spec.model import Target
-from asst_deploy.types import Json
+from asst_deploy.types import Json, Ownership
 
 Download = Callable[[str], bytes | None]  # file id -> content, None when not downloadable
 
@@ -96,7 +96,7 @@ class Exporter:
 
     def header(self, kind: str, key: str, obj: RemoteObject) -> dict[str, Json]:
         doc: dict[str, Json] = {"kind": kind, "key": key}
-        if obj.owner[0] != self.project:
+        if obj.owner.project != self.project:
             doc["adopt"] = obj.id
         return doc
 
@@ -121,7 +121,7 @@ class Exporter:
         if store_id in self.result.keys:
             return self.result.keys[store_id]
         store = next((s for s in self.state.of("vector_store") if s.id == store_id), None)
-        owner, key, _ = store.owner if store else (None, None, None)
+        owner, key, _ = store.owner if store else Ownership()
         # still named, so validate stops until its spec is there: dropping it would detach it
         self.result.warnings.append(
             f"assistant '{assistant_key}' searches vector store {store_id}, which "
@@ -141,7 +141,7 @@ def export(
     that project, and adopting them would be refused anyway."""
 
     def exported(obj: RemoteObject) -> bool:
-        owner = obj.owner[0]
+        owner = obj.owner.project
         if owner is not None and owner != project:
             exporter.result.skipped[obj.id] = owner
             return False
@@ -172,7 +172,7 @@ def target_entry(target: Target, out: Path) -> dict[str, Json]:
     db = os.path.relpath(target.db.resolve(), out.resolve()) if target.db else None
     spec = {
         "name": target.name,
-        "type": target.type,
+        "type": str(target.type),
         "api": None if target.api == DEFAULT_API else target.api,
         "base_url": target.base_url,
         "api_key_env": target.api_key_env,

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from asst_deploy.types import Ownership
+
 # They count against the API's 16 metadata pairs, so user metadata may hold at most 13.
 PROJECT_KEY = "asst_deploy.project"
 SPEC_KEY = "asst_deploy.key"
@@ -73,13 +75,13 @@ def by_value(value: Any) -> Any:
     return value
 
 
-def owner(metadata: dict[str, Any] | None) -> tuple[str | None, str | None, str | None]:
-    """(project, key, hash) read from an object's metadata; Nones when it is not managed."""
+def owner(metadata: dict[str, Any] | None) -> Ownership:
+    """Who manages an object, read from its metadata (all None when no project does)."""
     metadata = metadata or {}
     stamped = metadata.get(HASH_KEY)
     if isinstance(stamped, str):
         stamped = stamped.removesuffix(PROTECT_SUFFIX)
-    return metadata.get(PROJECT_KEY), metadata.get(SPEC_KEY), stamped
+    return Ownership(metadata.get(PROJECT_KEY), metadata.get(SPEC_KEY), stamped)
 
 
 def protected(metadata: dict[str, Any] | None) -> bool:

@@ -39,7 +39,7 @@ def import_object(backend: Backend, project: Project, kind: str, remote_id: str,
     if owner is not None:
         whose = "this project" if owner == project.name else f"project '{owner}'"
         raise AsstDeployError(f"{kind} {remote_id} is already managed by {whose} as '{owned_key}'")
-    taken = [o.id for o in objects if o.owner[:2] == (project.name, key)]
+    taken = [o.id for o in objects if o.owner.of(project.name, key)]
     if taken:
         raise AsstDeployError(
             f"key '{key}' already names {kind} {taken[0]} in project '{project.name}'"

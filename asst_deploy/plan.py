@@ -5,13 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
-from asst_deploy.types import Json
+from asst_deploy.types import Json, Mode
 
 FORMAT_VERSION = 1
-
-# How a plan was made: toward the specs, deleting everything (--destroy), or accepting
-# drift into the hash stamps (--refresh-only)
-MODES = ("normal", "destroy", "refresh-only")
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,7 @@ class Plan:
     lease_generation: int = 0  # of the target's lease when the state was read (lease.py)
     prune: bool = False
     only: tuple[str, ...] = ()
-    mode: str = "normal"  # one of MODES: how the plan was made, for a fresh re-plan
+    mode: Mode = Mode.NORMAL  # how the plan was made, for a fresh re-plan
     replace: tuple[str, ...] = ()  # keys forced to delete-and-recreate (--replace)
 
     @property
@@ -143,6 +139,6 @@ class Plan:
             "lease_generation": self.lease_generation,
             "prune": self.prune,
             "only": list(self.only),
-            "mode": self.mode,
+            "mode": str(self.mode),
             "replace": list(self.replace),
         }

@@ -9,8 +9,8 @@ from __future__ import annotations
 from asst_deploy import kinds
 from asst_deploy.apis import API_GENERATIONS, DEFAULT_API
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.plan import ACTION_TYPES, FORMAT_VERSION, MODES, Action, FieldChange, Keep, Plan
-from asst_deploy.types import Json
+from asst_deploy.plan import ACTION_TYPES, FORMAT_VERSION, Action, FieldChange, Keep, Plan
+from asst_deploy.types import Json, Mode
 
 
 def from_json(data: dict[str, Json]) -> Plan:
@@ -49,7 +49,7 @@ def from_json(data: dict[str, Json]) -> Plan:
         lease_generation=data.get("lease_generation", 0),
         prune=data.get("prune", False),
         only=tuple(data.get("only", ())),
-        mode=data.get("mode", "normal"),
+        mode=Mode(data.get("mode", Mode.NORMAL)),
         replace=tuple(data.get("replace", ())),
     )
 
@@ -147,8 +147,8 @@ def plan_problems(data: Json) -> list[str]:
             problems.append(f"kept[{i}]: expected an object with kind, key and remote_id")
         elif set(raw) - {"kind", "key", "remote_id", "reason"}:
             problems.append(f"kept[{i}]: unknown fields {sorted(set(raw) - set(_KEEP))}")
-    if data.get("mode", "normal") not in MODES:
-        problems.append(f"mode: expected one of {', '.join(MODES)}, got {data['mode']!r}")
+    if data.get("mode", Mode.NORMAL) not in set(Mode):
+        problems.append(f"mode: expected one of {', '.join(Mode)}, got {data['mode']!r}")
     for name in ("refused", "only", "replace"):
         if not all(isinstance(v, str) for v in data.get(name, [])):
             problems.append(f"{name}: expected a list of strings")

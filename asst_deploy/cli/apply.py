@@ -28,6 +28,7 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import FORMAT_VERSION, Plan
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
+from asst_deploy.types import Mode
 
 
 class Finished:
@@ -207,7 +208,7 @@ def _apply(
                 prune=prune,
                 only=only,
                 replace=replace,
-                mode="refresh-only" if refresh_only else "normal",
+                mode=Mode.REFRESH_ONLY if refresh_only else Mode.NORMAL,
                 retry=retry,
             )
         asks = not (saved or auto_approve)

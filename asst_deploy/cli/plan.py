@@ -22,6 +22,7 @@ from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.plan import FORMAT_VERSION
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
+from asst_deploy.types import Mode
 
 EXIT_CHANGES = 2
 
@@ -94,7 +95,7 @@ def plan_mode(
     prune: bool,
     only: tuple[str, ...],
     replace: tuple[str, ...],
-) -> str:
+) -> Mode:
     """The plan's mode from the options; --destroy and --refresh-only take no others."""
     for flag, name in ((destroy, "--destroy"), (refresh_only, "--refresh-only")):
         if not flag:
@@ -112,8 +113,8 @@ def plan_mode(
         ]
         if others:
             raise click.UsageError(f"{name} cannot be combined with {', '.join(others)}")
-        return "destroy" if destroy else "refresh-only"
-    return "normal"
+        return Mode.DESTROY if destroy else Mode.REFRESH_ONLY
+    return Mode.NORMAL
 
 
 def error_report(exc: Exception) -> dict[str, object]:
@@ -145,7 +146,7 @@ def _plan(
     prune: bool,
     only: tuple[str, ...],
     replace: tuple[str, ...] = (),
-    mode: str = "normal",
+    mode: Mode = Mode.NORMAL,
 ) -> None:
     output = current_output()
     if out is not None and not out.parent.is_dir():

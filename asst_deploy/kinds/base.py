@@ -177,7 +177,9 @@ class Kind:
         one copy too many: the stamp is the hash of what it is now, or of the specs' form (a
         create interrupted before its files were attached)."""
         fingerprint, before = self.fingerprint(obj, names)
-        ours = obj.owner[2] in {fingerprint, identity.canonical_hash(wanted)} and not obj.protected
+        ours = (
+            obj.owner.stamp in {fingerprint, identity.canonical_hash(wanted)} and not obj.protected
+        )
         return fingerprint, before, ours
 
     def summary(self, after: Mapping[str, Json]) -> str | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asst_deploy import identity
-from asst_deploy.types import Json
+from asst_deploy.types import Json, Ownership
 
 FILE_KIND = "file"  # files are a kind too (kinds/file.py), kept in a field of their own
 
@@ -24,10 +24,10 @@ class RemoteFile:
         return identity.parse_file_name(self.filename)
 
     @property
-    def owner(self) -> tuple[str | None, str | None, str | None]:
+    def owner(self) -> Ownership:
         """(project, path, content sha) from the tagged name; Nones for a file not ours."""
         ident = self.identity
-        return (ident.project, ident.path, ident.sha) if ident else (None, None, None)
+        return Ownership(ident.project, ident.path, ident.sha) if ident else Ownership()
 
     @property
     def protected(self) -> bool:
@@ -51,7 +51,7 @@ class RemoteObject:
         return self.tags if self.tags is not None else self.data.get("metadata")
 
     @property
-    def owner(self) -> tuple[str | None, str | None, str | None]:
+    def owner(self) -> Ownership:
         return identity.owner(self._tags)
 
     @property

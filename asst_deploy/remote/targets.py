@@ -12,6 +12,7 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.base import Backend
 from asst_deploy.remote.trace import http_hooks
 from asst_deploy.spec.model import OPENAI_BASE_URL, Target
+from asst_deploy.types import TargetType
 
 if TYPE_CHECKING:
     from asst_deploy.remote.openai_backend import OpenAIBackend
@@ -46,7 +47,7 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
 
     http: dict[str, Any] = {"event_hooks": http_hooks(trace)} if trace else {}
     with ExitStack() as stack:
-        if target.type == "sandbox":
+        if target.type == TargetType.SANDBOX:
             import ssl
 
             from asst_deploy.sandbox.app import Sandbox

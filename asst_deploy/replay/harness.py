@@ -414,14 +414,14 @@ def stale_objects(
     specs = {s.key: s for s in project.vector_stores}
     found = []
     want = identity.canonical_hash(form(spec, shas))
-    if identity.owner(dict(metadata))[2] != want:
+    if identity.owner(dict(metadata)).stamp != want:
         found.append(f"assistant '{spec.key}' was applied from another version of its spec")
     for key, store in stores.items():
         if key not in specs:
             continue
         if store is None:
             found.append(f"vector store '{key}' is not deployed")
-        elif identity.owner(store.get("metadata"))[2] != identity.canonical_hash(
+        elif identity.owner(store.get("metadata")).stamp != identity.canonical_hash(
             store_kind.from_spec(specs[key], shas)
         ):
             found.append(f"vector store '{key}' was applied from another version of its spec")

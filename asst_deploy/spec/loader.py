@@ -19,6 +19,7 @@ from asst_deploy.spec.model import (
     Target,
 )
 from asst_deploy.spec.yamlpos import Document, JsonPath, parse_file
+from asst_deploy.types import TargetType
 
 PROJECT_FILE = "asst-deploy.yaml"
 DEFAULT_INCLUDE = ("assistants/**/*.yaml", "vector_stores/**/*.yaml")
@@ -270,7 +271,7 @@ class _Loader:
         rules = spec.get("rules") if spec.get("type") == "sandbox" else None
         return Target(
             name=chosen,
-            type=str(spec.get("type", "sandbox")),
+            type=TargetType(spec.get("type", TargetType.SANDBOX)),
             api=str(spec.get("api", apis.DEFAULT_API)),
             base_url=spec.get("base_url"),
             api_key_env=spec.get(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asst_deploy.errors import Location
-from asst_deploy.types import Json
+from asst_deploy.types import Json, TargetType
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"  # what a `type: openai` target without base_url means
 
@@ -18,7 +18,7 @@ class Target:
     serves every generation) or OpenAI (api.openai.com, or a compatible `base_url`)."""
 
     name: str
-    type: str  # "sandbox" | "openai"
+    type: TargetType
     api: str = "assistants"  # "assistants" | "agents" | "responses": see asst_deploy/apis
     base_url: str | None = None
     api_key_env: str | None = None

@@ -9,11 +9,12 @@ from pathlib import Path
 from asst_deploy.errors import Location, Problem
 from asst_deploy.spec.model import OPENAI_BASE_URL, Project, Target
 from asst_deploy.spec.yamlpos import parse_file
+from asst_deploy.types import TargetType
 
 
 def deployment(target: Target) -> tuple[object, ...]:
     """Where a target's objects live: the sandbox's state file, or the endpoint and account."""
-    if target.type == "sandbox":
+    if target.type == TargetType.SANDBOX:
         return ("sandbox", target.db.resolve() if target.db else None)
     url = (target.base_url or OPENAI_BASE_URL).rstrip("/")
     return (target.type, url, target.organization, target.project)
