@@ -7,7 +7,7 @@ import json
 from collections.abc import Collection
 from pathlib import Path
 
-from asst_deploy import identity, kinds, lease, planfile
+from asst_deploy import apis, identity, kinds, lease, planfile
 from asst_deploy.apply import RetryPolicy, read_state
 from asst_deploy.compare import compare, from_remote, outside_references
 from asst_deploy.errors import AsstDeployError
@@ -252,7 +252,7 @@ def destroy_plan(project: Project, remote: RemoteState) -> Plan:
     Protected resources (in the specs, or stamped protected on the remote object) refuse
     it; what objects outside the project still use (a file in another team's vector
     store, a store another assistant searches) is kept and reported."""
-    held = kinds.for_api(project.target.api)
+    held = apis.kinds_of(project.target.api)
     protected = {(k.name, key) for k in held for key, on in k.keys(project).items() if on}
     names = kinds.names(remote, project.name)
     users = outside_references(remote, project.name)

@@ -1,16 +1,9 @@
-"""Model names each API generation serves: the sandbox's lists, `GET /v1/models`, and what validate expects."""
+"""Model names the API generations serve (each generation names its list), and shutdowns."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from asst_deploy.errors import Location, Problem
-    from asst_deploy.spec.model import Project
-
 # AssistantSupportedModels of the official OpenAPI description (the README and the example
-# project use gpt-4o-mini and gpt-4o). Kept free of imports: validate reads it too.
+# project use gpt-4o-mini and gpt-4o). Kept free of imports: every layer reads it.
 ASSISTANT_MODELS: tuple[str, ...] = (
     "gpt-5",
     "gpt-5-mini",
@@ -164,13 +157,6 @@ RESPONSES_MODELS: tuple[str, ...] = (
     "gpt-5.6-cyber",
 )
 
-# What each API generation's sandbox serves unless a target or `sandbox serve` says otherwise.
-BY_API: dict[str, tuple[str, ...]] = {
-    "assistants": ASSISTANT_MODELS,
-    "agents": RESPONSES_MODELS,
-    "responses": RESPONSES_MODELS,
-}
-
 # Announced shutdowns (OpenAI's deprecations page): a family name and its dated or sized
 # variants ("gpt-4o", "gpt-4o-mini", "gpt-4o-2024-08-06"); later families ("gpt-5.1")
 # are other models.
@@ -189,37 +175,6 @@ def shutdown_date(model: str) -> str | None:
     return None
 
 
-def listed(models: Iterable[str] | None, api: str = "assistants") -> frozenset[str]:
-    """A target's model list: its own `models:`, else its API generation's."""
-    return frozenset(BY_API[api] if models is None else models)
-
-
 def not_found_message(model: str) -> str:
     """The real service's words for a model it does not serve."""
     return f"The requested model '{model}' does not exist."
-
-
-def unlisted(projects: Iterable[Project]) -> list[Problem]:
-    """Warnings for assistants whose model the target of a checked environment does not
-    list for its API generation (a warning, not an error: a compatible endpoint may serve
-    names nobody listed). One warning per spec and model, naming where it is not served."""
-    from asst_deploy.errors import Problem
-
-    where: dict[tuple[Location, str, str], dict[str, list[str]]] = {}
-    for project in projects:
-        target = project.target
-        for spec in project.assistants:
-            if spec.model not in listed(target.models, target.api):
-                apis = where.setdefault((spec.location, spec.key, spec.model), {})
-                apis.setdefault(target.api, []).append(project.environment or "base")
-    warnings = [
-        Problem(
-            location,
-            f"assistant '{key}': the model '{model}' is not listed for "
-            + ", ".join(f"the {api} API ({', '.join(envs)})" for api, envs in apis.items())
-            + f'; the sandbox answers "{not_found_message(model)}"',
-            "check the name, or list it in the target's `models:`",
-        )
-        for (location, key, model), apis in where.items()
-    ]
-    return sorted(warnings, key=lambda p: (p.location, p.message))

@@ -7,7 +7,7 @@ each holds), so a plan of any generation reads back as it was written.
 from __future__ import annotations
 
 from asst_deploy import kinds
-from asst_deploy.apis import API_GENERATIONS, DEFAULT_API
+from asst_deploy.apis import API_GENERATIONS, DEFAULT_API, kinds_of
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import ACTION_TYPES, FORMAT_VERSION, Action, FieldChange, Keep, Plan
 from asst_deploy.types import Json, Mode
@@ -137,7 +137,7 @@ def plan_problems(data: Json) -> list[str]:
     if isinstance(api, str) and api not in API_GENERATIONS:
         problems.append(f"api: expected one of {', '.join(API_GENERATIONS)}, got {api!r}")
         api = None
-    held = [k.name for k in kinds.for_api(api)] if isinstance(api, str) else list(kinds.KINDS)
+    held = [k.name for k in kinds_of(api)] if isinstance(api, str) else list(kinds.KINDS)
     for i, raw in enumerate(data.get("actions", [])):
         problems += _action_problems(f"actions[{i}]", raw, held)
     for i, raw in enumerate(data.get("kept", [])):

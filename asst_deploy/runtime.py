@@ -79,7 +79,8 @@ class Runtime:
         try:
             return request_kwargs(spec, self.project.name, ids.vector_stores, ids.files)
         except NotDeployed as exc:
-            if exc.kind == "file" and exc.name in ids.stale_files:
+            files = {f.path for f in spec.code_interpreter_files}
+            if exc.name in files and exc.name in ids.stale_files:
                 hint = f"it is deployed with other content than {exc.name} has now; "
             else:
                 hint = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from asst_deploy import identity, limits
+from asst_deploy import identity, limits, models
 from asst_deploy.apis.base import (
     OVERRIDES,
     ApiGeneration,
@@ -104,4 +104,9 @@ API = ApiGeneration(
     description="the Agents API (agents, environment templates, files, vector stores): "
     "OpenAI or the sandbox",
     refusals=refusals,
+    kinds=("file", "vector_store", "environment_template", "agent"),
+    adapter="asst_deploy.remote.agents_backend:AgentsBackend",
+    driver="asst_deploy.remote.drivers.agents:AgentsDriver",
+    # sessions run on the Responses models; the SDK types the name as any string
+    models=models.RESPONSES_MODELS,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asst_deploy import models
 from asst_deploy.apis.base import ApiGeneration, Refusal, tool_refusals, top_level
 from asst_deploy.spec.model import AssistantSpec
 
@@ -30,5 +31,9 @@ API = ApiGeneration(
     description="Assistants v2 (assistants, vector stores, files): the sandbox or a "
     "compatible endpoint",
     refusals=refusals,
+    kinds=("file", "vector_store", "assistant"),
+    adapter="asst_deploy.remote.assistants_backend:AssistantsBackend",
+    driver="asst_deploy.remote.drivers.assistants:AssistantsDriver",
+    models=models.ASSISTANT_MODELS,
     not_on_openai="OpenAI shut the Assistants API down on 2026-08-26",
 )

@@ -1,4 +1,5 @@
-"""What every API generation declares: its name, what it is, and what of a spec it refuses."""
+"""What every API generation declares: its name, what it refuses, the kinds it holds, and
+where its adapter and conversation driver live."""
 
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ class ApiGeneration:
     name: str
     description: str  # one line, for the schema and `validate --matrix`
     refusals: Callable[[AssistantSpec], list[Refusal]]
+    # the resource kinds it holds, by name (asst_deploy/kinds orders them)
+    kinds: tuple[str, ...]
+    # "module:Class" of its backend adapter and of its conversation driver: imported on
+    # first use, as each imports the openai SDK
+    adapter: str
+    driver: str
+    # the model names it serves by default (the sandbox's list, and what validate expects)
+    models: tuple[str, ...]
     # None when api.openai.com serves it; else why not (a target without base_url fails)
     not_on_openai: str | None = None
     # what a plan for this API does not deploy of the project, and why (plan prints it)

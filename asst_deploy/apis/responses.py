@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from asst_deploy import models
 from asst_deploy.apis.base import ApiGeneration, FieldPath, Refusal, tool_refusals, top_level
 from asst_deploy.spec.model import AssistantSpec, Project
 from asst_deploy.types import Json
@@ -85,5 +86,11 @@ API = ApiGeneration(
     description="the Responses API (request templates, files, vector stores): OpenAI or "
     "the sandbox",
     refusals=refusals,
+    # its assistants are request templates in the team's code: only what they point at
+    # is deployed
+    kinds=("file", "vector_store"),
+    adapter="asst_deploy.remote.openai_backend:OpenAIBackend",
+    driver="asst_deploy.remote.drivers.responses:ResponsesDriver",
+    models=models.RESPONSES_MODELS,
     plan_notes=plan_notes,
 )

@@ -12,7 +12,6 @@ __all__ = [
     "KINDS",
     "Desired",
     "Kind",
-    "for_api",
     "get",
     "names",
     "with_protect",
@@ -31,11 +30,6 @@ IMPORTABLE = tuple(name for name, kind in KINDS.items() if kind.importable)
 
 def get(name: str) -> Kind:
     return KINDS[name]
-
-
-def for_api(api: str) -> tuple[Kind, ...]:
-    """The kinds a target of API generation `api` holds, in dependency order."""
-    return tuple(k for k in KINDS.values() if api in k.apis)
 
 
 def names(remote: RemoteState, project: str) -> dict[str, str]:

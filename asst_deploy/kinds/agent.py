@@ -174,7 +174,6 @@ def _payload_tool(canonical: Mapping[str, Json]) -> dict[str, Json]:
 
 class AgentKind(OneForEachAssistant):
     name = "agent"
-    apis = frozenset({"agents"})
     exports = True
     spec_kind = "assistant"
 

@@ -162,7 +162,6 @@ def _spec_tool(ex: Exporter, tool: Mapping[str, Any]) -> dict[str, Json]:
 
 class AssistantKind(OneForEachAssistant):
     name = "assistant"
-    apis = frozenset({"assistants"})
     exports = True
     spec_kind = "assistant"
 

@@ -88,8 +88,6 @@ class Kind:
     fit a kind whose identity rides in its metadata (assistants, agents, vector stores)."""
 
     name: ClassVar[str]
-    # the API generations that hold this kind (see asst_deploy/apis)
-    apis: ClassVar[frozenset[str]]
     # `asst-deploy import` can adopt one (a file's identity is its content: upload it)
     importable: ClassVar[bool] = True
     # `asst-deploy export` writes a spec of each (a template goes with its agent), of this

@@ -36,7 +36,6 @@ def form(files: list[tuple[str, str]]) -> dict[str, Json]:
 
 class EnvironmentTemplateKind(Kind):
     name = "environment_template"
-    apis = frozenset({"agents"})
 
     def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
         return [

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 class FileKind(Kind):
     name = "file"
-    apis = frozenset({"assistants", "agents", "responses"})
     made = "uploaded"
     made_line = "uploaded as"
     importable = False

@@ -82,7 +82,6 @@ def from_remote(
 
 class VectorStoreKind(Kind):
     name = "vector_store"
-    apis = frozenset({"assistants", "agents", "responses"})
     replace_on = ("chunking_strategy",)
     exports = True
     spec_kind = "vector_store"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from asst_deploy import apis
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.base import Backend
 from asst_deploy.remote.trace import http_hooks
@@ -17,24 +17,13 @@ from asst_deploy.types import TargetType
 if TYPE_CHECKING:
     from asst_deploy.remote.openai_backend import OpenAIBackend
 
-# One adapter per API generation; a Responses target deploys only what all of them share.
-ADAPTERS = {
-    "assistants": "asst_deploy.remote.assistants_backend:AssistantsBackend",
-    "agents": "asst_deploy.remote.agents_backend:AgentsBackend",
-    "responses": "asst_deploy.remote.openai_backend:OpenAIBackend",
-}
 SANDBOX_KEY = "sandbox"  # the in-process sandbox checks no key; the SDK insists on one
 DEFAULT_TIMEOUT = 60.0
 
 
 def adapter(api: str) -> type[OpenAIBackend]:
-    """The backend class for an API generation (imported here: each imports the SDK)."""
-    if api not in ADAPTERS:
-        raise AsstDeployError(
-            f"no adapter for API generation '{api}'; known: {', '.join(ADAPTERS)}"
-        )
-    module, name = ADAPTERS[api].split(":")
-    found: type[OpenAIBackend] = getattr(importlib.import_module(module), name)
+    """The backend class of an API generation (imported here: each imports the SDK)."""
+    found: type[OpenAIBackend] = apis.adapter_class(api)
     return found
 
 

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 
 from asst_deploy import models as model_names
+from asst_deploy.apis import API_GENERATIONS
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.faults import FaultConfig, FaultMiddleware, RequestLog
 from asst_deploy.sandbox.gateway import RequestChecks, ResponseHeaders
@@ -60,7 +61,9 @@ class Sandbox:
     # The model names it serves, per API generation (None: any); like the real service,
     # others are a 400. `GET /v1/models` lists them all.
     models: dict[str, frozenset[str] | None] = field(
-        default_factory=lambda: {api: model_names.listed(None, api) for api in model_names.BY_API}
+        default_factory=lambda: {
+            name: frozenset(generation.models) for name, generation in API_GENERATIONS.items()
+        }
     )
 
     def serve_models(self, names: Iterable[str] | None, api: str | None = None) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asst_deploy import models
-from asst_deploy.errors import Problem, SpecError
+from asst_deploy import apis, models
+from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.spec import sharing
 from asst_deploy.spec.loader import PROJECT_FILE, find_root, load_project, project_info
 from asst_deploy.spec.model import Project
@@ -47,5 +48,29 @@ def validate(path: str | Path, env: str | None = None) -> Report:
     if env is None:  # only the whole set of environments shows who shares a target
         report.problems.extend(sharing.shared_targets(report.projects, root / PROJECT_FILE))
     report.problems.sort(key=lambda p: (p.location, p.message))
-    report.warnings = models.unlisted(report.projects)
+    report.warnings = unlisted(report.projects)
     return report
+
+
+def unlisted(projects: Iterable[Project]) -> list[Problem]:
+    """Warnings for assistants whose model the target of a checked environment does not
+    list for its API generation (a warning, not an error: a compatible endpoint may serve
+    names nobody listed). One warning per spec and model, naming where it is not served."""
+    where: dict[tuple[Location, str, str], dict[str, list[str]]] = {}
+    for project in projects:
+        target = project.target
+        for spec in project.assistants:
+            if spec.model not in apis.served_models(target.models, target.api):
+                seen = where.setdefault((spec.location, spec.key, spec.model), {})
+                seen.setdefault(target.api, []).append(project.environment or "base")
+    warnings = [
+        Problem(
+            location,
+            f"assistant '{key}': the model '{model}' is not listed for "
+            + ", ".join(f"the {api} API ({', '.join(envs)})" for api, envs in seen.items())
+            + f'; the sandbox answers "{models.not_found_message(model)}"',
+            "check the name, or list it in the target's `models:`",
+        )
+        for (location, key, model), seen in where.items()
+    ]
+    return sorted(warnings, key=lambda p: (p.location, p.message))

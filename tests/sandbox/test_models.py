@@ -12,9 +12,10 @@ import pytest
 import uvicorn
 from click.testing import CliRunner
 
+from asst_deploy.apis import API_GENERATIONS
 from asst_deploy.cli import main
 from asst_deploy.cli.sandbox import sandbox as sandbox_group
-from asst_deploy.models import ASSISTANT_MODELS, BY_API, RESPONSES_MODELS
+from asst_deploy.models import ASSISTANT_MODELS, RESPONSES_MODELS
 from asst_deploy.remote.targets import connect
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer
@@ -154,10 +155,10 @@ def test_serve_takes_a_model_list(monkeypatch: pytest.MonkeyPatch) -> None:
     assert runner.invoke(sandbox_group, ["serve", "--port", "0", "--model", "a"]).exit_code == 0
     assert runner.invoke(sandbox_group, ["serve", "--port", "0", "--any-model"]).exit_code == 0
     models = [app.state.sandbox.models for app in served]
-    assert models[0] == {api: frozenset(names) for api, names in BY_API.items()}
+    assert models[0] == {name: frozenset(g.models) for name, g in API_GENERATIONS.items()}
     assert models[0]["assistants"] == frozenset(ASSISTANT_MODELS)
-    assert models[1] == dict.fromkeys(BY_API, frozenset({"a"}))
-    assert models[2] == dict.fromkeys(BY_API, None)
+    assert models[1] == dict.fromkeys(API_GENERATIONS, frozenset({"a"}))
+    assert models[2] == dict.fromkeys(API_GENERATIONS, None)
 
 
 def test_the_model_list_is_served_and_names_shutdowns(client: openai.OpenAI) -> None:

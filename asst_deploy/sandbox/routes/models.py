@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from asst_deploy import models as model_names
+from asst_deploy.apis import served_models
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox, sandbox_of
 
@@ -31,7 +32,7 @@ def served(sandbox: Sandbox) -> list[str]:
     lists its default names (there is no "any" to list)."""
     names: set[str] = set()
     for api, listed in sandbox.models.items():
-        names |= model_names.listed(None, api) if listed is None else listed
+        names |= served_models(listed, api)
     return sorted(names)
 
 
