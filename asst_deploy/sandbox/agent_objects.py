@@ -1,10 +1,11 @@
 """The Agents API's request schemas (limits as the SDK documents them) and resolved objects.
 
 Ground truth is the openai SDK's generated types (`openai/types/beta/agent*.py`,
-`persisted_agent_tool*.py`, `environment*.py`, `agents/**`): there is no public OpenAPI
-file for this API. Where the SDK names a default ("Defaults to `medium`") the resolved
-object carries it; where it does not, the default chosen here is inferred (the README's
-sandbox section lists each one).
+`persisted_agent_tool*.py`, `environment*.py`, `agents/**`); OpenAI's own Agents OpenAPI
+(shared/openai/agents-openapi.yml, older than the SDK) adds status codes and page shapes,
+and loses where the two disagree. Where the SDK names a default ("Defaults to
+`medium`") the resolved object carries it; where it does not, the default chosen here is
+inferred (the README's sandbox section lists each one).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from asst_deploy.sandbox.validation import (
     join,
 )
 
+# The resolved tool list as compact UTF-8 JSON: saved agents 3 MiB, sessions 8 MiB (3.60).
 TOOLS_MAX_BYTES = 3 * 1024 * 1024
+SESSION_TOOLS_MAX_BYTES = 8 * 1024 * 1024
 SERVICE_TIERS = ["auto", "default", "flex", "priority", "fast", "ultrafast"]
 EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
@@ -108,13 +111,13 @@ def _tool_variants(*, persisted: bool) -> dict[str, Schema]:
     return dict(sorted(variants.items()))
 
 
-def _check_tools(tools: list[dict[str, Any]], path: str) -> None:
-    size = len(json.dumps(tools, separators=(",", ":")).encode())
-    if size > TOOLS_MAX_BYTES:
+def _check_tools(tools: list[dict[str, Any]], path: str, max_bytes: int) -> None:
+    size = len(json.dumps(tools, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > max_bytes:
         raise APIError(
             400,
             f"Invalid '{path}': the tools list is {size} bytes of JSON; the maximum is "
-            f"{TOOLS_MAX_BYTES} bytes.",
+            f"{max_bytes} bytes.",
             param=path,
             code="tools_above_max_size",
         )
@@ -133,14 +136,22 @@ def _check_tools(tools: list[dict[str, Any]], path: str) -> None:
 
 
 class _Tools(Arr):
+    def __init__(self, items: Schema, *, max_bytes: int) -> None:
+        super().__init__(items)
+        self.max_bytes = max_bytes
+
     def check(self, value: Any, path: str) -> Any:
         super().check(value, path)
-        _check_tools(value, path)
+        _check_tools(value, path, self.max_bytes)
         return value
 
 
-PERSISTED_TOOLS = Nullable(_Tools(Tagged(_tool_variants(persisted=True))))
-SESSION_TOOLS = Nullable(_Tools(Tagged(_tool_variants(persisted=False))))
+PERSISTED_TOOLS = Nullable(
+    _Tools(Tagged(_tool_variants(persisted=True)), max_bytes=TOOLS_MAX_BYTES)
+)
+SESSION_TOOLS = Nullable(
+    _Tools(Tagged(_tool_variants(persisted=False)), max_bytes=SESSION_TOOLS_MAX_BYTES)
+)
 
 _TEXT_FORMAT = Tagged(
     {
@@ -289,6 +300,22 @@ def settings(body: Mapping[str, Any], base: Mapping[str, Any] | None = None) -> 
     return out
 
 
+def session_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Resolved tools as a session's agent holds them (the SDK's AgentTool, not
+    PersistedAgentTool): no `tool_search` entry, whose work the functions' `defer_loading`
+    carries in a session ("discovered through tool search"), and mcp http transports
+    without `headers` (a session's McpTransport declares none: they may hold secrets)."""
+    out = []
+    for tool in tools:
+        if tool["type"] == "tool_search":
+            continue
+        tool = copy.deepcopy(tool)
+        if tool["type"] == "mcp" and tool["transport"]["type"] == "http":
+            tool["transport"].pop("headers", None)
+        out.append(tool)
+    return out
+
+
 def session_agent(agent: Mapping[str, Any]) -> dict[str, Any]:
     """The agent snapshot a session carries (the SDK's AgentSession.Agent)."""
     keys = (
@@ -304,11 +331,15 @@ def session_agent(agent: Mapping[str, Any]) -> dict[str, Any]:
         "compaction",
         "experimental",
     )
-    return {k: copy.deepcopy(agent.get(k)) for k in keys}
+    snapshot = {k: copy.deepcopy(agent.get(k)) for k in keys}
+    snapshot["tools"] = session_tools(agent.get("tools") or [])
+    return snapshot
 
 
 # --- environment templates and session environments ------------------------------------
 
+# "The skill version, a positive integer or `latest`; omission selects the default."
+SKILL_VERSION = r"^([1-9][0-9]*|latest)$"
 _FILE = Tagged(
     {
         "file_id": const("file_id", "file_id", "path", file_id=Str(), path=Str(max_len=1024)),
@@ -336,7 +367,10 @@ _CAPABILITY = Obj(
 _SKILL = Tagged(
     {
         "skill_reference": const(
-            "skill_reference", "skill_id", skill_id=Str(), version=Nullable(Str())
+            "skill_reference",
+            "skill_id",
+            skill_id=Str(),
+            version=Nullable(Str(pattern=SKILL_VERSION)),
         ),
         "inline": _CAPABILITY,
     }
@@ -415,7 +449,10 @@ def hosted(body: Mapping[str, Any], base: Mapping[str, Any] | None, size_of: Any
         ]
     if given("skills"):
         out["skills"] = [
-            {k: v for k, v in s.items() if k != "source"} for s in body.get("skills") or []
+            {"type": s["type"], "skill_id": s["skill_id"], "version": s.get("version")}
+            if s["type"] == "skill_reference"
+            else {"type": s["type"], "name": s["name"], "description": s["description"]}
+            for s in body.get("skills") or []
         ]
     if given("desktop"):
         out["desktop"] = body.get("desktop")
@@ -428,3 +465,38 @@ def hosted(body: Mapping[str, Any], base: Mapping[str, Any] | None, size_of: Any
 def public(definition: Mapping[str, Any]) -> dict[str, Any]:
     """A stored definition without its write-only parts (env, setup commands)."""
     return {k: copy.deepcopy(v) for k, v in definition.items() if k not in WRITE_ONLY}
+
+
+def template_view(template: Mapping[str, Any]) -> dict[str, Any]:
+    """A template as the API shows it: a `file_id` file has no size there (the SDK's
+    template file type declares `size_bytes` for inline files only); the stored size
+    stays for the sessions made from it, whose files all show one."""
+    out = public(template)
+    out["files"] = [
+        {k: v for k, v in f.items() if not (k == "size_bytes" and f["type"] == "file_id")}
+        for f in out.get("files") or []
+    ]
+    return out
+
+
+def session_skills(skills: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A hosted session's installed skills (the SDK's HostedSkill): a reference resolves
+    to the skill's name, description and the concrete version installed. The sandbox
+    serves no Skills API, so the name is the skill id, the description says so, and the
+    version is the one asked for, or "1" for `latest` or none."""
+    out = []
+    for skill in skills:
+        if skill["type"] != "skill_reference":
+            out.append(copy.deepcopy(skill))
+            continue
+        version = skill.get("version")
+        out.append(
+            {
+                "type": "skill_reference",
+                "skill_id": skill["skill_id"],
+                "name": skill["skill_id"],
+                "description": f"[sandbox] skill {skill['skill_id']} (no Skills API here)",
+                "version": version if version not in (None, "latest") else "1",
+            }
+        )
+    return out

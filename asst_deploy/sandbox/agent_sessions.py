@@ -4,11 +4,33 @@ A session is idle until an input message arrives; that creates a turn `queued` w
 schedule: `start` (-> in_progress) one step delay later, `act` (the scripted model: a
 reply, function calls that park the turn `waiting` and the session `requires_action`,
 or a command execution in a hosted environment, then a reply) one more step later.
-Tool results for every pending call schedule `answer` (the reply, using the outputs). Nothing runs in the background:
-every request touching a session, and every open event stream, first settles it up to
-the sandbox clock. Each transition appends its events (with event_id) to the session's
-event log, which `GET .../events` streams and `POST /agents/sessions` with `stream`
-drains.
+Tool results for every pending call schedule `answer` (the reply, using the outputs).
+Nothing runs in the background: every request touching a session, and every open event
+stream, first settles it up to the sandbox clock. Each transition appends its events
+(with event_id) to the session's event log, which `GET .../events` streams and
+`POST /agents/sessions` with `stream` drains.
+
+A turn ends `completed`, `cancelled` or `failed`, and the session rests again: `idle`, or
+`budget_reached` when its spend has reached its limit. A failed turn leaves the session
+usable (the SDK's Turn.error is "Non-null only for a failed turn"; its stream helper ends
+a turn at `agent.session.idle` after `turn.failed`); only a session-level failure (a rule's
+`status: session_failed`) makes the session `failed`, which takes no more input.
+
+Spending (`spend_control`, USD cents). SpendControl.consumed is "best-effort recorded
+spend": a model call is paid for once it ran, so the limit is checked before each model
+call (the turn's first, `act`, and the one after tool results, `answer`), never in the
+middle of one. A rule's `cost_cents` is spent by the turn's first model call. Hence:
+- a turn whose cost passes the limit still publishes that call's work; if the turn is
+  done it completes, and the session then rests `budget_reached` instead of `idle` (the
+  SDK's result collector accepts a completed turn before `agent.session.budget_reached`);
+- if it needs another model call (its function calls were answered), that call is refused:
+  the turn fails with `session_budget_exceeded` ("The session has reached its usage
+  budget", a SessionTurnError code), then the session is `budget_reached`;
+- `budget_reached` is a pause ("paused because its spending limit was reached"), not a
+  failure: new input answers 409 until an update raises or removes the limit ("null or a
+  null limit removes it without resetting spend"), which makes the session `idle` again
+  with `agent.session.idle`; an update that lowers the limit to the spend so far pauses an
+  idle session at once.
 """
 
 from __future__ import annotations
@@ -31,7 +53,7 @@ TURN = "agent.session.turn"
 IDEMPOTENCY = "agent.session.idempotency"
 
 ACTIVE_TURN = ("queued", "in_progress", "waiting")
-RESTING = ("agent.session.idle", "agent.session.failed")
+RESTING = ("agent.session.idle", "agent.session.failed", "agent.session.budget_reached")
 
 
 def usage(input_tokens: int = 0, output_tokens: int = 0) -> dict[str, Any]:
@@ -133,6 +155,10 @@ class _Runner:
             output_index=index,
         )
 
+    def over_budget(self) -> bool:
+        spend = self.session["spend_control"]
+        return spend["limit"] is not None and spend["consumed"] >= spend["limit"]
+
     def schedule(self, at: float, *phases: str) -> None:
         delay = self.sandbox.model.step_delay
         self.state["schedule"] = [[at + delay * (i + 1), p] for i, p in enumerate(phases)]
@@ -189,9 +215,18 @@ class _Runner:
         self.emit_turn(turn, "in_progress")
 
     def _act(self, at: float) -> None:
+        if self.over_budget():
+            self._fail_budget(at)
+            return
         rule = Rule.from_dict(self.state["rule"]) if self.state["rule"] else None
         values = self.state["values"]
+        if rule is not None:
+            self.session["spend_control"]["consumed"] += rule.cost_cents
         try:
+            if rule is not None and rule.fails_session:
+                message = rule.error or "The scripted session failed."
+                self._fail(at, "internal_error", message, session=True)
+                return
             if rule is not None and rule.status in ("failed", "expired"):
                 code = "server_error" if rule.status == "failed" else "request_timeout"
                 self._fail(at, code, rule.error or f"The scripted turn ended {rule.status}.")
@@ -328,15 +363,28 @@ class _Runner:
             self.session["usage"] = _add_usage(self.session.get("usage"), spent)
         self.session.update(required_actions=[], last_active_at=int(at))
         self.state.update(turn_id=None, schedule=[], calls=[])
-        self.emit_session("idle")
+        self.emit_session("budget_reached" if self.over_budget() else "idle")
 
-    def _fail(self, at: float, code: str, message: str) -> None:
+    def _fail(self, at: float, code: str, message: str, *, session: bool = False) -> None:
+        """Fail the turn; the session rests usable unless the failure is the session's."""
         turn = self.turn()
         turn.update(status="failed", completed_at=int(at), error={"code": code, "message": message})
         self.emit_turn(turn, "failed", usage=None)
+        if not session:
+            self._rest(at, None)
+            return
         self.session.update(required_actions=[], error=message, last_active_at=int(at))
         self.state.update(turn_id=None, schedule=[], calls=[])
         self.emit_session("failed")
+
+    def _fail_budget(self, at: float) -> None:
+        spend = self.session["spend_control"]
+        self._fail(
+            at,
+            "session_budget_exceeded",
+            f"The session has reached its spending limit of {spend['limit']} cents "
+            f"({spend['consumed']} cents spent); raise the limit to continue.",
+        )
 
     def tool_result(self, event: Mapping[str, Any], at: float) -> None:
         pending = {c["call_id"]: c for c in self.state.get("calls", []) if c["result"] is None}
@@ -391,6 +439,9 @@ class _Runner:
         return {}
 
     def _answer(self, at: float) -> None:
+        if self.over_budget():
+            self._fail_budget(at)
+            return
         rule = Rule.from_dict(self.state["rule"]) if self.state["rule"] else None
         try:
             self._reply(rule, self.state["values"], at)
@@ -456,18 +507,30 @@ def apply_events(sandbox: Sandbox, session: dict[str, Any], events: list[dict[st
         for i, event in enumerate(events):
             kind = event["type"]
             status = runner.session["status"]
+            # 409 where the input conflicts with the session's state (the Agents OpenAPI:
+            # "The request conflicted with the current session state").
             if kind == "agent.session.input.message":
                 if status == "failed":
                     raise APIError(
-                        400,
+                        409,
                         f"Session {runner.id} has failed and accepts no more input: "
                         f"{runner.session.get('error')}",
                         param=f"events[{i}]",
                         code="session_failed",
                     )
+                if status == "budget_reached":
+                    spend = runner.session["spend_control"]
+                    raise APIError(
+                        409,
+                        f"Session {runner.id} reached its spending limit of {spend['limit']} "
+                        f"cents ({spend['consumed']} cents spent); raise or remove "
+                        "spend_control.limit to continue.",
+                        param=f"events[{i}]",
+                        code="session_budget_exceeded",
+                    )
                 if runner.state["turn_id"] is not None:
                     raise APIError(
-                        400,
+                        409,
                         f"Session {runner.id} already has an active turn "
                         f"{runner.state['turn_id']}; wait for it to end or cancel it.",
                         param=f"events[{i}]",
@@ -479,7 +542,7 @@ def apply_events(sandbox: Sandbox, session: dict[str, Any], events: list[dict[st
             elif kind == "agent.session.input.cancel":
                 if runner.state["turn_id"] is None:
                     raise APIError(
-                        400,
+                        409,
                         f"Session {runner.id} has no active turn to cancel.",
                         param=f"events[{i}]",
                         code="no_active_turn",
@@ -495,6 +558,18 @@ def apply_events(sandbox: Sandbox, session: dict[str, Any], events: list[dict[st
                 )
         runner.save()
     settle(sandbox, runner.session)
+
+
+def updated(sandbox: Sandbox, session: dict[str, Any]) -> dict[str, Any]:
+    """Store a session after an update; a new spending limit may pause or resume it."""
+    runner = _runner(sandbox, session)
+    with sandbox.store.transaction():
+        if runner.state["turn_id"] is None and session["status"] in ("idle", "budget_reached"):
+            resting = "budget_reached" if runner.over_budget() else "idle"
+            if resting != session["status"]:
+                runner.emit_session(resting)
+        runner.save()
+    return runner.session
 
 
 def events_since(sandbox: Sandbox, session_id: str, cursor: int) -> list[dict[str, Any]]:

@@ -18,12 +18,19 @@ without `match` matches everything). A rules file is YAML (a list, or a mapping 
         file_search: "refund policy"               # query template, or true for the message
         reply: "Our policy: {quote}"               # citations are appended as annotations
       - match: "(?i)break"
-        status: failed                             # or incomplete / expired
+        status: failed                             # or incomplete / expired / session_failed
         error: "The model broke."                  # last_error.message when failed
+      - match: "(?i)research"
+        cost_cents: 5                              # what the turn spends (Agents sessions)
+        reply: "Done."
 
 Rules serve the Agents API too: `agent:` is another spelling of `assistant:` (either one
 matches an assistant's or an agent's id or name), and a code_interpreter step becomes a
 command execution (input: the command, logs: its output) in a session's hosted environment.
+Two keys act on sessions only: `cost_cents` (an integer >= 0, default 0) is what the turn
+spends, in USD cents, counted in the session's `spend_control.consumed` against its limit;
+`status: session_failed` fails the turn and the whole session (`failed` fails the turn and
+leaves the session usable), and is `failed` for runs and responses, which have no session.
 
 A mapping may also set `step_delay: 0.1`, the seconds each run transition takes (queued
 -> in_progress -> the model's turn); 0 ends a run by the first poll.
@@ -58,6 +65,8 @@ from asst_deploy.spec import yamlpos  # bounded: an alias bomb fails fast
 
 Ending = Literal["completed", "failed", "incomplete", "expired"]
 _ENDINGS = ("completed", "failed", "incomplete", "expired")
+# A rules-file spelling, not an Ending: the turn fails as `failed` does, and so does its session.
+SESSION_FAILED = "session_failed"
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _CHUNK = re.compile(r"\s*\S+")
 _FIELD = re.compile(r"(\w+)((?:\[[^\]]*\])*)")
@@ -165,6 +174,8 @@ class Rule:
     file_search: str | None = None
     status: Ending = "completed"
     error: str | None = None
+    cost_cents: int = 0
+    fails_session: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -181,7 +192,13 @@ class Rule:
                 "a rule gives at most one of function_calls, code_interpreter, file_search"
             )
         if self.status not in _ENDINGS:
-            raise RuleError(f"status must be one of {', '.join(_ENDINGS)}, not {self.status!r}")
+            allowed = ", ".join((*_ENDINGS, SESSION_FAILED))
+            raise RuleError(f"status must be one of {allowed}, not {self.status!r}")
+        if self.fails_session and self.status != "failed":
+            raise RuleError("a rule that fails its session has status failed")
+        cost = self.cost_cents
+        if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
+            raise RuleError(f"cost_cents must be an integer >= 0 (USD cents), not {cost!r}")
 
     def lacking_tool(self, functions: Collection[str], tool_types: Collection[str]) -> str | None:
         """What the rule would use that the request did not declare (a function by name, a
@@ -207,6 +224,7 @@ class Rule:
             "file_search",
             "status",
             "error",
+            "cost_cents",
         }
         unknown = set(raw) - known
         if unknown:
@@ -216,6 +234,8 @@ class Rule:
             calls = [calls]
         ci = raw.get("code_interpreter")
         search = raw.get("file_search")
+        status = raw.get("status", "completed")
+        fails_session = status == SESSION_FAILED
         try:
             return cls(
                 match=str(raw.get("match") or ""),
@@ -226,15 +246,20 @@ class Rule:
                 ),
                 code_interpreter=CodeInterpreter(**ci) if isinstance(ci, Mapping) else None,
                 file_search="{message}" if search is True else search or None,
-                status=raw.get("status", "completed"),
+                status="failed" if fails_session else status,
                 error=raw.get("error"),
+                cost_cents=raw.get("cost_cents", 0),
+                fails_session=fails_session,
             )
         except (KeyError, TypeError) as exc:
             raise RuleError(f"malformed rule {dict(raw)!r}: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """The YAML form, which a run keeps so it can finish after the rules change."""
-        raw: dict[str, Any] = {"match": self.match, "status": self.status}
+        status = SESSION_FAILED if self.fails_session else self.status
+        raw: dict[str, Any] = {"match": self.match, "status": status}
+        if self.cost_cents:
+            raw["cost_cents"] = self.cost_cents
         for key in ("assistant", "reply", "file_search", "error"):
             if getattr(self, key) is not None:
                 raw[key] = getattr(self, key)

@@ -25,6 +25,7 @@ from asst_deploy.sandbox.validation import (
     Arr,
     Bool,
     ByType,
+    Int,
     Nullable,
     Obj,
     Str,
@@ -66,6 +67,9 @@ _INLINE_AGENT = Obj(
 )
 _CACHE = Nullable(Obj({"ttl": Str(enum=["30m", "12h"])}, required=["ttl"]))
 _REVIEW = Str(enum=["none", "auto_review"])
+# "Positive USD cents, or null to remove the limit"; the object itself may be null too.
+_SPEND = Nullable(Obj({"limit": Nullable(Int(min=1))}, required=["limit"]))
+_VAULTS = Nullable(Arr(Str()))
 CREATE_SESSION = Obj(
     {
         "environment": agent_objects.ENVIRONMENT,
@@ -75,9 +79,10 @@ CREATE_SESSION = Obj(
         "metadata": METADATA,
         "prompt_cache_options": _CACHE,
         "review": _REVIEW,
+        "spend_control": _SPEND,
         "stream": Nullable(Bool()),
         "stream_options": Obj({"include_obfuscation": Bool()}),
-        "vault_ids": Nullable(Arr(Str())),
+        "vault_ids": _VAULTS,
     },
     required=["environment"],
 )
@@ -94,6 +99,8 @@ UPDATE_SESSION = Obj(
         "metadata": METADATA,
         "prompt_cache_options": _CACHE,
         "review": _REVIEW,
+        "spend_control": _SPEND,
+        "vault_ids": _VAULTS,
     }
 )
 _APPROVAL = {"request_id": Str(), "response": Obj(values=AnyValue())}
@@ -195,12 +202,25 @@ def _environment(sandbox: Sandbox, spec: dict[str, Any]) -> tuple[dict[str, Any]
         "container_size": spec.get("container_size", "small"),
         **agent_objects.public(definition),
     }
-    return shown, {**shown, **definition}
+    shown["skills"] = agent_objects.session_skills(definition["skills"])
+    return shown, {**definition, **shown}
 
 
 def _session(sandbox: Sandbox, session_id: str) -> dict[str, Any]:
     found = fetch(sandbox.store, SESSION, session_id, "session")
     return agent_sessions.settle(sandbox, found)
+
+
+def _check_vaults(body: dict[str, Any]) -> None:
+    """Vaults are not served: any vault id is one that does not exist."""
+    for i, vault_id in enumerate(body.get("vault_ids") or []):
+        error = not_found("vault", vault_id)
+        error.param = f"vault_ids[{i}]"
+        raise error
+
+
+def _limit(body: dict[str, Any]) -> int | None:
+    return (body.get("spend_control") or {}).get("limit")
 
 
 def _check_query(request: Request, *allowed: str) -> None:
@@ -217,10 +237,7 @@ async def create(request: Request) -> Response:
     body = validate(CREATE_SESSION, await json_body(request))
     agent = _agent(sandbox, body)
     shown, private = _environment(sandbox, body["environment"])
-    for i, vault_id in enumerate(body.get("vault_ids") or []):
-        error = not_found("vault", vault_id)
-        error.param = f"vault_ids[{i}]"
-        raise error
+    _check_vaults(body)
     if body.get("input") == "":
         raise APIError(400, "Invalid 'input': empty string.", param="input", code="empty_string")
     now = int(sandbox.clock())
@@ -234,6 +251,7 @@ async def create(request: Request) -> Response:
         "error": None,
         "metadata": body.get("metadata") or {},
         "required_actions": [],
+        "spend_control": {"limit": _limit(body), "consumed": 0},
         "status": "idle",
         "usage": None,
         "vault_ids": [],
@@ -278,6 +296,7 @@ async def update(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
     session = _session(sandbox, path_param(request, "session_id"))
     body = validate(UPDATE_SESSION, await json_body(request))
+    _check_vaults(body)
     changes = body.get("agent") or {}
     agent = session["agent"]
     if "model" in changes:
@@ -288,13 +307,18 @@ async def update(request: Request) -> JSONResponse:
     if "service_tier" in changes:
         agent["service_tier"] = changes["service_tier"] or "auto"
     if "tools" in changes:
-        agent["tools"] = [agent_objects.resolve_tool(t) for t in changes["tools"] or []]
+        resolved = [agent_objects.resolve_tool(t) for t in changes["tools"] or []]
+        agent["tools"] = agent_objects.session_tools(resolved)
     if "metadata" in body:
         session["metadata"] = body["metadata"] or {}
     for key in ("prompt_cache_options", "review"):
         if key in body:
             session[key] = body[key]
-    return JSONResponse(sandbox.store.put(SESSION, session))
+    if "vault_ids" in body:
+        session["vault_ids"] = []  # null or [] clears them; any other id was a 404 above
+    if "spend_control" in body:
+        session["spend_control"]["limit"] = _limit(body)
+    return JSONResponse(agent_sessions.updated(sandbox, session))
 
 
 async def delete(request: Request) -> JSONResponse:

@@ -99,7 +99,7 @@ async def delete_agent(request: Request) -> JSONResponse:
 
 
 def _template_view(template: dict[str, Any]) -> dict[str, Any]:
-    return agent_objects.public(template)
+    return agent_objects.template_view(template)
 
 
 async def create_template(request: Request) -> JSONResponse:

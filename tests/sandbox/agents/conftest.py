@@ -2,13 +2,20 @@
 
 Conformance (autouse, replaces the OpenAPI check of tests/sandbox/conftest.py here)
 ---------------------------------------------------------------------------------
-The Agents API has no public OpenAPI file; its ground truth is the openai SDK's generated
-types. Every response a test in this directory receives from /v1/agents... is validated
-after the test with those pydantic types, by `model_validate` (never `construct`, which
+The Agents API's ground truth is the openai SDK's generated types (OpenAI's Agents OpenAPI
+in shared/openai is older: it gives the page shape checked here, and loses otherwise).
+Every response a test in this directory receives from /v1/agents... is validated
+after the test with those pydantic types, by strict validation (never `construct`, which
 is what the SDK itself does when parsing, and which accepts anything): JSON bodies by
 route, list pages item by item, each event of an SSE body as an `AgentSessionEvent`,
-and every 4xx/5xx as the API's error body. Requests to other families keep the
-OpenAPI check.
+and every 4xx/5xx as the API's error body. Strict means pydantic's strict mode (no
+coercion: "1" is no integer) and no undeclared key anywhere in the tree: the SDK's
+BaseModel keeps unknown keys as `model_extra`, so the validated model is walked and any
+extra fails the check. Requests to other families keep the OpenAPI check.
+
+Waits are bounded: the clients here time out a read after `READ_TIMEOUT` seconds (a
+quiet event stream fails the test instead of hanging it), and `events_until` gives up
+with a message at its deadline.
 """
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ import functools
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, Literal
 
+import httpx2
 import openai
 import pydantic
 import pytest
@@ -36,9 +44,12 @@ from openai.types.beta.agents.sessions import Turn
 from asst_deploy.sandbox.faults import LoggedRequest
 from asst_deploy.sandbox.routes.agent_sessions import OPEN_STREAMS
 from asst_deploy.sandbox.server import SandboxServer
-from tests.sandbox.conftest import OPENAPI, OpenAPIConformance
+from tests.sandbox.conftest import API_KEY, OPENAPI, OpenAPIConformance
 
 AGENTS = "/v1/agents"
+# Seconds a client here waits for a read (an answer, or the next streamed event): a stream
+# that goes quiet fails its test with a timeout instead of hanging it.
+READ_TIMEOUT = 10.0
 
 # (method, route template) -> (response type, is a list page)
 RESPONSES: dict[tuple[str, str], tuple[Any, bool]] = {
@@ -65,6 +76,20 @@ RESPONSES: dict[tuple[str, str], tuple[Any, bool]] = {
     ("GET", "/v1/agents/sessions/{session_id}/turns/{turn_id}"): (Turn, False),
     ("GET", "/v1/agents/sessions/{session_id}/turns/{turn_id}/items"): (AgentSessionItem, True),
 }
+
+
+class Page(pydantic.BaseModel):
+    """A list page as the Agents OpenAPI gives it (`*ListResource`, no other key)."""
+
+    model_config = pydantic.ConfigDict(extra="allow")
+
+    object: Literal["list"]
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
 EMPTY_ANSWERS = {("POST", "/v1/agents/sessions/{session_id}/events"): 202}
 _TEMPLATES = sorted(
     {tpl for _, tpl in [*RESPONSES, *EMPTY_ANSWERS]} | {"/v1/agents/sessions/{session_id}/events"},
@@ -85,9 +110,33 @@ def _adapter(kind: Any) -> pydantic.TypeAdapter[Any]:
     return pydantic.TypeAdapter(kind)  # building one for a big union is slow: build once
 
 
+class UndeclaredKeys(ValueError):
+    """A body parsed as its SDK type, but carries keys that type does not declare."""
+
+
+def undeclared(value: Any, path: str = "") -> list[str]:
+    """Where a validated tree holds keys its types do not declare (`model_extra`), at any
+    depth: through nested models, lists and dicts, whichever union member was chosen."""
+    if isinstance(value, pydantic.BaseModel):
+        found = [f"{path}.{key}" if path else key for key in value.model_extra or {}]
+        for name in type(value).model_fields:
+            found += undeclared(getattr(value, name), f"{path}.{name}" if path else name)
+        return found
+    if isinstance(value, list | tuple):
+        return [p for i, item in enumerate(value) for p in undeclared(item, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in undeclared(item, f"{path}.{key}")]
+    return []
+
+
 def validate_as(kind: Any, value: Any) -> Any:
-    """`value` parsed by pydantic validation as the SDK type `kind` (a model or a union)."""
-    return _adapter(kind).validate_python(value)
+    """`value` parsed as the SDK type `kind` (a model or a union) by pydantic's strict
+    validation; raises `UndeclaredKeys` for a key the type does not declare."""
+    parsed = _adapter(kind).validate_python(value, strict=True)
+    extra = undeclared(parsed)
+    if extra:
+        raise UndeclaredKeys(f"undeclared keys in {type(parsed).__name__}: {', '.join(extra)}")
+    return parsed
 
 
 def sse_events(body: bytes) -> list[dict[str, Any]]:
@@ -123,9 +172,8 @@ def problems(entry: LoggedRequest) -> list[str]:
         kind, is_page = RESPONSES[key]
         body = json.loads(entry.body)
         if is_page:
-            if not isinstance(body.get("has_more"), bool):
-                return [f"{where}: a page without has_more"]
-            for item in body["data"]:
+            page = validate_as(Page, body)
+            for item in page.data:
                 validate_as(kind, item)
         else:
             validate_as(kind, body)
@@ -135,9 +183,12 @@ def problems(entry: LoggedRequest) -> list[str]:
 
 
 def wait_for_streams(server: SandboxServer, timeout: float = 3.0) -> None:
-    """Event streams are logged when they close; give closed clients' streams time to end."""
+    """Event streams are logged when they close; give closed clients' streams time to end
+    (fails the test when one is still open at the deadline: its events went unchecked)."""
     deadline = time.monotonic() + timeout
-    while server.sandbox.extras.get(OPEN_STREAMS, 0) > 0 and time.monotonic() < deadline:
+    while server.sandbox.extras.get(OPEN_STREAMS, 0) > 0:
+        if time.monotonic() >= deadline:
+            pytest.fail(f"an event stream was still open {timeout} s after its client left")
         time.sleep(0.01)
 
 
@@ -159,6 +210,67 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[None]:
         found += [p for e in entries if not e.path.startswith(AGENTS) for p in checker.problems(e)]
     if found:
         pytest.fail("responses that do not parse as their types:\n" + "\n".join(found))
+
+
+@pytest.fixture
+def client(server: SandboxServer) -> Iterator[openai.OpenAI]:
+    """The suite's client with every read bounded by READ_TIMEOUT."""
+    with openai.OpenAI(
+        base_url=server.base_url, api_key=API_KEY, max_retries=0, timeout=READ_TIMEOUT
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def aclient(server: SandboxServer) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The suite's async client with every read bounded by READ_TIMEOUT."""
+    async with openai.AsyncOpenAI(
+        base_url=server.base_url, api_key=API_KEY, max_retries=0, timeout=READ_TIMEOUT
+    ) as c:
+        yield c
+
+
+def events_until(
+    stream: Iterable[AgentSessionEvent], last: str, timeout: float = READ_TIMEOUT
+) -> list[AgentSessionEvent]:
+    """The stream's events up to and including the first of type `last`; fails the test
+    with what it saw when the stream ends, goes quiet or runs past `timeout` first."""
+    deadline = time.monotonic() + timeout
+    seen: list[AgentSessionEvent] = []
+    try:
+        for event in stream:
+            seen.append(event)
+            if event.type == last:
+                return seen
+            if time.monotonic() > deadline:
+                break
+    except (openai.APITimeoutError, httpx2.TimeoutException):
+        pass  # a quiet stream: reported below
+    pytest.fail(
+        f"no {last} event (the stream ended, went quiet or ran past {timeout} s); "
+        f"saw {[e.type for e in seen]}"
+    )
+
+
+async def aevents_until(
+    stream: AsyncIterable[AgentSessionEvent], last: str, timeout: float = READ_TIMEOUT
+) -> list[AgentSessionEvent]:
+    """`events_until` for an async stream."""
+    deadline = time.monotonic() + timeout
+    seen: list[AgentSessionEvent] = []
+    try:
+        async for event in stream:
+            seen.append(event)
+            if event.type == last:
+                return seen
+            if time.monotonic() > deadline:
+                break
+    except (openai.APITimeoutError, httpx2.TimeoutException):
+        pass  # a quiet stream: reported below
+    pytest.fail(
+        f"no {last} event (the stream ended, went quiet or ran past {timeout} s); "
+        f"saw {[e.type for e in seen]}"
+    )
 
 
 @pytest.fixture

@@ -62,3 +62,51 @@ def test_a_required_field_missing_or_mistyped_is_caught(
         _with_events(streamed, [{k: v for k, v in turn_event.items() if k != "event_id"}])
     )
     assert problems(_with_events(streamed, [{**turn_event, "type": "agent.session.turn.unknown"}]))
+
+
+def test_undeclared_keys_and_lax_types_are_caught_at_any_depth(
+    server: SandboxServer, client: openai.OpenAI, agent: Agent, rules: Callable[..., None]
+) -> None:
+    rules("hi", reply="Hi.")
+    start = server.log.total
+    session = client.beta.agents.sessions.create(
+        agent_id=agent.id, environment={"type": "none"}, spend_control={"limit": 100}
+    )
+    client.beta.agents.sessions.list(agent_id=agent.id)
+    with client.beta.agents.sessions.stream(session.id, input="hi") as stream:
+        stream.until_done()
+    entries = _entries(server, start)
+    created, page = entries[0], entries[1]
+    streamed = next(e for e in entries if e.content_type.startswith("text/event-stream"))
+    assert [problems(e) for e in (created, page, streamed)] == [[], [], []]
+
+    body = json.loads(created.body or b"")
+    tool = body["agent"]["tools"][0]
+    undeclared = [
+        {**body, "cost": 1},  # top level
+        {**body, "spend_control": {**body["spend_control"], "currency": "usd"}},  # nested
+        {**body, "agent": {**body["agent"], "tools": [{**tool, "strict": True}]}},  # union in list
+        {**body, "environment": {"type": "none", "id": "env_1"}},  # a union member
+    ]
+    for changed in undeclared:
+        found = problems(_with_body(created, changed))
+        assert found and "undeclared keys" in found[0], changed
+    # Lax pydantic would coerce each of these; strict validation refuses them.
+    lax = [
+        {**body, "created_at": str(body["created_at"])},
+        {**body, "spend_control": {"limit": 100.0, "consumed": 0}},
+        {**body, "metadata": {"k": 1}},
+        {**body, "agent": {**body["agent"], "tools": [{**tool, "defer_loading": 0}]}},
+    ]
+    for changed in lax:
+        assert problems(_with_body(created, changed)), changed
+
+    listed = json.loads(page.body or b"")
+    assert problems(_with_body(page, {**listed, "total": 3}))
+    item = {**listed["data"][0], "extra": True}
+    assert problems(_with_body(page, {**listed, "data": [item]}))
+
+    events = sse_events(streamed.body or b"")
+    idle = next(e for e in events if e["type"] == "agent.session.idle")
+    assert problems(_with_events(streamed, [{**idle, "session": {**idle["session"], "x": 1}}]))
+    assert problems(_with_events(streamed, [{**idle, "sequence_number": 1}]))

@@ -312,12 +312,13 @@ CASES: list[tuple[str, str, str, Any, int, str | None]] = [
         400,
         "invalid_request_error",
     ),
+    # 409: "The request conflicted with the current session state" (the Agents OpenAPI)
     (
         "input while a turn runs",
         "POST",
         "/agents/sessions/{waiting}/events",
         {"events": [_message("hello")]},
-        400,
+        409,
         "active_turn",
     ),
     (
@@ -325,8 +326,75 @@ CASES: list[tuple[str, str, str, Any, int, str | None]] = [
         "POST",
         "/agents/sessions/{idle}/events",
         {"events": [{"type": "agent.session.input.cancel"}]},
-        400,
+        409,
         "no_active_turn",
+    ),
+    (
+        "input to a failed session",
+        "POST",
+        "/agents/sessions/{failed}/events",
+        {"events": [_message("hello")]},
+        409,
+        "session_failed",
+    ),
+    (
+        "a spend limit of 0",
+        "POST",
+        "/agents/sessions",
+        {"agent_id": "{agent}", "environment": NONE, "spend_control": {"limit": 0}},
+        400,
+        "integer_below_min_value",
+    ),
+    (
+        "a spend limit as a string",
+        "POST",
+        "/agents/sessions",
+        {"agent_id": "{agent}", "environment": NONE, "spend_control": {"limit": "5"}},
+        400,
+        "invalid_type",
+    ),
+    (
+        "spend_control without its limit",
+        "POST",
+        "/agents/sessions",
+        {"agent_id": "{agent}", "environment": NONE, "spend_control": {}},
+        400,
+        "missing_required_parameter",
+    ),
+    (
+        "a negative spend limit on update",
+        "POST",
+        "/agents/sessions/{idle}",
+        {"spend_control": {"limit": -1}},
+        400,
+        "integer_below_min_value",
+    ),
+    (
+        "an unknown vault on update",
+        "POST",
+        "/agents/sessions/{idle}",
+        {"vault_ids": ["vault_nope"]},
+        404,
+        None,
+    ),
+    (
+        "session tools over 8 MiB",
+        "POST",
+        "/agents/sessions",
+        {
+            "agent": {"model": "m", "tools": [_fn(description="x" * (8 * 1024 * 1024))]},
+            "environment": NONE,
+        },
+        400,
+        "tools_above_max_size",
+    ),
+    (
+        "a skill version that is no number",
+        "POST",
+        "/agents/environments/templates",
+        {"skills": [{"type": "skill_reference", "skill_id": "skill_1", "version": "v2"}]},
+        400,
+        "invalid_value",
     ),
     (
         "events on a deleted session",
@@ -366,15 +434,20 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
 @pytest.fixture
 def ids(client: openai.OpenAI, rules: Callable[..., None]) -> Iterator[dict[str, str]]:
     rules("weather", function_calls=[{"name": "get_weather", "arguments": {"city": "Oslo"}}])
+    rules("explode", status="session_failed", error="The sandbox session broke.")
     agent = client.beta.agents.create(model="gpt-5", tools=[WEATHER_TOOL])  # type: ignore[list-item]
     sessions = client.beta.agents.sessions
     idle = sessions.create(agent_id=agent.id, environment=NONE)  # type: ignore[arg-type]
     waiting = sessions.create(agent_id=agent.id, environment=NONE, input="weather?")  # type: ignore[arg-type]
+    failed = sessions.create(agent_id=agent.id, environment=NONE, input="explode")  # type: ignore[arg-type]
     deleted = sessions.create(agent_id=agent.id, environment=NONE)  # type: ignore[arg-type]
     sessions.delete(deleted.id)
     deadline = time.monotonic() + 5
     while sessions.retrieve(waiting.id).status != "requires_action":
         assert time.monotonic() < deadline, "the session never asked for the tool result"
+        time.sleep(0.01)
+    while sessions.retrieve(failed.id).status != "failed":
+        assert time.monotonic() < deadline, "the session_failed rule never failed the session"
         time.sleep(0.01)
     turn = sessions.turns.list(waiting.id).data[0]
     yield {
@@ -382,6 +455,7 @@ def ids(client: openai.OpenAI, rules: Callable[..., None]) -> Iterator[dict[str,
         "idle": idle.id,
         "waiting": waiting.id,
         "deleted": deleted.id,
+        "failed": failed.id,
         "turn": turn.id,
     }
     client.beta.agents.delete(agent.id)

@@ -8,7 +8,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from asst_deploy.sandbox.model import Rule, ScriptedModel
+from asst_deploy.sandbox.model import Rule, RuleError, ScriptedModel
 from asst_deploy.sandbox.server import SandboxServer
 
 # The assistants half of the test uses the deprecated (and still served) Assistants API.
@@ -32,6 +32,22 @@ def test_agent_is_another_spelling_of_assistant() -> None:
     assert rule.applies("x", {"id": "asst_1", "name": "Shared bot"}) is not None
     assert rule.applies("x", {"id": "agent_2", "name": "Someone"}) is None
     assert Rule.from_dict({"match": "x", "agent": "agent_2"}).applies("x", {"id": "agent_2"})
+
+
+def test_session_keys_of_a_rule_parse_and_round_trip() -> None:
+    priced = Rule.from_dict({"match": "x", "cost_cents": 5, "reply": "ok"})
+    assert priced.cost_cents == 5 and Rule.from_dict(priced.to_dict()) == priced
+    assert Rule.from_dict({"match": "x"}).cost_cents == 0
+    broken = Rule.from_dict({"match": "x", "status": "session_failed", "error": "down"})
+    # Runs and responses have no session: for them the rule is an ordinary failure.
+    assert (broken.status, broken.fails_session) == ("failed", True)
+    assert broken.to_dict()["status"] == "session_failed"
+    assert Rule.from_dict(broken.to_dict()) == broken
+    for bad in (-1, 1.5, True, "5"):
+        with pytest.raises(RuleError, match="cost_cents"):
+            Rule.from_dict({"match": "x", "cost_cents": bad})
+    with pytest.raises(RuleError, match="session_failed"):
+        Rule.from_dict({"match": "x", "status": "done"})
 
 
 @pytest.fixture
