@@ -18,7 +18,16 @@ from asst_deploy.types import Json
 
 SCHEMA_ID = "https://asst-deploy.dev/schema/conversation.json"
 CALLABLE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"  # module.path:function
-RUN_STATUSES = ("completed", "incomplete", "failed", "cancelled", "expired", "timed_out")
+# budget_reached: an Agents session paused at its spending limit during the turn
+RUN_STATUSES = (
+    "completed",
+    "incomplete",
+    "failed",
+    "cancelled",
+    "expired",
+    "timed_out",
+    "budget_reached",
+)
 TEXT_CHECKS = (
     "contains",
     "icontains",

@@ -47,6 +47,8 @@ class TurnResult:
     usage: dict[str, int] = field(default_factory=dict)
     latency: float = 0.0
     rounds: int = 0  # requires_action rounds answered
+    # a session's spending limit and what it had consumed, in USD cents, where one is set
+    spend: dict[str, int] = field(default_factory=dict)
 
     def function_calls(self) -> list[ToolCall]:
         return [c for c in self.tool_calls if c.type == "function"]
@@ -73,9 +75,16 @@ class TurnResult:
             f"  run: {self.status}"
             + (f" ({self.error})" if self.error else "")
             + (f"; usage: {usage}" if usage else "")
+            + (f"; spend: {_spend(self.spend)}" if self.spend else "")
             + f"; {self.latency:.2f} s"
         )
         return "\n".join(lines)
+
+
+def _spend(spend: dict[str, int]) -> str:
+    consumed = spend.get("consumed")
+    used = "?" if consumed is None else f"{consumed}"
+    return f"{used} of {spend.get('limit', '?')} cents"
 
 
 def _indented(text: str) -> str:

@@ -7,6 +7,7 @@ import inspect
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
@@ -28,6 +29,7 @@ from asst_deploy.remote.drivers.base import (
     refuse_assistants_only,
     wire,
 )
+from asst_deploy.remote.drivers.deadline import Overdue, bound
 from asst_deploy.remote.openai_backend import translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.transcript import ToolCall, Transcript, TurnResult
@@ -35,7 +37,12 @@ from asst_deploy.types import Json
 
 _PAGE = 100
 _POLL = 0.05  # seconds between polls of a session: the Agents API sends no poll hint
-RESTING = ("agent.session.idle", "agent.session.failed")
+RESTING = ("agent.session.idle", "agent.session.failed", "agent.session.budget_reached")
+# a session paused at its spending limit: its status, its event, a turn's error code
+BUDGET_REACHED = "budget_reached"
+BUDGET_EVENT = "agent.session.budget_reached"
+BUDGET_CODE = "session_budget_exceeded"
+TURN_ENDED = ("completed", "failed", "cancelled")
 # turn status -> the run status scripts name (`status:` keeps its Assistants meaning)
 _STATUS = {"completed": "completed", "failed": "failed", "cancelled": "cancelled"}
 # The transport as httpx defines it, even when a cassette has patched the class: an event
@@ -59,6 +66,35 @@ def environment(agent: Mapping[str, Json]) -> dict[str, Json]:
     if template:
         return {"type": "openai_hosted", "environment_template_id": template}
     return {"type": "none"}
+
+
+@dataclass
+class _Seen:
+    """What a turn's events or polls told: the turn, its items, the session's last state."""
+
+    session_id: str
+    timeout: float  # the turn's, in seconds
+    turn: dict[str, Json] = field(default_factory=dict)
+    items: list[dict[str, Json]] = field(default_factory=list)
+    session: dict[str, Json] = field(default_factory=dict)
+    overdue: bool = False  # the turn ran past its deadline and was cancelled
+    refused: str | None = None  # why a session paused at its budget refused the input
+
+    @property
+    def budget(self) -> bool:
+        return self.session.get("status") == BUDGET_REACHED
+
+    def rested(self, kind: str) -> bool:
+        """Whether the session event `kind` ends the turn's wait, as the SDK's own stream
+        helper decides: a failure at once; idle once the turn was seen; a pause at the
+        budget once the turn ended (or when the input started none)."""
+        if kind == "agent.session.failed":
+            return True
+        if kind == "agent.session.idle":
+            return bool(self.turn)
+        if self.budget and kind in (BUDGET_EVENT, *(f"agent.session.turn.{e}" for e in TURN_ENDED)):
+            return not self.turn or self.turn.get("status") in TURN_ENDED
+        return False
 
 
 class _Tee(httpx2.SyncByteStream):
@@ -122,6 +158,8 @@ class AgentsDriver:
         self.transport_errors = options.transport_errors
         self.sleep = options.sleep
         self.clock = options.clock
+        self.settle = options.settle_timeout
+        self.spend_limit = options.session_spend_limit_cents
         self._streams = client
         if options.record_stream is not None:
             http = httpx2.Client(transport=_RecordingTransport(options.record_stream))
@@ -152,8 +190,9 @@ class AgentsDriver:
     def start(self, deployed: Deployed, conversation: Conversation) -> Transcript:
         with self._calls(1, "creating the session"):
             place: Any = environment(deployed.object)
+            limit: Any = openai.omit if self.spend_limit is None else {"limit": self.spend_limit}
             session = self.client.beta.agents.sessions.create(
-                agent_id=deployed.id, environment=place
+                agent_id=deployed.id, environment=place, spend_control=limit
             )
         return Transcript(conversation.name, session.id, deployed.id)
 
@@ -171,6 +210,7 @@ class AgentsDriver:
             "conversation on an assistants environment",
         )
         result = TurnResult(turn.index, turn.user)
+        reported = {t.run_id for t in transcript.turns if t.run_id}
         transcript.turns.append(result)
         start = self.clock()
         deadline = start + conversation.timeout
@@ -179,12 +219,13 @@ class AgentsDriver:
             "input": [{"role": "user", "content": [{"type": "input_text", "text": turn.user}]}],
         }
         session_id = transcript.thread_id
+        seen = _Seen(session_id, conversation.timeout)
         if conversation.streaming:
-            turn_obj, items = self._streamed(turn, result, session_id, message, deadline)
+            self._streamed(turn, result, seen, message, deadline, reported)
         else:
-            turn_obj, items = self._polled(turn, result, session_id, message, deadline)
+            self._polled(turn, result, seen, message, deadline, reported)
         result.latency = self.clock() - start
-        self._fill(result, turn_obj, items)
+        self._fill(result, seen)
         return result
 
     # --- streaming ----------------------------------------------------------------------
@@ -193,14 +234,16 @@ class AgentsDriver:
         self,
         turn: Turn,
         result: TurnResult,
-        session_id: str,
+        seen: _Seen,
         message: Any,
         deadline: float,
-    ) -> tuple[dict[str, Json], list[dict[str, Json]]]:
-        sessions = self.client.beta.agents.sessions
-        turn_obj: dict[str, Json] = {}
+        reported: set[str],
+    ) -> None:
+        session_id = seen.session_id
         items: dict[str, dict[str, Json]] = {}
         pending: list[dict[str, Json]] = []
+        rested = False
+        due = [deadline]  # shortened once the session pauses at its budget
         with self._calls(turn.index, "streaming the turn"):
             # subscribe first: the stream is live from now on, so nothing the input causes
             # is missed
@@ -208,36 +251,59 @@ class AgentsDriver:
                 session_id, timeout=self._left(deadline)
             )
             with stream:
-                sessions.events.create(session_id, events=[message])
-                for event in stream:
-                    data = wire(event)
-                    kind = str(data.get("type"))
-                    if kind.startswith("agent.session.turn.") and isinstance(
-                        data.get("turn"), Mapping
-                    ):
-                        turn_obj = dict(data["turn"])
-                    elif kind == "agent.session.turn.item.done":
-                        item = dict(data["item"])
-                        items[str(item["id"])] = item
-                        if item.get("type") == "function_call":
-                            pending.append(item)
-                    elif kind == "agent.session.turn.item.added":
-                        item = dict(data["item"])
-                        items.setdefault(str(item["id"]), item)
-                    elif kind == "agent.session.requires_action" and pending:
-                        self._answer(turn, result, session_id, pending)
-                        pending = []
-                    elif kind == "error":
-                        raise TurnError(
-                            turn.index, f"the session's stream reported an error: {data}"
-                        )
-                    if kind in RESTING and turn_obj:
-                        break
-                    if self.clock() > deadline:
-                        self._cancel(session_id)
-                        turn_obj = {**turn_obj, "status": "timed_out"}
-                        break
-        return turn_obj, list(items.values())
+                bound(stream, lambda: self.clock() > due[0])
+                if not self._send(seen, message):
+                    return
+                try:
+                    for event in stream:
+                        data = wire(event)
+                        kind = str(data.get("type"))
+                        if kind.startswith("agent.session.turn.") and isinstance(
+                            data.get("turn"), Mapping
+                        ):
+                            seen.turn = dict(data["turn"])
+                        elif kind == "agent.session.turn.item.done":
+                            item = dict(data["item"])
+                            items[str(item["id"])] = item
+                            if item.get("type") == "function_call":
+                                pending.append(item)
+                        elif kind == "agent.session.turn.item.added":
+                            item = dict(data["item"])
+                            items.setdefault(str(item["id"]), item)
+                        elif kind == "agent.session.requires_action" and pending:
+                            self._answer(turn, result, session_id, pending)
+                            pending = []
+                        elif kind == "error":
+                            raise TurnError(
+                                turn.index, f"the session's stream reported an error: {data}"
+                            )
+                        snapshot = data.get("session")
+                        if isinstance(snapshot, Mapping) and snapshot.get("id") == session_id:
+                            seen.session = dict(snapshot)
+                        if kind == BUDGET_EVENT and seen.session.get("status") == BUDGET_REACHED:
+                            # the turn's end may still follow: waited for a short while only
+                            due[0] = min(due[0], self.clock() + self.settle)
+                        if seen.rested(kind):
+                            rested = True
+                            break
+                        if self.clock() > due[0]:
+                            break
+                except (Overdue, httpx2.TimeoutException, openai.APITimeoutError):
+                    pass  # a deadline passed while the stream said nothing (more)
+        seen.items = list(items.values())
+        if rested:
+            return
+        if seen.budget:
+            self._stop_paused(turn.index, seen)
+        elif self.clock() > deadline:
+            self._stop(turn.index, seen)
+        else:
+            # the stream ended early (a dropped connection): finish by polling the session
+            with self._calls(turn.index, "polling the session"):
+                self._rest(turn, result, seen, deadline)
+            if seen.overdue:
+                self._stop(turn.index, seen)
+            self._read(turn.index, seen, reported)
 
     # --- polling ------------------------------------------------------------------------
 
@@ -245,45 +311,110 @@ class AgentsDriver:
         self,
         turn: Turn,
         result: TurnResult,
-        session_id: str,
+        seen: _Seen,
         message: Any,
         deadline: float,
-    ) -> tuple[dict[str, Json], list[dict[str, Json]]]:
-        sessions = self.client.beta.agents.sessions
+        reported: set[str],
+    ) -> None:
         with self._calls(turn.index, "sending the user message"):
-            sessions.events.create(session_id, events=[message])
-        timed_out = False
+            if not self._send(seen, message):
+                return
         with self._calls(turn.index, "polling the session"):
-            while True:
-                session = wire(sessions.retrieve(session_id))
-                status = session.get("status")
-                if status == "requires_action":
-                    calls = [
-                        a
-                        for a in session.get("required_actions") or ()
-                        if a["type"] == "function_call"
-                    ]
-                    self._answer(turn, result, session_id, calls)
+            self._rest(turn, result, seen, deadline)
+        if seen.overdue:
+            self._stop(turn.index, seen)
+        self._read(turn.index, seen, reported)
+
+    def _send(self, seen: _Seen, message: Any) -> bool:
+        """Send the user message; False when the session, paused at its budget, refuses it
+        (the turn's outcome then, not an error)."""
+        sessions = self.client.beta.agents.sessions
+        try:
+            sessions.events.create(seen.session_id, events=[message])
+        except openai.APIStatusError as exc:
+            if getattr(exc, "code", None) != BUDGET_CODE:
+                raise
+            seen.refused = exc.message
+            seen.session = wire(sessions.retrieve(seen.session_id))
+            return False
+        return True
+
+    def _rest(self, turn: Turn, result: TurnResult, seen: _Seen, deadline: float) -> None:
+        """Poll the session until it rests (idle, failed, paused at its budget), answering
+        its function calls; at the turn's deadline, note it overdue and return."""
+        sessions = self.client.beta.agents.sessions
+        answered: set[str] = set()
+        while True:
+            seen.session = wire(sessions.retrieve(seen.session_id))
+            status = seen.session.get("status")
+            if status not in ("in_progress", "requires_action"):
+                return
+            if self.clock() > deadline:
+                seen.overdue = True
+                return
+            if status == "requires_action":
+                calls = [
+                    a
+                    for a in seen.session.get("required_actions") or ()
+                    if a["type"] == "function_call" and a["call_id"] not in answered
+                ]
+                if calls:
+                    self._answer(turn, result, seen.session_id, calls)
+                    answered.update(str(c["call_id"]) for c in calls)
                     continue
-                if status != "in_progress":
-                    break
-                if self.clock() > deadline:
-                    self._cancel(session_id)
-                    timed_out = True
-                    break
-                self.sleep(min(_POLL, self._left(deadline)))
-        with self._calls(turn.index, "reading the turn and its items"):
-            turns = sessions.turns.list(session_id, order="desc", limit=1)
-            if not turns.data:
-                raise TurnError(turn.index, "the session has no turn after the user message")
-            turn_obj = wire(turns.data[0])
+                # answered already (or nothing a script answers): the session moves on, or
+                # the deadline ends the wait
+            self.sleep(min(_POLL, self._left(deadline)))
+
+    def _read(self, index: int, seen: _Seen, reported: set[str]) -> None:
+        """The session's newest turn and its items, unless the input started none."""
+        sessions = self.client.beta.agents.sessions
+        with self._calls(index, "reading the turn and its items"):
+            turns = sessions.turns.list(seen.session_id, order="desc", limit=1)
+            newest = wire(turns.data[0]) if turns.data else None
+            if seen.budget and (newest is None or newest["id"] in reported):
+                return  # a session paused at its budget starts no turn for the input
+            if newest is None:
+                raise TurnError(index, "the session has no turn after the user message")
+            seen.turn = newest
             page = sessions.turns.items.list(
-                turn_obj["id"], session_id=session_id, order="asc", limit=_PAGE
+                newest["id"], session_id=seen.session_id, order="asc", limit=_PAGE
             )
-            items = [wire(i) for i in page.data]
-        if timed_out:
-            turn_obj["status"] = "timed_out"
-        return turn_obj, items
+            seen.items = [wire(i) for i in page.data]
+        if seen.budget and seen.turn.get("status") not in TURN_ENDED:
+            self._stop_paused(index, seen)
+
+    # --- stopping a turn ----------------------------------------------------------------
+
+    def _stop(self, index: int, seen: _Seen) -> None:
+        """Cancel a turn past its deadline, then wait (`settle_timeout` at most) for the
+        session to rest: it takes no input for the next turn while one is active."""
+        seen.overdue = True
+        sessions = self.client.beta.agents.sessions
+        with self._calls(index, "cancelling the turn"):
+            self._cancel(seen.session_id)
+            limit = self.clock() + self.settle
+            while True:
+                session = wire(sessions.retrieve(seen.session_id))
+                status = session.get("status")
+                if status not in ("in_progress", "requires_action"):
+                    seen.session = session
+                    return
+                if self.clock() > limit:
+                    raise TurnError(
+                        index,
+                        f"session {seen.session_id} did not come to rest (idle, failed or "
+                        f"budget_reached) within {self.settle:g} s of cancelling its turn, "
+                        f"which had run past the turn's {seen.timeout:g} s timeout; the "
+                        f"session is still {status}",
+                    )
+                self.sleep(min(_POLL, max(limit - self.clock(), 0.001)))
+
+    def _stop_paused(self, index: int, seen: _Seen) -> None:
+        """A session paused at its budget whose turn did not end: cancel the turn, so no
+        turn is left open on the session."""
+        with self._calls(index, "cancelling the turn paused at its budget"):
+            self._cancel(seen.session_id)
 
     # --- function calls ---------------------------------------------------------------
 
@@ -324,9 +455,8 @@ class AgentsDriver:
 
     # --- the transcript -----------------------------------------------------------------
 
-    def _fill(
-        self, result: TurnResult, turn: Mapping[str, Json], items: list[dict[str, Json]]
-    ) -> None:
+    def _fill(self, result: TurnResult, seen: _Seen) -> None:
+        turn, items = seen.turn, seen.items
         result.run_id = str(turn.get("id") or "")
         status = str(turn.get("status") or "unknown")
         messages = [i for i in items if i.get("type") == "message" and i.get("role") == "assistant"]
@@ -335,6 +465,26 @@ class AgentsDriver:
             result.status = "incomplete"
         error = turn.get("error") or {}
         result.error = error.get("message") if isinstance(error, Mapping) else None
+        spend = seen.session.get("spend_control")
+        if isinstance(spend, Mapping) and isinstance(spend.get("limit"), int):
+            result.spend = {k: v for k, v in spend.items() if isinstance(v, int)}
+        budget_error = isinstance(error, Mapping) and error.get("code") == BUDGET_CODE
+        if seen.budget or seen.refused is not None or budget_error:
+            # its own outcome, whatever the turn's status: the session takes no more input
+            # until its limit is raised
+            result.status = BUDGET_REACHED
+            result.error = (
+                result.error
+                or seen.refused
+                or f"session {seen.session_id} reached its spending limit"
+            )
+        elif seen.overdue:
+            result.status = "timed_out"
+            result.error = (
+                f"session {seen.session_id} did not come to rest (idle, failed or "
+                f"budget_reached) within the turn's {seen.timeout:g} s timeout; the turn was "
+                "cancelled"
+            )
         spent = turn.get("usage") or {}
         result.usage = {
             name: spent[key]

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import httpx2
 import openai
 
 from asst_deploy import identity
@@ -23,6 +24,7 @@ from asst_deploy.remote.drivers.base import (
     wire,
 )
 from asst_deploy.remote.drivers.base import arguments as _arguments
+from asst_deploy.remote.drivers.deadline import Overdue, bound
 from asst_deploy.remote.openai_backend import translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.stream import RunStream
@@ -156,7 +158,10 @@ class AssistantsDriver:
                 folded,
                 deadline,
             )
-            while folded.status == "requires_action" and folded.run:
+            # past the deadline, the polling below cancels the run (as timed out)
+            while (
+                folded.status == "requires_action" and folded.run and self._left(deadline) > 0.001
+            ):
                 outputs = self._outputs(turn, result, folded.run)
                 self._consume(
                     runs.submit_tool_outputs(
@@ -182,10 +187,14 @@ class AssistantsDriver:
 
     def _consume(self, events: Any, folded: RunStream, deadline: float) -> None:
         with events:
-            for event in events:
-                folded.feed(event.event, wire(event.data))
-                if self.clock() > deadline:
-                    break
+            bound(events, lambda: self.clock() > deadline)
+            try:
+                for event in events:
+                    folded.feed(event.event, wire(event.data))
+                    if self.clock() > deadline:
+                        break
+            except (Overdue, httpx2.TimeoutException, openai.APITimeoutError):
+                pass  # the deadline passed while the stream said nothing: polling ends it
 
     def _run_polling(
         self,

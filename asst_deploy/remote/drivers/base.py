@@ -67,6 +67,11 @@ class DriverOptions:
     record_stream: StreamRecorder | None = None
     # the environment the harness loaded (None: the base), whose overrides shape requests
     environment: str | None = None
+    # seconds a session or run may take to come to rest beyond a turn's own deadline (after
+    # the turn is cancelled, or paused at its budget): a wait past it is a TurnError
+    settle_timeout: float = 5.0
+    # the spending limit, in USD cents, of every Agents session a driver opens (None: none)
+    session_spend_limit_cents: int | None = None
 
 
 class Driver(Protocol):

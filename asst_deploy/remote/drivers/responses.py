@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 import openai
 
 from asst_deploy import identity, runtime
@@ -24,6 +25,7 @@ from asst_deploy.remote.drivers.base import (
     refuse_assistants_only,
     wire,
 )
+from asst_deploy.remote.drivers.deadline import Overdue, bound
 from asst_deploy.remote.openai_backend import OpenAIBackend, translated
 from asst_deploy.replay.script import Conversation, Turn
 from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
@@ -246,19 +248,25 @@ class ResponsesDriver:
         response: dict[str, Json] = {}
         output: dict[int, dict[str, Json]] = {}
         with stream:
-            for event in stream:
-                data = wire(event)
-                kind = str(data.get("type"))
-                if kind in ENDINGS:
-                    return dict(data["response"])
-                if kind in ("response.created", "response.in_progress"):
-                    response = dict(data["response"])
-                elif kind == "response.output_item.done":
-                    output[int(data["output_index"])] = dict(data["item"])
-                elif kind == "error":
-                    raise TurnError(turn.index, f"the response's stream reported an error: {data}")
-                if self.clock() > deadline:
-                    break
+            bound(stream, lambda: self.clock() > deadline)
+            try:
+                for event in stream:
+                    data = wire(event)
+                    kind = str(data.get("type"))
+                    if kind in ENDINGS:
+                        return dict(data["response"])
+                    if kind in ("response.created", "response.in_progress"):
+                        response = dict(data["response"])
+                    elif kind == "response.output_item.done":
+                        output[int(data["output_index"])] = dict(data["item"])
+                    elif kind == "error":
+                        raise TurnError(
+                            turn.index, f"the response's stream reported an error: {data}"
+                        )
+                    if self.clock() > deadline:
+                        break
+            except (Overdue, httpx2.TimeoutException, openai.APITimeoutError):
+                pass  # the deadline passed while the stream said nothing: polling ends it
         if not response:
             raise TurnError(turn.index, "the response's stream ended before it began")
         return {**response, "output": [output[i] for i in sorted(output)]}
