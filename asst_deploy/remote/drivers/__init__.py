@@ -1,30 +1,18 @@
-"""Conversation drivers by API generation: a table of API name -> driver, loaded on first use."""
+"""Conversation drivers by API generation (each generation's registry row names its own)."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from asst_deploy import apis
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.drivers.base import Driver, DriverOptions
 
-# API name -> "module:class"; a module is imported only when its API is driven, so the
-# replay harness loads no SDK until a conversation talks to something
-DRIVERS = {
-    "assistants": "asst_deploy.remote.drivers.assistants:AssistantsDriver",
-    "agents": "asst_deploy.remote.drivers.agents:AgentsDriver",
-    "responses": "asst_deploy.remote.drivers.responses:ResponsesDriver",
-}
-
 
 def driver_class(api: str) -> type[Driver]:
-    if api not in DRIVERS:
-        known = ", ".join(sorted(DRIVERS))
-        raise AsstDeployError(
-            f"conversation tests cannot drive the '{api}' API yet (drivers: {known})"
-        )
-    module, _, name = DRIVERS[api].partition(":")
-    found: type[Driver] = getattr(importlib.import_module(module), name)
+    """The driver of an API generation, as its registry row names it (imported on first
+    use, so the replay harness loads no SDK until a conversation talks to something)."""
+    found: type[Driver] = apis.driver_class(api)
     return found
 
 

@@ -145,7 +145,7 @@ def find_managed(backend: Backend, kind: str, project: str, key: str) -> RemoteO
     """The newest live object of `kind` whose identity tags name `project` and `key`: the
     backend's own listing, a page at a time, stopping at the first match."""
     for obj in backend.list_newest(kind):
-        if isinstance(obj, RemoteObject) and obj.owner[:2] == (project, key):
+        if isinstance(obj, RemoteObject) and obj.owner.of(project, key):
             return obj
     return None
 
