@@ -7,6 +7,9 @@ scripted model answers the latest user message; when the input ends with
 `function_call_output` items for calls a rule made, that rule's reply is rendered with
 the outputs, as runs do after submit_tool_outputs. Streamed answers are the same
 response told as the official event sequence, each event with its `sequence_number`.
+`compact` folds a context into one compaction item (the sandbox's own sealed form of the
+items); wherever such an item comes back (input, previous responses, a conversation) it
+stands for the items it holds.
 
 Rules that name an `assistant` apply when the request's metadata names it: under
 `asst_deploy.key` (matched as the assistant id) or `assistant` or `asst_deploy.name`
@@ -15,6 +18,8 @@ Rules that name an `assistant` apply when the request's metadata names it: under
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 import secrets
@@ -61,7 +66,12 @@ _ITEM_PREFIX = {
     "function_call_output": "fco",
     "file_search_call": "fs",
     "code_interpreter_call": "ci",
+    "compaction": "cmp",
 }
+# What a compaction item's encrypted_content starts with: the sandbox's own format, the
+# compacted items as base64 JSON (the real one is opaque and sealed; this one only has to
+# come back to the sandbox that made it).
+COMPACTED = "sbx_cmp1."
 
 
 def response_not_found(response_id: str) -> APIError:
@@ -113,6 +123,8 @@ def stored_item(item: Mapping[str, Any]) -> dict[str, Any]:
             "name": item["name"],
             "arguments": item["arguments"],
         }
+    elif kind == "compaction":
+        obj["encrypted_content"] = item["encrypted_content"]
     else:
         obj |= {
             "status": item.get("status") or "completed",
@@ -138,6 +150,40 @@ def item_text(item: Mapping[str, Any]) -> str:
             return output
         return "\n".join(p.get("text", "") for p in output if isinstance(p, dict))
     return ""
+
+
+def seal(items: Sequence[Mapping[str, Any]]) -> str:
+    """The encrypted_content of a compaction item that stands for `items`."""
+    data = json.dumps(list(items), separators=(",", ":"), sort_keys=True).encode()
+    return COMPACTED + base64.urlsafe_b64encode(data).decode()
+
+
+def _unseal(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    content = str(item["encrypted_content"])
+    try:
+        if not content.startswith(COMPACTED):
+            raise ValueError(content)
+        items = json.loads(base64.urlsafe_b64decode(content.removeprefix(COMPACTED)))
+        if not isinstance(items, list) or not all(
+            isinstance(i, dict) and i.get("type") in _ITEM_PREFIX and "id" in i for i in items
+        ):
+            raise ValueError(content)
+    except (ValueError, binascii.Error) as exc:
+        raise APIError(
+            400,
+            f"The encrypted content for item {item['id']} could not be verified.",
+            param="input",
+            code="invalid_encrypted_content",
+        ) from exc
+    return items
+
+
+def expand(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items with each compaction item replaced by the items it compacted."""
+    found: list[dict[str, Any]] = []
+    for item in items:
+        found.extend(_unseal(item) if item["type"] == "compaction" else [item])
+    return found
 
 
 # --- context ---------------------------------------------------------------------------
@@ -272,7 +318,6 @@ def response_object(
         "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
         "safety_identifier": body.get("safety_identifier"),
         "service_tier": "default",
-        "store": pick("store", True),
         "temperature": pick("temperature", 1.0),
         "text": _text_config(body.get("text")),
         "tool_choice": pick("tool_choice", "auto"),
@@ -280,7 +325,6 @@ def response_object(
         "top_logprobs": pick("top_logprobs", 0),
         "top_p": pick("top_p", 1.0),
         "truncation": pick("truncation", "disabled"),
-        "usage": None,
         "metadata": pick("metadata", {}),
     }
 
@@ -548,6 +592,27 @@ def check_resources(sandbox: Sandbox, tools: Sequence[Mapping[str, Any]]) -> Non
                 get_file(sandbox.store, file_id)
 
 
+def _previous_items(sandbox: Sandbox, previous_id: str) -> list[dict[str, Any]]:
+    previous = sandbox.store.get(RESPONSE, previous_id)
+    if previous is None:
+        raise APIError(
+            400,
+            f"Previous response with id '{previous_id}' not found.",
+            param="previous_response_id",
+            code="previous_response_not_found",
+        )
+    return chain_items(sandbox, previous)
+
+
+def _input_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    raw = body.get("input")
+    if raw is None:
+        raw = []
+    if isinstance(raw, str):
+        raw = [{"type": "message", "role": "user", "content": raw}]
+    return [stored_item(i) for i in raw]
+
+
 def create(sandbox: Sandbox, body: Mapping[str, Any]) -> Answer:
     """Answer a validated CreateResponse body; store it (and feed its conversation)."""
     store = sandbox.store
@@ -563,49 +628,64 @@ def create(sandbox: Sandbox, body: Mapping[str, Any]) -> Answer:
     history: list[dict[str, Any]] = []
     conversation_id = None
     if previous_id:
-        previous = store.get(RESPONSE, previous_id)
-        if previous is None:
-            raise APIError(
-                400,
-                f"Previous response with id '{previous_id}' not found.",
-                param="previous_response_id",
-                code="previous_response_not_found",
-            )
-        history = chain_items(sandbox, previous)
+        history = _previous_items(sandbox, previous_id)
     elif conversation:
         conversation_id = conversation if isinstance(conversation, str) else conversation["id"]
         get_conversation(sandbox, conversation_id, param="conversation")
         history = store.list(CONVERSATION_ITEM, parent=conversation_id)
     check_resources(sandbox, body.get("tools") or [])
-    raw = body.get("input")
-    if raw is None:
-        raw = []
-    if isinstance(raw, str):
-        raw = [{"type": "message", "role": "user", "content": raw}]
-    inputs = [stored_item(i) for i in raw]
-    context = [*history, *inputs]
+    inputs = _input_items(body)
+    # compaction items stand for the items they compacted, wherever they are
+    history = expand(history)
+    context = [*history, *expand(inputs)]
     check_calls(context, len(history))
     response = response_object(body, int(sandbox.clock()), conversation_id)
     responder = _Responder(sandbox, response, context, inputs, body)
     responder.answer()
-    started = {**copy.deepcopy(response), "status": "in_progress", "output": [], "usage": None}
+    # The snapshot of response.created / response.in_progress: no usage before it is
+    # known (the SDK's Response and openapi.yaml both let it be absent, never null).
+    started = {**copy.deepcopy(response), "status": "in_progress", "output": []}
     started.update(completed_at=None, error=None, incomplete_details=None)
+    del started["usage"]
     events = list(stream_events(started, response)) if body.get("stream") else []
+    stored = body.get("store") is not False
     with store.transaction():
-        if response["store"]:
+        if stored:
             store.insert(RESPONSE, response)
             for item in inputs:
                 store.insert(INPUT_ITEM, item, parent=response["id"])
         if conversation_id:
             for item in [*inputs, *response["output"]]:
                 store.insert(CONVERSATION_ITEM, item, parent=conversation_id)
-        if response["store"] or conversation_id:
+        if stored or conversation_id:
             # what a later request needs to resume the rule once the calls are answered
             store.insert(STATE, {"id": response["id"], "turn": responder.state["turn"]})
             for item in response["output"]:
                 if item["type"] == "function_call":
                     store.insert(CALL, {"id": item["call_id"], "response_id": response["id"]})
     return Answer(response, inputs, events)
+
+
+def compact(sandbox: Sandbox, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Answer a validated compact body: the context (previous responses, then the input)
+    as one compaction item that a later request's input can carry instead. Nothing is
+    stored. The SDK types `output` as ResponseOutputItem, whose messages are assistant
+    messages only, so the user messages that the real service's documentation lists
+    before the compaction item stay inside it."""
+    previous_id = body.get("previous_response_id")
+    history = _previous_items(sandbox, previous_id) if previous_id else []
+    context = expand([*history, *_input_items(body)])
+    carried = sum(tokens(item_text(i)) for i in context)
+    prompt = tokens(body.get("instructions") or "") + carried
+    return {
+        "id": new_id("resp"),
+        "object": "response.compaction",
+        "created_at": int(sandbox.clock()),
+        "output": [{"id": new_id("cmp"), "type": "compaction", "encrypted_content": seal(context)}],
+        "usage": _usage(prompt, carried),
+        "safety_identifier": body.get("safety_identifier"),
+        "service_tier": "default",
+    }
 
 
 def delete(sandbox: Sandbox, response_id: str) -> None:
@@ -677,12 +757,9 @@ def _item_events(index: int, item: dict[str, Any]) -> list[Event]:
         for piece in chunks(item["arguments"]):
             events.append({"type": "response.function_call_arguments.delta", **at, "delta": piece})
         events.append(
-            {
-                "type": "response.function_call_arguments.done",
-                **at,
-                "name": item["name"],
-                "arguments": item["arguments"],
-            }
+            # no `name`: the SDK's ResponseFunctionCallArgumentsDoneEvent declares none
+            # (openapi.yaml requires one; no recording shows the real event)
+            {"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"]}
         )
     elif kind == "file_search_call":
         added = {**item, "status": "in_progress", "results": None}

@@ -12,12 +12,21 @@ from asst_deploy.sandbox import responding
 from asst_deploy.sandbox.app import Sandbox, json_body, sandbox_of
 from asst_deploy.sandbox.responding import CONVERSATION, CONVERSATION_ITEM
 from asst_deploy.sandbox.routes.common import path_param
-from asst_deploy.sandbox.routes.responses import InputItem, include_param, page_of
+from asst_deploy.sandbox.routes.responses import (
+    SAFETY_IDENTIFIER,
+    InputItem,
+    include_param,
+    page_of,
+)
 from asst_deploy.sandbox.store import new_id
 from asst_deploy.sandbox.validation import METADATA, Arr, Nullable, Obj, validate
 
 ITEMS = Arr(InputItem(), max_items=20)
-CREATE = Obj({"metadata": METADATA, "items": Nullable(ITEMS)})
+# safety_identifier (openai 3.60) is for the service's abuse monitoring: accepted, and
+# neither stored nor echoed (the SDK's Conversation has no such field)
+CREATE = Obj(
+    {"metadata": METADATA, "items": Nullable(ITEMS), "safety_identifier": SAFETY_IDENTIFIER}
+)
 UPDATE = Obj({"metadata": METADATA}, required=["metadata"])
 CREATE_ITEMS = Obj({"items": ITEMS}, required=["items"])
 

@@ -1,4 +1,4 @@
-"""/responses: create (also streamed), retrieve, delete, cancel, list input items."""
+"""/responses: create (also streamed), compact, retrieve, delete, cancel, list input items."""
 
 from __future__ import annotations
 
@@ -267,11 +267,16 @@ FUNCTION_CALL_OUTPUT = Obj(
     },
     required=["type", "call_id", "output"],
 )
+COMPACTION = Obj(
+    {"type": Str(), "id": Nullable(Str()), "encrypted_content": Str(max_len=20_971_520)},
+    required=["type", "encrypted_content"],
+)
 _TYPED_ITEM = Tagged(
     {
         "message": MESSAGE,
         "function_call": FUNCTION_CALL,
         "function_call_output": FUNCTION_CALL_OUTPUT,
+        "compaction": COMPACTION,
     }
 )
 
@@ -286,6 +291,8 @@ class InputItem(Schema):
 
 
 INPUT = ByType({str: Str(), list: Arr(InputItem())}, expected="a string or an array")
+# The SDK's limit (openai 3.60: "a maximum length of 128 characters"); openapi.yaml says 64.
+SAFETY_IDENTIFIER = Nullable(Str(max_len=128))
 CONVERSATION = ByType(
     {str: Str(), dict: Obj({"id": Str()}, required=["id"])}, expected="a string or an object"
 )
@@ -339,13 +346,34 @@ CREATE = Obj(
         "max_tool_calls": Nullable(Int(min=1)),
         "truncation": Nullable(Str(enum=["auto", "disabled"])),
         "background": Nullable(Bool()),
-        "service_tier": Nullable(Str(enum=["auto", "default", "flex", "scale", "priority"])),
+        # openai 3.60's ServiceTier (the answer still says "default": one tier here)
+        "service_tier": Nullable(
+            Str(enum=["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"])
+        ),
         "user": Str(),
-        "safety_identifier": Nullable(Str(max_len=64)),
+        "safety_identifier": SAFETY_IDENTIFIER,
         "prompt_cache_key": Nullable(Str()),
     },
     required=["model"],
     post=_tool_choice_declared,
+)
+# client.responses.compact's parameters (openai 3.60's ResponseCompactParams)
+COMPACT = Obj(
+    {
+        "model": Nullable(Str()),
+        "input": Nullable(INPUT),
+        "instructions": Nullable(Str()),
+        "previous_response_id": Nullable(Str()),
+        "image": Obj({"context_compression": Str(enum=["auto", "enabled", "disabled"])}),
+        "prompt_cache_key": Nullable(Str(max_len=64)),
+        "prompt_cache_options": Nullable(
+            Obj({"mode": Str(enum=["implicit", "explicit"]), "ttl": Str(enum=["30m"])})
+        ),
+        "prompt_cache_retention": Nullable(Str(enum=["in_memory", "24h"])),
+        "safety_identifier": SAFETY_IDENTIFIER,
+        "service_tier": Nullable(Str(enum=["auto", "default", "fast", "flex", "priority"])),
+    },
+    required=["model"],
 )
 
 
@@ -379,10 +407,18 @@ def page_of(request: Request, kind: str, parent: str) -> JSONResponse:
 async def create(request: Request) -> Response:
     sandbox = sandbox_of(request)
     body = validate(CREATE, await json_body(request))
+    sandbox.check_model(body["model"], "responses")
     answer = responding.create(sandbox, body)
     if body.get("stream"):
         return sse(answer.events)
     return JSONResponse(answer.response)
+
+
+async def compact(request: Request) -> JSONResponse:
+    sandbox = sandbox_of(request)
+    body = validate(COMPACT, await json_body(request))
+    sandbox.check_model(body.get("model"), "responses")
+    return JSONResponse(responding.compact(sandbox, body))
 
 
 async def retrieve(request: Request) -> JSONResponse:
@@ -392,10 +428,11 @@ async def retrieve(request: Request) -> JSONResponse:
     )
 
 
-async def delete(request: Request) -> JSONResponse:
-    response_id = path_param(request, "response_id")
-    responding.delete(sandbox_of(request), response_id)
-    return JSONResponse({"id": response_id, "object": "response", "deleted": True})
+async def delete(request: Request) -> Response:
+    responding.delete(sandbox_of(request), path_param(request, "response_id"))
+    # openapi.yaml declares a 200 without a body and the SDK reads none (its delete
+    # returns None); no recording shows what the real service sends
+    return Response(status_code=200)
 
 
 async def cancel(request: Request) -> JSONResponse:
@@ -415,6 +452,7 @@ async def input_items(request: Request) -> JSONResponse:
 
 routes = [
     Route("/responses", create, methods=["POST"]),
+    Route("/responses/compact", compact, methods=["POST"]),
     Route("/responses/{response_id}", retrieve, methods=["GET"]),
     Route("/responses/{response_id}", delete, methods=["DELETE"]),
     Route("/responses/{response_id}/cancel", cancel, methods=["POST"]),

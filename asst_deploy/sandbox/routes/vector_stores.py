@@ -363,6 +363,8 @@ async def create_batch(request: Request) -> JSONResponse:
     now = sandbox.clock()
     batch = {
         "id": "vsfb_" + secrets.token_hex(16),
+        # What real traffic says (jirispilka__test_vector_store_get_by_id.yaml in
+        # ../shared/openai/recordings), not the spec's and the SDK's "vector_store.files_batch".
         "object": "vector_store.file_batch",
         "created_at": int(now),
         "vector_store_id": vector_store_id,

@@ -118,3 +118,14 @@ def test_a_deleted_conversation_cannot_be_answered_in(
     with pytest.raises(openai.NotFoundError) as caught:
         client.responses.create(model="gpt-4o", conversation=conversation.id, input="hi")
     assert caught.value.body["param"] == "conversation"  # type: ignore[index]
+
+
+def test_safety_identifier_is_accepted_on_create(client: openai.OpenAI, raw: httpx2.Client) -> None:
+    # openai 3.60 sends it; the SDK's Conversation has no such field, so it is not echoed
+    created = client.conversations.create(safety_identifier="user-1234", metadata={"a": "b"})
+    assert created.metadata == {"a": "b"} and not created.model_extra
+    assert client.conversations.create(safety_identifier=None).id.startswith("conv_")
+    too_long = raw.post("/conversations", json={"safety_identifier": "u" * 129})
+    assert too_long.status_code == 400
+    assert too_long.json()["error"]["param"] == "safety_identifier"
+    assert too_long.json()["error"]["code"] == "string_above_max_length"

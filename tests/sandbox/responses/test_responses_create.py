@@ -18,7 +18,7 @@ from asst_deploy.sandbox.model import ScriptedModel
 
 def strict(raw: httpx2.Response) -> Response:
     """The body validated (not just constructed) as the SDK's Response type."""
-    return Response.model_validate(raw.json())
+    return Response.model_validate(raw.json(), strict=True)
 
 
 def test_a_text_reply_echoes_the_request_settings(
@@ -289,3 +289,46 @@ def test_cancel_answers_as_the_real_service(client: openai.OpenAI, model: Script
         client.responses.cancel(response.id)
     background = client.responses.create(model="gpt-4o", input="hello", background=True)
     assert client.responses.cancel(background.id).status == "completed"
+
+
+def test_a_response_carries_no_store_key(
+    client: openai.OpenAI, model: ScriptedModel, raw: httpx2.Client
+) -> None:
+    # openai 3.60's Response declares no `store`, and no recording shows the real one with it
+    created = raw.post("/responses", json={"model": "gpt-4o", "input": "hi", "store": True})
+    background = raw.post("/responses", json={"model": "gpt-4o", "input": "hi", "background": True})
+    retrieved = raw.get(f"/responses/{created.json()['id']}")
+    cancelled = raw.post(f"/responses/{background.json()['id']}/cancel")
+    for answer in (created, background, retrieved, cancelled):
+        assert answer.status_code == 200 and "store" not in answer.json()
+    unstored = client.responses.create(model="gpt-4o", input="hi", store=False)
+    assert "store" not in (unstored.model_extra or {})
+
+
+def test_delete_answers_without_a_body(client: openai.OpenAI, raw: httpx2.Client) -> None:
+    # openapi.yaml declares a 200 without content; the SDK's delete reads none
+    response = client.responses.create(model="gpt-4o", input="bye")
+    answer = raw.delete(f"/responses/{response.id}")
+    assert (answer.status_code, answer.content) == (200, b"")
+    other = client.responses.create(model="gpt-4o", input="bye")
+    assert client.responses.delete(other.id) is None
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(other.id)
+
+
+@pytest.mark.parametrize("tier", ["auto", "fast", "ultrafast", "priority"])
+def test_every_service_tier_of_the_sdk_is_accepted(
+    client: openai.OpenAI, model: ScriptedModel, tier: Any
+) -> None:
+    response = client.responses.create(model="gpt-4o", input="hi", service_tier=tier)
+    assert response.status == "completed" and response.service_tier == "default"
+
+
+@pytest.mark.parametrize("length", [1, 128])
+def test_safety_identifier_is_echoed_up_to_the_sdk_limit(
+    client: openai.OpenAI, model: ScriptedModel, length: int
+) -> None:
+    # the SDK's limit (128); openapi.yaml says 64
+    response = client.responses.create(model="gpt-4o", input="hi", safety_identifier="u" * length)
+    assert response.safety_identifier == "u" * length
+    assert client.responses.retrieve(response.id).safety_identifier == "u" * length

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx2
+import openai
 import pytest
 
 from asst_deploy.sandbox.model import ScriptedModel
@@ -85,8 +86,8 @@ CASES: list[tuple[str, str, Any, int, str | None, str | None, str | None]] = [
         "/responses",
         {**M, "input": [{"type": "bogus"}]},
         400,
-        "Invalid value: 'bogus'. Supported values are: 'message', 'function_call', and "
-        "'function_call_output'.",
+        "Invalid value: 'bogus'. Supported values are: 'message', 'function_call', "
+        "'function_call_output', and 'compaction'.",
         "input[0].type",
         "invalid_value",
     ),
@@ -344,6 +345,53 @@ CASES: list[tuple[str, str, Any, int, str | None, str | None, str | None]] = [
         "invalid_type",
     ),
     (
+        "POST",
+        "/responses",
+        {**M, "safety_identifier": "u" * 129},
+        400,
+        "Invalid 'safety_identifier': string too long. Expected a string with maximum length "
+        "128, but got a string with length 129 instead.",
+        "safety_identifier",
+        "string_above_max_length",
+    ),
+    (
+        "POST",
+        "/responses/compact",
+        {"input": "hi"},
+        400,
+        "Missing required parameter: 'model'.",
+        "model",
+        "missing_required_parameter",
+    ),
+    (
+        "POST",
+        "/responses/compact",
+        {**M, "conversation": "conv_x"},
+        400,
+        "Unknown parameter: 'conversation'.",
+        "conversation",
+        "unknown_parameter",
+    ),
+    (
+        "POST",
+        "/responses/compact",
+        {**M, "service_tier": "ultrafast"},
+        400,
+        "Invalid value: 'ultrafast'. Supported values are: 'auto', 'default', 'fast', 'flex', "
+        "and 'priority'.",
+        "service_tier",
+        "invalid_value",
+    ),
+    (
+        "POST",
+        "/responses/compact",
+        {**M, "input": [{"type": "compaction"}]},
+        400,
+        "Missing required parameter: 'input[0].encrypted_content'.",
+        "input[0].encrypted_content",
+        "missing_required_parameter",
+    ),
+    (
         "GET",
         "/responses/resp_gone",
         None,
@@ -513,3 +561,46 @@ def test_odd_conversation_bodies_never_answer_5xx(raw: httpx2.Client) -> None:
     answers = [(t, b, raw.post(t, json=b)) for t in targets for b in bodies]
     assert [(t, b, a.status_code) for t, b, a in answers if a.status_code >= 500] == []
     assert all("error" in a.json() for _, _, a in answers if a.status_code != 200)
+
+
+def test_odd_compact_bodies_never_answer_5xx(raw: httpx2.Client, model: ScriptedModel) -> None:
+    full = {
+        **M,
+        "input": [{"role": "user", "content": "hi"}],
+        "instructions": "x",
+        "prompt_cache_key": "k",
+        "prompt_cache_retention": "24h",
+        "prompt_cache_options": {"mode": "implicit", "ttl": "30m"},
+        "image": {"context_compression": "auto"},
+        "safety_identifier": "u",
+        "service_tier": "auto",
+        "previous_response_id": None,
+    }
+    assert raw.post("/responses/compact", json=full).status_code == 200
+    failures = []
+    for key in [*full, "input.0"]:
+        for value in ODD_VALUES:
+            body = json.loads(json.dumps(full))
+            if key == "input.0":
+                body["input"][0] = value
+            else:
+                body[key] = value
+            answer = raw.post("/responses/compact", json=body)
+            if answer.status_code >= 500 or (
+                answer.status_code != 200 and "error" not in answer.json()
+            ):
+                failures.append(f"{key}={value!r}: {answer.status_code} {answer.text[:200]}")
+    assert failures == []
+
+
+def test_an_unknown_model_is_refused(client: openai.OpenAI) -> None:
+    # the Responses list (ModelIdsResponses) is the one validate checks specs against
+    for call in (
+        lambda: client.responses.create(model="gpt-4o-mimi", input="hi"),
+        lambda: client.responses.compact(model="gpt-4o-mimi", input="hi"),
+    ):
+        with pytest.raises(openai.BadRequestError) as exc:
+            call()
+        assert exc.value.code == "model_not_found"
+        assert "The requested model 'gpt-4o-mimi' does not exist." in str(exc.value)
+    assert client.responses.create(model="o3-pro", input="hi").model == "o3-pro"
