@@ -157,6 +157,7 @@ INPUT_EVENTS = Obj(
 def _agent(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     """The saved agent, inline fields overriding it; or the inline agent alone."""
     inline = body.get("agent")
+    sandbox.check_model((inline or {}).get("model"), "agents", param="agent.model")
     if "agent_id" in body:
         saved = fetch(sandbox.store, AGENT, body["agent_id"], "agent")
         return agent_objects.settings(inline or {}, saved) | {"id": saved["id"]}
@@ -298,6 +299,7 @@ async def update(request: Request) -> JSONResponse:
     body = validate(UPDATE_SESSION, await json_body(request))
     _check_vaults(body)
     changes = body.get("agent") or {}
+    sandbox.check_model(changes.get("model"), "agents", param="agent.model")
     agent = session["agent"]
     if "model" in changes:
         agent["model"] = changes["model"]

@@ -56,6 +56,7 @@ def file_size(sandbox: Sandbox, file_id: str, param: str) -> int:
 async def create_agent(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
     body = validate(agent_objects.CREATE_AGENT, await json_body(request))
+    sandbox.check_model(body["model"], "agents")
     now = int(sandbox.clock())
     agent = {
         "id": new_id("agent"),
@@ -82,6 +83,7 @@ async def update_agent(request: Request) -> JSONResponse:
     body = validate(agent_objects.UPDATE_AGENT, await json_body(request))
     if "model" in body and body["model"] is None:
         raise invalid_type("model", "a string", "null")
+    sandbox.check_model(body.get("model"), "agents")
     agent.update(agent_objects.settings(body, agent))
     agent["updated_at"] = int(sandbox.clock())
     return JSONResponse(sandbox.store.put(AGENT, agent))

@@ -512,3 +512,22 @@ def test_the_sdk_raises_its_error_classes(client: openai.OpenAI, ids: dict[str, 
     with pytest.raises(openai.BadRequestError) as no_beta:
         client.beta.agents.list(extra_headers={"OpenAI-Beta": "assistants=v2"})
     assert no_beta.value.code == "invalid_beta"
+
+
+def test_an_unknown_model_is_refused_on_agents_and_sessions(
+    client: openai.OpenAI, agent: Agent
+) -> None:
+    # the agents list is the one validate checks specs against (the Responses models)
+    for call in (
+        lambda: client.beta.agents.create(model="gpt-4o-mimi"),
+        lambda: client.beta.agents.update(agent.id, model="gpt-4o-mimi"),
+        lambda: client.beta.agents.sessions.create(
+            agent={"model": "gpt-4o-mimi"}, environment={"type": "none"}
+        ),
+    ):
+        with pytest.raises(openai.BadRequestError) as exc:
+            call()
+        assert exc.value.code == "model_not_found"
+        assert "The requested model 'gpt-4o-mimi' does not exist." in str(exc.value)
+    assert client.beta.agents.retrieve(agent.id).model == agent.model
+    assert client.beta.agents.create(model="gpt-5.5").model == "gpt-5.5"
