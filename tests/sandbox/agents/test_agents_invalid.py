@@ -9,6 +9,7 @@ from typing import Any
 import httpx2
 import openai
 import pytest
+from openai.types.beta import Agent
 
 from asst_deploy.sandbox.server import SandboxServer
 from tests.sandbox.agents.conftest import WEATHER_TOOL
