@@ -21,7 +21,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
-INSTALL = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]" && '
+INSTALL = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]" -c requirements/lock.txt && '
 LONG_RUNNING = "# runs until Ctrl-C"
 
 
