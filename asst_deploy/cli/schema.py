@@ -6,7 +6,7 @@ import json
 
 import click
 
-from asst_deploy.spec.schema import document_schema
+from asst_deploy.spec.documents import document_schema
 
 
 @click.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import glob
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,7 +34,6 @@ class Builder:
     # where each function tool's function was written: (assistant key, tool index) ->
     # (document, path of the function in it), so that later errors point into its file
     function_docs: dict[tuple[str, int], tuple[Document, JsonPath]] = field(default_factory=dict)
-    excluded_stores: frozenset[str] = frozenset()  # the environment's `exclude:`
 
     def error(
         self, doc: Document, path: JsonPath, message: str, hint: str = "", key: bool = False
@@ -63,8 +63,14 @@ class Builder:
         return interpolate.substitute(text, variables, report)
 
     def assistant(
-        self, doc: Document, store_keys: set[str], variables: dict[str, str]
+        self,
+        doc: Document,
+        store_keys: set[str],
+        variables: dict[str, str],
+        excluded_stores: Collection[str] = (),
     ) -> AssistantSpec | None:
+        """`store_keys`: the vector stores the environment deploys; `excluded_stores`: those
+        its `exclude:` takes out (a file_search naming one is an error)."""
         data = doc.data
         before = len(self.problems)
         if "model" not in data:
@@ -122,7 +128,7 @@ class Builder:
                 key=True,
             )
         for i, key in enumerate(stores):
-            if key in self.excluded_stores:
+            if key in excluded_stores:
                 self.error(
                     doc,
                     ("tool_resources", "file_search", "vector_stores", i),

@@ -10,9 +10,10 @@ from typing import Any
 
 from asst_deploy import apis
 from asst_deploy.errors import Location, Problem, SpecError
-from asst_deploy.spec import interpolate, schemacheck
+from asst_deploy.spec import documents, interpolate, schemacheck
 from asst_deploy.spec import rules as rules_checks
 from asst_deploy.spec.build import Builder, get
+from asst_deploy.spec.documents import DOCUMENTS, Context, assistant, start_hint
 from asst_deploy.spec.model import (
     AssistantSpec,
     Project,
@@ -22,11 +23,9 @@ from asst_deploy.spec.yamlpos import Document, JsonPath, parse_file
 from asst_deploy.types import TargetType
 
 PROJECT_FILE = "asst-deploy.yaml"
-DEFAULT_INCLUDE = ("assistants/**/*.yaml", "vector_stores/**/*.yaml")
 CONVERSATION_SUFFIX = ".conv.yaml"
 SANDBOX_DB = ".asst-deploy/sandbox.db"
 BUILTIN_TARGET = "sandbox"
-_RESOURCE_SECTIONS = {"assistant": "assistants", "vector_store": "vector_stores"}
 
 
 def find_root(path: str | Path) -> Path:
@@ -78,7 +77,7 @@ def load_unchecked(path: str | Path, env: str | None) -> tuple[Project, frozense
     API. SpecError lists the other problems."""
     loader = _Loader(find_root(path), env, None, check_api=False, keep_excluded=True)
     project = loader.load()
-    return project, frozenset(loader.excluded.get("assistants", ()))
+    return project, frozenset(loader.excluded.get(assistant.DOCUMENT.section, ()))
 
 
 def _merge(
@@ -174,25 +173,27 @@ class _Loader:
             elif (rest := schemacheck.prune(r.doc, r.kind)) is not None:
                 # the semantic checks run on what the schema accepts, so that every problem
                 # shows at once; its record is never used (there are problems already)
-                if r.kind == "assistant" and "model" in r.doc.data:
-                    rest.data.setdefault("model", "")  # refused already: not "missing" too
-                if "tools" in r.doc.data and "tools" not in rest.data:
-                    rest.data.pop("tool_resources", None)  # "tool not enabled" would follow
+                DOCUMENTS[r.kind].after_prune(r.doc, rest)
                 valid.append(_Resource(r.kind, r.key, rest))
         for r in valid:
             self.build.interpolate(r.doc, variables)
-        store_keys = {r.key for r in resources if r.kind == "vector_store"}
-        assistants = [
-            self.build.assistant(r.doc, store_keys, variables)
-            for r in valid
-            if r.kind == "assistant"
-        ]
-        stores = [self.build.vector_store(r.doc) for r in valid if r.kind == "vector_store"]
-        if self.check_api:
-            assistant_docs = {r.key: r.doc for r in valid if r.kind == "assistant"}
-            for assistant in assistants:
-                if assistant is not None:
-                    self.check_api_fields(target, assistant, assistant_docs[assistant.key])
+        context = Context(
+            variables=variables,
+            declared={n: frozenset(r.key for r in resources if r.kind == n) for n in DOCUMENTS},
+            excluded={
+                n: frozenset(() if self.keep_excluded else self.excluded.get(d.section, ()))
+                for n, d in DOCUMENTS.items()
+            },
+        )
+        built = {
+            kn: [(kind.build(self.build, r.doc, context), r.doc) for r in valid if r.kind == kn]
+            for kn, kind in DOCUMENTS.items()
+        }
+        for kn, kind in DOCUMENTS.items():
+            if self.check_api and kind.refusable:
+                for record, doc in built[kn]:
+                    if record is not None:
+                        self.check_api_fields(target, record, doc)
         if self.problems:
             raise SpecError(self.problems)
         return Project(
@@ -200,8 +201,10 @@ class _Loader:
             root=self.root,
             environment=self.env,
             target=target,
-            assistants=tuple(sorted((a for a in assistants if a), key=lambda a: a.key)),
-            vector_stores=tuple(sorted((s for s in stores if s), key=lambda s: s.key)),
+            records={
+                kn: tuple(sorted((r for r, _ in built[kn] if r is not None), key=lambda r: r.key))
+                for kn in DOCUMENTS
+            },
             environments=tuple(sorted(envs)),
             allow_modules=tuple((data.get("replay") or {}).get("allow_modules") or ()),
         )
@@ -319,7 +322,9 @@ class _Loader:
 
     def resources(self, pdoc: Document) -> list[_Resource]:
         include = pdoc.data.get("include")
-        patterns = include if isinstance(include, list) else list(DEFAULT_INCLUDE)
+        # without `include:`, each document kind's own folder (assistants/**/*.yaml, ...)
+        default = [DOCUMENTS[name].include for name in documents.names()]
+        patterns = include if isinstance(include, list) else default
         files: set[Path] = set()
         for i, pattern in enumerate(patterns):
             if not isinstance(pattern, str):
@@ -381,27 +386,19 @@ class _Loader:
         data = doc.data
         if not isinstance(data, dict):
             self.error(
-                doc,
-                (),
-                "a spec document must be a mapping",
-                "start it with 'kind: assistant' or 'kind: vector_store'",
+                doc, (), "a spec document must be a mapping", f"start it with {start_hint()}"
             )
             return None
         kind = data.get("kind")
-        if kind not in schemacheck.schema.RESOURCE_KINDS:
+        if kind not in DOCUMENTS:
             if "kind" not in data:
-                self.error(
-                    doc,
-                    (),
-                    "missing required key 'kind'",
-                    "add 'kind: assistant' or 'kind: vector_store'",
-                )
+                self.error(doc, (), "missing required key 'kind'", f"add {start_hint()}")
             else:
                 self.error(
                     doc,
                     ("kind",),
                     f"unknown kind {kind!r}",
-                    schemacheck.suggest(str(kind), list(schemacheck.schema.RESOURCE_KINDS)),
+                    schemacheck.suggest(str(kind), documents.names()),
                 )
             return None
         key = data.get("key")
@@ -415,7 +412,7 @@ class _Loader:
     ) -> _Resource:
         """Defaults fill fields a resource leaves unset; overrides replace any field."""
         doc = r.doc.copy(_copy(r.doc.data))
-        if r.kind == "assistant":
+        if DOCUMENTS[r.kind].takes_defaults:
             # the environment's defaults win over the project's: they are applied first
             bases: tuple[tuple[Any, ...], ...] = (
                 ("environments", self.env, "defaults"),
@@ -436,7 +433,7 @@ class _Loader:
                                 _merge(doc, mv, pdoc, (*base, k, mk), (k, mk))
                     elif k not in doc.data:
                         _merge(doc, v, pdoc, (*base, k), (k,))
-        section = _RESOURCE_SECTIONS[r.kind]
+        section = DOCUMENTS[r.kind].section
         override = get(env_data, ("overrides", section, r.key))
         if isinstance(override, dict):
             _merge(
@@ -456,7 +453,8 @@ class _Loader:
         exclude = env_data.get("exclude")
         if not isinstance(exclude, dict):
             return resources
-        for kind, section in _RESOURCE_SECTIONS.items():
+        for kind in documents.names():
+            section = DOCUMENTS[kind].section
             known = [r.key for r in resources if r.kind == kind]
             keys = exclude.get(section)
             for i, key in enumerate(keys if isinstance(keys, list) else []):
@@ -468,12 +466,10 @@ class _Loader:
                         schemacheck.suggest(key, known) if known else f"no {kind} has that key",
                     )
             self.excluded[section] = [k for k in keys or () if k in known]
-        self.build.excluded_stores = frozenset(self.excluded.get("vector_stores", ()))
         if self.keep_excluded:
-            self.build.excluded_stores = frozenset()
             return resources
         return [
-            r for r in resources if r.key not in self.excluded.get(_RESOURCE_SECTIONS[r.kind], ())
+            r for r in resources if r.key not in self.excluded.get(DOCUMENTS[r.kind].section, ())
         ]
 
     def check_api_fields(self, target: Target, spec: AssistantSpec, doc: Document) -> None:
@@ -506,7 +502,8 @@ class _Loader:
         overrides = get(pdoc.data, ("environments", self.env, "overrides"))
         if self.env is None or not isinstance(overrides, dict):
             return
-        for kind, section in _RESOURCE_SECTIONS.items():
+        for kind in documents.names():
+            section = DOCUMENTS[kind].section
             known = [r.key for r in resources if r.kind == kind]
             for key, override in (overrides.get(section) or {}).items():
                 for fixed in ("kind", "key"):

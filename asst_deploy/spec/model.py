@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from asst_deploy.errors import Location
 from asst_deploy.types import Json, TargetType
@@ -91,10 +92,18 @@ class Project:
     root: Path
     environment: str | None
     target: Target
-    assistants: tuple[AssistantSpec, ...]
-    vector_stores: tuple[VectorStoreSpec, ...]
+    # document kind (asst_deploy/spec/documents) -> its records, sorted by key
+    records: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     environments: tuple[str, ...] = ()
     allow_modules: tuple[str, ...] = ()  # replay: modules outside the project scripts may call
+
+    @property
+    def assistants(self) -> tuple[AssistantSpec, ...]:
+        return self.records.get("assistant", ())
+
+    @property
+    def vector_stores(self) -> tuple[VectorStoreSpec, ...]:
+        return self.records.get("vector_store", ())
 
     @property
     def files(self) -> tuple[FileRef, ...]:

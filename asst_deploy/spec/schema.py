@@ -392,33 +392,9 @@ _DEFS.update(
             },
             ("type",),
         ),
-        "overrides": closed_object(
-            {
-                "assistants": {"type": "object", "additionalProperties": {"type": "object"}},
-                "vector_stores": {"type": "object", "additionalProperties": {"type": "object"}},
-            }
-        ),
-        "environment": closed_object(
-            {
-                "target": {"type": "string"},
-                "vars": {"$ref": "#/$defs/vars"},
-                "defaults": {"$ref": "#/$defs/defaults"},
-                "overrides": {"$ref": "#/$defs/overrides"},
-                "exclude": closed_object(
-                    {
-                        section: {
-                            "type": "array",
-                            "items": {"$ref": "#/$defs/key"},
-                            "uniqueItems": True,
-                        }
-                        for section in ("assistants", "vector_stores")
-                    },
-                    description="Keys of resources this environment does not deploy, e.g. "
-                    "an assistant its target's API cannot hold (validate --matrix says "
-                    "which): exclude: {assistants: [handbook]}.",
-                ),
-            }
-        ),
+        # by document kind: made by defs() for the sections the registry has
+        "overrides": {},
+        "environment": {},
     }
 )
 _DEFS["defaults"] = closed_object(
@@ -461,43 +437,42 @@ PROJECT_SCHEMA: dict[str, Any] = closed_object(
     ("project",),
 )
 
-ASSISTANT_SCHEMA: dict[str, Any] = closed_object(
-    {"kind": {"const": "assistant"}, "key": {"$ref": "#/$defs/key"}, **ASSISTANT_FIELDS},
-    ("kind", "key"),
-)
 
-VECTOR_STORE_SCHEMA: dict[str, Any] = closed_object(
-    {"kind": {"const": "vector_store"}, "key": {"$ref": "#/$defs/key"}, **VECTOR_STORE_FIELDS},
-    ("kind", "key"),
-)
-
-RESOURCE_KINDS = {"assistant": ASSISTANT_SCHEMA, "vector_store": VECTOR_STORE_SCHEMA}
+def _overrides(sections: list[str]) -> dict[str, Any]:
+    return closed_object(
+        {
+            section: {"type": "object", "additionalProperties": {"type": "object"}}
+            for section in sections
+        }
+    )
 
 
-def document_schema() -> dict[str, Any]:
-    """One schema for every spec file, for editors: the project file or a resource."""
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        "title": "asst-deploy spec",
-        "$defs": {
-            **_DEFS,
-            "project_file": PROJECT_SCHEMA,
-            "assistant": ASSISTANT_SCHEMA,
-            "vector_store": VECTOR_STORE_SCHEMA,
-        },
-        "if": {"required": ["project"]},
-        "then": {"$ref": "#/$defs/project_file"},
-        "else": {
-            "type": "object",
-            "required": ["kind"],
-            "properties": {"kind": {"enum": sorted(RESOURCE_KINDS)}},
-            "allOf": [
+def _environment(sections: list[str]) -> dict[str, Any]:
+    return closed_object(
+        {
+            "target": {"type": "string"},
+            "vars": {"$ref": "#/$defs/vars"},
+            "defaults": {"$ref": "#/$defs/defaults"},
+            "overrides": {"$ref": "#/$defs/overrides"},
+            "exclude": closed_object(
                 {
-                    "if": {"properties": {"kind": {"const": kind}}},
-                    "then": {"$ref": f"#/$defs/{kind}"},
-                }
-                for kind in sorted(RESOURCE_KINDS)
-            ],
-        },
-    }
+                    section: {
+                        "type": "array",
+                        "items": {"$ref": "#/$defs/key"},
+                        "uniqueItems": True,
+                    }
+                    for section in sections
+                },
+                description="Keys of resources this environment does not deploy, e.g. "
+                "an assistant its target's API cannot hold (validate --matrix says "
+                "which): exclude: {assistants: [handbook]}.",
+            ),
+        }
+    )
+
+
+def defs(sections: list[str]) -> dict[str, Any]:
+    """The shared definitions, with an environment's `overrides:` and `exclude:` taking
+    the document kinds' `sections` (asst_deploy/spec/documents holds the registry)."""
+    made = {"overrides": _overrides(sections), "environment": _environment(sections)}
+    return {name: made.get(name, value) for name, value in _DEFS.items()}

@@ -13,6 +13,7 @@ from jsonschema.exceptions import ValidationError
 
 from asst_deploy.errors import Problem
 from asst_deploy.spec import schema
+from asst_deploy.spec.documents import ON_CHANGE, document_schema
 from asst_deploy.spec.yamlpos import Document, JsonPath
 
 _TYPE_NAMES = {
@@ -29,7 +30,7 @@ _TYPE_NAMES = {
 @cache
 def validator(kind: str) -> Draft202012Validator:
     """A compiled validator for one document kind: "project_file", "assistant", "vector_store"."""
-    root = schema.document_schema()
+    root = document_schema()
     return Draft202012Validator({"$defs": root["$defs"], "$ref": f"#/$defs/{kind}"})
 
 
@@ -156,7 +157,7 @@ def _parts(kind: str) -> dict[str, _Part | None] | None:
     """One check per property when the kind's schema is a plain closed mapping (then a
     document is valid exactly when its keys are allowed and present and every value is), so
     that a value shared by many documents or environments is checked once; else None."""
-    sch = schema.document_schema()["$defs"].get(kind)
+    sch = document_schema()["$defs"].get(kind)
     if (
         not isinstance(sch, dict)
         or not {"type", "properties"} <= set(sch) <= _PLAIN_OBJECT_KEYS | _PLAIN_OBJECT_NOTES
@@ -164,11 +165,15 @@ def _parts(kind: str) -> dict[str, _Part | None] | None:
         or sch.get("additionalProperties", True) is not False
     ):
         return None
-    defs = schema.document_schema()["$defs"]
+    defs = document_schema()["$defs"]
     return {
         name: _Part(defs, sub) if isinstance(sub, dict) else None
         for name, sub in sch["properties"].items()
     }
+
+
+# a document kind registered later widens the project file's schema too
+ON_CHANGE.extend((validator.cache_clear, _parts.cache_clear))
 
 
 def _known_valid(kind: str, data: Any) -> bool:
@@ -177,7 +182,7 @@ def _known_valid(kind: str, data: Any) -> bool:
     parts = _parts(kind)
     if parts is None or not isinstance(data, dict):
         return False
-    required = schema.document_schema()["$defs"][kind].get("required", ())
+    required = document_schema()["$defs"][kind].get("required", ())
     if any(r not in data for r in required) or any(k not in parts for k in data):
         return False
     for name, value in data.items():
@@ -326,10 +331,7 @@ def describe(error: ValidationError) -> tuple[JsonPath, bool, str, str]:
             return path, False, f"'{field}' is {value}; it must be greater than {low}", ""
         return path, False, f"'{field}' is {value}; it must be at least {low}", ""
     if kind == "pattern":
-        if (
-            sch is schema.document_schema()["$defs"]["key"]
-            or error.validator_value == schema.KEY_PATTERN
-        ):
+        if sch is document_schema()["$defs"]["key"] or error.validator_value == schema.KEY_PATTERN:
             return (
                 path,
                 False,

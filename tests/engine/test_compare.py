@@ -44,8 +44,10 @@ def project(*resources: AssistantSpec | VectorStoreSpec) -> Project:
         root=Path("/nowhere"),
         environment=None,
         target=Target("sandbox", "sandbox"),
-        assistants=tuple(r for r in resources if isinstance(r, AssistantSpec)),
-        vector_stores=tuple(r for r in resources if isinstance(r, VectorStoreSpec)),
+        records={
+            "assistant": tuple(r for r in resources if isinstance(r, AssistantSpec)),
+            "vector_store": tuple(r for r in resources if isinstance(r, VectorStoreSpec)),
+        },
     )
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from asst_deploy.spec import schema, schemacheck
+from asst_deploy.spec import schemacheck
+from asst_deploy.spec.documents import document_schema
 from asst_deploy.spec.validate import validate
 
 Make = Callable[[dict[str, str]], Path]
@@ -37,7 +38,7 @@ TOOLS: list[Any] = [
 
 @pytest.mark.parametrize("tool", TOOLS, ids=[json.dumps(t) for t in TOOLS])
 def test_a_tool_checked_by_its_tag_is_valid_exactly_when_the_schema_says(tool: Any) -> None:
-    defs = schema.document_schema()["$defs"]
+    defs = document_schema()["$defs"]
     tagged = schemacheck._Tagged(defs, {"$ref": "#/$defs/tool"})
     assert tagged.tags, "the tool schema is no longer a union tagged by type"
     full = Draft202012Validator({"$defs": defs, "$ref": "#/$defs/tool"})

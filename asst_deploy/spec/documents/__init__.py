@@ -1,0 +1,92 @@
+"""The spec document kinds: one module each, registered here; the loader, the schema and the
+project model read this registry and name no kind themselves.
+
+Adding a document kind is a module declaring a `DocumentKind` (its schema fields and how
+it builds its record) and a row below; its records are `Project.records[<kind>]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from asst_deploy.spec import schema
+from asst_deploy.spec.documents import assistant, vector_store
+from asst_deploy.spec.documents.base import Context, DocumentKind
+
+# In the order their problems are reported and their records built
+DOCUMENTS: dict[str, DocumentKind] = {
+    d.name: d for d in (assistant.DOCUMENT, vector_store.DOCUMENT)
+}
+# What to forget when the registry changes (the schema checker's compiled validators)
+ON_CHANGE: list[Callable[[], None]] = []
+
+
+def register(kind: DocumentKind) -> None:
+    """Add a document kind (a plug-in, or a test's own)."""
+    DOCUMENTS[kind.name] = kind
+    _changed()
+
+
+def unregister(name: str) -> None:
+    DOCUMENTS.pop(name, None)
+    _changed()
+
+
+def _changed() -> None:
+    document_schema.cache_clear()
+    for forget in ON_CHANGE:
+        forget()
+
+
+def names() -> list[str]:
+    return sorted(DOCUMENTS)
+
+
+def start_hint() -> str:
+    """How to start a spec document, for the errors of one that does not say its kind."""
+    return " or ".join(f"'kind: {name}'" for name in names())
+
+
+@cache
+def document_schema() -> dict[str, Any]:
+    """One schema for every spec file, for editors: the project file or a document (made
+    once: the checks read it per document)."""
+    sections = [DOCUMENTS[name].section for name in names()]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema.SCHEMA_ID,
+        "title": "asst-deploy spec",
+        "$defs": {
+            **schema.defs(sections),
+            "project_file": schema.PROJECT_SCHEMA,
+            **{name: DOCUMENTS[name].schema for name in names()},
+        },
+        "if": {"required": ["project"]},
+        "then": {"$ref": "#/$defs/project_file"},
+        "else": {
+            "type": "object",
+            "required": ["kind"],
+            "properties": {"kind": {"enum": names()}},
+            "allOf": [
+                {
+                    "if": {"properties": {"kind": {"const": kind}}},
+                    "then": {"$ref": f"#/$defs/{kind}"},
+                }
+                for kind in names()
+            ],
+        },
+    }
+
+
+__all__ = [
+    "DOCUMENTS",
+    "Context",
+    "DocumentKind",
+    "document_schema",
+    "names",
+    "register",
+    "start_hint",
+    "unregister",
+]

@@ -1,0 +1,61 @@
+"""What a spec document kind declares: its `kind:`, its section, its schema, how it builds.
+
+"Document kind" is the spec side's word (a YAML document's `kind:`); the engine's
+"resource kind" (asst_deploy/kinds) is what exists remotely. One document kind may become
+several resource kinds (an assistant spec becomes an agent and its template on agents).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from asst_deploy.spec.schema import closed_object
+
+if TYPE_CHECKING:
+    from asst_deploy.spec.build import Builder
+    from asst_deploy.spec.yamlpos import Document
+
+
+@dataclass(frozen=True)
+class Context:
+    """What building one document may consult beyond the document itself."""
+
+    variables: Mapping[str, str]
+    # document kind -> the keys of its documents this environment deploys, and -> the keys
+    # its `exclude:` takes out (none when the loader keeps excluded documents)
+    declared: Mapping[str, frozenset[str]]
+    excluded: Mapping[str, frozenset[str]]
+
+
+def _nothing(original: Document, rest: Document) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    name: str  # what a document's `kind:` says
+    # the plural that names it in an environment's `overrides:` and `exclude:`, and its
+    # default include folder
+    section: str
+    fields: Mapping[str, Any]  # JSON Schema properties besides kind and key
+    build: Callable[[Builder, Document, Context], Any]  # its record, or None (problems added)
+    # the project's and the environment's `defaults:` fill the fields it leaves unset
+    takes_defaults: bool = False
+    # its records are what a target's API generation may refuse fields of (apis/)
+    refusable: bool = False
+    # what of a document the schema refused the semantic checks should still see, so
+    # that one mistake is not reported twice
+    after_prune: Callable[[Document, Document], None] = field(default=_nothing)
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return closed_object(
+            {"kind": {"const": self.name}, "key": {"$ref": "#/$defs/key"}, **self.fields},
+            ("kind", "key"),
+        )
+
+    @property
+    def include(self) -> str:
+        return f"{self.section}/**/*.yaml"
