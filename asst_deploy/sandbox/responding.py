@@ -244,13 +244,16 @@ def _tool(tool: Mapping[str, Any]) -> dict[str, Any]:
     """A tool as the response echoes it, defaults filled in."""
     kind = tool["type"]
     if kind == "function":
-        return {
+        echoed = {
             "type": "function",
             "name": tool["name"],
             "description": tool.get("description"),
             "parameters": tool.get("parameters"),
             "strict": tool.get("strict") is not False,
         }
+        if tool.get("output_schema") is not None:
+            echoed["output_schema"] = tool["output_schema"]  # only described, never checked
+        return echoed
     if kind == "file_search":
         ranking = {"ranker": "auto", "score_threshold": 0.0, **(tool.get("ranking_options") or {})}
         return {
@@ -287,6 +290,27 @@ def _usage(prompt: int, completion: int) -> dict[str, Any]:
     }
 
 
+def _reasoning(reasoning: Mapping[str, Any]) -> dict[str, Any]:
+    """effort and summary always (null when unset); the newer keys only when sent, as the
+    scripted model has no effective value of its own to report for them."""
+    echoed = {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")}
+    for key in ("generate_summary", "context", "mode"):
+        if reasoning.get(key) is not None:
+            echoed[key] = reasoning[key]
+    return echoed
+
+
+def _cache_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The options applied, as a response's field: the request's, with the documented
+    defaults filled in; no field when the request set none."""
+    if options is None:
+        return {}
+    applied = {"mode": options.get("mode", "implicit"), "ttl": options.get("ttl", "30m")}
+    if options.get("comparison_response_id") is not None:
+        applied["comparison_response_id"] = options["comparison_response_id"]
+    return {"prompt_cache_options": applied}
+
+
 def response_object(
     body: Mapping[str, Any], created_at: int, conversation_id: str | None
 ) -> dict[str, Any]:
@@ -315,7 +339,8 @@ def response_object(
         "parallel_tool_calls": pick("parallel_tool_calls", True),
         "previous_response_id": body.get("previous_response_id"),
         "prompt_cache_key": body.get("prompt_cache_key"),
-        "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
+        "prompt_cache_retention": body.get("prompt_cache_retention"),
+        "reasoning": _reasoning(reasoning),
         "safety_identifier": body.get("safety_identifier"),
         "service_tier": "default",
         "temperature": pick("temperature", 1.0),
@@ -326,6 +351,9 @@ def response_object(
         "top_p": pick("top_p", 1.0),
         "truncation": pick("truncation", "disabled"),
         "metadata": pick("metadata", {}),
+        # openapi.yaml types these two as non-null: shown only when the request set them
+        **({"user": body["user"]} if body.get("user") is not None else {}),
+        **_cache_options(body.get("prompt_cache_options")),
     }
 
 

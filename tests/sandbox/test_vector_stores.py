@@ -254,3 +254,9 @@ async def test_async_vector_store_flow(aclient: openai.AsyncOpenAI) -> None:
     assert hits.data[0].file_id == file.id
     assert (await aclient.vector_stores.update(store.id, name="renamed")).name == "renamed"
     assert (await aclient.vector_stores.delete(store.id)).deleted
+
+
+def test_a_description_is_accepted_on_create(client: openai.OpenAI) -> None:
+    # The vector store object (openapi.yaml, SDK) has no field to show it in.
+    store = client.vector_stores.create(name="kb", description="what it holds")
+    assert client.vector_stores.retrieve(store.id).name == "kb"

@@ -124,6 +124,7 @@ FUNCTION_TOOL = Obj(
         "description": Nullable(Str()),
         "parameters": Nullable(Obj(values=AnyValue())),
         "strict": Nullable(Bool()),
+        "output_schema": Nullable(Obj(values=AnyValue())),
     },
     required=["type", "name"],
     post=_strict_function,
@@ -202,6 +203,8 @@ REASONING = Obj(
         "effort": Nullable(Str(enum=["none", "minimal", "low", "medium", "high", "xhigh", "max"])),
         "summary": Nullable(Str(enum=["auto", "concise", "detailed"])),
         "generate_summary": Nullable(Str(enum=["auto", "concise", "detailed"])),
+        "context": Nullable(Str(enum=["auto", "current_turn", "all_turns"])),
+        "mode": Nullable(Str()),  # the SDK's Union[str, Literal["standard", "pro"]]
     }
 )
 
@@ -353,6 +356,17 @@ CREATE = Obj(
         "user": Str(),
         "safety_identifier": SAFETY_IDENTIFIER,
         "prompt_cache_key": Nullable(Str()),
+        "prompt_cache_retention": Nullable(Str(enum=["in_memory", "24h"])),
+        # no `prewarm`: a response that prepares the cache and answers nothing is not served
+        "prompt_cache_options": Nullable(
+            Obj(
+                {
+                    "comparison_response_id": Nullable(Str()),
+                    "mode": Str(enum=["implicit", "explicit"]),
+                    "ttl": Str(enum=["30m", "12h"]),
+                }
+            )
+        ),
     },
     required=["model"],
     post=_tool_choice_declared,

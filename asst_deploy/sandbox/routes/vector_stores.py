@@ -58,6 +58,8 @@ CREATE = Obj(
     {
         "file_ids": Arr(Str(), max_items=500),
         "name": Nullable(Str(max_len=256)),
+        # accepted and not shown: the vector store object (spec, SDK) has no field for it
+        "description": Str(),
         "expires_after": EXPIRES_AFTER,
         "chunking_strategy": CHUNKING_STRATEGY,
         "metadata": METADATA,

@@ -332,3 +332,49 @@ def test_safety_identifier_is_echoed_up_to_the_sdk_limit(
     response = client.responses.create(model="gpt-4o", input="hi", safety_identifier="u" * length)
     assert response.safety_identifier == "u" * length
     assert client.responses.retrieve(response.id).safety_identifier == "u" * length
+
+
+def test_cache_user_and_reasoning_settings_are_echoed_when_sent(client: openai.OpenAI) -> None:
+    plain = client.responses.create(model="gpt-4o", input="hi")
+    assert (plain.user, plain.prompt_cache_options, plain.prompt_cache_retention) == (
+        None,
+        None,
+        None,
+    )
+    assert plain.reasoning is not None and plain.reasoning.context is None
+    response = client.responses.create(
+        model="gpt-4o",
+        input="hi",
+        user="user-1",
+        prompt_cache_retention="24h",
+        prompt_cache_options={"mode": "explicit"},
+        reasoning={"effort": "low", "context": "current_turn", "mode": "pro"},
+    )
+    for seen in (response, client.responses.retrieve(response.id)):
+        assert (seen.user, seen.prompt_cache_retention) == ("user-1", "24h")
+        assert seen.prompt_cache_options is not None
+        assert (seen.prompt_cache_options.mode, seen.prompt_cache_options.ttl) == (
+            "explicit",
+            "30m",  # the documented default
+        )
+        assert seen.reasoning is not None
+        assert (seen.reasoning.context, seen.reasoning.mode) == ("current_turn", "pro")
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(
+            model="gpt-4o",
+            input="hi",
+            prompt_cache_options={"prewarm": True},  # type: ignore[typeddict-unknown-key]
+        )
+    assert caught.value.code == "unknown_parameter"
+
+
+def test_a_function_tools_output_schema_is_echoed(client: openai.OpenAI) -> None:
+    schema = {"type": "object", "properties": {}}
+    tool = {
+        "type": "function",
+        "name": "f",
+        "parameters": {"type": "object", "properties": {}, "additionalProperties": False},
+        "output_schema": schema,
+    }
+    response = client.responses.create(model="gpt-4o", input="hi", tools=[tool])  # type: ignore[list-item]
+    assert response.tools[0].output_schema == schema  # type: ignore[union-attr]
