@@ -45,6 +45,8 @@ class Options:
     ingestion_timeout: float = 300.0
     poll_interval: float = 0.2
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # what waits between polls (of a store's files while they ingest): tests pass their own
+    sleep: Callable[[float], None] = time.sleep
 
 
 def retrying(

@@ -93,10 +93,6 @@ def endpoint(target: Target) -> str:
     return str(target.base_url or OPENAI_BASE_URL)
 
 
-def api(target: Target) -> str:
-    return target.api
-
-
 def with_context(
     plan: Plan, project: Project, remote: RemoteState, prune: bool, only: Collection[str]
 ) -> Plan:
@@ -104,7 +100,7 @@ def with_context(
     return dataclasses.replace(
         plan,
         endpoint=endpoint(project.target),
-        api=api(project.target),
+        api=project.target.api,
         lease_generation=lease.generation(remote.leases, project.name),
         prune=prune,
         only=tuple(sorted(only)),
@@ -163,7 +159,7 @@ def mismatches(plan: Plan, project: Project) -> list[str]:
         "environment": project.environment,
         "target": project.target.name,
         "endpoint": endpoint(project.target),
-        "api": api(project.target),
+        "api": project.target.api,
     }
     for name, value in now.items():
         planned = getattr(plan, name)

@@ -130,7 +130,7 @@ class Plan:
             "target": self.target,
             "summary": dict(zip(("add", "change", "destroy"), self.counts(), strict=True)),
             "actions": [a.to_json() for a in self.actions],
-            # a reason only where there is one: the common case reads as it always did
+            # a reason only where there is one: a plain kept object is three fields
             "kept": [{k: v for k, v in asdict(keep).items() if v != ""} for keep in self.kept],
             "refused": list(self.refused),
             "files": dict(self.files),

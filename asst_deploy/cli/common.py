@@ -271,7 +271,7 @@ def refuse_if_refused(plan: Plan) -> None:
 class ActionProgress:
     """Where apply_plan's `progress` and `status` go. In a terminal (stderr a TTY, not
     --quiet or --verbose) a click progress bar counts the steps, each line of what was
-    done printed above it; anywhere else (a CI log) one line per action, as before."""
+    done printed above it; anywhere else (a CI log) one line per action."""
 
     def __init__(self, output: Output, total: int, *, force_bar: bool | None = None) -> None:
         import threading

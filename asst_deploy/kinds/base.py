@@ -235,7 +235,7 @@ class OneForEachAssistant(Kind):
 
 def with_protect(form: dict[str, Json], protect: bool) -> dict[str, Json]:
     """`protect: true` is part of the form (so lifting it is a change), absent when false
-    (so the hash of an unprotected object is what it always was)."""
+    (so protecting nothing leaves the hash of a form as it is)."""
     return {**form, "protect": True} if protect else form
 
 

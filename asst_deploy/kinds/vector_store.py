@@ -104,7 +104,7 @@ class VectorStoreKind(Kind):
         return {f["id"] for f in obj.files}
 
     def ref_name(self, key: str) -> str:
-        return key  # assistants name their stores by bare key (so their hashes stay as they were)
+        return key  # assistants name their stores by bare key in their canonical forms
 
     def replace_fields(
         self, changes: Iterable[FieldChange], before: Mapping[str, Json]
@@ -194,7 +194,7 @@ def _wait_for_ingestion(run: Writer, key: str, store_id: str) -> None:
                 f"vector store {key}: {len(pending)} file(s) still ingesting after "
                 f"{options.ingestion_timeout:.0f} s; apply again later to continue"
             )
-        time.sleep(options.poll_interval)
+        options.sleep(options.poll_interval)
     for f in files:
         if f.get("status") == "failed":
             error = (f.get("last_error") or {}).get("message", "unknown error")

@@ -9,7 +9,7 @@ from typing import Any
 
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.replay.script import Stub
-from asst_deploy.sandbox.model import TemplateError, render
+from asst_deploy.sandbox.model import RuleTemplateError, render
 from asst_deploy.types import Json
 
 
@@ -43,7 +43,7 @@ def output(stub: Stub, name: str, arguments: Json) -> str:
         args = arguments if isinstance(arguments, dict) else {}
         try:
             return render(stub.value, {"arguments": args, "name": name})
-        except TemplateError as exc:
+        except RuleTemplateError as exc:
             raise StubError(f"the template for {name} failed: {exc}") from None
     fn = load_callable(stub.value)
     try:

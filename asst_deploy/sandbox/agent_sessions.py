@@ -42,7 +42,15 @@ from typing import Any
 
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox
-from asst_deploy.sandbox.model import Rule, TemplateError, Turn, chunks, render, reply_for, tokens
+from asst_deploy.sandbox.model import (
+    Rule,
+    RuleTemplateError,
+    Turn,
+    chunks,
+    render,
+    reply_for,
+    tokens,
+)
 from asst_deploy.sandbox.store import new_id
 
 SESSION = "agent.session"
@@ -52,7 +60,6 @@ ITEM = "agent.session.item"
 TURN = "agent.session.turn"
 IDEMPOTENCY = "agent.session.idempotency"
 
-ACTIVE_TURN = ("queued", "in_progress", "waiting")
 RESTING = ("agent.session.idle", "agent.session.failed", "agent.session.budget_reached")
 
 
@@ -244,7 +251,7 @@ class _Runner:
                     return
                 self._command(render(rule.code_interpreter.input, values), rule, values)
             self._reply(rule, values, at)
-        except TemplateError as exc:
+        except RuleTemplateError as exc:
             self._fail(at, "server_error", f"sandbox rule error: {exc}")
 
     def _call_functions(self, rule: Rule, values: dict[str, Any], at: float) -> None:
@@ -445,7 +452,7 @@ class _Runner:
         rule = Rule.from_dict(self.state["rule"]) if self.state["rule"] else None
         try:
             self._reply(rule, self.state["values"], at)
-        except TemplateError as exc:
+        except RuleTemplateError as exc:
             self._fail(at, "server_error", f"sandbox rule error: {exc}")
 
     def cancel(self, at: float) -> None:

@@ -42,10 +42,6 @@ def not_found(what: str, id: str) -> APIError:
     return APIError(404, f"No {what} found with id '{id}'.")
 
 
-def invalid_value(param: str, message: str) -> APIError:
-    return APIError(400, message, param=param, code="invalid_value")
-
-
 def invalid_type(param: str, expected: str, got: str) -> APIError:
     return APIError(
         400,

@@ -132,7 +132,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
 
 
 # Deeper bodies are refused: no request of the API nests anywhere near this, and Python's
-# parser and encoders recurse (a deep body used to end in RecursionError, a 500).
+# parser and encoders recurse (a deeper body would end in RecursionError, a 500).
 MAX_JSON_DEPTH = 128
 
 NOT_JSON = (

@@ -102,11 +102,6 @@ class FaultConfig:
             rules.append(FaultRule(**raw))
         return cls(rules=rules, seed=int(data.get("seed", 0)))
 
-    def reseed(self, seed: int) -> None:
-        with self._lock:
-            self.seed = seed
-            self._rng = random.Random(seed)
-
     def decide(self, method: str, path: str) -> Decision:
         """The fate of one request; consumes the generator only when a rule matches."""
         rule = next((r for r in self.rules if r.matches(method, path)), None)

@@ -21,7 +21,7 @@ from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.model import (
     Hit,
     Rule,
-    TemplateError,
+    RuleTemplateError,
     Turn,
     chunks,
     render,
@@ -207,7 +207,7 @@ class _Runner:
     def _act(self, at: float) -> None:
         try:
             self._turn(at)
-        except TemplateError as exc:
+        except RuleTemplateError as exc:
             self._fail(at, f"[sandbox] rule template error: {exc}")
 
     def _turn(self, at: float) -> None:

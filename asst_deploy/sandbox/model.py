@@ -79,7 +79,7 @@ class RuleError(ValueError):
     """A rule (from YAML or the Python API) is malformed."""
 
 
-class TemplateError(ValueError):
+class RuleTemplateError(ValueError):
     """A template names something the run does not have (e.g. an output never submitted)."""
 
 
@@ -108,14 +108,14 @@ class _SafeFormatter(string.Formatter):
     def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         parsed = _FIELD.fullmatch(field_name)
         if parsed is None:
-            raise TemplateError(f"only names and [key] lookups are allowed: {{{field_name}}}")
+            raise RuleTemplateError(f"only names and [key] lookups are allowed: {{{field_name}}}")
         first, keys = parsed.group(1), re.findall(r"\[([^\]]*)\]", parsed.group(2))
         try:
             value = kwargs[first]
             for key in keys:
                 value = value[int(key) if key.isdigit() else key]
         except (KeyError, IndexError, TypeError) as exc:
-            raise TemplateError(f"unknown template field {{{field_name}}}") from exc
+            raise RuleTemplateError(f"unknown template field {{{field_name}}}") from exc
         return value, first
 
 
@@ -133,7 +133,7 @@ def render(template: str, values: Mapping[str, Any]) -> str:
     try:
         return _SafeFormatter().vformat(template, (), values)
     except ValueError as exc:
-        raise TemplateError(f"{exc} in template {template!r}") from None
+        raise RuleTemplateError(f"{exc} in template {template!r}") from None
 
 
 def _render_tree(value: Any, values: Mapping[str, Any]) -> Any:
@@ -283,7 +283,7 @@ class Rule:
         try:  # a deadline: rules are matched on the server's event loop
             return userregex.search(self.match, message, timeout=RULE_MATCH_SECONDS)
         except userregex.MatchTimeout as exc:
-            raise TemplateError(f"{exc}; simplify the rule's `match`") from None
+            raise RuleTemplateError(f"{exc}; simplify the rule's `match`") from None
 
 
 @dataclass(frozen=True)

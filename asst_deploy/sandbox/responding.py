@@ -35,7 +35,7 @@ from asst_deploy.sandbox.filestore import get_file
 from asst_deploy.sandbox.model import (
     Hit,
     Rule,
-    TemplateError,
+    RuleTemplateError,
     Turn,
     chunks,
     render,
@@ -395,7 +395,7 @@ class _Responder:
     def answer(self) -> None:
         try:
             self._answer()
-        except TemplateError as exc:
+        except RuleTemplateError as exc:
             self.response["output"] = []  # nothing half-said survives a broken rule
             self._fail(f"[sandbox] rule template error: {exc}")
         self.response["usage"] = _usage(self.prompt, self.completion)

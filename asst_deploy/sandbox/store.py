@@ -37,9 +37,9 @@ class StoreError(AsstDeployError):
     """The state file cannot be used (not a SQLite database, or damaged); says what to do."""
 
 
-# A lone surrogate stored by an older sandbox (json.dumps writes it as an escape) cannot
-# be answered in UTF-8: such rows are repaired when read, so one bad row no longer makes
-# every list of its collection fail.
+# A lone surrogate in a stored row (json.dumps writes it as an escape) cannot be answered
+# in UTF-8: such rows are repaired when read, so that one bad row does not make every
+# list of its collection fail.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 

@@ -13,7 +13,8 @@ from asst_deploy.replay.cassette import REDACTED, _scrub_text
 from asst_deploy.secrets import find_credentials, is_placeholder, mask
 
 REPO = Path(__file__).resolve().parents[2]
-RECORDINGS = REPO.parent / "shared" / "openai" / "recordings"
+from tests.shared import RECORDINGS, require  # noqa: E402
+
 KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz012345"
 
 CASES = {
@@ -163,10 +164,8 @@ def test_scan_cassettes_command(tmp_path: Path) -> None:
     assert "1 cassette(s) checked: no credentials found." in clean.stderr
 
 
-@pytest.mark.skipif(
-    not RECORDINGS.is_dir(), reason="../shared/openai/recordings is absent (a user's clone)"
-)
 def test_real_recordings_are_flagged() -> None:
+    require(RECORDINGS, "the real recordings")
     # third-party recordings kept their cookies and organization headers
     for path in sorted(RECORDINGS.glob("*.yaml")):
         found = {what for _, what in find_credentials(path.read_text())}

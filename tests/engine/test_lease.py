@@ -109,10 +109,12 @@ def test_the_lease_is_no_resource_of_any_plan(deployer: Deployer, client: openai
 
 
 def test_an_expired_lease_is_taken_over_and_counts_as_landed(deployer: Deployer) -> None:
-    dead = lease.Lease(deployer.backend, "feat", "dead pipeline", NO_SLEEP, ttl=0.5)
+    # a holder whose claim ran out a minute ago (its clock says so; nothing sleeps)
+    dead = lease.Lease(
+        deployer.backend, "feat", "dead pipeline", NO_SLEEP, ttl=0.5, clock=lambda: time.time() - 60
+    )
     dead.acquire()
     dead._stop.set()  # the process died: no renewal, no release
-    time.sleep(0.7)
     with lease.held(deployer.backend, "feat", retry=NO_SLEEP) as held:
         assert held.generation == 1  # whatever the dead one did may have landed
 

@@ -23,7 +23,6 @@ import pytest
 from _pytest import pytester as pytester_module
 
 REPO = Path(__file__).resolve().parents[2]
-RECORDINGS = REPO.parent / "shared" / "openai" / "recordings"
 
 # pytester's in-process runs drop the modules first imported during a run from sys.modules.
 # Libraries import some of theirs lazily (the SDK its types, httpcore2 its connection

@@ -14,7 +14,8 @@ import yaml
 
 from asst_deploy.replay import cassette
 from asst_deploy.replay.stream import RunStream
-from tests.replay.conftest import RECORDINGS, REPO, Conv
+from tests.replay.conftest import REPO, Conv
+from tests.shared import RECORDINGS, require
 
 STREAMS = (
     "openllmetry__test_streaming_new_assistant.yaml",
@@ -25,8 +26,7 @@ STREAMS = (
 def _replayed_runs(name: str) -> list[RunStream]:
     """Every streamed run of a real recording, through the SDK and the harness's consumer."""
     path = RECORDINGS / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent (../shared/openai/recordings is not checked out)")
+    require(path, "a real recording")
     interactions = yaml.safe_load(path.read_text())["interactions"]
     threads = [
         re.search(r"/threads/(thread_\w+)/runs$", i["request"]["uri"])[1]  # type: ignore[index]

@@ -10,8 +10,8 @@ from asst_deploy.sandbox.model import (
     Hit,
     Rule,
     RuleError,
+    RuleTemplateError,
     ScriptedModel,
-    TemplateError,
     chunks,
     render,
     reply_for,
@@ -107,11 +107,11 @@ def test_max_tokens_truncates_and_marks_incomplete() -> None:
 
 def test_templates_are_safe() -> None:
     assert render("{match[1]}-{match[x]}", {"match": {"1": "one", "x": "ex"}}) == "one-ex"
-    with pytest.raises(TemplateError, match="only names"):
+    with pytest.raises(RuleTemplateError, match="only names"):
         render("{message.__class__}", {"message": "hi"})
-    with pytest.raises(TemplateError, match="unknown template field"):
+    with pytest.raises(RuleTemplateError, match="unknown template field"):
         render("{outputs[nope]}", {"outputs": {}})
-    with pytest.raises(TemplateError):
+    with pytest.raises(RuleTemplateError):
         render("{unclosed", {})
 
 

@@ -33,8 +33,8 @@ from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.model import ScriptedModel
 from asst_deploy.sandbox.server import start_server
 from asst_deploy.sandbox.store import Store
+from tests.shared import RECORDINGS, require
 
-RECORDINGS = Path(__file__).resolve().parents[2].parent / "shared" / "openai" / "recordings"
 CASSETTES = (
     sorted(RECORDINGS.glob("*.yaml"))
     if RECORDINGS.is_dir()
@@ -393,6 +393,5 @@ def test_recording_replays(cassette: Path, replay_sandbox: tuple[Sandbox, str]) 
 
 
 def test_the_recordings_are_there() -> None:
-    if not RECORDINGS.is_dir():
-        pytest.skip(f"no recordings at {RECORDINGS} (../shared/openai is not checked out)")
+    require(RECORDINGS, "the real recordings")
     assert len(CASSETTES) == 10

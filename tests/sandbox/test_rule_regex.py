@@ -38,7 +38,7 @@ def test_nested_quantifiers_are_refused_when_rules_load(pattern: str, tmp_path: 
     "pattern", [r"(\d{1,3}\.){3}\d{1,3}", r"(?:\d{3})+", r"(?i)weather in (?P<city>\w+)", r"(a++)+"]
 )
 def test_ordinary_patterns_load(pattern: str) -> None:
-    Rule.from_dict({"match": pattern})
+    assert Rule.from_dict({"match": pattern}).to_dict()["match"] == pattern
 
 
 def test_a_slow_rule_regex_fails_its_run_and_stalls_no_other_request(

@@ -17,9 +17,9 @@ from asst_deploy import identity
 from asst_deploy.remote.agents_backend import AgentsBackend
 from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.drivers.base import (
+    AssistantNotFound,
     Deployed,
     DriverOptions,
-    NotDeployed,
     StreamRecorder,
     TurnError,
     agent_form,
@@ -172,7 +172,7 @@ class AgentsDriver:
             found = find_managed(AgentsBackend(self.client), "agent", project, key)
         if found is not None:
             return Deployed(found.id, dict(found.data), _functions(dict(found.data)))
-        raise NotDeployed(
+        raise AssistantNotFound(
             f"assistant '{key}' of project '{project}' is not deployed as an agent on target "
             f"'{target}'; run `asst-deploy apply` first"
         )

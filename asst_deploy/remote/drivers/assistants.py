@@ -14,9 +14,9 @@ from asst_deploy import identity
 from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.drivers.base import (
+    AssistantNotFound,
     Deployed,
     DriverOptions,
-    NotDeployed,
     TurnError,
     answer,
     assistant_form,
@@ -69,7 +69,7 @@ class AssistantsDriver:
     def find(self, project: str, key: str, target: str) -> Deployed:
         found = self._find("assistant", project, key)
         if found is None:
-            raise NotDeployed(
+            raise AssistantNotFound(
                 f"assistant '{key}' of project '{project}' is not deployed on target "
                 f"'{target}'; run `asst-deploy apply` first"
             )

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from asst_deploy import identity
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.kinds import agent, assistant
 from asst_deploy.remote.base import Backend
@@ -25,7 +24,7 @@ from asst_deploy.types import Json
 StreamRecorder = Callable[[str, str, Mapping[str, str], int, Mapping[str, str], bytes], None]
 
 
-class NotDeployed(AsstDeployError):
+class AssistantNotFound(AsstDeployError):
     """The script's assistant has no deployed counterpart on the target."""
 
 
@@ -49,11 +48,6 @@ class Deployed:
     def metadata(self) -> Mapping[str, Json]:
         found = self.object.get("metadata")
         return found if isinstance(found, Mapping) else {}
-
-    @property
-    def stamped_hash(self) -> str | None:
-        """The canonical hash apply last stamped on it (identity.HASH_KEY)."""
-        return identity.owner(dict(self.metadata))[2]
 
 
 @dataclass
@@ -81,7 +75,7 @@ class Driver(Protocol):
 
     api: ClassVar[str]
     # the folder under a script's cassettes holding this generation's recordings ("": the
-    # folder itself, where the Assistants recordings have always been)
+    # folder itself, for the Assistants recordings)
     cassette_folder: ClassVar[str]
     # expectation kind -> why it cannot be checked on this generation (reported, not passed)
     not_applicable: ClassVar[Mapping[str, str]]

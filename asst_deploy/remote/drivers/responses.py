@@ -15,9 +15,9 @@ from asst_deploy import identity, runtime
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.drivers.base import (
+    AssistantNotFound,
     Deployed,
     DriverOptions,
-    NotDeployed,
     TurnError,
     answer,
     find_managed,
@@ -118,7 +118,7 @@ class ResponsesDriver:
         except TurnError:
             raise
         except AsstDeployError as exc:
-            raise NotDeployed(f"on target '{target}': {exc}") from None
+            raise AssistantNotFound(f"on target '{target}': {exc}") from None
 
     def get(self, remote_id: str) -> Deployed:
         try:

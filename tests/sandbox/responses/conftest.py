@@ -64,6 +64,7 @@ from tests.sandbox.conftest import (
     Difference,
     OpenAPIConformance,
 )
+from tests.shared import require
 
 WEATHER = {
     "type": "function",
@@ -352,8 +353,7 @@ def recorded_answers(cassette: str) -> list[str]:
 @pytest.fixture(scope="session")
 def responses_openapi() -> OpenAPIConformance:
     """The OpenAPI checker loosened by this directory's lists only."""
-    if not OPENAPI.exists():
-        pytest.skip(f"no OpenAPI description at {OPENAPI} (../shared/openai is not checked out)")
+    require(OPENAPI, "the OpenAPI description")
     return OpenAPIConformance(OPENAPI, differences=openapi_differences())
 
 
