@@ -10,10 +10,12 @@ from pathlib import Path
 from asst_deploy import apis, identity, kinds, lease, planfile
 from asst_deploy.apply import RetryPolicy, read_state
 from asst_deploy.compare import compare, from_remote, outside_references
-from asst_deploy.errors import AsstDeployError
+from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.plan import Action, Create, Delete, Keep, Plan, Update
 from asst_deploy.remote.base import Backend
 from asst_deploy.remote.state import RemoteState
+from asst_deploy.spec import sharing
+from asst_deploy.spec.loader import PROJECT_FILE, environment_targets, load_project
 from asst_deploy.spec.model import OPENAI_BASE_URL, Project, Target
 from asst_deploy.types import Mode, TargetType
 
@@ -84,6 +86,18 @@ def plan_from(
         )
     plan = dataclasses.replace(plan, mode=mode, replace=tuple(sorted(replace)))
     return with_context(plan, project, remote, prune, only)
+
+
+def load(path: str | Path, env: str | None = None, target: str | None = None) -> Project:
+    """One environment of a project, for a command that changes its deployment (plan,
+    apply, destroy, import): refused before any call when another environment deploys to
+    the same place, where `--prune` would delete that environment's objects as this one's."""
+    project = load_project(path, env, target)
+    targets = {**environment_targets(project.root), **({env: project.target} if env else {})}
+    problems = sharing.own_deployment(env, targets, project.root / PROJECT_FILE)
+    if problems:
+        raise SpecError(problems)
+    return project
 
 
 def endpoint(target: Target) -> str:

@@ -27,7 +27,6 @@ from asst_deploy.cli.common import (
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import FORMAT_VERSION, Plan
 from asst_deploy.remote.targets import connect
-from asst_deploy.spec.loader import load_project
 from asst_deploy.types import Mode
 
 
@@ -166,7 +165,7 @@ def _apply(
                 "`asst-deploy plan --out` to change them"
             )
         the_plan, root = deploy.read_plan(source)
-        project = load_project(root, the_plan.environment, the_plan.target)
+        project = deploy.load(root, the_plan.environment, the_plan.target)
         reasons = deploy.mismatches(the_plan, project)
         if reasons:
             raise AsstDeployError(
@@ -178,7 +177,7 @@ def _apply(
             raise click.UsageError(
                 "--refresh-only cannot be combined with --prune, --resource or --replace"
             )
-        project = load_project(source, env, target)
+        project = deploy.load(source, env, target)
     retry = with_target_retries(retry, project.target)
     finished = Finished()
     with (

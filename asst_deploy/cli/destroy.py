@@ -22,7 +22,6 @@ from asst_deploy.cli.common import (
 )
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.targets import connect
-from asst_deploy.spec.loader import load_project
 
 
 @click.command()
@@ -59,7 +58,7 @@ def _destroy(
 ) -> None:
     output = current_output()
     show = output.result if not as_json else output.note  # --json: stdout holds the report
-    project = load_project(directory, env, target)
+    project = deploy.load(directory, env, target)
     retry = with_target_retries(output.retry_policy(), project.target)
     with (
         connect(project.target, trace=output.trace()) as backend,

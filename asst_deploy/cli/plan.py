@@ -21,7 +21,6 @@ from asst_deploy.cli.common import (
 from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.plan import FORMAT_VERSION
 from asst_deploy.remote.targets import connect
-from asst_deploy.spec.loader import load_project
 from asst_deploy.types import Mode
 
 EXIT_CHANGES = 2
@@ -154,7 +153,7 @@ def _plan(
             f"cannot save the plan to {out}: the folder {out.parent} does not exist; "
             f"create it first (mkdir -p {out.parent}) or choose another --out"
         )
-    project = load_project(directory, env, target)
+    project = deploy.load(directory, env, target)
     with connect(project.target, trace=output.trace()) as backend:
         the_plan, _ = deploy.make_plan(
             project,

@@ -80,6 +80,21 @@ def load_unchecked(path: str | Path, env: str | None) -> tuple[Project, frozense
     return project, frozenset(loader.excluded.get(assistant.DOCUMENT.section, ()))
 
 
+def environment_targets(path: str | Path) -> dict[str, Target]:
+    """The target of every environment the project file declares, read from it alone (the
+    environments' specs are not loaded; a problem there is left to their own load)."""
+    root = find_root(path)
+    docs = parse_file(root / PROJECT_FILE, PROJECT_FILE, [])
+    data = docs[0].data if len(docs) == 1 and isinstance(docs[0].data, dict) else {}
+    envs = data.get("environments")
+    if not isinstance(envs, dict):
+        return {}
+    return {
+        str(name): _Loader(root, str(name)).target(docs[0], env if isinstance(env, dict) else {})
+        for name, env in envs.items()
+    }
+
+
 def _merge(
     base: Document, over: Any, over_doc: Document, over_path: tuple[Any, ...], at: JsonPath
 ) -> None:

@@ -77,12 +77,12 @@ def test_plan_json_error_for_json_with_markdown(proj: Path) -> None:
 def test_plan_json_error_for_an_unexpected_error(
     proj: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from asst_deploy.cli import plan as plan_module
+    from asst_deploy import deploy
 
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(plan_module, "load_project", boom)
+    monkeypatch.setattr(deploy, "load", boom)
     result = run("plan", str(proj), "--json")
     assert result.code == 3
     assert json.loads(result.out)["error"] == {"message": "RuntimeError: boom", "unexpected": True}
@@ -249,3 +249,47 @@ def test_usage_errors_exit_1_through_main() -> None:
     with runner.isolation(), pytest.raises(SystemExit) as info:
         main(["plan", "--detailed-exitcode", "--no-such-option"])
     assert info.value.code == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["apply", "--auto-approve", "--prune"],
+        ["plan"],
+        ["destroy", "--auto-approve"],
+        ["import", "assistant", "asst_x", "--key", "x"],
+    ],
+)
+def test_an_environment_on_anothers_deployment_is_refused_before_any_call(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # `stage` points at prod's sandbox db: applied with --prune it would delete prod's
+    # objects as its own (they share the project and keys)
+    root = tmp_path / "shared"
+    (root / "assistants").mkdir(parents=True)
+    project = (
+        "project: shared\n"
+        "defaults: {model: gpt-4o-mini}\n"
+        "targets:\n"
+        "  prod-db: {type: sandbox, db: .state/prod.db}\n"
+        "  stage-db: {type: sandbox, db: .state/stage.db}\n"
+        "environments:\n"
+        "  prod: {target: prod-db}\n"
+        "  stage:\n"
+        "    target: stage-db\n"
+        "    exclude: {assistants: [bot]}\n"
+    )
+    (root / "asst-deploy.yaml").write_text(project)
+    (root / "assistants/bot.yaml").write_text("kind: assistant\nkey: bot\n")
+    assert run("apply", str(root), "--env", "prod", "--auto-approve").code == 0
+    # then someone points stage's target at prod's state file
+    (root / "asst-deploy.yaml").write_text(project.replace(".state/stage.db", ".state/prod.db"))
+    before = (root / ".state/prod.db").read_bytes()
+    args = [*command, "--env", "stage"]
+    args += ["--dir", str(root)] if command[0] == "import" else [str(root)]
+    result = run(*args)
+    assert result.code == 1, result.err
+    assert "environments 'prod' and 'stage' both deploy to target 'stage-db'" in result.err
+    assert "asst-deploy.yaml:" in result.err  # located, with what to do
+    assert "give each environment its own target" in result.err
+    assert (root / ".state/prod.db").read_bytes() == before

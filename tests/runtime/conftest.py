@@ -31,7 +31,8 @@ from asst_deploy.sandbox.faults import RequestLog
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
 from asst_deploy.spec.loader import load_project
-from tests.sandbox.conftest import OPENAPI, OpenAPIConformance
+from tests.sandbox.conftest import OpenAPIConformance
+from tests.shared import OPENAPI
 
 KEY_ENV = "RT_API_KEY"
 FAST = Options(parallelism=4, poll_interval=0.01, retry=RetryPolicy(sleep=lambda s: None))

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from asst_deploy.sandbox.faults import LoggedRequest
-from tests.sandbox.conftest import OPENAPI, OpenAPIConformance
+from tests.sandbox.conftest import OpenAPIConformance
+from tests.shared import OPENAPI
 
 
 def entry(method: str, path: str, status: int, body: object) -> LoggedRequest:

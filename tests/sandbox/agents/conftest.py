@@ -44,7 +44,8 @@ from openai.types.beta.agents.sessions import Turn
 from asst_deploy.sandbox.faults import LoggedRequest
 from asst_deploy.sandbox.routes.agent_sessions import OPEN_STREAMS
 from asst_deploy.sandbox.server import SandboxServer
-from tests.sandbox.conftest import API_KEY, OPENAPI, OpenAPIConformance
+from tests.sandbox.conftest import API_KEY, OpenAPIConformance
+from tests.shared import OPENAPI
 
 AGENTS = "/v1/agents"
 # Seconds a client here waits for a read (an answer, or the next streamed event): a stream

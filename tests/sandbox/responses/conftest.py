@@ -57,14 +57,8 @@ from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.faults import LoggedRequest
 from asst_deploy.sandbox.model import ScriptedModel
 from asst_deploy.sandbox.server import SandboxServer
-from tests.sandbox.conftest import (
-    OPENAPI,
-    REAL_VS_SPEC,
-    RECORDINGS,
-    Difference,
-    OpenAPIConformance,
-)
-from tests.shared import require
+from tests.sandbox.conftest import REAL_VS_SPEC, Difference, OpenAPIConformance
+from tests.shared import OPENAPI, RECORDINGS, require
 
 WEATHER = {
     "type": "function",
