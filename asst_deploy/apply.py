@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from asst_deploy import identity, kinds
+from asst_deploy.backend import Backend, PageRetry, RemoteError
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Action, Create, Delete, Plan, Replace, Update
-from asst_deploy.remote.base import Backend, PageRetry, RemoteError
-from asst_deploy.remote.state import RemoteState
+from asst_deploy.state import RemoteState
 from asst_deploy.types import Json
 
 T = TypeVar("T")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 
 from asst_deploy import apis, identity, kinds
+from asst_deploy.desired import Project
 from asst_deploy.kinds import Desired
 from asst_deploy.plan import Action, Create, Delete, FieldChange, Keep, Plan, Replace, Update
-from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
-from asst_deploy.spec.model import Project
+from asst_deploy.state import RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
 
 __all__ = ["Comparer", "Desired", "compare", "desired_objects", "field_changes"]

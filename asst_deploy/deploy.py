@@ -9,14 +9,14 @@ from pathlib import Path
 
 from asst_deploy import apis, identity, kinds, lease, planfile
 from asst_deploy.apply import RetryPolicy, read_state
+from asst_deploy.backend import Backend
 from asst_deploy.compare import compare, from_remote, outside_references
+from asst_deploy.desired import OPENAI_BASE_URL, Project, Target
 from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.plan import Action, Create, Delete, Keep, Plan, Update
-from asst_deploy.remote.base import Backend
-from asst_deploy.remote.state import RemoteState
 from asst_deploy.spec import sharing
 from asst_deploy.spec.loader import PROJECT_FILE, environment_targets, load_project
-from asst_deploy.spec.model import OPENAI_BASE_URL, Project, Target
+from asst_deploy.state import RemoteState
 from asst_deploy.types import Mode, TargetType
 
 PLAN_FILE_KIND = "asst-deploy-plan"

@@ -14,9 +14,9 @@ import yaml
 from asst_deploy import identity, kinds
 from asst_deploy.apis import DEFAULT_API
 from asst_deploy.compare import from_remote
+from asst_deploy.desired import Target
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.state import RemoteObject, RemoteState
-from asst_deploy.spec.model import Target
+from asst_deploy.state import RemoteObject, RemoteState
 from asst_deploy.types import Json, Ownership
 
 Download = Callable[[str], bytes | None]  # file id -> content, None when not downloadable

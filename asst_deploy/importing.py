@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from asst_deploy import apis, identity, kinds, limits
+from asst_deploy.backend import Backend
+from asst_deploy.desired import Project
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.export import tag_metadata
-from asst_deploy.remote.base import Backend
-from asst_deploy.spec.model import Project
 from asst_deploy.spec.schema import KEY_PATTERN
 
 

@@ -35,9 +35,9 @@ from typing import Any
 
 from asst_deploy import identity
 from asst_deploy.apply import RetryPolicy, page_retry, retrying
+from asst_deploy.backend import Backend
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.base import Backend
-from asst_deploy.remote.state import RemoteObject
+from asst_deploy.state import RemoteObject
 
 LEASE_KIND = "vector_store"  # the kind the lease object is made of (see above)
 HOLDER_KEY = "asst_deploy.holder"

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from asst_deploy import identity
+from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.spec.model import AssistantSpec
+from asst_deploy.state import RemoteFile, RemoteObject
 from asst_deploy.types import Json
+
+if TYPE_CHECKING:
+    from asst_deploy.backend import Backend
 
 # The Responses API has no assistant object to hold a name, so the name rides in the
 # request's metadata: the sandbox's rules (`assistant: Handbook Helper`) match it there,
@@ -173,3 +180,68 @@ def _text_format(value: Json) -> dict[str, Json] | None:
     if schema.get("strict") is not None:
         result["strict"] = schema["strict"]
     return result
+
+
+@dataclass(frozen=True)
+class DeployedIds:
+    """The remote ids of what a project deployed: vector stores by key, files by path."""
+
+    vector_stores: Mapping[str, str]
+    files: Mapping[str, str]
+    # paths found deployed only with other content than the local file's (not applied yet)
+    stale_files: frozenset[str] = frozenset()
+
+
+def deployed_ids(project: Project, backend: Backend) -> DeployedIds:
+    """List the target's vector stores and files once; keep the newest object of each
+    identity the project manages (a file only when its content is the local file's)."""
+    stores: dict[str, str] = {}
+    for obj in backend.list_newest("vector_store"):
+        if not isinstance(obj, RemoteObject):
+            continue
+        metadata = obj.data.get("metadata")
+        owner, key, _ = obj.owner
+        if owner == project.name and key and not identity.is_lease(metadata):
+            stores.setdefault(key, obj.id)
+    wanted = {ref.path: identity.file_sha(ref.abs_path) for ref in project.files}
+    files: dict[str, str] = {}
+    seen: set[str] = set()
+    if wanted:
+        for f in backend.list_newest("file"):
+            ident = f.identity if isinstance(f, RemoteFile) else None
+            if ident is None or ident.project != project.name or ident.path not in wanted:
+                continue
+            seen.add(ident.path)
+            if ident.sha == wanted[ident.path]:
+                files.setdefault(ident.path, f.id)
+    return DeployedIds(stores, files, frozenset(seen - set(files)))
+
+
+def apply_command(project: Project) -> str:
+    """The command that deploys this environment of the project, for messages."""
+    words = ["asst-deploy", "apply"]
+    if project.root != Path("."):
+        words.append(str(project.root))
+    if project.environment is not None:
+        words += ["--env", project.environment]
+    return shlex.join(words)
+
+
+def request_for(
+    project: Project, spec: AssistantSpec, ids: Callable[[], DeployedIds]
+) -> dict[str, Json]:
+    """The keyword arguments of `responses.create(...)` for `spec` as deployed; `ids` lists
+    the deployed ids, and is called only when the spec uses a vector store or a file."""
+    needs_ids = bool(spec.vector_stores or spec.code_interpreter_files)
+    deployed = ids() if needs_ids else DeployedIds({}, {})
+    try:
+        return request_kwargs(spec, project.name, deployed.vector_stores, deployed.files)
+    except NotDeployed as exc:
+        files = {f.path for f in spec.code_interpreter_files}
+        if exc.name in files and exc.name in deployed.stale_files:
+            hint = f"it is deployed with other content than {exc.name} has now; "
+        else:
+            hint = ""
+        raise NotDeployed(
+            spec, exc.kind, exc.name, hint + f"run {apply_command(project)}"
+        ) from None

@@ -14,37 +14,29 @@ backend of its own.
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asst_deploy import identity
+from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.state import RemoteFile, RemoteObject
-from asst_deploy.request_template import NotDeployed, request_kwargs
+from asst_deploy.request_template import (
+    DeployedIds,
+    apply_command,
+    deployed_ids,
+    request_for,
+)
 from asst_deploy.spec.loader import load_project
-from asst_deploy.spec.model import AssistantSpec, Project
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
-    from asst_deploy.remote.base import Backend
+    from asst_deploy.backend import Backend
 
 
 class UnknownAssistant(AsstDeployError):
     """No assistant of the project has that key."""
-
-
-@dataclass(frozen=True)
-class DeployedIds:
-    """The remote ids of what a project deployed: vector stores by key, files by path."""
-
-    vector_stores: Mapping[str, str]
-    files: Mapping[str, str]
-    # paths found deployed only with other content than the local file's (not applied yet)
-    stale_files: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -72,30 +64,11 @@ class Runtime:
     def request(self, key: str) -> dict[str, Json]:
         """The keyword arguments of `client.responses.create(...)` for assistant `key`
         (add `input`, and `conversation` or `previous_response_id`, yourself)."""
-        spec = self.assistant(key)
-        # an assistant with no vector store or file (functions only) needs no listing
-        needs_ids = bool(spec.vector_stores or spec.code_interpreter_files)
-        ids = self.ids() if needs_ids else DeployedIds({}, {})
-        try:
-            return request_kwargs(spec, self.project.name, ids.vector_stores, ids.files)
-        except NotDeployed as exc:
-            files = {f.path for f in spec.code_interpreter_files}
-            if exc.name in files and exc.name in ids.stale_files:
-                hint = f"it is deployed with other content than {exc.name} has now; "
-            else:
-                hint = ""
-            raise NotDeployed(
-                spec, exc.kind, exc.name, hint + f"run {self.apply_command}"
-            ) from None
+        return request_for(self.project, self.assistant(key), self.ids)
 
     @property
     def apply_command(self) -> str:
-        words = ["asst-deploy", "apply"]
-        if self.project.root != Path("."):
-            words.append(str(self.project.root))
-        if self.project.environment is not None:
-            words += ["--env", self.project.environment]
-        return shlex.join(words)
+        return apply_command(self.project)
 
     def ids(self) -> DeployedIds:
         """The deployed ids, listed from the target on the first call only."""
@@ -121,31 +94,6 @@ def _connect(project: Project, trace: Callable[[str], None] | None) -> Iterator[
 
     with connect(project.target, trace) as backend:
         yield backend
-
-
-def deployed_ids(project: Project, backend: Backend) -> DeployedIds:
-    """List the target's vector stores and files once; keep the newest object of each
-    identity the project manages (a file only when its content is the local file's)."""
-    stores: dict[str, str] = {}
-    for obj in backend.list_newest("vector_store"):
-        if not isinstance(obj, RemoteObject):
-            continue
-        metadata = obj.data.get("metadata")
-        owner, key, _ = obj.owner
-        if owner == project.name and key and not identity.is_lease(metadata):
-            stores.setdefault(key, obj.id)
-    wanted = {ref.path: identity.file_sha(ref.abs_path) for ref in project.files}
-    files: dict[str, str] = {}
-    seen: set[str] = set()
-    if wanted:
-        for f in backend.list_newest("file"):
-            ident = f.identity if isinstance(f, RemoteFile) else None
-            if ident is None or ident.project != project.name or ident.path not in wanted:
-                continue
-            seen.add(ident.path)
-            if ident.sha == wanted[ident.path]:
-                files.setdefault(ident.path, f.id)
-    return DeployedIds(stores, files, frozenset(seen - set(files)))
 
 
 def load(

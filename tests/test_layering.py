@@ -4,6 +4,11 @@ and the engine reaches kinds only through their registry (no kind named in share
 from __future__ import annotations
 
 import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import asst_deploy
@@ -71,3 +76,55 @@ def test_the_engine_names_no_kind() -> None:
         if (lines := kind_comparisons((PACKAGE / name).read_text(encoding="utf-8")))
     }
     assert offenders == {}
+
+
+# ---- the import-linter contracts (.importlinter), run in .ci/run too ------------------
+
+CONTRACTS = PACKAGE.parent / ".importlinter"
+LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")  # import-linter's command
+
+
+def _lint_imports(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LINT_IMPORTS, "--config", str(config), "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=PACKAGE.parent,
+    )
+
+
+def test_the_layers_are_a_dag_and_every_module_has_one() -> None:
+    text = CONTRACTS.read_text()
+    placed = set(re.findall(r"\basst_deploy(?:\.[\w]+)?", text))
+    top = {
+        f"asst_deploy.{p.stem if p.is_file() else p.name}"
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
+    assert top - placed == set()  # a new module must take its place in the layers
+    result = _lint_imports(CONTRACTS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
+
+
+def test_a_forbidden_import_breaks_the_contract(tmp_path: Path) -> None:
+    # the control case: the same contracts on a copy of the package where a kind imports
+    # the engine fail, naming the import
+    copy = tmp_path / "asst_deploy"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    kind = copy / "kinds" / "file.py"
+    kind.write_text(kind.read_text() + "\nfrom asst_deploy import apply  # noqa\n")
+    shutil.copy(CONTRACTS, tmp_path / ".importlinter")
+    result = subprocess.run(
+        [LINT_IMPORTS, "--config", ".importlinter", "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode != 0
+    assert "asst_deploy.kinds.file -> asst_deploy.apply" in result.stdout

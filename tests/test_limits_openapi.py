@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from asst_deploy import limits
-from asst_deploy.replay import script
+from asst_deploy.conversation import script
 from asst_deploy.sandbox import validation
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.routes import runs as runs_route

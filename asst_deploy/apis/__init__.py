@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from asst_deploy import kinds
 from asst_deploy.apis import agents, assistants, responses
 from asst_deploy.apis.base import ApiGeneration, Refusal
+from asst_deploy.desired import AssistantSpec
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.spec.model import AssistantSpec
 
 if TYPE_CHECKING:
     from asst_deploy.kinds import Kind

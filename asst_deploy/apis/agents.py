@@ -14,7 +14,7 @@ from asst_deploy.apis.base import (
     tool_refusals,
     top_level,
 )
-from asst_deploy.spec.model import AssistantSpec
+from asst_deploy.desired import AssistantSpec
 from asst_deploy.types import Json
 
 NAME = "agents"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asst_deploy import models
 from asst_deploy.apis.base import ApiGeneration, Refusal, tool_refusals, top_level
-from asst_deploy.spec.model import AssistantSpec
+from asst_deploy.desired import AssistantSpec
 
 NAME = "assistants"
 

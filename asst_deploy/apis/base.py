@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from asst_deploy.spec.model import AssistantSpec, Project
+from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.types import Json
 
 FieldPath = tuple[str | int, ...]  # a path in an assistant spec, e.g. ("tools", 2)

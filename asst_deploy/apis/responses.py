@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 
 from asst_deploy import models
 from asst_deploy.apis.base import ApiGeneration, FieldPath, Refusal, tool_refusals, top_level
-from asst_deploy.spec.model import AssistantSpec, Project
+from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.types import Json
 
 NAME = "responses"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asst_deploy.kinds import agent, assistant, environment_template, file, vector_store
 from asst_deploy.kinds.base import Desired, Kind, with_protect
-from asst_deploy.remote.state import RemoteState
+from asst_deploy.state import RemoteState
 
 __all__ = [
     "ASSISTANT_FORM",

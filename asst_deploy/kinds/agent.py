@@ -16,12 +16,12 @@ from asst_deploy import identity
 from asst_deploy.kinds.base import OneForEachAssistant, Writer, blank
 from asst_deploy.kinds.environment_template import KIND as TEMPLATE
 from asst_deploy.kinds.environment_template import REF_PREFIX, runs_code
-from asst_deploy.remote.state import RemoteObject
+from asst_deploy.state import RemoteObject
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
-    from asst_deploy.export import Exporter
-    from asst_deploy.spec.model import AssistantSpec
+    from asst_deploy.desired import AssistantSpec
+    from asst_deploy.kinds.ports import Exporting
 
 # The service reports the model's default effort when none is set; "medium" is that of
 # the models it serves today. Set reasoning_effort in the spec to pin it.
@@ -187,7 +187,7 @@ class AgentKind(OneForEachAssistant):
         template = (obj.data.get("metadata") or {}).get(identity.TEMPLATE_KEY)
         return {template} if template else set()
 
-    def export(self, ex: Exporter, obj: RemoteObject) -> None:
+    def export(self, ex: Exporting, obj: RemoteObject) -> None:
         """As an assistant spec (one spec for every generation): its environment template's
         files become code_interpreter files."""
         key = ex.result.keys[obj.id]

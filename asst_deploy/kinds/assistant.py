@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from asst_deploy import identity
 from asst_deploy.kinds.base import OneForEachAssistant, Writer, blank, file_ref
 from asst_deploy.plan import FieldChange
-from asst_deploy.remote.state import RemoteObject
+from asst_deploy.state import RemoteObject
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
-    from asst_deploy.export import Exporter
-    from asst_deploy.spec.model import AssistantSpec
+    from asst_deploy.desired import AssistantSpec
+    from asst_deploy.kinds.ports import Exporting
 
 _DEFAULT_RANKERS = ("auto", "default_2024_08_21")
 
@@ -151,7 +151,7 @@ def _resource_ids(data: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     return list(file_ids), list(store_ids)
 
 
-def _spec_tool(ex: Exporter, tool: Mapping[str, Any]) -> dict[str, Json]:
+def _spec_tool(ex: Exporting, tool: Mapping[str, Any]) -> dict[str, Json]:
     """A canonical tool as a spec writes it (spec file_search options are flat)."""
     if tool["type"] == "function":
         return ex.function(tool["function"])
@@ -196,7 +196,7 @@ class AssistantKind(OneForEachAssistant):
         change = FieldChange("vector_stores", old, after["vector_stores"])
         return tuple(sorted((*changes, change), key=lambda c: c.field))
 
-    def export(self, ex: Exporter, obj: RemoteObject) -> None:
+    def export(self, ex: Exporting, obj: RemoteObject) -> None:
         key = ex.result.keys[obj.id]
         doc = ex.header(self.spec_kind, key, obj)
         form = from_remote(obj.data, {})

@@ -10,41 +10,31 @@ object says temperature 1 even when the spec leaves it out.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from asst_deploy import identity
+from asst_deploy.kinds.ports import Desired
 from asst_deploy.plan import Create, FieldChange, Replace, Update
-from asst_deploy.remote.state import RemoteFile, RemoteObject
+from asst_deploy.state import RemoteFile, RemoteObject
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
-    from asst_deploy.apply import Options
-    from asst_deploy.compare import Comparer
-    from asst_deploy.export import Exporter
-    from asst_deploy.remote.base import Backend, PageRetry
-    from asst_deploy.spec.model import AssistantSpec, Project
+    from asst_deploy.backend import Backend, PageRetry
+    from asst_deploy.desired import AssistantSpec, Project
+    from asst_deploy.kinds.ports import ApplyOptions, Comparing, Exporting
 
 Writing = Create | Update | Replace
-
-
-@dataclass(frozen=True)
-class Desired:
-    """One managed object as the specs want it, in canonical form."""
-
-    kind: str
-    key: str
-    canonical: Json
-    protect: bool = False
-    adopt: str | None = None
 
 
 class Writer(Protocol):
     """What apply offers a kind while it creates or updates one object."""
 
     backend: Backend
-    options: Options
+
+    @property
+    def options(self) -> ApplyOptions: ...
+
     root: Path
     project: str
 
@@ -164,7 +154,7 @@ class Kind:
         nothing that goes, and never ask."""
         return changes
 
-    def compare(self, comparer: Comparer, wanted: list[Desired], held: set[str]) -> None:
+    def compare(self, comparer: Comparing, wanted: list[Desired], held: set[str]) -> None:
         """Add the actions that make this kind's live objects what `wanted` says."""
         comparer.objects(self.name, wanted, comparer.remote.of(self.name))
 
@@ -184,7 +174,7 @@ class Kind:
         """One line for a create in the rendered plan instead of every field, or None."""
         return None
 
-    def export(self, ex: Exporter, obj: RemoteObject) -> None:
+    def export(self, ex: Exporting, obj: RemoteObject) -> None:
         """Write the spec this live object deploys from (export.py has the helpers)."""
         raise NotImplementedError
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from asst_deploy import identity
 from asst_deploy.kinds.base import Desired, Kind, Writer, file_ref, with_protect
-from asst_deploy.remote.state import RemoteObject
+from asst_deploy.state import RemoteObject
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
-    from asst_deploy.spec.model import AssistantSpec, Project
+    from asst_deploy.desired import AssistantSpec, Project
 
 MOUNT = "/mnt/data/"
 # how other objects' canonical forms name a template: apart from vector store keys

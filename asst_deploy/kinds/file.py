@@ -11,14 +11,14 @@ from asst_deploy.kinds.base import Desired, Kind, Writer, Writing, file_ref
 
 __all__ = ["KIND", "FileKind", "file_ref"]
 from asst_deploy.plan import Create, Replace
-from asst_deploy.remote.state import RemoteFile
+from asst_deploy.state import RemoteFile
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from asst_deploy.compare import Comparer
-    from asst_deploy.spec.model import Project
+    from asst_deploy.desired import Project
+    from asst_deploy.kinds.ports import Comparing
 
 
 class FileKind(Kind):
@@ -43,8 +43,8 @@ class FileKind(Kind):
     def summary(self, after: Mapping[str, Json]) -> str:
         return f"upload, {after.get('bytes', '?')} bytes"
 
-    def compare(self, comparer: Comparer, wanted: list[Desired], held: set[str]) -> None:
-        """`held`: ids an older version of a file must be kept for (see Comparer.held_ids)."""
+    def compare(self, comparer: Comparing, wanted: list[Desired], held: set[str]) -> None:
+        """`held`: ids an older version of a file must be kept for (see compare.Comparer.held_ids)."""
         by_path: dict[str, list[RemoteFile]] = {}
         for f in comparer.remote.files:
             ident = f.identity

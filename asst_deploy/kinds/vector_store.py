@@ -11,12 +11,12 @@ from asst_deploy import identity
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.kinds.base import Desired, Kind, Writer, Writing, blank, file_ref, with_protect
 from asst_deploy.plan import FieldChange, Update
-from asst_deploy.remote.state import RemoteObject
+from asst_deploy.state import RemoteObject
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
-    from asst_deploy.export import Exporter
-    from asst_deploy.spec.model import Project, VectorStoreSpec
+    from asst_deploy.desired import Project, VectorStoreSpec
+    from asst_deploy.kinds.ports import Exporting
 
 # Chunking "auto" is what the API reports back as static 800/400.
 AUTO_CHUNKING = {
@@ -112,7 +112,7 @@ class VectorStoreKind(Kind):
         # chunking applies to files as they are attached: an empty store takes the new one
         return super().replace_fields(changes, before) if before.get("files") else []
 
-    def export(self, ex: Exporter, obj: RemoteObject) -> None:
+    def export(self, ex: Exporting, obj: RemoteObject) -> None:
         key = ex.result.keys[obj.id]
         doc = ex.header(self.spec_kind, key, obj)
         form = from_remote(obj.data, obj.files, {})

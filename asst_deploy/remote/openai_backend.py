@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import openai
 
 from asst_deploy import identity, kinds
-from asst_deploy.remote.base import PageRetry, RemoteError
-from asst_deploy.remote.state import FILE_KIND, RemoteFile, RemoteObject, RemoteState
+from asst_deploy.backend import PageRetry, RemoteError
+from asst_deploy.state import FILE_KIND, RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
 
 T = TypeVar("T")

@@ -8,10 +8,10 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from asst_deploy import apis
+from asst_deploy.backend import Backend
+from asst_deploy.desired import OPENAI_BASE_URL, Target
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.base import Backend
 from asst_deploy.remote.trace import http_hooks
-from asst_deploy.spec.model import OPENAI_BASE_URL, Target
 from asst_deploy.types import TargetType
 
 if TYPE_CHECKING:

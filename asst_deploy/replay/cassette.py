@@ -18,12 +18,11 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.matchers import get_matchers_results
 from vcr.request import Request
 
-from asst_deploy import identity, kinds, secrets
+from asst_deploy import identity, kinds, secrets, yamlpos
+from asst_deploy.conversation import sse
+from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.kinds import vector_store as store_kind
-from asst_deploy.replay import sse
-from asst_deploy.spec import yamlpos
-from asst_deploy.spec.model import AssistantSpec, Project
 from asst_deploy.types import Json
 
 # Replay talks to no host at all; recorded URLs are rewritten to this base so that

@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from asst_deploy import userregex
+from asst_deploy.conversation.script import Expectation, Turn
+from asst_deploy.conversation.stubs import StubError, load_callable
+from asst_deploy.conversation.transcript import ToolCall, TurnResult
 from asst_deploy.errors import Location
-from asst_deploy.replay.script import Expectation, Turn
-from asst_deploy.replay.stubs import StubError, load_callable
-from asst_deploy.replay.transcript import ToolCall, TurnResult
 from asst_deploy.types import Json
 
 Checker = Callable[[Json, TurnResult, "Context"], "str | None"]

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy import __version__, identity, kinds
+from asst_deploy.conversation.script import Conversation, Script
+from asst_deploy.conversation.transcript import TurnResult
+from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.kinds import vector_store as store_kind
 from asst_deploy.remote.drivers.base import Driver, TurnError
 from asst_deploy.replay.expect import Failure
-from asst_deploy.replay.script import Conversation, Script
-from asst_deploy.replay.transcript import TurnResult
 from asst_deploy.spec.loader import PROJECT_FILE, environment_names, load_project, load_unchecked
-from asst_deploy.spec.model import AssistantSpec, Project
 from asst_deploy.types import Json
 
 SpecForm = Callable[[AssistantSpec, Mapping[str, str]], dict[str, Json]]

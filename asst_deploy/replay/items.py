@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from asst_deploy.conversation.script import Conversation, Script, load_script
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.replay.harness import (
     MODE_CHOICES,
@@ -17,7 +18,6 @@ from asst_deploy.replay.harness import (
     Settings,
     canonical_mode,
 )
-from asst_deploy.replay.script import Conversation, Script, load_script
 
 HARNESS = pytest.StashKey[Harness]()
 

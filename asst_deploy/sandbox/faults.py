@@ -26,16 +26,13 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asst_deploy.sandbox.apierrors import APIError
-
-if TYPE_CHECKING:
-    from asst_deploy.sandbox.app import Sandbox
 
 REQUEST_ID_KEY = "asst_deploy.request_id"
 
@@ -257,10 +254,17 @@ def _match(routes: list[BaseRoute], scope: Scope) -> str | None:
     return None
 
 
+class Faulted(Protocol):
+    """What of the sandbox (asst_deploy.sandbox.app.Sandbox) the fault injector reads."""
+
+    faults: FaultConfig
+    log: RequestLog
+
+
 class FaultMiddleware:
     """Applies `Sandbox.faults` and records every request in `Sandbox.log`."""
 
-    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+    def __init__(self, app: ASGIApp, sandbox: Faulted) -> None:
         self.app = app
         self.sandbox = sandbox
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,9 +13,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.faults import REQUEST_ID_KEY, SERVER_ERROR, fault_error, send_error
 from asst_deploy.secrets import mask as mask_key  # a wrong key, as the real service shows it
-
-if TYPE_CHECKING:
-    from asst_deploy.sandbox.app import Sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -85,10 +82,18 @@ class ResponseHeaders:
             await send_error(fault_error(SERVER_ERROR, request_id), scope, receive, with_headers)
 
 
+class Gated(Protocol):
+    """What of the sandbox (asst_deploy.sandbox.app.Sandbox) the request checks read."""
+
+    api_key: str | None
+    max_body_bytes: int
+    max_upload_bytes: int
+
+
 class RequestChecks:
     """Auth (when the Sandbox has an api_key), the beta header, and body size limits."""
 
-    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+    def __init__(self, app: ASGIApp, sandbox: Gated) -> None:
         self.app = app
         self.sandbox = sandbox
 

@@ -60,8 +60,10 @@ from typing import Any, Literal
 
 import yaml
 
-from asst_deploy import userregex
-from asst_deploy.spec import yamlpos  # bounded: an alias bomb fails fast
+from asst_deploy import (
+    userregex,
+    yamlpos,  # bounded: an alias bomb fails fast
+)
 
 Ending = Literal["completed", "failed", "incomplete", "expired"]
 _ENDINGS = ("completed", "failed", "incomplete", "expired")

@@ -11,10 +11,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from asst_deploy import limits
+from asst_deploy.desired import AssistantSpec, FileRef, VectorStoreFile, VectorStoreSpec
 from asst_deploy.errors import Location, Problem
+from asst_deploy.reader import parse_file
 from asst_deploy.spec import checks, interpolate, schemacheck
-from asst_deploy.spec.model import AssistantSpec, FileRef, VectorStoreFile, VectorStoreSpec
-from asst_deploy.spec.yamlpos import Document, JsonPath, parse_file, resolve, shared_memo
+from asst_deploy.yamlpos import Document, JsonPath, resolve, shared_memo
 
 _GLOB_CHARS = frozenset("*?[")
 _OWN_FOLDER = ".asst-deploy"  # the sandbox's state and other files of the tool itself

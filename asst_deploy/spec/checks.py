@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from asst_deploy import identity, limits
-from asst_deploy.spec.yamlpos import JsonPath
+from asst_deploy.yamlpos import JsonPath
 
 Finding = tuple[JsonPath, str, str]  # (path relative to the checked value, message, hint)
 

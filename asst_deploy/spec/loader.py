@@ -9,18 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy import apis
-from asst_deploy.errors import Location, Problem, SpecError
-from asst_deploy.spec import documents, interpolate, schemacheck
-from asst_deploy.spec import rules as rules_checks
-from asst_deploy.spec.build import Builder, get
-from asst_deploy.spec.documents import DOCUMENTS, Context, assistant, start_hint
-from asst_deploy.spec.model import (
+from asst_deploy.desired import (
     AssistantSpec,
     Project,
     Target,
 )
-from asst_deploy.spec.yamlpos import Document, JsonPath, parse_file
+from asst_deploy.errors import Location, Problem, SpecError
+from asst_deploy.reader import parse_file
+from asst_deploy.spec import documents, interpolate, schemacheck
+from asst_deploy.spec import rules as rules_checks
+from asst_deploy.spec.build import Builder, get
+from asst_deploy.spec.documents import DOCUMENTS, Context, assistant, start_hint
 from asst_deploy.types import TargetType
+from asst_deploy.yamlpos import Document, JsonPath
 
 PROJECT_FILE = "asst-deploy.yaml"
 CONVERSATION_SUFFIX = ".conv.yaml"

@@ -9,7 +9,7 @@ from asst_deploy import apis
 from asst_deploy.apis import Refusal
 from asst_deploy.errors import Problem, SpecError
 from asst_deploy.spec.loader import find_root, load_unchecked, project_info
-from asst_deploy.spec.yamlpos import shared_reads
+from asst_deploy.yamlpos import shared_reads
 
 OK, REFUSED, EXCLUDED = "ok", "refused", "excluded"
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import cast
 
 from asst_deploy.errors import Problem
-from asst_deploy.spec.yamlpos import JsonPath, parse_file
+from asst_deploy.reader import parse_file
+from asst_deploy.yamlpos import JsonPath
 
 _HINT = "see the rules format in the README's sandbox section"
 

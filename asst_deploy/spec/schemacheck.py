@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -13,8 +14,7 @@ from jsonschema.exceptions import ValidationError
 
 from asst_deploy.errors import Problem
 from asst_deploy.spec import schema
-from asst_deploy.spec.documents import ON_CHANGE, document_schema
-from asst_deploy.spec.yamlpos import Document, JsonPath
+from asst_deploy.yamlpos import Document, JsonPath
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -27,10 +27,32 @@ _TYPE_NAMES = {
 }
 
 
+def _shared_defs() -> dict[str, Any]:
+    return {"$defs": {**schema.defs([]), "project_file": schema.PROJECT_SCHEMA}}
+
+
+# The schema every check reads: the shared definitions until the document kinds' registry
+# (asst_deploy/spec/documents) hands over the whole one, which it does when imported.
+_root: Callable[[], dict[str, Any]] = _shared_defs
+
+
+def use(root: Callable[[], dict[str, Any]]) -> None:
+    """Check against `root()` from now on (the registry's schema, kept current by it)."""
+    global _root
+    _root = root
+    forget()
+
+
+def forget() -> None:
+    """Drop what was compiled from the schema (the registry changed)."""
+    validator.cache_clear()
+    _parts.cache_clear()
+
+
 @cache
 def validator(kind: str) -> Draft202012Validator:
     """A compiled validator for one document kind: "project_file", "assistant", "vector_store"."""
-    root = document_schema()
+    root = _root()
     return Draft202012Validator({"$defs": root["$defs"], "$ref": f"#/$defs/{kind}"})
 
 
@@ -157,7 +179,7 @@ def _parts(kind: str) -> dict[str, _Part | None] | None:
     """One check per property when the kind's schema is a plain closed mapping (then a
     document is valid exactly when its keys are allowed and present and every value is), so
     that a value shared by many documents or environments is checked once; else None."""
-    sch = document_schema()["$defs"].get(kind)
+    sch = _root()["$defs"].get(kind)
     if (
         not isinstance(sch, dict)
         or not {"type", "properties"} <= set(sch) <= _PLAIN_OBJECT_KEYS | _PLAIN_OBJECT_NOTES
@@ -165,15 +187,11 @@ def _parts(kind: str) -> dict[str, _Part | None] | None:
         or sch.get("additionalProperties", True) is not False
     ):
         return None
-    defs = document_schema()["$defs"]
+    defs = _root()["$defs"]
     return {
         name: _Part(defs, sub) if isinstance(sub, dict) else None
         for name, sub in sch["properties"].items()
     }
-
-
-# a document kind registered later widens the project file's schema too
-ON_CHANGE.extend((validator.cache_clear, _parts.cache_clear))
 
 
 def _known_valid(kind: str, data: Any) -> bool:
@@ -182,7 +200,7 @@ def _known_valid(kind: str, data: Any) -> bool:
     parts = _parts(kind)
     if parts is None or not isinstance(data, dict):
         return False
-    required = document_schema()["$defs"][kind].get("required", ())
+    required = _root()["$defs"][kind].get("required", ())
     if any(r not in data for r in required) or any(k not in parts for k in data):
         return False
     for name, value in data.items():
@@ -331,7 +349,7 @@ def describe(error: ValidationError) -> tuple[JsonPath, bool, str, str]:
             return path, False, f"'{field}' is {value}; it must be greater than {low}", ""
         return path, False, f"'{field}' is {value}; it must be at least {low}", ""
     if kind == "pattern":
-        if sch is document_schema()["$defs"]["key"] or error.validator_value == schema.KEY_PATTERN:
+        if sch is _root()["$defs"]["key"] or error.validator_value == schema.KEY_PATTERN:
             return (
                 path,
                 False,

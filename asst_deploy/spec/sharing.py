@@ -6,9 +6,9 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from asst_deploy.desired import OPENAI_BASE_URL, Project, Target
 from asst_deploy.errors import Location, Problem
-from asst_deploy.spec.model import OPENAI_BASE_URL, Project, Target
-from asst_deploy.spec.yamlpos import parse_file
+from asst_deploy.reader import parse_file
 from asst_deploy.types import TargetType
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asst_deploy import apis, models
+from asst_deploy.desired import Project
 from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.spec import sharing
 from asst_deploy.spec.loader import PROJECT_FILE, find_root, load_project, project_info
-from asst_deploy.spec.model import Project
-from asst_deploy.spec.yamlpos import shared_reads
+from asst_deploy.yamlpos import shared_reads
 
 
 @dataclass

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from asst_deploy.apply import RetryPolicy, retrying
+from asst_deploy.backend import RemoteError
 from asst_deploy.cli import main
 from asst_deploy.cli.common import NORMAL, QUIET, VERBOSE, Output
-from asst_deploy.remote.base import RemoteError
 
 # the openai SDK marks the Assistants API deprecated on every call
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -28,15 +28,15 @@ import pytest
 
 from asst_deploy import deploy, identity
 from asst_deploy.apply import Options, RetryPolicy, apply_plan
+from asst_deploy.backend import Backend
+from asst_deploy.desired import Project
 from asst_deploy.plan import Plan
 from asst_deploy.remote.assistants_backend import AssistantsBackend
-from asst_deploy.remote.base import Backend
-from asst_deploy.remote.state import RemoteState
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
 from asst_deploy.spec.loader import load_project
-from asst_deploy.spec.model import Project
+from asst_deploy.state import RemoteState
 
 PROJECT = "feat"
 NO_SLEEP = RetryPolicy(sleep=lambda seconds: None)

@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from asst_deploy.cli import main
-from asst_deploy.remote.state import RemoteState
+from asst_deploy.desired import Target
 from asst_deploy.remote.targets import connect
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
 from asst_deploy.spec.loader import load_project
-from asst_deploy.spec.model import Target
+from asst_deploy.state import RemoteState
 
 from .conftest import sdk_client
 

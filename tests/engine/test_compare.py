@@ -7,12 +7,7 @@ from typing import Any
 
 from asst_deploy import identity
 from asst_deploy.compare import compare
-from asst_deploy.errors import Location
-from asst_deploy.kinds import assistant as assistant_kind
-from asst_deploy.kinds import vector_store as store_kind
-from asst_deploy.plan import Create, Delete, FieldChange, Keep, Replace, Update
-from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
-from asst_deploy.spec.model import (
+from asst_deploy.desired import (
     AssistantSpec,
     FileRef,
     Project,
@@ -20,6 +15,11 @@ from asst_deploy.spec.model import (
     VectorStoreFile,
     VectorStoreSpec,
 )
+from asst_deploy.errors import Location
+from asst_deploy.kinds import assistant as assistant_kind
+from asst_deploy.kinds import vector_store as store_kind
+from asst_deploy.plan import Create, Delete, FieldChange, Keep, Replace, Update
+from asst_deploy.state import RemoteFile, RemoteObject, RemoteState
 
 P = "proj"
 HERE = Location("spec.yaml", 1, 1)

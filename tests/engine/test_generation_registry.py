@@ -13,11 +13,11 @@ import pytest
 
 from asst_deploy import apis, kinds
 from asst_deploy.apis import API_GENERATIONS, ApiGeneration
+from asst_deploy.backend import Backend
+from asst_deploy.desired import AssistantSpec
 from asst_deploy.errors import AsstDeployError, Location
-from asst_deploy.remote.base import Backend
 from asst_deploy.remote.drivers.base import Driver
 from asst_deploy.remote.openai_backend import OpenAIBackend
-from asst_deploy.spec.model import AssistantSpec
 
 from .conftest import write_project
 from .test_cli import run

@@ -15,11 +15,11 @@ import openai
 import pytest
 
 from asst_deploy import deploy, export, lease
+from asst_deploy.backend import Backend
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Create, Delete, Update
 from asst_deploy.remote.agents_backend import AgentsBackend
 from asst_deploy.remote.assistants_backend import AssistantsBackend
-from asst_deploy.remote.base import Backend
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
 

@@ -8,12 +8,12 @@ import openai
 import pytest
 
 from asst_deploy import identity
+from asst_deploy.backend import Backend
+from asst_deploy.desired import Target
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.export import Export, write
 from asst_deploy.importing import import_object
-from asst_deploy.remote.base import Backend
 from asst_deploy.spec.loader import load_project
-from asst_deploy.spec.model import Target
 
 
 def test_import_object_tags_it_and_refuses_a_second_time(

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from asst_deploy.apply import Options
+from asst_deploy.backend import Backend
 from asst_deploy.remote.assistants_backend import AssistantsBackend
-from asst_deploy.remote.base import Backend
 
 from .conftest import NO_SLEEP, Deployer, Foreign, assert_no_duplicates
 

@@ -10,10 +10,10 @@ import pytest
 
 from asst_deploy import deploy, identity, render
 from asst_deploy.apply import Options, RetryPolicy, read_state
+from asst_deploy.backend import RemoteError
 from asst_deploy.plan import Create, Plan
 from asst_deploy.remote import openai_backend
 from asst_deploy.remote.assistants_backend import AssistantsBackend
-from asst_deploy.remote.base import RemoteError
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
 

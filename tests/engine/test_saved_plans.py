@@ -19,9 +19,9 @@ import pytest
 from asst_deploy import apis, identity
 from asst_deploy.apis import API_GENERATIONS
 from asst_deploy.compare import from_remote
-from asst_deploy.remote.state import RemoteState
 from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
+from asst_deploy.state import RemoteState
 
 from .conftest import write_project
 from .test_cli import run

@@ -13,8 +13,8 @@ from asst_deploy import render
 from asst_deploy.apply import RemoteError, RetryPolicy
 from asst_deploy.cli.common import ActionProgress, Output, with_target_retries
 from asst_deploy.deploy import read_plan
+from asst_deploy.desired import Target
 from asst_deploy.remote.targets import connect
-from asst_deploy.spec.model import Target
 
 from .test_cli import ids, remote, run
 

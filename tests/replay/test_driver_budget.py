@@ -15,11 +15,11 @@ import httpx2
 import openai
 import pytest
 
+from asst_deploy.conversation.script import Conversation, load_script
+from asst_deploy.conversation.transcript import Transcript, TurnResult
 from asst_deploy.remote.drivers.agents import AgentsDriver
 from asst_deploy.remote.drivers.base import Deployed, DriverOptions, TurnError
 from asst_deploy.replay.expect import check_turn
-from asst_deploy.replay.script import Conversation, load_script
-from asst_deploy.replay.transcript import Transcript, TurnResult
 
 SESSION = "sess_budget"
 TURN = "turn_1"

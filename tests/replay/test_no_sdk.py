@@ -1,4 +1,5 @@
-"""Nothing under asst_deploy/replay imports the openai SDK: the drivers in remote/ do."""
+"""Nothing under asst_deploy/replay or asst_deploy/conversation imports the openai SDK: the
+drivers in remote/ do."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asst_deploy.conversation
 import asst_deploy.replay
 
 REPLAY = Path(asst_deploy.replay.__file__).parent
+CONVERSATION = Path(asst_deploy.conversation.__file__).parent
 
 
 def _imports(tree: ast.AST) -> set[str]:
@@ -23,7 +26,7 @@ def _imports(tree: ast.AST) -> set[str]:
 
 
 def test_no_replay_module_imports_openai() -> None:
-    modules = sorted(REPLAY.glob("*.py"))
+    modules = sorted([*REPLAY.glob("*.py"), *CONVERSATION.glob("*.py")])
     assert len(modules) > 10  # the scan sees the package, not an empty folder
     offenders = {
         path.name: sorted(
@@ -36,7 +39,9 @@ def test_no_replay_module_imports_openai() -> None:
 
 def test_importing_every_replay_module_loads_no_sdk() -> None:
     names = sorted(
-        f"asst_deploy.replay.{p.stem}" for p in REPLAY.glob("*.py") if p.stem != "__init__"
+        f"asst_deploy.{p.parent.name}.{p.stem}"
+        for p in [*REPLAY.glob("*.py"), *CONVERSATION.glob("*.py")]
+        if p.stem != "__init__"
     )
     code = (
         "import importlib, sys\n"

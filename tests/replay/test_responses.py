@@ -25,12 +25,12 @@ import asst_deploy.sandbox.routes.conversations
 import asst_deploy.sandbox.routes.responses
 import asst_deploy.sandbox.server  # noqa: F401
 from asst_deploy import identity, runtime
+from asst_deploy.conversation.script import Conversation, load_script
+from asst_deploy.conversation.transcript import Transcript, TurnResult
 from asst_deploy.remote.drivers import driver_class
 from asst_deploy.remote.drivers.base import Deployed, DriverOptions, TurnError
 from asst_deploy.remote.drivers.responses import ResponsesDriver, TemplateId
 from asst_deploy.remote.targets import connect
-from asst_deploy.replay.script import Conversation, load_script
-from asst_deploy.replay.transcript import Transcript, TurnResult
 from asst_deploy.spec.loader import load_project
 from tests.replay.conftest import Conv
 
@@ -347,7 +347,7 @@ def test_attachments_and_run_overrides_are_refused_with_what_to_do(
 ) -> None:
     import dataclasses
 
-    from asst_deploy.replay.script import Attachment
+    from asst_deploy.conversation.script import Attachment
 
     driver, _, _ = driven
     deployed = driver.get(str(TemplateId("sandbox-responses", "responses", "bot")))

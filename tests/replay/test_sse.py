@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from openai._streaming import SSEDecoder
 
-from asst_deploy.replay import sse
+from asst_deploy.conversation import sse
 from asst_deploy.replay.cassette import ReadableSerializer
 
 STREAM = (

@@ -12,8 +12,8 @@ import pytest
 import vcr
 import yaml
 
+from asst_deploy.conversation.stream import RunStream
 from asst_deploy.replay import cassette
-from asst_deploy.replay.stream import RunStream
 from tests.replay.conftest import REPO, Conv
 from tests.shared import RECORDINGS, require
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.request_template import NotDeployed, TemplateError, request_kwargs
 from asst_deploy.spec.loader import load_project
-from asst_deploy.spec.model import AssistantSpec, Project
 from tests.runtime.conftest import CANCEL_ORDER
 
 STORES = {"docs": "vs_docs"}

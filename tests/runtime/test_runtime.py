@@ -15,10 +15,10 @@ import pytest
 
 from asst_deploy import identity, runtime
 from asst_deploy.remote.openai_backend import OpenAIBackend
-from asst_deploy.remote.state import RemoteFile, RemoteObject
 from asst_deploy.request_template import NotDeployed
 from asst_deploy.sandbox.model import ScriptedModel
 from asst_deploy.sandbox.server import SandboxServer
+from asst_deploy.state import RemoteFile, RemoteObject
 
 REPO = Path(__file__).resolve().parents[2]
 NETWORK_MODULES = ("openai", "httpx2", "httpx", "starlette", "uvicorn")

@@ -14,7 +14,7 @@ from asst_deploy.spec import documents
 from asst_deploy.spec.build import Builder
 from asst_deploy.spec.documents import Context, DocumentKind, document_schema
 from asst_deploy.spec.loader import load_project
-from asst_deploy.spec.yamlpos import Document
+from asst_deploy.yamlpos import Document
 
 
 @dataclass(frozen=True)

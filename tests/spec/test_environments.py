@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from asst_deploy.desired import AssistantSpec
 from asst_deploy.errors import SpecError
 from asst_deploy.spec.loader import load_project
-from asst_deploy.spec.model import AssistantSpec
 
 PROJECT = """
     project: demo

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from asst_deploy.desired import Project
 from asst_deploy.spec.loader import environment_names, load_project
-from asst_deploy.spec.model import Project
 from asst_deploy.spec.validate import validate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "specs"

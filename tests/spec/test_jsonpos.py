@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from asst_deploy import jsonpos
 from asst_deploy.errors import Problem
-from asst_deploy.spec import jsonpos
 
 VALID = [
     '{"name": "f", "parameters": {"type": "object", "properties": {}}}',

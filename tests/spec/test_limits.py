@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from asst_deploy import yamlpos
+from asst_deploy.conversation.script import load_script
 from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.replay.cassette import ReadableSerializer
-from asst_deploy.replay.script import load_script
 from asst_deploy.sandbox.model import RuleError, ScriptedModel
-from asst_deploy.spec import yamlpos
-from asst_deploy.spec.yamlpos import LimitError, load_plain, parse
+from asst_deploy.yamlpos import LimitError, load_plain, parse
 
 
 def bomb(levels: int = 9, width: int = 9) -> str:

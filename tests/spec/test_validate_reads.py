@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from asst_deploy import yamlpos
 from asst_deploy.errors import Problem
-from asst_deploy.spec import schemacheck, yamlpos
+from asst_deploy.spec import schemacheck
 from asst_deploy.spec.validate import validate
-from asst_deploy.spec.yamlpos import Document
+from asst_deploy.yamlpos import Document
 
 Make = Callable[[dict[str, str]], Path]
 
@@ -58,9 +59,9 @@ def test_every_file_is_parsed_once_for_all_environments(
     reads: Counter[str] = Counter()  # by path in the project
     original = yamlpos._parse_file
 
-    def counting(path: Path, display: str, problems: list[Problem]) -> list[Document]:
+    def counting(path: Path, display: str, problems: list[Problem], *more: Any) -> list[Document]:
         reads[path.resolve().relative_to(project.resolve()).as_posix()] += 1
-        return original(path, display, problems)
+        return original(path, display, problems, *more)
 
     monkeypatch.setattr(yamlpos, "_parse_file", counting)
     report = validate(project)

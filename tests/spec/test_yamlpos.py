@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from asst_deploy import yamlpos
 from asst_deploy.errors import Location, Problem
-from asst_deploy.spec import yamlpos
-from asst_deploy.spec.yamlpos import parse, parse_file
+from asst_deploy.reader import parse_file
+from asst_deploy.yamlpos import parse
 
 TEXT = """\
 kind: assistant

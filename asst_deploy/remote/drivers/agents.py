@@ -14,8 +14,10 @@ import httpx2
 import openai
 
 from asst_deploy import identity
+from asst_deploy.backend import RemoteError
+from asst_deploy.conversation.script import Conversation, Turn
+from asst_deploy.conversation.transcript import ToolCall, Transcript, TurnResult
 from asst_deploy.remote.agents_backend import AgentsBackend
-from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.drivers.base import (
     AssistantNotFound,
     Deployed,
@@ -31,8 +33,6 @@ from asst_deploy.remote.drivers.base import (
 )
 from asst_deploy.remote.drivers.deadline import Overdue, bound
 from asst_deploy.remote.openai_backend import translated
-from asst_deploy.replay.script import Conversation, Turn
-from asst_deploy.replay.transcript import ToolCall, Transcript, TurnResult
 from asst_deploy.types import Json
 
 _PAGE = 100

@@ -11,8 +11,11 @@ import httpx2
 import openai
 
 from asst_deploy import identity
+from asst_deploy.backend import RemoteError
+from asst_deploy.conversation.script import Conversation, Turn
+from asst_deploy.conversation.stream import RunStream
+from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
 from asst_deploy.remote.assistants_backend import AssistantsBackend
-from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.drivers.base import (
     AssistantNotFound,
     Deployed,
@@ -26,9 +29,6 @@ from asst_deploy.remote.drivers.base import (
 from asst_deploy.remote.drivers.base import arguments as _arguments
 from asst_deploy.remote.drivers.deadline import Overdue, bound
 from asst_deploy.remote.openai_backend import translated
-from asst_deploy.replay.script import Conversation, Turn
-from asst_deploy.replay.stream import RunStream
-from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
 from asst_deploy.types import Json
 
 ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")

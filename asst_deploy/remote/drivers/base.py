@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from asst_deploy.backend import Backend
+from asst_deploy.conversation import stubs
+from asst_deploy.conversation.script import Conversation, Turn
+from asst_deploy.conversation.transcript import ToolCall, Transcript, TurnResult
+from asst_deploy.desired import AssistantSpec
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.kinds import agent, assistant
-from asst_deploy.remote.base import Backend
-from asst_deploy.remote.state import RemoteObject
-from asst_deploy.replay import stubs
-from asst_deploy.replay.script import Conversation, Turn
-from asst_deploy.replay.transcript import ToolCall, Transcript, TurnResult
-from asst_deploy.spec.model import AssistantSpec
+from asst_deploy.state import RemoteObject
 from asst_deploy.types import Json
 
 # Told of an event stream a driver read itself, around the cassette's HTTP patching

@@ -11,9 +11,12 @@ from typing import Any
 import httpx2
 import openai
 
-from asst_deploy import identity, runtime
+from asst_deploy import identity
+from asst_deploy.backend import RemoteError
+from asst_deploy.conversation.script import Conversation, Turn
+from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
+from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.base import RemoteError
 from asst_deploy.remote.drivers.base import (
     AssistantNotFound,
     Deployed,
@@ -27,11 +30,8 @@ from asst_deploy.remote.drivers.base import (
 )
 from asst_deploy.remote.drivers.deadline import Overdue, bound
 from asst_deploy.remote.openai_backend import OpenAIBackend, translated
-from asst_deploy.replay.script import Conversation, Turn
-from asst_deploy.replay.transcript import Citation, ToolCall, Transcript, TurnResult
-from asst_deploy.request_template import request_kwargs
+from asst_deploy.request_template import deployed_ids, request_for, request_kwargs
 from asst_deploy.spec.loader import load_project
-from asst_deploy.spec.model import AssistantSpec, Project
 from asst_deploy.types import Json
 
 _PAGE = 100
@@ -129,12 +129,12 @@ class ResponsesDriver:
             raise TurnError(0, f"the request template {remote_id}: {exc}") from exc
 
     def _deployed(self, template: TemplateId) -> Deployed:
-        """The template as runtime.request gives it, the target's ids listed once."""
+        """The template as asst_deploy.runtime gives it to an app, the ids listed once."""
         project = self._project(template)
         spec = next(a for a in project.assistants if a.key == template.key)
-        app = runtime.Runtime(project, backend=OpenAIBackend(self.client))
+        backend = OpenAIBackend(self.client)
         with self._calls(0, "listing the deployed vector stores and files"):
-            kwargs = app.request(template.key)
+            kwargs = request_for(project, spec, lambda: deployed_ids(project, backend))
         self._requests[str(template)] = kwargs
         shas = {f.path: identity.file_sha(f.abs_path) for f in project.files}
         # a template is made from the spec as it is now: stamped with its own form's hash,

@@ -7,11 +7,10 @@ it builds its record) and a row below; its records are `Project.records[<kind>]`
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from asst_deploy.spec import schema
+from asst_deploy.spec import schema, schemacheck
 from asst_deploy.spec.documents import assistant, vector_store
 from asst_deploy.spec.documents.base import Context, DocumentKind
 
@@ -19,8 +18,6 @@ from asst_deploy.spec.documents.base import Context, DocumentKind
 DOCUMENTS: dict[str, DocumentKind] = {
     d.name: d for d in (assistant.DOCUMENT, vector_store.DOCUMENT)
 }
-# What to forget when the registry changes (the schema checker's compiled validators)
-ON_CHANGE: list[Callable[[], None]] = []
 
 
 def register(kind: DocumentKind) -> None:
@@ -36,8 +33,7 @@ def unregister(name: str) -> None:
 
 def _changed() -> None:
     document_schema.cache_clear()
-    for forget in ON_CHANGE:
-        forget()
+    schemacheck.forget()  # a new kind widens the project file's schema too
 
 
 def names() -> list[str]:
@@ -90,3 +86,6 @@ __all__ = [
     "start_hint",
     "unregister",
 ]
+
+
+schemacheck.use(document_schema)

@@ -8,9 +8,9 @@ from asst_deploy.spec.documents.base import Context, DocumentKind
 from asst_deploy.spec.schema import ASSISTANT_FIELDS
 
 if TYPE_CHECKING:
+    from asst_deploy.desired import AssistantSpec
     from asst_deploy.spec.build import Builder
-    from asst_deploy.spec.model import AssistantSpec
-    from asst_deploy.spec.yamlpos import Document
+    from asst_deploy.yamlpos import Document
 
 STORES = "vector_store"  # the document kind its file_search names by key
 

@@ -15,7 +15,7 @@ from asst_deploy.spec.schema import closed_object
 
 if TYPE_CHECKING:
     from asst_deploy.spec.build import Builder
-    from asst_deploy.spec.yamlpos import Document
+    from asst_deploy.yamlpos import Document
 
 
 @dataclass(frozen=True)

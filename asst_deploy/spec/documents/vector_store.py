@@ -8,9 +8,9 @@ from asst_deploy.spec.documents.base import Context, DocumentKind
 from asst_deploy.spec.schema import VECTOR_STORE_FIELDS
 
 if TYPE_CHECKING:
+    from asst_deploy.desired import VectorStoreSpec
     from asst_deploy.spec.build import Builder
-    from asst_deploy.spec.model import VectorStoreSpec
-    from asst_deploy.spec.yamlpos import Document
+    from asst_deploy.yamlpos import Document
 
 
 def build(builder: Builder, doc: Document, context: Context) -> VectorStoreSpec | None:

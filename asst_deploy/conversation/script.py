@@ -11,10 +11,11 @@ from typing import Any
 
 from asst_deploy import limits, userregex
 from asst_deploy.errors import Location, Problem, SpecError
+from asst_deploy.reader import parse_file
 from asst_deploy.spec import schemacheck
 from asst_deploy.spec.schema import KEY_PATTERN, closed_object
-from asst_deploy.spec.yamlpos import Document, parse_file
 from asst_deploy.types import Json
+from asst_deploy.yamlpos import Document
 
 SCHEMA_ID = "https://asst-deploy.dev/schema/conversation.json"
 CALLABLE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"  # module.path:function

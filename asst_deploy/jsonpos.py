@@ -10,9 +10,9 @@ from bisect import bisect_right
 from json.decoder import scanstring  # type: ignore[attr-defined]  # the C scanner
 from typing import Any
 
+from asst_deploy import yamlpos
 from asst_deploy.errors import Location, Problem
-from asst_deploy.spec import yamlpos
-from asst_deploy.spec.yamlpos import Document, JsonPath
+from asst_deploy.yamlpos import Document, JsonPath
 
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")

@@ -6,7 +6,7 @@ import contextlib
 import functools
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -461,21 +461,35 @@ def shared_reads() -> Iterator[None]:
             _memos.clear()
 
 
-def parse_file(path: Path, display: str, problems: list[Problem]) -> list[Document]:
-    """The documents of a file: strict JSON for `.json` files (YAML would accept a trailing
-    comma and read 1e5 as a string), YAML otherwise."""
+Parser = Callable[[str, str, list[Problem]], list[Document]]
+
+
+def parse_file(
+    path: Path,
+    display: str,
+    problems: list[Problem],
+    by_suffix: Mapping[str, Parser] | None = None,
+) -> list[Document]:
+    """The documents of a file: YAML, or the parser `by_suffix` names for its suffix (see
+    asst_deploy.reader, which gives `.json` files strict JSON)."""
+    by_suffix = by_suffix or {}
     if _shared is None:
-        return _parse_file(path, display, problems)
+        return _parse_file(path, display, problems, by_suffix)
     entry = _shared.get((path, display))
     if entry is None:
         found: list[Problem] = []
-        entry = _shared[(path, display)] = (_parse_file(path, display, found), found)
+        entry = _shared[(path, display)] = (
+            _parse_file(path, display, found, by_suffix),
+            found,
+        )
     problems.extend(entry[1])
     # the data is shared (loaders copy before they change it); the tables are the caller's
     return [d.copy(d.data) for d in entry[0]]
 
 
-def _parse_file(path: Path, display: str, problems: list[Problem]) -> list[Document]:
+def _parse_file(
+    path: Path, display: str, problems: list[Problem], by_suffix: Mapping[str, Parser]
+) -> list[Document]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -484,8 +498,4 @@ def _parse_file(path: Path, display: str, problems: list[Problem]) -> list[Docum
     except OSError as exc:
         problems.append(Problem(Location(display), f"cannot read: {exc.strerror}"))
         return []
-    if path.suffix.lower() == ".json":
-        from asst_deploy.spec import jsonpos  # it builds on this module
-
-        return jsonpos.parse(text, display, problems)
-    return parse(text, display, problems)
+    return by_suffix.get(path.suffix.lower(), parse)(text, display, problems)

@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from asst_deploy.conversation.script import Stub
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.replay.script import Stub
 from asst_deploy.sandbox.model import RuleTemplateError, render
 from asst_deploy.types import Json
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.state import RemoteFile, RemoteObject, RemoteState
+from asst_deploy.state import RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
 
 # Runs one list page's fetch, retrying it when it fails transiently: a read that fails

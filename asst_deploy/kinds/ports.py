@@ -1,0 +1,98 @@
+"""What a kind and the engine's steps (compare, apply, export) exchange, as the kind sees it.
+
+Kinds are below the engine: they name these protocols, never the engine's classes, so
+the package graph stays a DAG (asst_deploy.compare.Comparer, asst_deploy.apply.Options
+and asst_deploy.export.Exporter are what implements them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from asst_deploy.plan import Action, FieldChange
+from asst_deploy.state import RemoteFile, RemoteObject, RemoteState
+from asst_deploy.types import Json
+
+
+@dataclass(frozen=True)
+class Desired:
+    """One managed object as the specs want it, in canonical form."""
+
+    kind: str
+    key: str
+    canonical: Json
+    protect: bool = False
+    adopt: str | None = None
+
+
+class Comparing(Protocol):
+    """The compare step, while a kind turns what it wants and what exists into actions."""
+
+    project: str
+    remote: RemoteState
+    actions: list[Action]
+    referenced: set[str]  # remote ids some live object points at
+
+    def objects(
+        self, kind: str, wanted: Iterable[Desired], remote: Iterable[RemoteObject]
+    ) -> None: ...
+
+    def gone(
+        self,
+        kind: str,
+        key: str,
+        remote_id: str,
+        before: Json,
+        fingerprint: str | None,
+        protected: bool = False,
+    ) -> None: ...
+
+    def duplicate(
+        self, kind: str, key: str, obj: RemoteFile | RemoteObject, wanted: Json = None
+    ) -> None: ...
+
+    def field_changes(
+        self, before: Mapping[str, Json], after: Mapping[str, Json]
+    ) -> tuple[FieldChange, ...]: ...
+
+
+class ApplyOptions(Protocol):
+    """How apply runs, as far as a kind's own waits go."""
+
+    @property
+    def ingestion_timeout(self) -> float: ...
+
+    @property
+    def poll_interval(self) -> float: ...
+
+    @property
+    def sleep(self) -> Callable[[float], None]: ...
+
+
+class ExportResult(Protocol):
+    files: dict[str, str | bytes]
+    warnings: list[str]
+    keys: dict[str, str]  # remote id -> spec key
+
+
+class Exporting(Protocol):
+    """The export step, while a kind writes the spec of one live object."""
+
+    state: RemoteState
+
+    @property
+    def result(self) -> ExportResult: ...
+
+    def header(self, kind: str, key: str, obj: RemoteObject) -> dict[str, Json]: ...
+
+    def instructions(self, key: str, instructions: str | None) -> Json: ...
+
+    def function(self, function: Mapping[str, Json]) -> dict[str, Json]: ...
+
+    def local_file(self, file_id: str, folder: str) -> str: ...
+
+    def spec(self, folder: str, key: str, doc: Mapping[str, Json]) -> None: ...
+
+    def store_key(self, store_id: str, assistant_key: str) -> str: ...
