@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import dataclasses
 import functools
 import math
 import re
@@ -422,27 +424,40 @@ def _nth(every: Callable[[], list[Tables]], index: int) -> Tables:
     return every()[index]
 
 
-_shared: dict[tuple[Path, str], tuple[list[Document], list[Problem]]] | None = None
-_resolved: dict[Path, Path] = {}  # filled only inside shared_reads()
-_memos: dict[str, dict[Any, Any]] = {}  # filled only inside shared_reads()
+@dataclasses.dataclass
+class _Reads:
+    """What one shared_reads() block remembers: parsed files, resolved paths, memos."""
+
+    files: dict[tuple[Path, str], tuple[list[Document], list[Problem]]] = dataclasses.field(
+        default_factory=dict
+    )
+    resolved: dict[Path, Path] = dataclasses.field(default_factory=dict)
+    memos: dict[str, dict[Any, Any]] = dataclasses.field(default_factory=dict)
+
+
+# The block open in this thread or task, if any: a context variable, so that threads of an
+# application server loading projects side by side never share (or clear) each other's.
+_reads: contextvars.ContextVar[_Reads | None] = contextvars.ContextVar(
+    "asst_deploy_shared_reads", default=None
+)
 
 
 def shared_memo(name: str) -> dict[Any, Any] | None:
     """A memo that lives as long as the outermost shared_reads() block (None outside it),
     for results that depend only on the files and on their key: the files do not change
     while one command reads them."""
-    if _shared is None:
-        return None
-    return _memos.setdefault(name, {})
+    reads = _reads.get()
+    return None if reads is None else reads.memos.setdefault(name, {})
 
 
 def resolve(path: Path) -> Path:
     """`path.resolve()`, asked of the file system once per path inside shared_reads()."""
-    if _shared is None:
+    reads = _reads.get()
+    if reads is None:
         return path.resolve()
-    found = _resolved.get(path)
+    found = reads.resolved.get(path)
     if found is None:
-        found = _resolved[path] = path.resolve()
+        found = reads.resolved[path] = path.resolve()
     return found
 
 
@@ -450,15 +465,14 @@ def resolve(path: Path) -> Path:
 def shared_reads() -> Iterator[None]:
     """Within this block each file is read and parsed once, however many environments are
     loaded (they are overlays on the same documents); callers get their own Document."""
-    global _shared
-    outer, _shared = _shared, {} if _shared is None else _shared
+    if _reads.get() is not None:  # nested: the outer block's reads serve
+        yield
+        return
+    token = _reads.set(_Reads())
     try:
         yield
     finally:
-        _shared = outer
-        if outer is None:
-            _resolved.clear()
-            _memos.clear()
+        _reads.reset(token)
 
 
 Parser = Callable[[str, str, list[Problem]], list[Document]]
@@ -473,12 +487,13 @@ def parse_file(
     """The documents of a file: YAML, or the parser `by_suffix` names for its suffix (see
     asst_deploy.reader, which gives `.json` files strict JSON)."""
     by_suffix = by_suffix or {}
-    if _shared is None:
+    reads = _reads.get()
+    if reads is None:
         return _parse_file(path, display, problems, by_suffix)
-    entry = _shared.get((path, display))
+    entry = reads.files.get((path, display))
     if entry is None:
         found: list[Problem] = []
-        entry = _shared[(path, display)] = (
+        entry = reads.files[(path, display)] = (
             _parse_file(path, display, found, by_suffix),
             found,
         )

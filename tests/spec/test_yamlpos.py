@@ -163,3 +163,31 @@ def test_load_plain_reads_as_yaml_safe_load_does() -> None:
     assert plain["c"] is plain["a"]  # an alias is the same value, as safe_load makes it
     with pytest.raises(yaml.YAMLError, match="unhashable"):
         yamlpos.load_plain("? [a]\n: 1\n")
+
+
+def test_shared_reads_are_each_threads_own() -> None:
+    # an app server loading projects in threads: one thread's block neither serves nor
+    # clears another's (with a module-wide cache the worker saw the main thread's memo)
+    import threading
+
+    from asst_deploy.yamlpos import shared_memo, shared_reads
+
+    seen: dict[str, object] = {}
+
+    def worker() -> None:
+        seen["outside"] = shared_memo("texts")
+        with shared_reads():
+            memo = shared_memo("texts")
+            assert memo is not None
+            seen["inside"] = dict(memo)
+
+    with shared_reads():
+        mine = shared_memo("texts")
+        assert mine is not None
+        mine["key"] = "main thread's"
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(timeout=10)
+        assert shared_memo("texts") == {"key": "main thread's"}
+    assert seen == {"outside": None, "inside": {}}
+    assert shared_memo("texts") is None  # the block is closed
