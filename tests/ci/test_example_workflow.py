@@ -16,6 +16,8 @@ import pytest
 
 from .gha import ACTION, GIT_USER, REPO, Job, Runner, gh_calls, load, make_bin
 
+pytestmark = pytest.mark.e2e  # slow: its own CI step (see pyproject.toml)
+
 SPECS = REPO / "specs"
 API_KEY = "sk-proj-FAKEfakeFAKEfake0123456789abcdef"  # must never show up anywhere
 TOKEN = "ghs_FAKEgithubTOKEN0123456789abcdef"

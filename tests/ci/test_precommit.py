@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.e2e  # slow: its own CI step (see pyproject.toml)
+
 REPO = Path(__file__).resolve().parents[2]
 HOOKS = REPO / ".pre-commit-hooks.yaml"
 SECRET = "sk-proj-LEAKleakLEAKleak0123456789abcdef"

@@ -146,6 +146,7 @@ def test_an_edited_cassette_request_fails_naming_the_turn(conv: Conv) -> None:
     )
 
 
+@pytest.mark.e2e  # runs the suite in xdist workers: its own CI step
 def test_replay_in_parallel_with_junit(conv: Conv) -> None:
     _record(conv)
     result = conv.run("--asst-mode", "replay", "-n", "2", "--junitxml", "junit.xml")
