@@ -25,6 +25,7 @@ from asst_deploy.state import RemoteState
 
 from .conftest import write_project
 from .test_cli import run
+from .test_generations import PROJECT as GENERATIONS_PROJECT
 
 PROJECT = {
     "asst-deploy.yaml": """\
@@ -42,31 +43,12 @@ environments:
     defaults:
       model: gpt-4o
 """,
-    "assistants/tutor.yaml": """\
-kind: assistant
-key: tutor
-name: Tutor
-instructions: Work the sums out in code.
-tools:
-  - type: code_interpreter
-tool_resources:
-  code_interpreter:
-    files: [data/sums.csv]
-""",
-    "assistants/greeter.yaml": """\
-kind: assistant
-key: greeter
-name: Greeter
-instructions: Say hello.
-""",
-    "vector_stores/docs.yaml": """\
-kind: vector_store
-key: docs
-name: Docs
-files: [knowledge/faq.txt]
-""",
-    "knowledge/faq.txt": "Q: Is it raining?\nA: Look outside.\n",
-    "data/sums.csv": "a,b\n1,2\n",
+    # the generations suite's assistants and store, which every generation can hold
+    **{
+        path: text
+        for path, text in GENERATIONS_PROJECT.items()
+        if path != "asst-deploy.yaml" and "weather" not in path and "forecast" not in path
+    },
 }
 DOCS = "vector_stores/docs.yaml"
 
