@@ -1,22 +1,23 @@
-"""Run one conversation in a mode (live, record, replay), with repeats, and word the verdict."""
+"""Run one conversation: load its project, check its script, pick its mode (replay/modes.py),
+drive its turns and word the verdict."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from asst_deploy import __version__, identity, kinds
+from asst_deploy import identity, kinds
 from asst_deploy.conversation.script import Conversation, Script
-from asst_deploy.conversation.transcript import TurnResult
 from asst_deploy.desired import AssistantSpec, Project
-from asst_deploy.errors import AsstDeployError, SpecError
+from asst_deploy.errors import SpecError
 from asst_deploy.kinds import vector_store as store_kind
 from asst_deploy.remote.drivers.base import Driver, TurnError
-from asst_deploy.replay.expect import Failure
+from asst_deploy.replay.outcome import ConversationError, Excluded, Outcome, TurnVerdict
+from asst_deploy.replay.safety import UnsafeScript, check_conversation
 from asst_deploy.spec.loader import PROJECT_FILE, environment_names, load_project, load_unchecked
 from asst_deploy.types import Json
 
@@ -47,60 +48,9 @@ class Settings:
     record_hint: str = "--asst-mode record"
 
 
-@dataclass
-class Outcome:
-    runs: int = 0
-    passes: int = 0
-    required: float = 1.0
-    failures: list[str] = field(default_factory=list)
-    # expectations that cannot be checked on the target's API generation: never a pass
-    not_applicable: list[str] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        return self.passes / self.runs if self.runs else 0.0
-
-    @property
-    def passed(self) -> bool:
-        return self.runs > 0 and self.rate >= self.required
-
-    def summary(self) -> str:
-        return f"passed {self.passes} of {self.runs} runs ({self.rate:.0%}; required {self.required:.0%})"
-
-
-@dataclass
-class TurnVerdict:
-    """One turn of a run: what happened (None when a call failed first) and its verdict."""
-
-    index: int
-    result: TurnResult | None
-    failures: list[Failure]
-    not_applicable: list[Failure]
-    error: str | None = None
-
-    @property
-    def verdict(self) -> str:
-        if self.error or self.failures:
-            return "fail"
-        return "n/a" if self.not_applicable else "pass"
-
-
 # the name of the environment of no `environments:` entry (the project file's own
 # targets and defaults), for --envs and --parity, unless the project declares one so named
 BASE = "base"
-
-
-class ConversationError(AsstDeployError):
-    """The conversation could not be run at all (no project, no cassette, not deployed)."""
-
-
-class Excluded(ConversationError):
-    """The environment's `exclude:` leaves the script's assistant out: nothing to run, by
-    choice, so the conversation is skipped there (with this reason), neither passed nor failed."""
-
-
-def _no_sleep(seconds: float) -> None:
-    """Replay's poll wait: the cassette already holds the run's final state."""
 
 
 def project_root(script: Script) -> Path:
@@ -125,6 +75,10 @@ class Harness:
     def close(self) -> None:
         self._stack.close()
 
+    @property
+    def record_hint(self) -> str:
+        return self.settings.record_hint
+
     def _key(self, script: Script, env: str | None = None) -> tuple[Path, str | None, str | None]:
         root = self.settings.project or project_root(script)
         return (
@@ -142,7 +96,7 @@ class Harness:
             self._projects[key] = load_project(root, name, target)
         return self._projects[key]
 
-    def _live_client(self, script: Script, env: str | None) -> Any:
+    def live_client(self, script: Script, env: str | None) -> Any:
         key = self._key(script, env)
         if key not in self._clients:
             from asst_deploy.remote import drivers
@@ -152,7 +106,7 @@ class Harness:
             self._clients[key] = drivers.live_client(backend)
         return self._clients[key]
 
-    def _replay(self) -> Any:
+    def replay_client(self) -> Any:
         if self._replay_client is None:  # one client: each costs an SSL context
             from asst_deploy.remote import drivers
             from asst_deploy.replay.cassette import REPLAY_BASE
@@ -161,7 +115,7 @@ class Harness:
             self._stack.callback(self._replay_client.close)
         return self._replay_client
 
-    def _driver(
+    def driver(
         self, api: str, client: Any, project: Project, sleep: Any = None, record_stream: Any = None
     ) -> Driver:
         from asst_deploy.remote import drivers
@@ -199,90 +153,35 @@ class Harness:
     ) -> tuple[Outcome, list[TurnVerdict]]:
         """The verdict and, turn by turn, what happened in the last run (for parity)."""
         from asst_deploy.remote import drivers
-        from asst_deploy.replay import cassette
+        from asst_deploy.replay import cassette, modes
 
         project = self.project(script, env)
         api = project.target.api
         spec = next((a for a in project.assistants if a.key == script.assistant), None)
         if spec is None:
             raise missing(script, project)
-        check_conversation(conversation, project)
+        try:
+            check_conversation(conversation, project)
+        except UnsafeScript as exc:
+            raise ConversationError(str(exc)) from None
         if self.settings.streaming is not None:
             conversation = replace(conversation, streaming=self.settings.streaming)
-        mode = self.settings.mode
-        hint = self.settings.record_hint
         path = self.cassette_path(script, conversation, api)
-        print_path = _shown(path)
         form = drivers.driver_class(api).spec_form
-        fingerprint = cassette.fingerprint(project, spec, form)
-        verdicts: list[TurnVerdict] = []
-        if mode == "once":  # pytest-recording's: record what is missing, replay the rest
-            mode = "replay" if path.is_file() else "record"
-        if mode == "replay":
-            if not path.is_file():
-                raise ConversationError(
-                    f"no cassette at {print_path} for conversation '{conversation.name}'; "
-                    f"record it with {hint}"
-                )
-            outcome = Outcome()
-            with (
-                cassette.network_blocked(),
-                cassette.use(path, record=False, shown=print_path, hint=hint) as tape,
-            ):
-                cassette.check_fresh(tape, print_path, fingerprint, hint)
-                recorded = cassette.info(tape)
-                if isinstance(recorded.get("streaming"), bool):
-                    # runs replay the way they were recorded: a streamed cassette holds no
-                    # polls, and the verdict is the same either way
-                    conversation = replace(conversation, streaming=recorded["streaming"])
-                assistant_id = recorded.get("assistant_id")
-                driver = self._driver(api, self._replay(), project, _no_sleep)
-                verdicts = self._once(
-                    outcome,
-                    driver,
-                    script,
-                    conversation,
-                    project,
-                    spec,
-                    print_path,
-                    assistant_id if isinstance(assistant_id, str) else None,
-                )
-            return outcome, verdicts
-        client = self._live_client(script, env)
-        # found outside the cassette: the lookup lists every assistant of the target
-        assistant = self._deployed(self._driver(api, client, project), script, project, spec)
-        if mode == "record":
-            outcome = Outcome()
-            with cassette.use(path, record=True, live_base=str(client.base_url)) as tape:
-                cassette.stamp(
-                    tape,
-                    {
-                        "script": script.path.name,
-                        "conversation": conversation.name,
-                        "assistant": spec.key,
-                        "api": api,
-                        "assistant_id": assistant,
-                        "fingerprint": fingerprint,
-                        "streaming": conversation.streaming,
-                        "recorded_by": f"asst-deploy {__version__}",
-                    },
-                )
-                driver = self._driver(
-                    api, client, project, record_stream=cassette.stream_recorder(tape)
-                )
-                verdicts = self._once(
-                    outcome, driver, script, conversation, project, spec, print_path, assistant
-                )
-            return outcome, verdicts
-        outcome = Outcome(required=conversation.pass_rate)
-        driver = self._driver(api, client, project)
-        for _ in range(conversation.repeat):
-            verdicts = self._once(
-                outcome, driver, script, conversation, project, spec, print_path, assistant
-            )
-        return outcome, verdicts
+        run = modes.Run(
+            harness=self,
+            script=script,
+            conversation=conversation,
+            env=env,
+            project=project,
+            spec=spec,
+            path=path,
+            shown=_shown(path),
+            fingerprint=cassette.fingerprint(project, spec, form),
+        )
+        return modes.chosen(self.settings.mode, path).run(run)
 
-    def _deployed(
+    def deployed(
         self, driver: Driver, script: Script, project: Project, spec: AssistantSpec
     ) -> str:
         """The id of the deployed assistant, after checking that it and the vector stores it
@@ -304,7 +203,7 @@ class Harness:
             )
         return deployed.id
 
-    def _once(
+    def once(
         self,
         outcome: Outcome,
         driver: Driver,
@@ -426,64 +325,3 @@ def stale_objects(
         ):
             found.append(f"vector store '{key}' was applied from another version of its spec")
     return found
-
-
-def check_conversation(conversation: Conversation, project: Project) -> None:
-    """Before anything runs: attachments inside the project, and callables (`call:`,
-    `predicate:`) only from the project's own modules or those it allows."""
-    root = project.root.resolve()
-    for turn in conversation.turns:
-        for attachment in turn.attachments:
-            full = (root / attachment.file).resolve()
-            if not full.is_relative_to(root):
-                raise ConversationError(
-                    f"{attachment.location or turn.location}: attachment '{attachment.file}' "
-                    f"is outside the project directory (it resolves to {full}); move the file "
-                    "into the project"
-                )
-        calls = [
-            (stub.value, turn.location) for stub in turn.functions.values() if stub.kind == "call"
-        ]
-        for expectation in turn.expect:
-            if expectation.kind == "predicate":
-                values = (
-                    [expectation.value] if isinstance(expectation.value, str) else expectation.value
-                )
-                calls += [(value, expectation.location) for value in values]
-        for target, location in calls:
-            refused = refused_module(target, root, project.allow_modules)
-            if refused:
-                raise ConversationError(f"{location}: {refused}")
-
-
-def refused_module(target: str, root: Path, allowed: tuple[str, ...]) -> str | None:
-    """Why `module:function` may not be called (None when it may). Scripts run code like a
-    conftest.py does; what they may import is the project's own modules (found under its
-    directory, outside any site-packages) and the modules the project file allows."""
-    import importlib.util
-
-    module = target.partition(":")[0]
-    if any(module == name or module.startswith(name + ".") for name in allowed):
-        return None
-    top = module.split(".")[0]
-    try:
-        found = importlib.util.find_spec(top)  # the top package only: nothing is imported
-    except (ImportError, ValueError):
-        found = None
-    places = []
-    if found is not None:
-        places = [found.origin] if found.origin else list(found.submodule_search_locations or ())
-    for place in places:
-        if place in (None, "built-in", "frozen"):
-            continue
-        resolved = Path(place).resolve()
-        if resolved.is_relative_to(root) and not {"site-packages", "dist-packages"} & set(
-            resolved.relative_to(root).parts
-        ):
-            return None
-    where = "cannot be found" if found is None else "is not part of the project"
-    return (
-        f"'{target}': module '{module}' {where}; a script may call functions of the "
-        "project's own modules, or of modules listed in asst-deploy.yaml under "
-        "`replay: {allow_modules: [...]}`"
-    )

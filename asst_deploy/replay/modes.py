@@ -1,0 +1,192 @@
+"""How a conversation runs: replayed from its cassette, recorded while it runs live, or
+live (with repeats and a pass rate). One strategy per mode; `once` picks one of the first
+two by whether the cassette exists, as pytest-recording's mode does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from asst_deploy import __version__
+from asst_deploy.conversation.script import Conversation, Script
+from asst_deploy.desired import AssistantSpec, Project
+from asst_deploy.remote.drivers.base import Driver
+from asst_deploy.replay.outcome import ConversationError, Outcome, TurnVerdict
+
+
+class Runner(Protocol):
+    """The harness, as a mode uses it (asst_deploy.replay.harness.Harness)."""
+
+    @property
+    def record_hint(self) -> str: ...
+
+    def replay_client(self) -> Any: ...
+
+    def live_client(self, script: Script, env: str | None) -> Any: ...
+
+    def driver(
+        self, api: str, client: Any, project: Project, sleep: Any = None, record_stream: Any = None
+    ) -> Driver: ...
+
+    def deployed(
+        self, driver: Driver, script: Script, project: Project, spec: AssistantSpec
+    ) -> str: ...
+
+    def once(
+        self,
+        outcome: Outcome,
+        driver: Driver,
+        script: Script,
+        conversation: Conversation,
+        project: Project,
+        spec: AssistantSpec,
+        cassette_shown: Path,
+        assistant_id: str | None = None,
+    ) -> list[TurnVerdict]: ...
+
+
+@dataclass(frozen=True)
+class Run:
+    """One conversation about to run: what every mode needs."""
+
+    harness: Runner
+    script: Script
+    conversation: Conversation
+    env: str | None
+    project: Project
+    spec: AssistantSpec
+    path: Path  # its cassette
+    shown: Path  # the cassette as messages name it
+    fingerprint: str  # of the assistant's spec on the target's API
+
+    @property
+    def api(self) -> str:
+        return self.project.target.api
+
+
+def _no_sleep(seconds: float) -> None:
+    """Replay's poll wait: the cassette already holds the run's final state."""
+
+
+class Mode(Protocol):
+    def run(self, run: Run) -> tuple[Outcome, list[TurnVerdict]]: ...
+
+
+class Replay:
+    """From the cassette only, the network blocked: CI's default."""
+
+    def run(self, run: Run) -> tuple[Outcome, list[TurnVerdict]]:
+        from asst_deploy.replay import cassette
+
+        hint = run.harness.record_hint
+        if not run.path.is_file():
+            raise ConversationError(
+                f"no cassette at {run.shown} for conversation '{run.conversation.name}'; "
+                f"record it with {hint}"
+            )
+        outcome = Outcome()
+        conversation = run.conversation
+        with (
+            cassette.network_blocked(),
+            cassette.use(run.path, record=False, shown=run.shown, hint=hint) as tape,
+        ):
+            cassette.check_fresh(tape, run.shown, run.fingerprint, hint)
+            recorded = cassette.info(tape)
+            if isinstance(recorded.get("streaming"), bool):
+                # runs replay the way they were recorded: a streamed cassette holds no
+                # polls, and the verdict is the same either way
+                conversation = replace(conversation, streaming=recorded["streaming"])
+            assistant_id = recorded.get("assistant_id")
+            driver = run.harness.driver(
+                run.api, run.harness.replay_client(), run.project, _no_sleep
+            )
+            verdicts = run.harness.once(
+                outcome,
+                driver,
+                run.script,
+                conversation,
+                run.project,
+                run.spec,
+                run.shown,
+                assistant_id if isinstance(assistant_id, str) else None,
+            )
+        return outcome, verdicts
+
+
+def _deployed(run: Run, client: Any) -> str:
+    # found outside the cassette: the lookup lists every assistant of the target
+    driver = run.harness.driver(run.api, client, run.project)
+    return run.harness.deployed(driver, run.script, run.project, run.spec)
+
+
+class Record:
+    """Live, every request and answer written to the cassette (stamped with what it is of)."""
+
+    def run(self, run: Run) -> tuple[Outcome, list[TurnVerdict]]:
+        from asst_deploy.replay import cassette
+
+        client = run.harness.live_client(run.script, run.env)
+        assistant = _deployed(run, client)
+        outcome = Outcome()
+        with cassette.use(run.path, record=True, live_base=str(client.base_url)) as tape:
+            cassette.stamp(
+                tape,
+                {
+                    "script": run.script.path.name,
+                    "conversation": run.conversation.name,
+                    "assistant": run.spec.key,
+                    "api": run.api,
+                    "assistant_id": assistant,
+                    "fingerprint": run.fingerprint,
+                    "streaming": run.conversation.streaming,
+                    "recorded_by": f"asst-deploy {__version__}",
+                },
+            )
+            driver = run.harness.driver(
+                run.api, client, run.project, record_stream=cassette.stream_recorder(tape)
+            )
+            verdicts = run.harness.once(
+                outcome,
+                driver,
+                run.script,
+                run.conversation,
+                run.project,
+                run.spec,
+                run.shown,
+                assistant,
+            )
+        return outcome, verdicts
+
+
+class Live:
+    """Against the target, `repeat` times, passing at the conversation's pass rate."""
+
+    def run(self, run: Run) -> tuple[Outcome, list[TurnVerdict]]:
+        client = run.harness.live_client(run.script, run.env)
+        assistant = _deployed(run, client)
+        outcome = Outcome(required=run.conversation.pass_rate)
+        driver = run.harness.driver(run.api, client, run.project)
+        verdicts: list[TurnVerdict] = []
+        for _ in range(run.conversation.repeat):
+            verdicts = run.harness.once(
+                outcome,
+                driver,
+                run.script,
+                run.conversation,
+                run.project,
+                run.spec,
+                run.shown,
+                assistant,
+            )
+        return outcome, verdicts
+
+
+MODES: dict[str, Mode] = {"replay": Replay(), "record": Record(), "live": Live()}
+
+
+def chosen(mode: str, cassette: Path) -> Mode:
+    """The strategy for `mode`; `once` records what is missing and replays the rest."""
+    if mode == "once":
+        mode = "replay" if cassette.is_file() else "record"
+    return MODES[mode]
