@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 from collections.abc import Collection
 from pathlib import Path
@@ -56,10 +57,15 @@ def make_plan(
             f"--replace takes an assistant or vector store key, not a file ({', '.join(sorted(files))}): "
             "a file is uploaded again whenever its content changes"
         )
-    unknown = set(replace) - objects
-    if unknown:
+    strangers = sorted(set(replace) - objects)
+    if strangers:
+        named = []
+        for key in strangers:
+            close = difflib.get_close_matches(key, sorted(objects), n=1)
+            named.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
         raise AsstDeployError(
-            f"--replace names no assistant or vector store of the project: {', '.join(sorted(unknown))}"
+            f"--replace names no assistant or vector store of the project: {', '.join(named)}; "
+            f"the keys it takes: {', '.join(sorted(objects)) or 'none (the project has none)'}"
         )
     remote = read_remote(backend, retry)
     plan = plan_from(project, remote, mode=mode, prune=prune, only=only, replace=replace)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -50,15 +51,50 @@ class Problem:
         }
 
 
+# problems shown per kind (see problem_kind): one bad `include:` pattern can match
+# thousands of files that all fail alike, and a wall of the same line hides the others
+SHOWN_PER_KIND = 20
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\d+")
+
+
+def problem_kind(problem: Problem) -> str:
+    """A problem's message with its quoted names and its numbers left out: "missing
+    required key 'kind'" in ten thousand files is one kind, and so are "unknown key 'a'"
+    and "unknown key 'b'", whatever their files and lines."""
+    return _QUOTED.sub("_", problem.message)
+
+
+def shown_problems(problems: list[Problem]) -> list[str]:
+    """One line per problem, in order, but at most SHOWN_PER_KIND of a kind: each kind
+    cut short ends with a line saying how many more there are and what they say."""
+    counts: dict[str, int] = {}
+    first: dict[str, Problem] = {}
+    lines = []
+    for problem in problems:
+        kind = problem_kind(problem)
+        counts[kind] = counts.get(kind, 0) + 1
+        first.setdefault(kind, problem)
+        if counts[kind] <= SHOWN_PER_KIND:
+            lines.append(str(problem))
+    for kind, count in counts.items():
+        if count > SHOWN_PER_KIND:
+            more = count - SHOWN_PER_KIND
+            lines.append(f"... and {more} more like: {first[kind].message} (not shown)")
+    return lines
+
+
 class SpecError(AsstDeployError):
     """The specs are invalid; carries every problem found, not just the first."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems, key=lambda p: (p.location, p.message))
-        super().__init__(f"{len(self.problems)} problem(s) in the specs")
+        # what `plan --json` gives as the error's message, next to the problems themselves
+        self.summary = f"{len(self.problems)} problem(s) in the specs"
+        # str() lists them too: a library caller (asst_deploy.runtime) sees what and where
+        super().__init__("\n  ".join([f"{self.summary}:", *shown_problems(self.problems)]))
 
     def render(self) -> str:
-        lines = [str(p) for p in self.problems]
+        lines = shown_problems(self.problems)
         count = len(self.problems)
         lines.append(f"{count} error{'s' if count != 1 else ''} found.")
         return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -119,6 +120,26 @@ def with_target_retries(policy: RetryPolicy, target: Any) -> RetryPolicy:
     return policy if retries is None else dataclasses.replace(policy, attempts=retries + 1)
 
 
+class Seconds(click.FloatRange):
+    """A finite number of seconds >= 0. FloatRange alone takes `nan` (no comparison with
+    nan is true, so no bound refuses it), `inf` and `1e999`: a wait that never ends."""
+
+    name = "seconds"
+
+    def __init__(self) -> None:
+        super().__init__(min=0)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(
+                f"{value!r} is not a number of seconds: give a finite number >= 0, e.g. 30",
+                param,
+                ctx,
+            )
+        return seconds
+
+
 def lock_timeout_option(fn: F) -> F:
     """--lock-timeout, for the commands that take the target's lease (apply, destroy)."""
     return click.option(
@@ -126,7 +147,7 @@ def lock_timeout_option(fn: F) -> F:
         "lock_timeout",
         default=0.0,
         show_default=True,
-        type=click.FloatRange(0),
+        type=Seconds(),
         metavar="SECONDS",
         help="Wait this long for another apply's lock on the target before giving up.",
     )(fn)

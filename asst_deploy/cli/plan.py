@@ -123,6 +123,8 @@ def error_report(exc: Exception) -> dict[str, object]:
         "message": (
             exc.format_message()
             if isinstance(exc, click.ClickException)
+            else exc.summary  # the problems follow, each in full
+            if isinstance(exc, SpecError)
             else str(exc)
             if expected
             else f"{type(exc).__name__}: {exc}"

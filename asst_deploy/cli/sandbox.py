@@ -7,13 +7,18 @@ import ipaddress
 import json
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import yaml
 
+from asst_deploy import yamlpos
 from asst_deploy.cli.common import current_output
-from asst_deploy.errors import AsstDeployError
+from asst_deploy.errors import AsstDeployError, Location, Problem
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
+
+if TYPE_CHECKING:
+    from asst_deploy.sandbox.model import ScriptedModel
 
 LOOPBACK_NAMES = {"localhost"}
 
@@ -71,6 +76,52 @@ def fault_config(
     if rule != FaultRule(retry_after=retry_after):
         config.rules.append(rule)
     return config
+
+
+def load_rules(path: Path) -> ScriptedModel:
+    """The rules file, or an AsstDeployError naming the file, the rule (its line and
+    `match`) and what to fix: a bad rule is the user's file, not a bug of the sandbox."""
+    from asst_deploy.sandbox.model import RuleError, ScriptedModel
+
+    try:
+        return ScriptedModel.from_file(path)
+    except RuleError as exc:
+        where, rule = _failing_rule(path)
+        if isinstance(where, Problem):  # the YAML itself: its own located message
+            message = str(where)
+        elif where is not None:
+            message = f"{where}: rule {rule}: {exc}"
+        else:  # about the file as a whole; the message names it already
+            message = str(exc)
+        raise AsstDeployError(
+            f"{message}\nFix the rules file {path} and serve again; nothing was served."
+        ) from None
+
+
+def _failing_rule(path: Path) -> tuple[Location | Problem | None, str]:
+    """Where the first rule that does not load is (the line of its `match`, else of the
+    rule) and how to name it, or the file's YAML problem: ScriptedModel's errors say what
+    is wrong, not where."""
+    from asst_deploy.sandbox.model import Rule, RuleError
+
+    problems: list[Problem] = []
+    docs = yamlpos.parse(path.read_text(encoding="utf-8"), str(path), problems)
+    if problems:
+        return problems[0], ""
+    if len(docs) != 1:
+        return None, ""
+    doc = docs[0]
+    base: tuple[str, ...] = ("rules",) if isinstance(doc.data, dict) else ()
+    rules = doc.data.get("rules") if base else doc.data
+    for index, raw in enumerate(rules if isinstance(rules, list) else ()):
+        try:
+            Rule.from_dict(raw)
+        except (RuleError, TypeError, AttributeError):
+            match = raw.get("match") if isinstance(raw, dict) else None
+            at: yamlpos.JsonPath = (*base, index, *(("match",) if match is not None else ()))
+            name = f"{index + 1}" + (f" (match {match!r})" if match is not None else "")
+            return doc.where(at), name
+    return None, ""
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -211,7 +262,6 @@ def serve(
     import uvicorn
 
     from asst_deploy.sandbox.app import Sandbox, create_app
-    from asst_deploy.sandbox.model import ScriptedModel
     from asst_deploy.sandbox.server import JSONErrorProtocol
     from asst_deploy.sandbox.store import Store
 
@@ -235,6 +285,8 @@ def serve(
         jitter_ms=jitter_ms,
         retry_after=retry_after,
     )
+    # before the store: a mistake in the rules must leave no --db file behind
+    model = load_rules(rules) if rules is not None else None
     state = Sandbox(
         store=Store(str(db) if db else None),
         api_key=api_key,
@@ -242,8 +294,8 @@ def serve(
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         faults=faults,
     )
-    if rules is not None:
-        state.model = ScriptedModel.from_file(rules)
+    if model is not None:
+        state.model = model
     if any_model and models:
         raise click.UsageError("choose one of --model and --any-model")
     if any_model or models:

@@ -5,15 +5,20 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
+from asst_deploy.cli import EXIT_INTERRUPTED
 from asst_deploy.cli.common import project_options
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.spec.loader import find_root
 
 PLUGIN = "asst_deploy.replay.plugin"
-PYTEST_USAGE_ERROR = 4  # pytest's code; the project's usage errors exit 1
+# pytest's exit codes (pytest.ExitCode, not imported: pytest loads only when tests run)
+PYTEST_INTERRUPTED = 2
+PYTEST_USAGE_ERROR = 4
+PYTEST_NO_TESTS = 5
 # the test extra: plan/apply and the pre-commit hooks install without them
 TEST_EXTRA = ("pytest", "vcr")
 
@@ -79,7 +84,17 @@ def test(
     pytest option passes through (`-q`, `-v`, `--maxfail=1`, `-p no:cacheprovider`; after
     `--`, everything does)."""
     require_test_extra()
+    if as_json and markdown:
+        raise click.UsageError("choose one of --json and --markdown")
     if parity:
+        # the two sides name the environments (and their targets): another choice of
+        # environment would be silently dropped, and the table read as if it applied
+        for name, given in (("--envs", envs), ("--env", env), ("--endpoint", target)):
+            if given:
+                raise click.UsageError(
+                    f"--parity ENV_A ENV_B names the environments to compare; drop {name}, "
+                    "or run without --parity"
+                )
         paths = [Path(a) for a in pytest_args if _is_path(a)]
         code = run_parity(parity, paths, mode, cassettes, poll, keyword, as_json, markdown)
         raise click.exceptions.Exit(code)
@@ -113,8 +128,34 @@ def test(
         args += ["-p", PLUGIN]
     # asst_deploy is imported already; pytest need not warn that it cannot rewrite it
     args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    code = int(pytest.main(args))
-    raise click.exceptions.Exit(1 if code == PYTEST_USAGE_ERROR else code)
+    interrupted = _Interrupted()
+    code = int(pytest.main(args, plugins=[interrupted]))
+    raise click.exceptions.Exit(exit_code(code, interrupted.seen))
+
+
+class _Interrupted:
+    """A pytest plugin that notes a Ctrl-C: pytest exits 2 for it and for collection errors
+    alike (both call this hook, the latter with its Session.Interrupted), which this
+    command tells apart: 130, and 1."""
+
+    seen = False
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        import pytest
+
+        self.seen = not isinstance(excinfo.value, pytest.Session.Interrupted)
+
+
+def exit_code(pytest_code: int, keyboard_interrupt: bool = False) -> int:
+    """pytest's exit status in the project's terms: 2 means "changes present" to scripts
+    built on `plan --detailed-exitcode`, so pytest's 2 (a script that does not parse, an
+    unknown environment in --envs: collection errors) is a mistake to fix, 1; its usage
+    error (4) and "no tests collected" (5: a path or -k that selects nothing) too."""
+    if pytest_code == PYTEST_INTERRUPTED:
+        return EXIT_INTERRUPTED if keyboard_interrupt else 1
+    if pytest_code in (PYTEST_USAGE_ERROR, PYTEST_NO_TESTS):
+        return 1
+    return pytest_code  # 0 passed, 1 failed, 3 pytest's internal error (a bug)
 
 
 def _is_path(arg: str) -> bool:

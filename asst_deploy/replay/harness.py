@@ -18,7 +18,7 @@ from asst_deploy.kinds import vector_store as store_kind
 from asst_deploy.remote.drivers.base import Driver, TurnError
 from asst_deploy.replay.outcome import ConversationError, Excluded, Outcome, TurnVerdict
 from asst_deploy.replay.safety import UnsafeScript, check_conversation
-from asst_deploy.spec.loader import PROJECT_FILE, environment_names, load_project, load_unchecked
+from asst_deploy.spec.loader import PROJECT_FILE, load_project, load_unchecked
 from asst_deploy.types import Json
 
 SpecForm = Callable[[AssistantSpec, Mapping[str, str]], dict[str, Json]]
@@ -49,7 +49,7 @@ class Settings:
 
 
 # the name of the environment of no `environments:` entry (the project file's own
-# targets and defaults), for --envs and --parity, unless the project declares one so named
+# targets and defaults), for --envs and --parity; the schema refuses it as an environment
 BASE = "base"
 
 
@@ -91,7 +91,7 @@ class Harness:
         key = self._key(script, env)
         if key not in self._projects:
             root, name, target = key
-            if name == BASE and BASE not in environment_names(root):
+            if name == BASE:  # no environment may be so named: it is the base
                 name = None
             self._projects[key] = load_project(root, name, target)
         return self._projects[key]

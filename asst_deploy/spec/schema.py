@@ -9,6 +9,9 @@ from asst_deploy.apis import API_GENERATIONS, DEFAULT_API, NAMES, agents
 
 SCHEMA_ID = "https://asst-deploy.dev/schema/spec.json"
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+# the name `asst-deploy test --envs` and `--parity` give the project file's own targets
+# and defaults (no `environments:` entry)
+RESERVED_ENVIRONMENT = "base"
 
 
 def _range(bounds: tuple[float, float], kind: str = "number") -> dict[str, Any]:
@@ -421,7 +424,13 @@ PROJECT_SCHEMA: dict[str, Any] = closed_object(
         "default_target": {"type": "string"},
         "vars": {"$ref": "#/$defs/vars"},
         "defaults": {"$ref": "#/$defs/defaults"},
-        "environments": {"type": "object", "additionalProperties": {"$ref": "#/$defs/environment"}},
+        "environments": {
+            "type": "object",
+            # `--envs base,...` and `--parity base ...` mean the project file's own targets
+            # and defaults: an environment of that name could never be chosen there
+            "propertyNames": {"not": {"const": RESERVED_ENVIRONMENT}},
+            "additionalProperties": {"$ref": "#/$defs/environment"},
+        },
         "replay": closed_object(
             {
                 "allow_modules": {

@@ -325,6 +325,15 @@ def describe(error: ValidationError) -> tuple[JsonPath, bool, str, str]:
         choices = error.validator_value if kind == "enum" else [error.validator_value]
         hint = suggest(str(value), [str(c) for c in choices])
         return path, False, f"'{field}' has an invalid value {value!r}", hint
+    if kind == "not" and "propertyNames" in error.relative_schema_path:
+        # only environments' names are refused so; the key itself is what to point at
+        return (
+            (*path, value),
+            True,
+            f"the environment name '{value}' is reserved: `asst-deploy test --envs` and "
+            "`--parity` use it for the project file's own targets and defaults",
+            f"rename the environment, e.g. to '{value}-env'",
+        )
     if kind == "maxLength":
         if path and error.relative_schema_path and "propertyNames" in error.relative_schema_path:
             return (

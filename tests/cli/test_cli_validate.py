@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -124,3 +125,65 @@ def test_python_m_version(run_cli: Run) -> None:
 
     result = run_cli("--version")
     assert (result.returncode, result.stdout) == (0, f"asst-deploy, version {__version__}\n")
+
+
+def _main(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI through its error boundary (main), as `asst-deploy` runs it."""
+    from asst_deploy.cli import main
+
+    runner = CliRunner()
+    with runner.isolation() as (out, err, _):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(args, code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def test_an_environment_named_base_is_refused_where_it_is_declared(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".asst-deploy"))
+    project_file = root / "asst-deploy.yaml"
+    text = project_file.read_text()
+    assert "\nenvironments:\n  dev:\n" in text
+    project_file.write_text(text.replace("\nenvironments:\n", "\nenvironments:\n  base: {}\n"))
+    line = text[: text.index("\nenvironments:\n")].count("\n") + 3
+    result = _main("validate", str(root))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (
+        f"{project_file}:{line}:3: the environment name 'base' is reserved: `asst-deploy test "
+        "--envs` and `--parity` use it for the project file's own targets and defaults "
+        "(rename the environment, e.g. to 'base-env')\n1 error found.\n"
+    )
+
+
+def test_many_problems_of_one_kind_show_twenty_and_a_count(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".asst-deploy"))
+    data = root / "data"
+    data.mkdir()
+    for i in range(500):
+        (data / f"row{i:03}.txt").write_text(f"row {i}\n")
+    (data / "typo.yaml").write_text("kind: asistant\nkey: typo\n")
+    project_file = root / "asst-deploy.yaml"
+    # one pattern too many: data/* matches every file of the folder, none of them a spec
+    patterns = "['assistants/*.yaml', 'vector_stores/*.yaml', 'data/*']"
+    project_file.write_text(project_file.read_text() + f"include: {patterns}\n")
+    result = _main("validate", str(root))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    mapping = "a spec document must be a mapping (start it with 'kind: assistant' or 'kind: "
+    assert [line for line in lines if mapping in line] == [
+        f"{data}/row{i:03}.txt:1:1: {mapping}vector_store')" for i in range(20)
+    ]
+    # another kind is not hidden by the many, and the total stays the whole count
+    assert f"{data}/typo.yaml:1:7: unknown kind 'asistant' (did you mean 'assistant'?)" in lines
+    assert lines[-2:] == [
+        "... and 480 more like: a spec document must be a mapping (not shown)",
+        "501 errors found.",
+    ]
+    assert len(lines) == 23
+    # --json is for programs: every problem, none left out
+    report = json.loads(_main("validate", str(root), "--json").stdout)
+    assert len(report["errors"]) == 501

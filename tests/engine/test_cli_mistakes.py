@@ -293,3 +293,29 @@ def test_an_environment_on_anothers_deployment_is_refused_before_any_call(
     assert "asst-deploy.yaml:" in result.err  # located, with what to do
     assert "give each environment its own target" in result.err
     assert (root / ".state/prod.db").read_bytes() == before
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e999", "-inf", "-1"])
+def test_a_lock_timeout_that_is_no_finite_wait_is_refused(proj: Path, value: str) -> None:
+    # `nan` passed the old `>= 0` range (no comparison with nan is true) and `inf` with it:
+    # with another apply holding the lock, the command would have waited forever
+    for command in ("apply", "destroy"):
+        result = run(command, str(proj), "--auto-approve", f"--lock-timeout={value}")
+        assert result.code == 1, result.err
+        assert "Invalid value for '--lock-timeout'" in result.err
+    assert not (proj / ".state/sandbox.db").exists()  # nothing was touched
+
+
+def test_a_finite_lock_timeout_is_taken(proj: Path) -> None:
+    assert run("apply", str(proj), "--auto-approve", "--lock-timeout", "0.5").code == 0
+
+
+def test_replace_of_an_unknown_key_names_the_keys_it_takes(proj: Path) -> None:
+    result = run("plan", str(proj), "--replace", "greter", "--replace", "nothing-like-it")
+    assert result.code == 1, result.err
+    assert (
+        "Error: --replace names no assistant or vector store of the project: "
+        "'greter' (did you mean 'greeter'?), 'nothing-like-it'; "
+        "the keys it takes: analyst, docs, greeter"
+    ) in result.err
+    assert ids(remote(proj)) == {}

@@ -226,3 +226,57 @@ def test_an_unknown_parity_environment_is_refused_before_anything_runs(
     assert exited.value.code == 1
     err = capsys.readouterr().err
     assert "has no environment 'agent' (it has: base, agents, dev, prod, responses;" in err
+
+
+def _test_command(example: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`asst-deploy test` in a process of its own (it runs pytest, which this one is)."""
+    return subprocess.run(
+        [sys.executable, "-m", "asst_deploy", "test", *args, "-p", "no:cacheprovider"],
+        cwd=example,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_script_that_does_not_parse_is_a_mistake_not_changes(example: Path) -> None:
+    # pytest exits 2 on a collection error, which means "changes present" in this project
+    (example / "conversations" / "broken.conv.yaml").write_text("assistant: [\n")
+    result = _test_command(example, "conversations", "--mode", "replay")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "conversations/broken.conv.yaml:2:1: invalid YAML" in output
+
+
+def test_a_misspelt_environment_in_envs_is_a_mistake_with_a_suggestion(example: Path) -> None:
+    result = _test_command(example, "conversations", "--mode", "replay", "--envs", "base,agnets")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "asst-deploy.yaml:47:1: unknown environment 'agnets' (did you mean 'agents'?)" in output
+
+
+def test_pytest_exit_codes_in_the_projects_terms() -> None:
+    from asst_deploy.cli.test import exit_code
+
+    assert [exit_code(code) for code in range(6)] == [0, 1, 1, 3, 1, 1]
+    assert exit_code(2, keyboard_interrupt=True) == 130
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--envs", "base,agents"], "--parity ENV_A ENV_B names the environments to compare; "
+         "drop --envs, or run without --parity"),
+        (["--env", "dev"], "--parity ENV_A ENV_B names the environments to compare; drop "
+         "--env, or run without --parity"),
+        (["--json", "--markdown"], "Error: choose one of --json and --markdown"),
+    ],
+)  # fmt: skip
+def test_options_parity_would_ignore_are_refused(
+    example: Path, capsys: pytest.CaptureFixture[str], extra: list[str], named: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["test", "conversations", "--parity", "base:replay", "agents:replay", *extra])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert named in err, err

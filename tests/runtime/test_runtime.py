@@ -14,6 +14,7 @@ import openai
 import pytest
 
 from asst_deploy import identity, runtime
+from asst_deploy.errors import SpecError
 from asst_deploy.remote.openai_backend import OpenAIBackend
 from asst_deploy.request_template import NotDeployed
 from asst_deploy.sandbox.model import ScriptedModel
@@ -100,6 +101,18 @@ def test_an_unknown_key_lists_the_known_ones_and_lists_nothing(spec_dir: Path) -
     assert backend.calls == []  # nothing listed for a key that cannot be answered
     assert assistants.request("thinker")["model"] == "o3-mini"
     assert backend.calls == []  # nor for an assistant with no vector store or file
+
+
+def test_invalid_specs_say_what_and_where_in_the_error_itself(spec_dir: Path) -> None:
+    thinker = spec_dir / "assistants/thinker.yaml"
+    thinker.write_text(thinker.read_text().replace("reasoning_effort:", "reasoning_efort:"))
+    with pytest.raises(SpecError) as caught:
+        runtime.load(spec_dir)
+    # an application logs str(exc): the count alone would hide which file to fix
+    assert str(caught.value) == (
+        "1 problem(s) in the specs:\n"
+        f"  {thinker}:4:1: unknown key 'reasoning_efort' (did you mean 'reasoning_effort'?)"
+    )
 
 
 def test_what_is_not_deployed_says_which_apply_to_run(spec_dir: Path) -> None:

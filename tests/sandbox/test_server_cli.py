@@ -87,3 +87,37 @@ def test_serve_warns_on_a_public_bind(monkeypatch: pytest.MonkeyPatch) -> None:
     assert served["host"] == "0.0.0.0" and served["port"] == 9999
     quiet = CliRunner().invoke(sandbox, ["serve"], env={"ASST_DEPLOY_SANDBOX_API_KEY": "sk-x"})
     assert quiet.exit_code == 0 and "Warning" not in quiet.output
+
+
+@pytest.mark.parametrize(
+    ("rules", "where", "what"),
+    [
+        # a nested quantifier: refused when the rules load (see test_rule_regex.py)
+        (
+            "rules:\n  - reply: hi\n  - match: '(a+)+$'\n    reply: x\n",
+            ":3:12: rule 2 (match '(a+)+$'): regex '(a+)+$' repeats a group",
+            "make the inner one possessive (a++) or atomic",
+        ),
+        ("- reply: hi\n- bogus: 1\n", ":2:3: rule 2: unknown rule keys: bogus", ""),
+        ("rules: [\n", ":2:1: invalid YAML: did not find expected node content", ""),
+    ],
+)
+def test_a_bad_rules_file_is_a_located_mistake_and_serves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rules: str, where: str, what: str
+) -> None:
+    from asst_deploy.cli import main
+
+    served: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(app))
+    path = tmp_path / "rules.yaml"
+    path.write_text(rules)
+    db = tmp_path / "sandbox.db"
+    runner = CliRunner()
+    with runner.isolation() as (_, err, _), pytest.raises(SystemExit) as exited:
+        main(["sandbox", "serve", "--rules", str(path), "--db", str(db), "--port", "0"])
+    message = err.getvalue().decode()
+    assert exited.value.code == 1, message
+    assert f"Error: {path}{where}" in message and what in message
+    assert f"Fix the rules file {path} and serve again; nothing was served." in message
+    assert "Unexpected error" not in message
+    assert served == [] and not db.exists()
