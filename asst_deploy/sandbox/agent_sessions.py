@@ -36,21 +36,13 @@ middle of one. A rule's `cost_cents` is spent by the turn's first model call. He
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from asst_deploy.sandbox import turns
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox
-from asst_deploy.sandbox.model import (
-    Rule,
-    RuleTemplateError,
-    Turn,
-    chunks,
-    render,
-    reply_for,
-    tokens,
-)
+from asst_deploy.sandbox.model import Reply, Rule, Turn, chunks, tokens
 from asst_deploy.sandbox.store import new_id
 
 SESSION = "agent.session"
@@ -226,44 +218,44 @@ class _Runner:
             self._fail_budget(at)
             return
         rule = Rule.from_dict(self.state["rule"]) if self.state["rule"] else None
-        values = self.state["values"]
         if rule is not None:
             self.session["spend_control"]["consumed"] += rule.cost_cents
-        try:
-            if rule is not None and rule.fails_session:
-                message = rule.error or "The scripted session failed."
-                self._fail(at, "internal_error", message, session=True)
-                return
-            if rule is not None and rule.status in ("failed", "expired"):
-                code = "server_error" if rule.status == "failed" else "request_timeout"
-                self._fail(at, code, rule.error or f"The scripted turn ended {rule.status}.")
-                return
-            if rule is not None and rule.function_calls:
-                self._call_functions(rule, values, at)
-                return
-            if rule is not None and rule.code_interpreter is not None:
-                if self.session["environment"]["type"] != "openai_hosted":
-                    self._fail(
-                        at,
-                        "sandbox_error",
-                        "The rule runs a command, but the session has no hosted environment.",
-                    )
-                    return
-                self._command(render(rule.code_interpreter.input, values), rule, values)
-            self._reply(rule, values, at)
-        except RuleTemplateError as exc:
-            self._fail(at, "server_error", f"sandbox rule error: {exc}")
+        hosted = self.session["environment"]["type"] == "openai_hosted"
+        offer = turns.Offer(functions=None, tool_types={"code_interpreter"} if hosted else set())
+        self._render(turns.decide(Turn(rule, self.state["values"]), offer), at)
 
-    def _call_functions(self, rule: Rule, values: dict[str, Any], at: float) -> None:
+    def _render(self, steps: list[turns.Step], at: float) -> None:
+        """The model's steps as turn items and events; the last one ends or parks the turn."""
+        for step in steps:
+            match step:
+                case turns.FunctionCalls():
+                    self._call_functions(step, at)
+                case turns.CodeStep():
+                    self._command(step)
+                case Reply():
+                    self._reply(step, at)
+                case turns.Ended(session=True):
+                    message = step.error or "The scripted session failed."
+                    self._fail(at, "internal_error", message, session=True)
+                case turns.Ended():
+                    code = "server_error" if step.status == "failed" else "request_timeout"
+                    self._fail(at, code, step.error or f"The scripted turn ended {step.status}.")
+                case turns.Lacks():  # only a command can lack: functions go unchecked here
+                    message = "The rule runs a command, but the session has no hosted environment."
+                    self._fail(at, "sandbox_error", message)
+                case turns.Broken():
+                    self._fail(at, "server_error", f"sandbox rule error: {step.error}")
+
+    def _call_functions(self, step: turns.FunctionCalls, at: float) -> None:
         turn = self.turn()
         calls = []
-        for call in rule.function_calls:
+        for call in step.calls:
             item = {
                 "id": new_id("fc"),
                 "type": "function_call",
                 "call_id": new_id("call"),
                 "name": call.name,
-                "arguments": call.render_arguments(values),
+                "arguments": call.arguments,
                 "status": "in_progress",
                 "turn_id": turn["id"],
             }
@@ -285,13 +277,12 @@ class _Runner:
         self.store.put(TURN, turn, parent=self.id)
         self.emit_session("requires_action")
 
-    def _command(self, command: str, rule: Rule, values: dict[str, Any]) -> None:
-        assert rule.code_interpreter is not None
-        logs = render(rule.code_interpreter.logs or "", values)
+    def _command(self, code: turns.CodeStep) -> None:
+        logs = code.logs or ""
         item = {
             "id": new_id("cmd"),
             "type": "command_execution",
-            "command": command,
+            "command": code.code,
             "cwd": "/workspace",
             "duration_ms": None,
             "exit_code": None,
@@ -313,8 +304,7 @@ class _Runner:
         item.update(status="completed", output=logs, exit_code=0, duration_ms=0)
         self.finish_item(item, index)
 
-    def _reply(self, rule: Rule | None, values: dict[str, Any], at: float) -> None:
-        reply = reply_for(Turn(rule, values))
+    def _reply(self, reply: Reply, at: float) -> None:
         turn = self.turn()
         item = {
             "id": new_id("msg"),
@@ -423,12 +413,11 @@ class _Runner:
         ]
         if any(c["result"] is None for c in self.state["calls"]):
             return
-        values = self.state["values"]
-        values["outputs"], values["arguments"] = {}, {}
-        for done in self.state["calls"]:
-            arguments = self._arguments(done["call_id"])
-            for key in (done["name"], done["call_id"]):
-                values["outputs"][key], values["arguments"][key] = done["result"], arguments
+        answered = [
+            turns.Answered(c["call_id"], c["name"], self._arguments(c["call_id"]), c["result"])
+            for c in self.state["calls"]
+        ]
+        self.state["values"] = turns.with_outputs(self.state["values"], answered)
         self.state["tokens_in"] += sum(tokens(c["result"]) for c in self.state["calls"])
         turn = self.turn()
         turn["status"] = "in_progress"
@@ -436,24 +425,18 @@ class _Runner:
         self.emit_session("in_progress")
         self.schedule(at, "answer")
 
-    def _arguments(self, call_id: str) -> Any:
+    def _arguments(self, call_id: str) -> str:
         for item in self.store.list(ITEM, parent=self.id):
             if item.get("call_id") == call_id and item["type"] == "function_call":
-                try:
-                    return json.loads(item["arguments"])
-                except ValueError:
-                    return item["arguments"]
-        return {}
+                return str(item["arguments"])
+        return "{}"
 
     def _answer(self, at: float) -> None:
         if self.over_budget():
             self._fail_budget(at)
             return
         rule = Rule.from_dict(self.state["rule"]) if self.state["rule"] else None
-        try:
-            self._reply(rule, self.state["values"], at)
-        except RuleTemplateError as exc:
-            self._fail(at, "server_error", f"sandbox rule error: {exc}")
+        self._render(turns.follow_up(Turn(rule, self.state["values"])), at)
 
     def cancel(self, at: float) -> None:
         turn = self.turn()

@@ -11,23 +11,13 @@ the events each transition emitted. submit_tool_outputs and cancel reschedule th
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from asst_deploy.sandbox import vectorstores
+from asst_deploy.sandbox import turns, vectorstores
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox
-from asst_deploy.sandbox.model import (
-    Hit,
-    Rule,
-    RuleTemplateError,
-    Turn,
-    chunks,
-    render,
-    reply_for,
-    tokens,
-)
+from asst_deploy.sandbox.model import Reply, Rule, RuleTemplateError, Turn, chunks, tokens
 from asst_deploy.sandbox.store import new_id
 
 ASSISTANT = "assistant"
@@ -205,47 +195,52 @@ class _Runner:
         self.status("cancelled", cancelled_at=int(at))
 
     def _act(self, at: float) -> None:
-        try:
-            self._turn(at)
-        except RuleTemplateError as exc:
-            self._fail(at, f"[sandbox] rule template error: {exc}")
-
-    def _turn(self, at: float) -> None:
         messages = self.store.list(MESSAGE, parent=self.thread_id)
         prompt = tokens(self.run["instructions"] or "") + sum(tokens(text_of(m)) for m in messages)
+        limit, usage = self.run["max_completion_tokens"], self.run["usage"]
+        budget = None if limit is None else limit - (usage["completion_tokens"] if usage else 0)
         saved = self.state["turn"]
         if saved is not None:  # resuming after tool outputs, which only a rule asks for
             turn = Turn(Rule.from_dict(saved["rule"]), saved["values"])
-            return self._reply(turn, None, at, prompt + self.state["output_tokens"])
+            prompt += self.state["output_tokens"]
+            return self._render(turns.follow_up(turn, max_tokens=budget), at, prompt)
         user = next((text_of(m) for m in reversed(messages) if m["role"] == "user"), "")
         assistant = self.store.get(ASSISTANT, self.run["assistant_id"]) or {
             "id": self.run["assistant_id"]
         }
-        turn = self.model.turn(user, assistant)
-        rule = turn.rule
-        self.state["turn"] = {"rule": rule and rule.to_dict(), "values": turn.values}
-        if rule is None:
-            return self._reply(turn, None, at, prompt)
-        if rule.status in ("failed", "expired"):
-            if rule.status == "failed":
-                return self._fail(at, rule.error or "[sandbox] the rule ends this run failed.")
-            return self.status("expired")
-        lacking = rule.lacking_tool(
-            {t["function"]["name"] for t in self.run["tools"] if t["type"] == "function"},
-            {t["type"] for t in self.run["tools"]},
+        try:
+            turn = self.model.turn(user, assistant)
+        except RuleTemplateError as exc:  # a rule's regex ran out of time
+            return self._render([turns.Broken(str(exc))], at, prompt)
+        self.state["turn"] = {"rule": turn.rule and turn.rule.to_dict(), "values": turn.values}
+        offer = turns.Offer(
+            functions={t["function"]["name"] for t in self.run["tools"] if t["type"] == "function"},
+            tool_types={t["type"] for t in self.run["tools"]},
+            search=lambda query: self._find(query, assistant, at),
         )
-        if lacking:
-            return self._fail(
-                at, f"[sandbox] the matched rule uses {lacking}, which this run lacks."
-            )
-        if rule.function_calls:
-            return self._call_functions(rule, turn.values, at, prompt)
-        hits = None
-        if rule.code_interpreter is not None:
-            self._interpret(rule, turn.values, at, prompt)
-        elif rule.file_search is not None:
-            hits = self._search(rule, turn.values, at, prompt, assistant)
-        self._reply(turn, hits, at, prompt)
+        self._render(turns.decide(turn, offer, max_tokens=budget), at, prompt)
+
+    def _render(self, steps: list[turns.Step], at: float, prompt: int) -> None:
+        """The model's steps as run steps and messages; the last one ends or parks the run."""
+        for step in steps:
+            match step:
+                case turns.FunctionCalls():
+                    self._call_functions(step, at, prompt)
+                case turns.CodeStep():
+                    self._interpret(step, at, prompt)
+                case turns.FileSearch():
+                    self._search(step, at, prompt)
+                case Reply():
+                    self._reply(step, at, prompt)
+                case turns.Ended(status="expired"):
+                    self.status("expired")
+                case turns.Ended():
+                    self._fail(at, step.error or "[sandbox] the rule ends this run failed.")
+                case turns.Lacks():
+                    message = f"[sandbox] the matched rule uses {step.tool}, which this run lacks."
+                    self._fail(at, message)
+                case turns.Broken():
+                    self._fail(at, f"[sandbox] rule template error: {step.error}")
 
     def _fail(self, at: float, message: str) -> None:
         self.status(
@@ -307,28 +302,28 @@ class _Runner:
             used["prompt_tokens"] + prompt, used["completion_tokens"] + completion
         )
 
-    def _call_functions(self, rule: Rule, values: dict[str, Any], at: float, prompt: int) -> None:
-        functions = [(c.name, c.render_arguments(values)) for c in rule.function_calls]
+    def _call_functions(self, step: turns.FunctionCalls, at: float, prompt: int) -> None:
         calls: list[dict[str, Any]] = [
-            {"id": new_id("call"), "type": "function", "function": {"name": n, "arguments": a}}
-            for n, a in functions
+            {
+                "id": new_id("call"),
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments},
+            }
+            for c in step.calls
         ]
-        step = self._new_step({"type": "tool_calls", "tool_calls": []}, at)
+        run_step = self._new_step({"type": "tool_calls", "tool_calls": []}, at)
         for i, call in enumerate(calls):
             detail = {**call, "function": {**call["function"], "output": None}}
-            step["step_details"]["tool_calls"].append(detail)
-            self._step_delta(step, {"index": i, **detail})
-        self.store.put(STEP, step, parent=self.run["id"])
-        self.state["step_id"] = step["id"]
-        self.state["step_usage"] = [prompt, sum(tokens(a) for _, a in functions)]
+            run_step["step_details"]["tool_calls"].append(detail)
+            self._step_delta(run_step, {"index": i, **detail})
+        self.store.put(STEP, run_step, parent=self.run["id"])
+        self.state["step_id"] = run_step["id"]
+        self.state["step_usage"] = [prompt, sum(tokens(c.arguments) for c in step.calls)]
         required = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
         self.status("requires_action", required_action=required)
 
-    def _interpret(self, rule: Rule, values: dict[str, Any], at: float, prompt: int) -> None:
-        code = rule.code_interpreter
-        assert code is not None
-        source = render(code.input, values)
-        outputs = [] if code.logs is None else [{"type": "logs", "logs": render(code.logs, values)}]
+    def _interpret(self, code: turns.CodeStep, at: float, prompt: int) -> None:
+        outputs = [] if code.logs is None else [{"type": "logs", "logs": code.logs}]
         call_id = new_id("call")
         step = self._new_step({"type": "tool_calls", "tool_calls": []}, at)
         start = {
@@ -337,7 +332,7 @@ class _Runner:
             "code_interpreter": {"input": "", "outputs": []},
         }
         self._step_delta(step, {"index": 0, **start})
-        for piece in chunks(source):
+        for piece in chunks(code.code):
             self._step_delta(
                 step, {"index": 0, "type": "code_interpreter", "code_interpreter": {"input": piece}}
             )
@@ -349,21 +344,13 @@ class _Runner:
         call = {
             "id": call_id,
             "type": "code_interpreter",
-            "code_interpreter": {"input": source, "outputs": outputs},
+            "code_interpreter": {"input": code.code, "outputs": outputs},
         }
         step["step_details"]["tool_calls"] = [call]
-        self._finish_step(step, at, _usage(prompt, tokens(source)))
+        self._finish_step(step, at, _usage(prompt, tokens(code.code)))
 
-    def _search(
-        self,
-        rule: Rule,
-        values: dict[str, Any],
-        at: float,
-        prompt: int,
-        assistant: Mapping[str, Any],
-    ) -> list[Hit]:
-        assert rule.file_search is not None
-        query = values["query"] = render(rule.file_search, values)
+    def _find(self, query: str, assistant: Mapping[str, Any], at: float) -> list[dict[str, Any]]:
+        """File search over the assistant's and the thread's vector stores."""
         thread = self.store.get(THREAD, self.thread_id) or {}
         store_ids = [*_vector_store_ids(assistant), *_vector_store_ids(thread)]
         limit = next(
@@ -374,9 +361,11 @@ class _Runner:
             ),
             None,
         )
-        results = vectorstores.search(
+        return vectorstores.search(
             self.store, store_ids, [query], now=at, max_num_results=limit or 3
         )
+
+    def _search(self, search: turns.FileSearch, at: float, prompt: int) -> None:
         call_id = new_id("call")
         step = self._new_step({"type": "tool_calls", "tool_calls": []}, at)
         self._step_delta(
@@ -384,12 +373,12 @@ class _Runner:
         )
         found = [
             {
-                "file_id": r["file_id"],
-                "file_name": r["filename"],
-                "score": r["score"],
-                "content": r["content"],
+                "file_id": hit.file_id,
+                "file_name": hit.filename,
+                "score": hit.score,
+                "content": [{"type": "text", "text": hit.passage}],
             }
-            for r in results
+            for hit in search.hits
         ]
         ranking = {"ranker": "default_2024_08_21", "score_threshold": 0.0}
         call = {
@@ -398,17 +387,9 @@ class _Runner:
             "file_search": {"ranking_options": ranking, "results": found},
         }
         step["step_details"]["tool_calls"] = [call]
-        self._finish_step(step, at, _usage(prompt, tokens(query)))
-        return [
-            Hit(r["file_id"], r["filename"], r["content"][0]["text"], r["score"]) for r in results
-        ]
+        self._finish_step(step, at, _usage(prompt, tokens(search.query)))
 
-    def _reply(self, turn: Turn, hits: list[Hit] | None, at: float, prompt: int) -> None:
-        limit = self.run["max_completion_tokens"]
-        used = self.run["usage"]["completion_tokens"] if self.run["usage"] else 0
-        reply = reply_for(
-            turn, hits=hits, max_tokens=None if limit is None else max(limit - used, 0)
-        )
+    def _reply(self, reply: Reply, at: float, prompt: int) -> None:
         message = message_object(
             self.thread_id,
             "assistant",
@@ -424,10 +405,7 @@ class _Runner:
         self.store.insert(MESSAGE, message, parent=self.thread_id)
         self.emit("thread.message.created", message)
         self.emit("thread.message.in_progress", message)
-        body = (
-            reply.text[: reply.annotations[0]["start_index"]] if reply.annotations else reply.text
-        )
-        for i, piece in enumerate(chunks(body)):
+        for i, piece in enumerate(chunks(reply.body)):
             self._text_delta(
                 message["id"], {"value": piece, **({"annotations": []} if i == 0 else {})}
             )
@@ -533,14 +511,13 @@ def submit_tool_outputs(
     now = sandbox.clock()
     runner = _runner(sandbox, run)
     by_id = {o["tool_call_id"]: o.get("output", "") for o in outputs}
-    values = runner.state["turn"]["values"]
-    values["outputs"], values["arguments"] = {}, {}
     runner.state["output_tokens"] = sum(tokens(o) for o in by_id.values())
-    for call in calls:
-        name, output = call["function"]["name"], by_id[call["id"]]
-        arguments = _parse(call["function"]["arguments"])
-        for key in (name, call["id"]):
-            values["outputs"][key], values["arguments"][key] = output, arguments
+    answered = [
+        turns.Answered(c["id"], c["function"]["name"], c["function"]["arguments"], by_id[c["id"]])
+        for c in calls
+    ]
+    saved = runner.state["turn"]
+    saved["values"] = turns.with_outputs(saved["values"], answered)
     with sandbox.store.transaction():
         step = sandbox.store.get(STEP, runner.state.pop("step_id"), parent=run["id"])
         assert step is not None
@@ -564,10 +541,3 @@ def cancel(sandbox: Sandbox, run: dict[str, Any]) -> dict[str, Any]:
         runner.status("cancelling")
         runner.save()
     return run
-
-
-def _parse(arguments: str) -> Any:
-    try:
-        return json.loads(arguments)
-    except ValueError:
-        return arguments

@@ -296,6 +296,7 @@ class Hit:
     filename: str
     passage: str
     score: float
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,12 @@ class Reply:
     text: str
     annotations: list[dict[str, Any]]
     status: Literal["completed", "incomplete"] = "completed"
+    cited: tuple[Hit, ...] = ()  # the hits the annotations cite, in order
+
+    @property
+    def body(self) -> str:
+        """The text without the citation markers appended to it."""
+        return self.text[: self.annotations[0]["start_index"]] if self.annotations else self.text
 
 
 @dataclass
@@ -406,4 +413,4 @@ def reply_for(
                 "file_citation": {"file_id": hit.file_id},
             }
         )
-    return Reply(text, annotations, "incomplete" if incomplete else "completed")
+    return Reply(text, annotations, "incomplete" if incomplete else "completed", tuple(hits or ()))

@@ -28,20 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asst_deploy.request_template import NAME_KEY
-from asst_deploy.sandbox import vectorstores
+from asst_deploy.sandbox import turns, vectorstores
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.filestore import get_file
-from asst_deploy.sandbox.model import (
-    Hit,
-    Rule,
-    RuleTemplateError,
-    Turn,
-    chunks,
-    render,
-    reply_for,
-    tokens,
-)
+from asst_deploy.sandbox.model import Reply, Rule, RuleTemplateError, Turn, chunks, tokens
 from asst_deploy.sandbox.store import new_id
 
 RESPONSE = "response"
@@ -393,17 +384,14 @@ class _Responder:
         self.state: dict[str, Any] = {"id": response["id"], "turn": None}
 
     def answer(self) -> None:
-        try:
-            self._answer()
-        except RuleTemplateError as exc:
-            self.response["output"] = []  # nothing half-said survives a broken rule
-            self._fail(f"[sandbox] rule template error: {exc}")
+        self._render(self._decide())
         self.response["usage"] = _usage(self.prompt, self.completion)
 
-    def _answer(self) -> None:
+    def _decide(self) -> list[turns.Step]:
+        limit = self.response["max_output_tokens"]
         resumed = self._resumed_turn()
         if resumed is not None:
-            return self._reply(resumed, None)
+            return turns.follow_up(resumed, max_tokens=limit)
         user = next(
             (
                 item_text(i)
@@ -415,29 +403,43 @@ class _Responder:
         metadata = self.response["metadata"] or {}
         name = metadata.get(ASSISTANT_NAME_KEY) or metadata.get(SPEC_NAME_KEY)
         who = {"id": metadata.get(ASSISTANT_ID_KEY), "name": name}
-        turn = self.sandbox.model.turn(user, who)
-        rule = turn.rule
-        self.state["turn"] = {"rule": rule and rule.to_dict(), "values": turn.values}
-        if rule is None:
-            return self._reply(turn, None)
-        if rule.status in ("failed", "expired"):
-            return self._fail(rule.error or f"[sandbox] the rule ends this response {rule.status}.")
-        lacking = rule.lacking_tool(
-            {t["name"] for t in self.response["tools"] if t["type"] == "function"},
-            {t["type"] for t in self.response["tools"]},
+        try:
+            turn = self.sandbox.model.turn(user, who)
+        except RuleTemplateError as exc:  # a rule's regex ran out of time
+            return [turns.Broken(str(exc))]
+        self.state["turn"] = {"rule": turn.rule and turn.rule.to_dict(), "values": turn.values}
+        offer = turns.Offer(
+            functions={t["name"] for t in self.response["tools"] if t["type"] == "function"},
+            tool_types={t["type"] for t in self.response["tools"]},
+            search=self._find,
+            code_logs=INCLUDE_OUTPUTS in self.include,
         )
-        if lacking:
-            return self._fail(
-                f"[sandbox] the matched rule uses {lacking}, which this request lacks."
-            )
-        if rule.function_calls:
-            return self._call_functions(rule, turn.values)
-        hits = None
-        if rule.code_interpreter is not None:
-            self._interpret(rule, turn.values)
-        elif rule.file_search is not None:
-            hits = self._search(rule, turn.values)
-        self._reply(turn, hits)
+        return turns.decide(turn, offer, max_tokens=limit)
+
+    def _render(self, steps: list[turns.Step]) -> None:
+        """The model's steps as output items; the last one ends the response."""
+        for step in steps:
+            match step:
+                case turns.FunctionCalls():
+                    self._call_functions(step)
+                case turns.CodeStep():
+                    self._interpret(step)
+                case turns.FileSearch():
+                    self._search(step)
+                case Reply():
+                    self._reply(step)
+                case turns.Ended():
+                    self._fail(
+                        step.error or f"[sandbox] the rule ends this response {step.status}."
+                    )
+                case turns.Lacks():
+                    self._fail(
+                        f"[sandbox] the matched rule uses {step.tool}, which this request lacks."
+                    )
+                case turns.Broken():
+                    self.completion += step.spent
+                    self.response["output"] = []  # nothing half-said survives a broken rule
+                    self._fail(f"[sandbox] rule template error: {step.error}")
 
     def _resumed_turn(self) -> Turn | None:
         """The rule that made the calls the input answers, with their outputs as values."""
@@ -448,16 +450,15 @@ class _Responder:
         state = link and store.get(STATE, link["response_id"])
         if not state or not state["turn"] or not state["turn"]["rule"]:
             return None
-        values = copy.deepcopy(state["turn"]["values"])
-        values["outputs"], values["arguments"] = {}, {}
         outputs = {i["call_id"]: i for i in self.context if i["type"] == "function_call_output"}
-        for call in self.context:
-            if call["type"] != "function_call" or call["call_id"] not in outputs:
-                continue
-            output = item_text(outputs[call["call_id"]])
-            arguments = _parse(call["arguments"])
-            for key in (call["name"], call["call_id"]):
-                values["outputs"][key], values["arguments"][key] = output, arguments
+        answered = [
+            turns.Answered(
+                c["call_id"], c["name"], c["arguments"], item_text(outputs[c["call_id"]])
+            )
+            for c in self.context
+            if c["type"] == "function_call" and c["call_id"] in outputs
+        ]
+        values = turns.with_outputs(state["turn"]["values"], answered)
         self.state["turn"] = {"rule": state["turn"]["rule"], "values": values}
         return Turn(Rule.from_dict(state["turn"]["rule"]), values)
 
@@ -471,33 +472,26 @@ class _Responder:
         self.response["output"].append(item)
         return item
 
-    def _call_functions(self, rule: Rule, values: dict[str, Any]) -> None:
-        for call in rule.function_calls:
-            arguments = call.render_arguments(values)
-            self.completion += tokens(arguments)
+    def _call_functions(self, step: turns.FunctionCalls) -> None:
+        for call in step.calls:
+            self.completion += tokens(call.arguments)
             self._add(
                 {
                     "id": new_id("fc"),
                     "type": "function_call",
                     "status": "completed",
-                    "arguments": arguments,
+                    "arguments": call.arguments,
                     "call_id": new_id("call"),
                     "name": call.name,
                 }
             )
         self._finish()
 
-    def _interpret(self, rule: Rule, values: dict[str, Any]) -> None:
-        code = rule.code_interpreter
-        assert code is not None
-        source = render(code.input, values)
-        self.completion += tokens(source)
+    def _interpret(self, code: turns.CodeStep) -> None:
+        self.completion += tokens(code.code)
         outputs = None
         if INCLUDE_OUTPUTS in self.include:
-            logs = (
-                [] if code.logs is None else [{"type": "logs", "logs": render(code.logs, values)}]
-            )
-            outputs = logs
+            outputs = [] if code.logs is None else [{"type": "logs", "logs": code.logs}]
         tool = next(t for t in self.response["tools"] if t["type"] == "code_interpreter")
         container = tool["container"]
         self._add(
@@ -505,20 +499,19 @@ class _Responder:
                 "id": new_id("ci"),
                 "type": "code_interpreter_call",
                 "status": "completed",
-                "code": source,
+                "code": code.code,
                 "container_id": container if isinstance(container, str) else _container_id(),
                 "outputs": outputs,
             }
         )
 
-    def _search(self, rule: Rule, values: dict[str, Any]) -> list[Hit]:
-        assert rule.file_search is not None
-        query = values["query"] = render(rule.file_search, values)
+    def _find(self, query: str) -> list[dict[str, Any]]:
+        """File search over the vector stores the request's file_search tools name."""
         tools = [t for t in self.response["tools"] if t["type"] == "file_search"]
         store_ids = [i for t in tools for i in t["vector_store_ids"]]
         tool = tools[0]
         requested = next(t for t in self.requested_tools if t["type"] == "file_search")
-        results = vectorstores.search(
+        return vectorstores.search(
             self.sandbox.store,
             store_ids,
             [query],
@@ -527,42 +520,35 @@ class _Responder:
             filters=tool["filters"],
             score_threshold=tool["ranking_options"].get("score_threshold", 0.0),
         )
-        self.completion += tokens(query)
+
+    def _search(self, search: turns.FileSearch) -> None:
+        self.completion += tokens(search.query)
         found = None
         if INCLUDE_RESULTS in self.include:
             found = [
                 {
-                    "attributes": r["attributes"],
-                    "file_id": r["file_id"],
-                    "filename": r["filename"],
-                    "score": r["score"],
-                    "text": r["content"][0]["text"],
+                    "attributes": dict(hit.attributes),
+                    "file_id": hit.file_id,
+                    "filename": hit.filename,
+                    "score": hit.score,
+                    "text": hit.passage,
                 }
-                for r in results
+                for hit in search.hits
             ]
         self._add(
             {
                 "id": new_id("fs"),
                 "type": "file_search_call",
                 "status": "completed",
-                "queries": [query],
+                "queries": [search.query],
                 "results": found,
             }
         )
-        return [
-            Hit(r["file_id"], r["filename"], r["content"][0]["text"], r["score"]) for r in results
-        ]
 
-    def _reply(self, turn: Turn, hits: list[Hit] | None) -> None:
-        limit = self.response["max_output_tokens"]
-        reply = reply_for(
-            turn, hits=hits, max_tokens=None if limit is None else max(limit - self.completion, 0)
-        )
+    def _reply(self, reply: Reply) -> None:
         # The Assistants API marks citations in the text; the Responses API puts each
         # annotation at an index in the plain text instead.
-        text = (
-            reply.text[: reply.annotations[0]["start_index"]] if reply.annotations else reply.text
-        )
+        text = reply.body
         annotations = [
             {
                 "type": "file_citation",
@@ -570,15 +556,14 @@ class _Responder:
                 "filename": hit.filename,
                 "index": len(text),
             }
-            for hit in hits or ()
+            for hit in reply.cited
         ]
         self.completion += tokens(text)
-        status = "incomplete" if reply.status == "incomplete" else "completed"
         self._add(
             {
                 "id": new_id("msg"),
                 "type": "message",
-                "status": status,
+                "status": reply.status,
                 "content": [
                     {
                         "type": "output_text",
@@ -590,7 +575,7 @@ class _Responder:
                 "role": "assistant",
             }
         )
-        if status == "incomplete":
+        if reply.status == "incomplete":
             self.response.update(
                 status="incomplete", incomplete_details={"reason": "max_output_tokens"}
             )
@@ -600,13 +585,6 @@ class _Responder:
 
 def _container_id() -> str:
     return "cntr_" + secrets.token_hex(24)
-
-
-def _parse(arguments: str) -> Any:
-    try:
-        return json.loads(arguments)
-    except ValueError:
-        return arguments
 
 
 def check_resources(sandbox: Sandbox, tools: Sequence[Mapping[str, Any]]) -> None:
