@@ -24,6 +24,8 @@ class Action:
 
     symbol: ClassVar[str] = "?"
     verb: ClassVar[str] = "?"
+    # what a saved plan's action must hold (and hold non-null): planfile checks it
+    required: ClassVar[tuple[str, ...]] = ("kind", "key", "remote_id")
 
     kind: str
     key: str  # spec key, or a file's project-relative path
@@ -38,6 +40,7 @@ class Action:
 class Create(Action):
     symbol: ClassVar[str] = "+"
     verb: ClassVar[str] = "create"
+    required: ClassVar[tuple[str, ...]] = ("kind", "key", "after")  # its id comes with it
     after: Json = None
 
 
@@ -48,6 +51,7 @@ class Update(Action):
 
     symbol: ClassVar[str] = "~"
     verb: ClassVar[str] = "update"
+    required: ClassVar[tuple[str, ...]] = ("kind", "key", "remote_id", "after")
     before: Json = None
     after: Json = None
     changes: tuple[FieldChange, ...] = ()
@@ -64,6 +68,7 @@ class Replace(Action):
 
     symbol: ClassVar[str] = "-/+"
     verb: ClassVar[str] = "replace"
+    required: ClassVar[tuple[str, ...]] = ("kind", "key", "remote_id", "after")
     before: Json = None
     after: Json = None
     changes: tuple[FieldChange, ...] = ()
@@ -75,7 +80,7 @@ class Replace(Action):
 class Delete(Action):
     symbol: ClassVar[str] = "-"
     verb: ClassVar[str] = "delete"
-    before: Json = None
+    before: Json | None = None  # a file's: it has no canonical form
 
 
 @dataclass(frozen=True)

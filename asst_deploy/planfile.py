@@ -6,6 +6,8 @@ each holds), so a plan of any generation reads back as it was written.
 
 from __future__ import annotations
 
+import dataclasses
+
 from asst_deploy import kinds
 from asst_deploy.apis import API_GENERATIONS, DEFAULT_API, kinds_of
 from asst_deploy.errors import AsstDeployError
@@ -63,42 +65,109 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "dict?": (dict, type(None)),
     "list": (list,),
 }
-_PLAN_FIELDS = {
-    "project": "str",
-    "environment": "str?",
-    "target": "str",
-    "actions": "list",
-    "kept": "list",
-    "refused": "list",
-    "files": "dict",
-    "endpoint": "str",
-    "api": "str",
-    "lease_generation": "int",
-    "prune": "bool",
-    "only": "list",
-    "mode": "str",
-    "replace": "list",
+# A field's JSON type, from its annotation in asst_deploy/plan.py ("?": or null). The
+# tables below, and the plan file's JSON Schema, are made from the action types.
+_ANNOTATIONS = {
+    "str": "str",
+    "str | None": "str?",
+    "int": "int",
+    "bool": "bool",
+    "Json": "dict",  # a canonical form
+    "Json | None": "dict?",
+    "Mode": "str",
+    "dict[str, str]": "dict",
 }
+
+
+def _fields(cls: type, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Field name -> JSON type of a plan type; a tuple is a list."""
+    return {
+        f.name: "list" if str(f.type).startswith("tuple[") else _ANNOTATIONS[str(f.type)]
+        for f in dataclasses.fields(cls)
+        if f.name not in skip
+    }
+
+
+_PLAN_FIELDS = _fields(Plan, skip=("format_version",))  # read first, apart
 _REQUIRED = ("project", "target", "actions")
+
+
+def _action_fields(action: type[Action]) -> dict[str, str]:
+    """An action's fields, the ones it requires non-null (`required`)."""
+    found = {"action": "str", **_fields(action)}
+    return {n: t.rstrip("?") if n in action.required else t for n, t in found.items()}
+
+
 _ACTION_FIELDS: dict[str, dict[str, str]] = {
-    "create": {"after": "dict"},
-    "update": {
-        "before": "dict",
-        "after": "dict",
-        "changes": "list",
-        "drift": "bool",
-        "adopt": "bool",
-        "refresh": "bool",
-    },
-    "replace": {
-        "before": "dict",
-        "after": "dict",
-        "changes": "list",
-        "reason": "str",
-        "drift": "bool",
-    },
-    "delete": {"before": "dict?"},
+    verb: _action_fields(action) for verb, action in ACTION_TYPES.items()
 }
+_JSON_TYPES = {"str": "string", "int": "integer", "bool": "boolean", "dict": "object"}
+
+
+def _json_type(spec: str) -> dict[str, Json]:
+    if spec == "list":
+        return {"type": "array"}
+    name = _JSON_TYPES[spec.rstrip("?")]
+    return {"type": [name, "null"] if spec.endswith("?") else name}
+
+
+def plan_schema() -> dict[str, Json]:
+    """The JSON Schema of a saved plan file, made from the action types and the registries
+    (`asst-deploy schema plan`); `from_json` checks a file against the same tables."""
+    actions = []
+    for verb, fields in _ACTION_FIELDS.items():
+        properties = {name: _json_type(spec) for name, spec in fields.items()}
+        properties |= {"action": {"const": verb}, "kind": {"enum": list(kinds.KINDS)}}
+        properties["key"] = {"type": "string", "minLength": 1}
+        actions.append(
+            {
+                "if": {"properties": {"action": {"const": verb}}, "required": ["action"]},
+                "then": {
+                    "type": "object",
+                    "properties": properties,
+                    "required": ["action", *ACTION_TYPES[verb].required],
+                    "additionalProperties": False,
+                },
+            }
+        )
+    properties = {name: _json_type(spec) for name, spec in _PLAN_FIELDS.items()}
+    properties |= {
+        "format_version": {"const": FORMAT_VERSION},
+        "kind": {"const": "asst-deploy-plan"},
+        "root": {"type": "string"},
+        "summary": {"type": "object"},
+        "api": {"enum": list(API_GENERATIONS), "default": DEFAULT_API},
+        "mode": {"enum": [str(m) for m in Mode], "default": str(Mode.NORMAL)},
+        "actions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"action": {"enum": list(ACTION_TYPES)}},
+                "required": ["action"],
+                "allOf": actions,
+            },
+        },
+        "kept": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {name: _json_type(spec) for name, spec in _fields(Keep).items()},
+                "required": ["kind", "key", "remote_id"],
+                "additionalProperties": False,
+            },
+        },
+    }
+    for name in ("refused", "only", "replace"):
+        properties[name] = {"type": "array", "items": {"type": "string"}}
+    properties["files"] = {"type": "object", "additionalProperties": {"type": "string"}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "asst-deploy saved plan",
+        "type": "object",
+        "properties": properties,
+        "required": ["format_version", *_REQUIRED],
+        "additionalProperties": False,
+    }
 
 
 def _type_problem(where: str, value: Json, spec: str) -> str | None:
@@ -171,17 +240,14 @@ def _action_problems(where: str, raw: Json, held: list[str]) -> list[str]:
     if verb not in _ACTION_FIELDS:
         return [f"{where}.action: expected one of {', '.join(_ACTION_FIELDS)}, got {verb!r}"]
     problems: list[str] = []
-    fields = {"action": "str", "kind": "str", "key": "str", "fingerprint": "str?"}
-    fields |= {"remote_id": "str?" if verb == "create" else "str"}
-    fields |= _ACTION_FIELDS[verb]
+    fields = _ACTION_FIELDS[verb]
     unknown = sorted(set(raw) - set(fields))
     if unknown:
         problems.append(f"{where}: unknown fields {', '.join(unknown)}")
+    required = ("action", *ACTION_TYPES[verb].required)
     for name, spec in fields.items():
         if name not in raw:
-            if name in ("action", "kind", "key", "remote_id", "after") and not (
-                name == "remote_id" and verb == "create"
-            ):
+            if name in required:
                 problems.append(f"{where}.{name}: missing")
             continue
         problem = _type_problem(f"{where}.{name}", raw[name], spec)

@@ -269,3 +269,30 @@ def test_a_plan_made_before_another_apply_landed_is_refused(proj: Path, tmp_path
     result = run("apply", str(out))
     assert result.code == 1, result.err
     assert "another apply landed since the plan was made (lease generation 1, now 2)" in result.err
+
+
+def test_every_saved_plan_is_valid_against_the_schema_made_from_the_action_types(
+    proj: Path, tmp_path: Path, api: str
+) -> None:
+    import jsonschema
+
+    schema = json.loads(run("schema", "plan").out)
+    verbs = {
+        v["if"]["properties"]["action"]["const"]
+        for v in schema["properties"]["actions"]["items"]["allOf"]
+    }
+    assert verbs == {"create", "update", "replace", "delete"}
+    made = json.loads(saved(proj, tmp_path).read_text())
+    jsonschema.validate(made, schema)
+    assert run("apply", str(proj), "--auto-approve").code == 0
+    (proj / "assistants/greeter.yaml").unlink()
+    rename_docs(proj, "Docs v2")
+    changed = json.loads(saved(proj, tmp_path, "--prune").read_text())
+    jsonschema.validate(changed, schema)
+    assert {a["action"] for a in changed["actions"]} >= {"update"}
+    destroyed = json.loads(saved(proj, tmp_path, "--destroy").read_text())
+    jsonschema.validate(destroyed, schema)
+    # and it refuses what the checker refuses: an update without its remote id
+    changed["actions"][0].pop("remote_id")
+    with pytest.raises(jsonschema.ValidationError, match="'remote_id' is a required property"):
+        jsonschema.validate(changed, schema)
