@@ -101,17 +101,29 @@ class Replay:
             driver = run.harness.driver(
                 run.api, run.harness.replay_client(), run.project, _no_sleep
             )
-            verdicts = run.harness.once(
-                outcome,
-                driver,
-                run.script,
-                conversation,
-                run.project,
-                run.spec,
-                run.shown,
-                assistant_id if isinstance(assistant_id, str) else None,
-            )
+            found = assistant_id if isinstance(assistant_id, str) else None
+            verdicts = _turns(run, outcome, driver, found, conversation)
         return outcome, verdicts
+
+
+def _turns(
+    run: Run,
+    outcome: Outcome,
+    driver: Driver,
+    assistant: str | None,
+    conversation: Conversation | None = None,
+) -> list[TurnVerdict]:
+    """One run of the conversation's turns through `driver`, into `outcome`."""
+    return run.harness.once(
+        outcome,
+        driver,
+        run.script,
+        conversation or run.conversation,
+        run.project,
+        run.spec,
+        run.shown,
+        assistant,
+    )
 
 
 def _deployed(run: Run, client: Any) -> str:
@@ -146,16 +158,7 @@ class Record:
             driver = run.harness.driver(
                 run.api, client, run.project, record_stream=cassette.stream_recorder(tape)
             )
-            verdicts = run.harness.once(
-                outcome,
-                driver,
-                run.script,
-                run.conversation,
-                run.project,
-                run.spec,
-                run.shown,
-                assistant,
-            )
+            verdicts = _turns(run, outcome, driver, assistant)
         return outcome, verdicts
 
 
@@ -169,16 +172,7 @@ class Live:
         driver = run.harness.driver(run.api, client, run.project)
         verdicts: list[TurnVerdict] = []
         for _ in range(run.conversation.repeat):
-            verdicts = run.harness.once(
-                outcome,
-                driver,
-                run.script,
-                run.conversation,
-                run.project,
-                run.spec,
-                run.shown,
-                assistant,
-            )
+            verdicts = _turns(run, outcome, driver, assistant)
         return outcome, verdicts
 
 
