@@ -73,7 +73,7 @@ def unknown(param: str) -> APIError:
     return APIError(400, f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
 
 
-def _limit_error(param: str, kind: str, value: Any, bound: Any, above: bool) -> APIError:
+def limit_error(param: str, kind: str, value: Any, bound: Any, above: bool) -> APIError:
     word, sign = ("above maximum", "<=") if above else ("below minimum", ">=")
     return APIError(
         400,
@@ -137,9 +137,9 @@ class Int(Schema):
         ):
             raise invalid_type(path, "an integer", describe(value))
         if self.min is not None and value < self.min:
-            raise _limit_error(path, "integer", value, self.min, above=False)
+            raise limit_error(path, "integer", value, self.min, above=False)
         if self.max is not None and value > self.max:
-            raise _limit_error(path, "integer", value, self.max, above=True)
+            raise limit_error(path, "integer", value, self.max, above=True)
         return int(value)
 
 
@@ -152,9 +152,9 @@ class Num(Schema):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise invalid_type(path, "a number", describe(value))
         if self.min is not None and value < self.min:
-            raise _limit_error(path, "decimal", value, _num(self.min), above=False)
+            raise limit_error(path, "decimal", value, _num(self.min), above=False)
         if self.max is not None and value > self.max:
-            raise _limit_error(path, "decimal", value, _num(self.max), above=True)
+            raise limit_error(path, "decimal", value, _num(self.max), above=True)
         return value
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import httpx2
 import openai
 import pytest
 
 from asst_deploy.sandbox.app import Sandbox
+from asst_deploy.sandbox.server import SandboxServer
+from tests.sandbox.conftest import API_KEY
 
 
 def test_upload_answers_the_recorded_shape(client: openai.OpenAI) -> None:
@@ -116,3 +119,28 @@ async def test_async_file_roundtrip(aclient: openai.AsyncOpenAI) -> None:
     assert (await aclient.files.content(file.id)).read() == b"async bytes"
     assert file.id in [f.id async for f in aclient.files.list(purpose="user_data")]
     assert (await aclient.files.delete(file.id)).deleted
+
+
+@pytest.mark.parametrize(
+    ("seconds", "code"),
+    [
+        ("9" * 5000, "integer_above_max_value"),  # past what int() reads: was a 500
+        ("-" + "9" * 30, "integer_below_min_value"),
+        ("²", "invalid_type"),  # a digit to str.isdigit, not an integer
+    ],
+)
+def test_an_odd_expiry_is_a_400_not_a_500(server: SandboxServer, seconds: str, code: str) -> None:
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    with httpx2.Client(base_url=server.base_url, headers=auth) as raw:
+        answer = raw.post(
+            "/files",
+            data={
+                "purpose": "assistants",
+                "expires_after[anchor]": "created_at",
+                "expires_after[seconds]": seconds,
+            },
+            files={"file": ("a.txt", b"hello")},
+        )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == code
+    assert answer.json()["error"]["param"] == "expires_after.seconds"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -11,7 +13,7 @@ from asst_deploy.sandbox.apierrors import APIError, invalid_type
 from asst_deploy.sandbox.app import sandbox_of
 from asst_deploy.sandbox.filestore import KIND, create_file, delete_file, file_content, get_file
 from asst_deploy.sandbox.routes.common import path_param, store_listing
-from asst_deploy.sandbox.validation import Int, Str, missing, unknown
+from asst_deploy.sandbox.validation import Int, Str, limit_error, missing, unknown
 
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 # Purposes the real service refuses to hand back (the model's inputs stay private).
@@ -60,6 +62,10 @@ async def create(request: Request) -> JSONResponse:
     return JSONResponse(obj)
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+_MIN_EXPIRY, _MAX_EXPIRY = 3600, 2_592_000  # an hour, 30 days: the real bounds
+
+
 def _expiry(anchor: object, seconds: object) -> int | None:
     """Seconds until the upload expires (expires_after[anchor]=created_at, [seconds])."""
     if anchor is None and seconds is None:
@@ -70,9 +76,15 @@ def _expiry(anchor: object, seconds: object) -> int | None:
         raise missing("expires_after.seconds")
     Str(enum=["created_at"]).check(anchor, "expires_after.anchor")
     text = str(seconds)
-    if not text.lstrip("-").isdigit():
+    if not _INTEGER.fullmatch(text):  # ASCII digits only: int() takes '²' and '٣' too
         raise invalid_type("expires_after.seconds", "an integer", "a string")
-    value: int = Int(min=3600, max=2_592_000).check(int(text), "expires_after.seconds")
+    bounds = Int(min=_MIN_EXPIRY, max=_MAX_EXPIRY)
+    if len(text.lstrip("-")) > 18:
+        # far out of range, and past what int() reads (4300 digits): said as it was sent
+        above = not text.startswith("-")
+        bound = _MAX_EXPIRY if above else _MIN_EXPIRY
+        raise limit_error("expires_after.seconds", "integer", text, bound, above=above)
+    value: int = bounds.check(int(text), "expires_after.seconds")
     return value
 
 
