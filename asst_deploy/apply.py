@@ -115,6 +115,17 @@ class ApplyError(AsstDeployError):
         return f"Error: {self}"
 
 
+class Stop(AsstDeployError):
+    """Raised by a write refused before it was sent because nothing more may be written
+    (the lease was lost: lease.py). The run stops at once instead of failing each action
+    in turn, and apply_plan raises it, told how far the run got."""
+
+    def stopped_after(self, done: int) -> Stop:
+        return type(self)(
+            f"{self}\nStopped after {done} successful action(s), before any further write."
+        )
+
+
 class _Run:
     def __init__(
         self,
@@ -144,6 +155,7 @@ class _Run:
         }
         self.stores = {o.id: o for o in remote.all_objects()}
         self.failures: list[str] = []
+        self.stopped: Stop | None = None
         self.done = 0
         # what was done, for `apply --json`: one entry per action and phase, in order done
         self.results: list[dict[str, Json]] = []
@@ -242,11 +254,15 @@ class _Run:
     def run_phase(self, jobs: list[tuple[Action, Callable[[], None]]]) -> None:
         def run(job: tuple[Action, Callable[[], None]]) -> None:
             action, fn = job
+            if self.stopped is not None:
+                return
             step = f"[{next(self.started)}/{self.total}]"
             self.status(f"{step} {action.verb} {action.kind} {action.key}")
             try:
                 fn()
                 self.done += 1
+            except Stop as exc:
+                self.stopped = self.stopped or exc
             except AsstDeployError as exc:
                 self.failures.append(f"{action.verb} {action.kind} {action.key}: {exc}")
 
@@ -262,7 +278,7 @@ class _Run:
                 if a.kind == kind and isinstance(a, Create | Update | Replace)
             ]
             self.run_phase(jobs)
-            if self.failures:
+            if self.failures or self.stopped:
                 return  # later phases depend on this one: stop, nothing is half-linked
         for kind in reversed(order):
             jobs = [
@@ -271,6 +287,8 @@ class _Run:
                 if a.kind == kind and isinstance(a, Delete | Replace) and a.remote_id
             ]
             self.run_phase(jobs)
+            if self.stopped:
+                return
 
 
 def step_count(plan: Plan) -> int:
@@ -310,6 +328,8 @@ def apply_plan(
     finally:
         if results is not None:
             results.extend(run.results)
+    if run.stopped is not None:
+        raise run.stopped.stopped_after(run.done)
     if run.failures:
         raise ApplyError(run.failures, run.done)
     return run.done

@@ -183,7 +183,9 @@ def _apply(
     with (
         finished,
         connect(project.target, trace=output.trace()) as backend,
-        lease.held(backend, project.name, retry=retry, timeout=lock_timeout) as held,
+        lease.held(
+            backend, project.name, retry=retry, timeout=lock_timeout, note=output.note
+        ) as held,
     ):
         if saved:
             remote = deploy.read_remote(backend, retry)
@@ -229,7 +231,7 @@ def _apply(
             apply_plan(
                 the_plan,
                 project.root,
-                backend,
+                held.guard(backend),  # stops before a write once the lock is lost
                 remote,
                 options=Options(parallelism=parallelism, retry=retry),
                 progress=bar.done,

@@ -62,7 +62,9 @@ def _destroy(
     retry = with_target_retries(output.retry_policy(), project.target)
     with (
         connect(project.target, trace=output.trace()) as backend,
-        lease.held(backend, project.name, retry=retry, timeout=lock_timeout) as held,
+        lease.held(
+            backend, project.name, retry=retry, timeout=lock_timeout, note=output.note
+        ) as held,
     ):
         remote = deploy.read_remote(backend, retry)
         the_plan = deploy.destroy_plan(project, remote)
@@ -92,7 +94,7 @@ def _destroy(
             apply_plan(
                 the_plan,
                 project.root,
-                backend,
+                held.guard(backend),  # stops before a write once the lock is lost
                 remote,
                 options=Options(retry=retry),
                 progress=bar.done,

@@ -22,14 +22,34 @@ from asst_deploy.spec.loader import load_project
 )
 @project_options
 @click.option("--auto-approve", is_flag=True, help="Unlock without asking for confirmation.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Release it even though it was renewed within the last renewal period.",
+)
 def force_unlock(
-    lock_id: str, directory: str, env: str | None, target: str | None, auto_approve: bool
+    lock_id: str,
+    directory: str,
+    env: str | None,
+    target: str | None,
+    auto_approve: bool,
+    force: bool,
 ) -> None:
     """Release the lock LOCK_ID (named by the refusal of apply or destroy) whoever holds
-    it. Only for a lock whose apply is dead: two applies at once may duplicate objects."""
+    it. Meant for a lock whose apply is dead: a lock renewed within the last renewal
+    period is refused unless --force. Its holder, if it still runs, stops before its next
+    write, and other applies wait until it must have stopped."""
     output = current_output()
     project = load_project(directory, env, target)
     confirm_or_abort(f"Release lock {lock_id} of project {project.name}?", auto_approve)
     with connect(project.target, trace=output.trace()) as backend:
-        claim = lease.force_unlock(backend, project.name, lock_id, output.retry_policy())
-    output.result(f"Released lock {lock_id} (was held by {claim.holder or 'nobody'}).")
+        done = lease.force_unlock(
+            backend, project.name, lock_id, output.retry_policy(), force=force
+        )
+    holder = done.claim.holder or "nobody"
+    output.result(f"Released lock {lock_id} (was held by {holder}).")
+    if done.wait > 0:
+        output.result(
+            f"Its holder was renewing it {done.age:.0f} s ago and stops before its next "
+            f"write; other applies wait {done.wait:.0f} s more for that."
+        )

@@ -249,7 +249,7 @@ def test_wrong_api_key(
     monkeypatch.setenv("TEST_ASST_KEY", "sk-wrong")
     result = run("apply", str(proj), "--auto-approve")
     assert result.code == 1
-    assert "listing vector stores failed" in result.err  # the lock is read first
+    assert "creating a vector store failed" in result.err  # the lock's claim is the first call
     assert "HTTP 401" in result.err and "check the API key" in result.err
     assert "check the API key in $TEST_ASST_KEY" in result.err, result.err
     with sdk_client(keyed_server, api_key="sk-right") as client:

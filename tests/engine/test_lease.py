@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import openai
@@ -11,6 +14,7 @@ import pytest
 
 from asst_deploy import deploy, identity, lease
 from asst_deploy.apply import apply_plan
+from asst_deploy.errors import AsstDeployError
 from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.remote.targets import connect
 from asst_deploy.sandbox.server import SandboxServer
@@ -21,15 +25,52 @@ from .test_cli import remote, run
 
 
 def locked_apply(
-    deployer: Deployer, backend: AssistantsBackend, holder: str, timeout: float
+    deployer: Deployer,
+    backend: AssistantsBackend,
+    holder: str,
+    timeout: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """What `asst-deploy apply` does: lease, read, plan, apply, release."""
-    with lease.held(backend, "feat", retry=NO_SLEEP, timeout=timeout, holder=holder) as held:
-        project = deployer.load()
+    """What `asst-deploy apply` does: lease, read, plan, apply through the lease's guard,
+    release."""
+    project = deployer.load()
+    taken = lease.Lease(backend, project.name, holder, NO_SLEEP, clock=clock)
+    taken.acquire(timeout, sleep)
+    try:
         plan, state = deploy.make_plan(project, backend, retry=NO_SLEEP)
         if not plan.empty:
-            held.changed = True
-            apply_plan(plan, project.root, backend, state, options=deployer.options)
+            taken.changed = True
+            guarded = taken.guard(backend)
+            apply_plan(plan, project.root, guarded, state, options=deployer.options)
+    finally:
+        taken.release()
+
+
+class Clock:
+    """A local clock that moves only when told: time passes without sleeping."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def skewed(seconds: float) -> Callable[[], float]:
+    """A machine's wall clock `seconds` off."""
+    return lambda: time.time() + seconds
+
+
+def age(held: lease.Lease, seconds: float) -> None:
+    """Make `held`'s claim look last renewed `seconds` ago, as the service counts time:
+    a holder that died then."""
+    assert held.id is not None
+    metadata = held._metadata(held.generation, renewed=held.service.low() - seconds)
+    held.backend.set_metadata(lease.LEASE_KIND, held.id, metadata)
 
 
 def test_a_second_apply_is_refused_naming_the_holder(deployer: Deployer) -> None:
@@ -109,14 +150,14 @@ def test_the_lease_is_no_resource_of_any_plan(deployer: Deployer, client: openai
 
 
 def test_an_expired_lease_is_taken_over_and_counts_as_landed(deployer: Deployer) -> None:
-    # a holder whose claim ran out a minute ago (its clock says so; nothing sleeps)
-    dead = lease.Lease(
-        deployer.backend, "feat", "dead pipeline", NO_SLEEP, ttl=0.5, clock=lambda: time.time() - 60
-    )
+    dead = lease.Lease(deployer.backend, "feat", "dead pipeline", NO_SLEEP)
     dead.acquire()
     dead._stop.set()  # the process died: no renewal, no release
-    with lease.held(deployer.backend, "feat", retry=NO_SLEEP) as held:
+    age(dead, lease.TTL + 1)  # ...a minute ago, as the service counts time (nothing sleeps)
+    notes: list[str] = []
+    with lease.held(deployer.backend, "feat", retry=NO_SLEEP, note=notes.append) as held:
         assert held.generation == 1  # whatever the dead one did may have landed
+    assert len(notes) == 1 and "from dead pipeline" in notes[0] and "not renewed for 6" in notes[0]
 
 
 def test_cli_refuses_while_locked_and_force_unlock_releases(proj: Path) -> None:
@@ -124,6 +165,7 @@ def test_cli_refuses_while_locked_and_force_unlock_releases(proj: Path) -> None:
         other = lease.Lease(backend, "feat", "ops@laptop pid 42", NO_SLEEP)
         other.acquire()
         other._stop.set()
+        age(other, 2 * lease.HOLD)  # it died a while ago: past the time it could write
     result = run("apply", str(proj), "--auto-approve")
     assert result.code == 1
     assert "held by ops@laptop pid 42" in result.err and other.id in result.err
@@ -155,3 +197,127 @@ def proj(project_dir: Path) -> Path:
 def test_lease_metadata_is_reserved() -> None:
     meta = {identity.PROJECT_KEY: "feat", identity.LEASE_KEY: "1", "team": "x"}
     assert identity.is_lease(meta) and identity.user_metadata(meta) == {"team": "x"}
+
+
+# ---- time is the service's; a lost lease stops the holder ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("holder_skew", "taker_skew"),
+    [(0, 90), (0, 120), (0, -120), (-90, 0), (-120, 0), (120, -120), (-120, 120)],
+)
+def test_clock_skew_never_takes_over_a_live_claim(
+    deployer: Deployer, holder_skew: float, taker_skew: float
+) -> None:
+    holder = lease.Lease(
+        deployer.backend, "feat", "pipeline A", NO_SLEEP, clock=skewed(holder_skew)
+    )
+    holder.acquire()
+    try:
+        with pytest.raises(lease.LockError, match="held by pipeline A"):
+            locked_apply(deployer, deployer.backend, "pipeline B", 0, clock=skewed(taker_skew))
+        holder.check()  # still held: nobody deleted its claim
+    finally:
+        holder.release()
+    assert not deployer.backend.read_state().of("assistant")
+
+
+def test_a_holder_that_cannot_renew_stops_before_its_next_write(deployer: Deployer) -> None:
+    clock = Clock()
+    holder = lease.Lease(deployer.backend, "feat", "pipeline A", NO_SLEEP, clock=clock)
+    holder.acquire()
+    holder._stop.set()  # its renewals stop getting through
+    guarded = holder.guard(deployer.backend)
+    clock.advance(lease.HOLD - 1)
+    guarded.set_metadata(lease.LEASE_KIND, str(holder.id), holder._metadata(0))  # still sure
+    clock.advance(1)
+    with pytest.raises(lease.LockLost, match="lost the lock of project feat: it could not renew"):
+        guarded.create("assistant", {"model": "gpt-4o", "name": "never sent"})
+    holder.renew()  # a renewal answered after that revives nothing: a taker may have judged
+    with pytest.raises(lease.LockLost):
+        holder.check()
+    holder.release()
+    assert not deployer.backend.read_state().of("assistant")
+
+
+def test_force_unlock_refuses_a_live_holder_and_the_holder_notices(deployer: Deployer) -> None:
+    holder = lease.Lease(deployer.backend, "feat", "pipeline A", NO_SLEEP)
+    holder.acquire()
+    project = deployer.load()
+    plan, state = deploy.make_plan(project, deployer.backend, retry=NO_SLEEP)
+    assert holder.id is not None
+    with pytest.raises(AsstDeployError, match="is live: held by pipeline A, renewed 0 s ago"):
+        lease.force_unlock(deployer.backend, "feat", holder.id, NO_SLEEP)
+    holder.check()  # refused: untouched
+    unlocked = lease.force_unlock(deployer.backend, "feat", holder.id, NO_SLEEP, force=True)
+    assert unlocked.claim.holder == "pipeline A" and unlocked.wait > lease.HOLD
+    # no apply starts before the holder must have stopped, whatever its clock says
+    with pytest.raises(lease.LockError, match="force-unlocked while its holder may still"):
+        locked_apply(deployer, deployer.backend, "pipeline B", 0, clock=skewed(120))
+    holder.renew()  # its next renewal finds the claim gone
+    with pytest.raises(lease.LockLost, match=r"its claim .* is gone from the target") as lost:
+        apply_plan(plan, project.root, holder.guard(deployer.backend), state)
+    assert "Stopped after 0 successful action(s)" in str(lost.value)
+    holder.release()  # no 404 about the lock object: it is not ours to release any more
+    assert not deployer.backend.read_state().of("assistant")
+    # once the fence has passed (waited for with --lock-timeout on a clock of its own)
+    later = Clock()
+    locked_apply(deployer, deployer.backend, "pipeline B", 60, clock=later, sleep=later.advance)
+    assert later.now - 1000.0 >= unlocked.wait
+    assert_no_duplicates(deployer.backend.read_state())
+    assert deployer.plan().empty
+
+
+DOOMED = """
+import sys, time, openai
+from asst_deploy import lease
+from asst_deploy.apply import RetryPolicy
+from asst_deploy.remote.assistants_backend import AssistantsBackend
+client = openai.OpenAI(base_url=sys.argv[1], api_key="sandbox", max_retries=0)
+held = lease.Lease(AssistantsBackend(client), "feat", "doomed pipeline", RetryPolicy())
+held.acquire()
+print(held.id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_dead_holder_on_this_host_is_taken_over_at_once(
+    deployer: Deployer, server: SandboxServer
+) -> None:
+    args = [sys.executable, "-c", DOOMED, server.base_url]
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        lock_id = child.stdout.readline().strip()
+    finally:
+        child.kill()  # SIGKILL: no release, no clean-up
+        child.wait()
+    assert lock_id.startswith("vs_")
+    notes: list[str] = []
+    with lease.held(deployer.backend, "feat", retry=NO_SLEEP, note=notes.append) as held:
+        assert held.generation == 1  # whatever it did may have landed
+    assert len(notes) == 1 and lock_id in notes[0] and "from doomed pipeline" in notes[0]
+    assert f"pid {child.pid}) is no longer running on this host" in notes[0]
+
+
+def test_cli_force_unlock_refuses_a_live_lock_unless_forced(proj: Path) -> None:
+    with connect(load_project(proj).target) as backend:
+        other = lease.Lease(backend, "feat", "ops@laptop pid 42", NO_SLEEP)
+        other.acquire()
+        other._stop.set()
+    assert other.id is not None
+    result = run("force-unlock", other.id, "--dir", str(proj), "--auto-approve")
+    assert result.code == 1
+    assert f"lock {other.id} of project feat is live: held by ops@laptop pid 42" in result.err
+    assert "pass --force" in result.err and "nothing was changed" in result.err
+    result = run("force-unlock", other.id, "--dir", str(proj), "--auto-approve", "--force")
+    assert result.code == 0, result.err
+    assert "was held by ops@laptop pid 42" in result.out and "other applies wait" in result.out
+    result = run("apply", str(proj), "--auto-approve")
+    assert result.code == 1 and "force-unlocked while its holder may still be writing" in result.err
+    assert not remote(proj).of("assistant")
+    with connect(load_project(proj).target) as backend:
+        other.backend = backend
+        other.renew()
+        with pytest.raises(lease.LockLost, match="force-unlocked"):
+            other.check()
