@@ -20,7 +20,7 @@ class Target:
 
     name: str
     type: TargetType
-    api: str = "assistants"  # "assistants" | "agents" | "responses": see asst_deploy/apis
+    api: str = "assistants"  # "assistants" | "agents" | "responses": see asst_deploy/generations
     base_url: str | None = None
     api_key_env: str | None = None
     organization: str | None = None

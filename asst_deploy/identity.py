@@ -35,7 +35,7 @@ RESERVED_METADATA_KEYS = (PROJECT_KEY, SPEC_KEY, HASH_KEY)
 PROTECT_SUFFIX = "+protect"
 # The lease marker (see lease.py) is a vector store with PROJECT_KEY and this key, no
 # SPEC_KEY: it is never a managed resource of the project.
-LEASE_KEY = "asst_deploy.lease"
+LEASE_KEY = "asst_deploy.engine.lease"
 # An agent deployed from an assistant spec that runs code names its environment template
 # here (templates have no metadata), so applications and conversation tests find it.
 TEMPLATE_KEY = "asst_deploy.environment_template"

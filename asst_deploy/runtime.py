@@ -90,7 +90,7 @@ class Runtime:
 @contextmanager
 def _connect(project: Project, trace: Callable[[str], None] | None) -> Iterator[Backend]:
     # imported here: the SDK (and for a sandbox target the server) only when ids are needed
-    from asst_deploy.remote.targets import connect
+    from asst_deploy.adapters.targets import connect
 
     with connect(project.target, trace) as backend:
         yield backend
@@ -109,7 +109,7 @@ def load(
     or else a connection to the environment's target."""
     project = load_project(path, env, target)
     if backend is None and client is not None:
-        from asst_deploy.remote.openai_backend import OpenAIBackend
+        from asst_deploy.adapters.openai_backend import OpenAIBackend
 
         backend = OpenAIBackend(client)
     return Runtime(project, backend)

@@ -34,9 +34,9 @@ from _bench import (
     write_project,
 )
 
-from asst_deploy import deploy
-from asst_deploy.apply import Options, apply_plan
-from asst_deploy.remote.targets import connect
+from asst_deploy.adapters.targets import connect
+from asst_deploy.engine import operations
+from asst_deploy.engine.apply import Options, apply_plan
 from asst_deploy.spec.loader import load_project
 
 PARALLELISM = 16
@@ -54,7 +54,7 @@ def apply_phase(root: Path) -> float:
     project = load_project(root, None, None)
     with connect(project.target) as backend:
         start = time.perf_counter()
-        plan, remote = deploy.make_plan(project, backend)
+        plan, remote = operations.make_plan(project, backend)
         done = apply_plan(plan, root, backend, remote, options=Options(parallelism=PARALLELISM))
         elapsed = time.perf_counter() - start
     if done != len(plan.actions):

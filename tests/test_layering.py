@@ -1,4 +1,4 @@
-"""The layering the design promises: only the adapters in asst_deploy/remote/ import openai,
+"""The layering the design promises: only the adapters in asst_deploy/adapters/ import openai,
 and the engine reaches kinds only through their registry (no kind named in shared code)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import asst_deploy
 
 PACKAGE = Path(asst_deploy.__file__).parent
-ADAPTERS = PACKAGE / "remote"
+ADAPTERS = PACKAGE / "adapters"
 
 
 def _openai_imports(path: Path) -> list[str]:
@@ -29,7 +29,7 @@ def _openai_imports(path: Path) -> list[str]:
     return found
 
 
-def test_nothing_outside_remote_imports_openai() -> None:
+def test_nothing_outside_the_adapters_imports_openai() -> None:
     modules = sorted(PACKAGE.rglob("*.py"))
     assert len(modules) > 100  # the scan sees the package
     offenders = {
@@ -44,13 +44,13 @@ def test_nothing_outside_remote_imports_openai() -> None:
 
 # The engine's shared modules: they dispatch through asst_deploy.kinds, never on a kind's name.
 SHARED = (
-    "compare.py",
-    "apply.py",
-    "deploy.py",
+    "engine/compare.py",
+    "engine/apply.py",
+    "engine/operations.py",
     "plan.py",
-    "render.py",
-    "export.py",
-    "importing.py",
+    "engine/render.py",
+    "engine/export.py",
+    "engine/importing.py",
 )
 KIND_NAMES = ("assistant", "agent", "vector_store", "environment_template")
 
@@ -106,7 +106,7 @@ def test_the_layers_are_a_dag_and_every_module_has_one() -> None:
     assert top - placed == set()  # a new module must take its place in the layers
     result = _lint_imports(CONTRACTS)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken." in result.stdout
+    assert "Contracts: 3 kept, 0 broken." in result.stdout
 
 
 def test_a_forbidden_import_breaks_the_contract(tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_a_forbidden_import_breaks_the_contract(tmp_path: Path) -> None:
     copy = tmp_path / "asst_deploy"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     kind = copy / "kinds" / "file.py"
-    kind.write_text(kind.read_text() + "\nfrom asst_deploy import apply  # noqa\n")
+    kind.write_text(kind.read_text() + "\nfrom asst_deploy.engine import apply  # noqa\n")
     shutil.copy(CONTRACTS, tmp_path / ".importlinter")
     result = subprocess.run(
         [LINT_IMPORTS, "--config", ".importlinter", "--no-cache"],
@@ -127,4 +127,4 @@ def test_a_forbidden_import_breaks_the_contract(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(tmp_path)},
     )
     assert result.returncode != 0
-    assert "asst_deploy.kinds.file -> asst_deploy.apply" in result.stdout
+    assert "asst_deploy.kinds.file -> asst_deploy.engine.apply" in result.stdout

@@ -1,1 +1,2 @@
-"""The remote side: state read from a target, and the adapters that talk to it."""
+"""The adapters over the openai SDK: the only package that imports it. A folder per API
+generation (its backend and conversation driver) and the parts they share."""

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from asst_deploy import apis
+from asst_deploy import generations
+from asst_deploy.adapters.driver_base import Driver, DriverOptions
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.drivers.base import Driver, DriverOptions
 
 
 def driver_class(api: str) -> type[Driver]:
     """The driver of an API generation, as its registry row names it (imported on first
     use, so the replay harness loads no SDK until a conversation talks to something)."""
-    found: type[Driver] = apis.driver_class(api)
+    found: type[Driver] = generations.driver_class(api)
     return found
 
 
@@ -30,7 +30,7 @@ def replay_client(base_url: str) -> Any:
 
 def live_client(backend: Any) -> Any:
     """The SDK client of a connected backend (the drivers share its connection)."""
-    from asst_deploy.remote.openai_backend import OpenAIBackend
+    from asst_deploy.adapters.openai_backend import OpenAIBackend
 
     if not isinstance(backend, OpenAIBackend):
         raise AsstDeployError("conversation drivers need a backend over the openai SDK")

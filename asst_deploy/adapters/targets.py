@@ -7,15 +7,15 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
-from asst_deploy import apis
+from asst_deploy import generations
+from asst_deploy.adapters.trace import http_hooks
 from asst_deploy.backend import Backend
 from asst_deploy.desired import OPENAI_BASE_URL, Target
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.trace import http_hooks
 from asst_deploy.types import TargetType
 
 if TYPE_CHECKING:
-    from asst_deploy.remote.openai_backend import OpenAIBackend
+    from asst_deploy.adapters.openai_backend import OpenAIBackend
 
 SANDBOX_KEY = "sandbox"  # the in-process sandbox checks no key; the SDK insists on one
 DEFAULT_TIMEOUT = 60.0
@@ -23,7 +23,7 @@ DEFAULT_TIMEOUT = 60.0
 
 def adapter(api: str) -> type[OpenAIBackend]:
     """The backend class of an API generation (imported here: each imports the SDK)."""
-    found: type[OpenAIBackend] = apis.adapter_class(api)
+    found: type[OpenAIBackend] = generations.adapter_class(api)
     return found
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import click
 
-from asst_deploy import deploy, lease, render
-from asst_deploy.apply import ApplyError, Options, apply_plan, step_count
+from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.common import (
     ActionProgress,
     confirm_or_abort,
@@ -24,9 +23,10 @@ from asst_deploy.cli.common import (
     resource_option,
     with_target_retries,
 )
+from asst_deploy.engine import lease, operations, render
+from asst_deploy.engine.apply import ApplyError, Options, apply_plan, step_count
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import FORMAT_VERSION, Plan
-from asst_deploy.remote.targets import connect
 from asst_deploy.types import Mode
 
 
@@ -142,7 +142,7 @@ def _apply(
 ) -> None:
     output = current_output()
     retry = output.retry_policy()
-    saved = deploy.is_plan_file(source)
+    saved = operations.is_plan_file(source)
     # with --json stdout holds the report alone: the plan and the summary go to stderr
     show = output.result if not as_json else output.note
     if saved:
@@ -164,9 +164,9 @@ def _apply(
                 "a saved plan is applied as it was made; make a new plan with "
                 "`asst-deploy plan --out` to change them"
             )
-        the_plan, root = deploy.read_plan(source)
-        project = deploy.load(root, the_plan.environment, the_plan.target)
-        reasons = deploy.mismatches(the_plan, project)
+        the_plan, root = operations.read_plan(source)
+        project = operations.load(root, the_plan.environment, the_plan.target)
+        reasons = operations.mismatches(the_plan, project)
         if reasons:
             raise AsstDeployError(
                 f"the saved plan {source} does not fit this project; nothing was changed:\n"
@@ -177,7 +177,7 @@ def _apply(
             raise click.UsageError(
                 "--refresh-only cannot be combined with --prune, --resource or --replace"
             )
-        project = deploy.load(source, env, target)
+        project = operations.load(source, env, target)
     retry = with_target_retries(retry, project.target)
     finished = Finished()
     with (
@@ -188,8 +188,8 @@ def _apply(
         ) as held,
     ):
         if saved:
-            remote = deploy.read_remote(backend, retry)
-            reasons = deploy.saved_plan_problems(the_plan, project, remote)
+            remote = operations.read_remote(backend, retry)
+            reasons = operations.saved_plan_problems(the_plan, project, remote)
             if the_plan.lease_generation != held.generation:
                 reasons.insert(
                     0,
@@ -203,7 +203,7 @@ def _apply(
                     + "\nMake a new plan with `asst-deploy plan --out`."
                 )
         else:
-            the_plan, remote = deploy.make_plan(
+            the_plan, remote = operations.make_plan(
                 project,
                 backend,
                 prune=prune,

@@ -16,7 +16,7 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Plan
 
 if TYPE_CHECKING:
-    from asst_deploy.apply import RetryPolicy
+    from asst_deploy.engine.apply import RetryPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -237,7 +237,7 @@ class Output:
 
     def retry_policy(self) -> RetryPolicy:
         """The engine's retry policy, telling of each retry with --verbose."""
-        from asst_deploy.apply import RetryPolicy
+        from asst_deploy.engine.apply import RetryPolicy
 
         def on_retry(error: Exception, delay: float) -> None:
             self.detail(f"  retrying in {delay:.1f} s: {error}")

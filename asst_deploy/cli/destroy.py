@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from asst_deploy import deploy, lease, render
-from asst_deploy.apply import Options, apply_plan, step_count
+from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.apply import failure_report, result_report
 from asst_deploy.cli.common import (
     ActionProgress,
@@ -20,8 +19,9 @@ from asst_deploy.cli.common import (
     project_options_for,
     with_target_retries,
 )
+from asst_deploy.engine import lease, operations, render
+from asst_deploy.engine.apply import Options, apply_plan, step_count
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.targets import connect
 
 
 @click.command()
@@ -58,7 +58,7 @@ def _destroy(
 ) -> None:
     output = current_output()
     show = output.result if not as_json else output.note  # --json: stdout holds the report
-    project = deploy.load(directory, env, target)
+    project = operations.load(directory, env, target)
     retry = with_target_retries(output.retry_policy(), project.target)
     with (
         connect(project.target, trace=output.trace()) as backend,
@@ -66,8 +66,8 @@ def _destroy(
             backend, project.name, retry=retry, timeout=lock_timeout, note=output.note
         ) as held,
     ):
-        remote = deploy.read_remote(backend, retry)
-        the_plan = deploy.destroy_plan(project, remote)
+        remote = operations.read_remote(backend, retry)
+        the_plan = operations.destroy_plan(project, remote)
         if the_plan.refused:
             raise AsstDeployError(
                 "destroy refused; nothing was changed:\n"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from asst_deploy import deploy
+from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.common import current_output, project_dir_option, project_options_for
-from asst_deploy.importing import check_key, has_spec, import_object
+from asst_deploy.engine import operations
+from asst_deploy.engine.importing import check_key, has_spec, import_object
 from asst_deploy.kinds import IMPORTABLE
-from asst_deploy.remote.targets import connect
 
 
 @click.command(name="import")
@@ -23,7 +23,7 @@ def import_(
     """Adopt the KIND object REMOTE_ID as KEY: tag it with the project's ownership marker."""
     check_key(key)
     output = current_output()
-    project = deploy.load(directory, env, target)
+    project = operations.load(directory, env, target)
     with connect(project.target, trace=output.trace()) as backend:
         import_object(backend, project, kind, remote_id, key)
     output.result(f"Imported {kind} {remote_id} as '{key}' into project '{project.name}'.")

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from asst_deploy import deploy, render
-from asst_deploy.apis import API_GENERATIONS
+from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.common import (
     current_output,
     json_on_failure,
@@ -18,9 +17,10 @@ from asst_deploy.cli.common import (
     resource_option,
     with_target_retries,
 )
+from asst_deploy.engine import operations, render
 from asst_deploy.errors import AsstDeployError, SpecError
+from asst_deploy.generations import API_GENERATIONS
 from asst_deploy.plan import FORMAT_VERSION
-from asst_deploy.remote.targets import connect
 from asst_deploy.types import Mode
 
 EXIT_CHANGES = 2
@@ -155,9 +155,9 @@ def _plan(
             f"cannot save the plan to {out}: the folder {out.parent} does not exist; "
             f"create it first (mkdir -p {out.parent}) or choose another --out"
         )
-    project = deploy.load(directory, env, target)
+    project = operations.load(directory, env, target)
     with connect(project.target, trace=output.trace()) as backend:
-        the_plan, _ = deploy.make_plan(
+        the_plan, _ = operations.make_plan(
             project,
             backend,
             prune=prune,
@@ -177,7 +177,7 @@ def _plan(
     refuse_if_refused(the_plan)
     if out is not None:
         try:
-            deploy.save_plan(the_plan, project, out)
+            operations.save_plan(the_plan, project, out)
         except OSError as exc:
             raise AsstDeployError(
                 f"cannot save the plan to {out}: {exc.strerror or exc}; choose another --out"

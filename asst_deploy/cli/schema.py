@@ -20,7 +20,7 @@ def schema(kind: str) -> None:
         click.echo(json.dumps(conversation_schema(), indent=2, sort_keys=False))
         return
     if kind == "plan":
-        from asst_deploy.planfile import plan_schema
+        from asst_deploy.engine.planfile import plan_schema
 
         click.echo(json.dumps(plan_schema(), indent=2, sort_keys=False))
         return

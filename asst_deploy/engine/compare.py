@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 
-from asst_deploy import apis, identity, kinds
+from asst_deploy import generations, identity, kinds
 from asst_deploy.desired import Project
 from asst_deploy.kinds import Desired
 from asst_deploy.plan import Action, Create, Delete, FieldChange, Keep, Plan, Replace, Update
@@ -16,7 +16,9 @@ __all__ = ["Comparer", "Desired", "compare", "desired_objects", "field_changes"]
 
 def desired_objects(project: Project, shas: Mapping[str, str]) -> list[Desired]:
     """Everything the project wants on its target, in creation order."""
-    return [d for kind in apis.kinds_of(project.target.api) for d in kind.desired(project, shas)]
+    return [
+        d for kind in generations.kinds_of(project.target.api) for d in kind.desired(project, shas)
+    ]
 
 
 def field_changes(before: Mapping[str, Json], after: Mapping[str, Json]) -> tuple[FieldChange, ...]:
@@ -273,7 +275,7 @@ def compare(
         if d.adopt in unmanaged and name is not None:
             comparer.names[d.adopt] = name
     held = comparer.held_ids(wanted, only)
-    for kind in apis.kinds_of(project.target.api):
+    for kind in generations.kinds_of(project.target.api):
         kind.compare(comparer, [d for d in wanted if d.kind == kind.name], held)
     actions = comparer.actions
     if only:

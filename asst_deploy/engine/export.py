@@ -12,10 +12,10 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from asst_deploy import identity, kinds
-from asst_deploy.apis import DEFAULT_API
-from asst_deploy.compare import from_remote
 from asst_deploy.desired import Target
+from asst_deploy.engine.compare import from_remote
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations import DEFAULT_API
 from asst_deploy.state import RemoteObject, RemoteState
 from asst_deploy.types import Json, Ownership
 

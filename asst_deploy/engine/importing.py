@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from asst_deploy import apis, identity, kinds, limits
+from asst_deploy import generations, identity, kinds, limits
 from asst_deploy.backend import Backend
 from asst_deploy.desired import Project
+from asst_deploy.engine.export import tag_metadata
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.export import tag_metadata
 from asst_deploy.spec.schema import KEY_PATTERN
 
 
@@ -24,7 +24,7 @@ def import_object(backend: Backend, project: Project, kind: str, remote_id: str,
     nothing changed) when it does not exist, another project or this one already manages
     it, the key is taken, or its metadata has no room for the marker."""
     check_key(key)
-    held = [k.name for k in apis.kinds_of(project.target.api) if k.importable]
+    held = [k.name for k in generations.kinds_of(project.target.api) if k.importable]
     if kind not in held:
         raise AsstDeployError(
             f"target '{project.target.name}' ({project.target.api} API) holds no {kind}s; "

@@ -65,8 +65,8 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy import identity
-from asst_deploy.apply import RetryPolicy, Stop, page_retry, retrying
 from asst_deploy.backend import Backend, PageRetry, RemoteError
+from asst_deploy.engine.apply import RetryPolicy, Stop, page_retry, retrying
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.state import RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json

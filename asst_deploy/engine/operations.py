@@ -8,11 +8,12 @@ import json
 from collections.abc import Collection
 from pathlib import Path
 
-from asst_deploy import apis, identity, kinds, lease, planfile
-from asst_deploy.apply import RetryPolicy, read_state
+from asst_deploy import generations, identity, kinds
 from asst_deploy.backend import Backend
-from asst_deploy.compare import compare, from_remote, outside_references
 from asst_deploy.desired import OPENAI_BASE_URL, Project, Target
+from asst_deploy.engine import lease, planfile
+from asst_deploy.engine.apply import RetryPolicy, read_state
+from asst_deploy.engine.compare import compare, from_remote, outside_references
 from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.plan import Action, Create, Delete, Keep, Plan, Update
 from asst_deploy.spec import sharing
@@ -268,7 +269,7 @@ def destroy_plan(project: Project, remote: RemoteState) -> Plan:
     Protected resources (in the specs, or stamped protected on the remote object) refuse
     it; what objects outside the project still use (a file in another team's vector
     store, a store another assistant searches) is kept and reported."""
-    held = apis.kinds_of(project.target.api)
+    held = generations.kinds_of(project.target.api)
     protected = {(k.name, key) for k in held for key, on in k.keys(project).items() if on}
     names = kinds.names(remote, project.name)
     users = outside_references(remote, project.name)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 
 from asst_deploy import kinds
-from asst_deploy.apis import API_GENERATIONS, DEFAULT_API, kinds_of
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations import API_GENERATIONS, DEFAULT_API, kinds_of
 from asst_deploy.plan import ACTION_TYPES, FORMAT_VERSION, Action, FieldChange, Keep, Plan
 from asst_deploy.types import Json, Mode
 

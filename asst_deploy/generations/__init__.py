@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from asst_deploy import kinds
-from asst_deploy.apis import agents, assistants, responses
-from asst_deploy.apis.base import ApiGeneration, Refusal
 from asst_deploy.desired import AssistantSpec
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations import agents, assistants, responses
+from asst_deploy.generations.base import ApiGeneration, Refusal
 
 if TYPE_CHECKING:
     from asst_deploy.kinds import Kind

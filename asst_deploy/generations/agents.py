@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from asst_deploy import identity, limits, models
-from asst_deploy.apis.base import (
+from asst_deploy.desired import AssistantSpec
+from asst_deploy.generations.base import (
     OVERRIDES,
     ApiGeneration,
     FieldPath,
@@ -14,7 +15,6 @@ from asst_deploy.apis.base import (
     tool_refusals,
     top_level,
 )
-from asst_deploy.desired import AssistantSpec
 from asst_deploy.types import Json
 
 NAME = "agents"
@@ -105,8 +105,8 @@ API = ApiGeneration(
     "OpenAI or the sandbox",
     refusals=refusals,
     kinds=("file", "vector_store", "environment_template", "agent"),
-    adapter="asst_deploy.remote.agents_backend:AgentsBackend",
-    driver="asst_deploy.remote.drivers.agents:AgentsDriver",
+    adapter="asst_deploy.adapters.agents.backend:AgentsBackend",
+    driver="asst_deploy.adapters.agents.driver:AgentsDriver",
     # sessions run on the Responses models; the SDK types the name as any string
     models=models.RESPONSES_MODELS,
 )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from asst_deploy import models
-from asst_deploy.apis.base import ApiGeneration, Refusal, tool_refusals, top_level
 from asst_deploy.desired import AssistantSpec
+from asst_deploy.generations.base import ApiGeneration, Refusal, tool_refusals, top_level
 
 NAME = "assistants"
 
@@ -32,8 +32,8 @@ API = ApiGeneration(
     "compatible endpoint",
     refusals=refusals,
     kinds=("file", "vector_store", "assistant"),
-    adapter="asst_deploy.remote.assistants_backend:AssistantsBackend",
-    driver="asst_deploy.remote.drivers.assistants:AssistantsDriver",
+    adapter="asst_deploy.adapters.assistants.backend:AssistantsBackend",
+    driver="asst_deploy.adapters.assistants.driver:AssistantsDriver",
     models=models.ASSISTANT_MODELS,
     not_on_openai="OpenAI shut the Assistants API down on 2026-08-26",
 )

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from asst_deploy import models
-from asst_deploy.apis.base import ApiGeneration, FieldPath, Refusal, tool_refusals, top_level
 from asst_deploy.desired import AssistantSpec, Project
+from asst_deploy.generations.base import ApiGeneration, FieldPath, Refusal, tool_refusals, top_level
 from asst_deploy.types import Json
 
 NAME = "responses"
@@ -89,8 +89,8 @@ API = ApiGeneration(
     # its assistants are request templates in the team's code: only what they point at
     # is deployed
     kinds=("file", "vector_store"),
-    adapter="asst_deploy.remote.openai_backend:OpenAIBackend",
-    driver="asst_deploy.remote.drivers.responses:ResponsesDriver",
+    adapter="asst_deploy.adapters.openai_backend:OpenAIBackend",
+    driver="asst_deploy.adapters.responses.driver:ResponsesDriver",
     models=models.RESPONSES_MODELS,
     plan_notes=plan_notes,
 )

@@ -4,7 +4,7 @@ Fields map where the APIs agree: name, model, instructions, metadata, function t
 reasoning_effort -> reasoning.effort, response_format json_schema -> text.format (the
 agent holds the schema; its name has no place there). code_interpreter becomes the
 environment template of the same key (environment_template.py), which the agent's
-metadata names. What an agent cannot hold is refused by validate (asst_deploy/apis).
+metadata names. What an agent cannot hold is refused by validate (asst_deploy/generations).
 """
 
 from __future__ import annotations

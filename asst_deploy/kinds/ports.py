@@ -1,8 +1,8 @@
 """What a kind and the engine's steps (compare, apply, export) exchange, as the kind sees it.
 
 Kinds are below the engine: they name these protocols, never the engine's classes, so
-the package graph stays a DAG (asst_deploy.compare.Comparer, asst_deploy.apply.Options
-and asst_deploy.export.Exporter are what implements them).
+the package graph stays a DAG (asst_deploy.engine.compare.Comparer, asst_deploy.engine.apply.Options
+and asst_deploy.engine.export.Exporter are what implements them).
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy import identity, kinds
+from asst_deploy.adapters.driver_base import Driver, TurnError
 from asst_deploy.conversation.script import Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import SpecError
 from asst_deploy.kinds import vector_store as store_kind
-from asst_deploy.remote.drivers.base import Driver, TurnError
 from asst_deploy.replay.outcome import ConversationError, Excluded, Outcome, TurnVerdict
 from asst_deploy.replay.safety import UnsafeScript, check_conversation
 from asst_deploy.spec.loader import PROJECT_FILE, load_project, load_unchecked
@@ -99,8 +99,8 @@ class Harness:
     def live_client(self, script: Script, env: str | None) -> Any:
         key = self._key(script, env)
         if key not in self._clients:
-            from asst_deploy.remote import drivers
-            from asst_deploy.remote.targets import connect
+            from asst_deploy.adapters import drivers
+            from asst_deploy.adapters.targets import connect
 
             backend = self._stack.enter_context(connect(self.project(script, env).target))
             self._clients[key] = drivers.live_client(backend)
@@ -108,7 +108,7 @@ class Harness:
 
     def replay_client(self) -> Any:
         if self._replay_client is None:  # one client: each costs an SSL context
-            from asst_deploy.remote import drivers
+            from asst_deploy.adapters import drivers
             from asst_deploy.replay.cassette import REPLAY_BASE
 
             self._replay_client = drivers.replay_client(REPLAY_BASE)
@@ -118,7 +118,7 @@ class Harness:
     def driver(
         self, api: str, client: Any, project: Project, sleep: Any = None, record_stream: Any = None
     ) -> Driver:
-        from asst_deploy.remote import drivers
+        from asst_deploy.adapters import drivers
         from asst_deploy.replay import cassette
 
         options = drivers.DriverOptions(
@@ -136,7 +136,7 @@ class Harness:
     def cassette_path(
         self, script: Script, conversation: Conversation, api: str = "assistants"
     ) -> Path:
-        from asst_deploy.remote.drivers import driver_class
+        from asst_deploy.adapters.drivers import driver_class
         from asst_deploy.replay.cassette import path_for
 
         directory = self.settings.cassettes or script.path.parent / "cassettes"
@@ -152,7 +152,7 @@ class Harness:
         self, script: Script, conversation: Conversation, env: str | None = None
     ) -> tuple[Outcome, list[TurnVerdict]]:
         """The verdict and, turn by turn, what happened in the last run (for parity)."""
-        from asst_deploy.remote import drivers
+        from asst_deploy.adapters import drivers
         from asst_deploy.replay import cassette, modes
 
         project = self.project(script, env)

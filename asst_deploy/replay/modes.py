@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from asst_deploy import __version__
+from asst_deploy.adapters.driver_base import Driver
 from asst_deploy.conversation.script import Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
-from asst_deploy.remote.drivers.base import Driver
 from asst_deploy.replay.outcome import ConversationError, Outcome, TurnVerdict
 
 

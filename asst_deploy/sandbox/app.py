@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 
 from asst_deploy import models as model_names
-from asst_deploy.apis import API_GENERATIONS
+from asst_deploy.generations import API_GENERATIONS
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.faults import FaultConfig, FaultMiddleware, RequestLog
 from asst_deploy.sandbox.gateway import RequestChecks, ResponseHeaders

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asst_deploy import apis
+from asst_deploy import generations
 from asst_deploy.desired import (
     AssistantSpec,
     Project,
@@ -68,7 +68,7 @@ def load_project(
     path: str | Path = ".", env: str | None = None, target: str | None = None
 ) -> Project:
     """The validated desired state of one environment; SpecError lists every problem,
-    also every field the target's API cannot hold (see asst_deploy/apis)."""
+    also every field the target's API cannot hold (see asst_deploy/generations)."""
     return _Loader(find_root(path), env, target).load()
 
 
@@ -265,7 +265,9 @@ class _Loader:
             )
             chosen = BUILTIN_TARGET
         for name, declared_spec in targets.items():  # every target, not only the chosen one
-            api = apis.API_GENERATIONS.get(str(declared_spec.get("api", apis.DEFAULT_API)))
+            api = generations.API_GENERATIONS.get(
+                str(declared_spec.get("api", generations.DEFAULT_API))
+            )
             if (
                 declared_spec.get("type") == "openai"
                 and not declared_spec.get("base_url")
@@ -279,7 +281,7 @@ class _Loader:
                     f"target '{name}' (api {api.name}) needs a base_url: {api.not_on_openai}",
                     "add 'base_url: https://...' of a compatible endpoint, or set 'api:' to "
                     + " or ".join(
-                        n for n, a in apis.API_GENERATIONS.items() if not a.not_on_openai
+                        n for n, a in generations.API_GENERATIONS.items() if not a.not_on_openai
                     ),
                 )
         for name, declared_spec in targets.items():
@@ -291,7 +293,7 @@ class _Loader:
         return Target(
             name=chosen,
             type=TargetType(spec.get("type", TargetType.SANDBOX)),
-            api=str(spec.get("api", apis.DEFAULT_API)),
+            api=str(spec.get("api", generations.DEFAULT_API)),
             base_url=spec.get("base_url"),
             api_key_env=spec.get(
                 "api_key_env", "OPENAI_API_KEY" if spec.get("type") == "openai" else None
@@ -490,11 +492,11 @@ class _Loader:
 
     def check_api_fields(self, target: Target, spec: AssistantSpec, doc: Document) -> None:
         """A located error for every field of `spec` the target's API cannot hold."""
-        api = apis.API_GENERATIONS.get(target.api)
+        api = generations.API_GENERATIONS.get(target.api)
         if api is None:  # an unknown api: the schema's error says so already
             return
         for refusal in api.refusals(spec):
-            others = " or ".join(n for n in apis.holders(spec, refusal) if n != api.name)
+            others = " or ".join(n for n in generations.holders(spec, refusal) if n != api.name)
             elsewhere = (
                 ""
                 if not others

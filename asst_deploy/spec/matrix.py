@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asst_deploy import apis
-from asst_deploy.apis import Refusal
+from asst_deploy import generations
 from asst_deploy.errors import Problem, SpecError
+from asst_deploy.generations import Refusal
 from asst_deploy.spec.loader import find_root, load_unchecked, project_info
 from asst_deploy.yamlpos import shared_reads
 
@@ -54,7 +54,7 @@ def matrix(path: str | Path, env: str | None = None) -> Matrix:
             except SpecError as exc:
                 problems += [p for p in exc.problems if p not in problems]
                 continue
-            api = apis.API_GENERATIONS[project.target.api]
+            api = generations.API_GENERATIONS[project.target.api]
             for assistant in project.assistants:
                 result.rows.setdefault(assistant.key, []).append(
                     Cell(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from asst_deploy import limits
-from asst_deploy.apis import API_GENERATIONS, DEFAULT_API, NAMES, agents
+from asst_deploy.generations import API_GENERATIONS, DEFAULT_API, NAMES, agents
 
 SCHEMA_ID = "https://asst-deploy.dev/schema/spec.json"
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asst_deploy import apis, models
+from asst_deploy import generations, models
 from asst_deploy.desired import Project
 from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.spec import sharing
@@ -60,7 +60,7 @@ def unlisted(projects: Iterable[Project]) -> list[Problem]:
     for project in projects:
         target = project.target
         for spec in project.assistants:
-            if spec.model not in apis.served_models(target.models, target.api):
+            if spec.model not in generations.served_models(target.models, target.api):
                 seen = where.setdefault((spec.location, spec.key, spec.model), {})
                 seen.setdefault(target.api, []).append(project.environment or "base")
     warnings = [

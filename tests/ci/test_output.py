@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from asst_deploy.apply import RetryPolicy, retrying
 from asst_deploy.backend import RemoteError
 from asst_deploy.cli import main
 from asst_deploy.cli.common import NORMAL, QUIET, VERBOSE, Output
+from asst_deploy.engine.apply import RetryPolicy, retrying
 
 # the openai SDK marks the Assistants API deprecated on every call
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -26,12 +26,13 @@ import httpx2
 import openai
 import pytest
 
-from asst_deploy import deploy, identity
-from asst_deploy.apply import Options, RetryPolicy, apply_plan
+from asst_deploy import identity
+from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import Backend
 from asst_deploy.desired import Project
+from asst_deploy.engine import operations
+from asst_deploy.engine.apply import Options, RetryPolicy, apply_plan
 from asst_deploy.plan import Plan
-from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
@@ -238,7 +239,7 @@ class Deployer:
         self.write(rel, text.replace(old, new, 1))
 
     def plan(self, *, prune: bool = False, backend: Backend | None = None) -> Plan:
-        return deploy.make_plan(
+        return operations.make_plan(
             self.load(), backend or self.backend, prune=prune, retry=self.options.retry
         )[0]
 
@@ -248,7 +249,7 @@ class Deployer:
         """Make a plan and carry it out; returns the plan applied."""
         project = self.load()
         backend = backend or self.backend
-        plan, remote = deploy.make_plan(project, backend, prune=prune, retry=self.options.retry)
+        plan, remote = operations.make_plan(project, backend, prune=prune, retry=self.options.retry)
         if not plan.empty:
             apply_plan(plan, project.root, backend, remote, options=options or self.options)
         return plan
@@ -256,7 +257,7 @@ class Deployer:
     def destroy(self) -> Plan:
         project = self.load()
         remote = self.backend.read_state()
-        plan = deploy.destroy_plan(project, remote)
+        plan = operations.destroy_plan(project, remote)
         apply_plan(plan, project.root, self.backend, remote, options=self.options)
         return plan
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from asst_deploy.adapters import targets
 from asst_deploy.cli import apply as apply_module
 from asst_deploy.cli import common, main
-from asst_deploy.remote import targets
 
 from .test_cli import ids, proj, remote, run
 
@@ -77,12 +77,12 @@ def test_plan_json_error_for_json_with_markdown(proj: Path) -> None:
 def test_plan_json_error_for_an_unexpected_error(
     proj: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from asst_deploy import deploy
+    from asst_deploy.engine import operations
 
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(deploy, "load", boom)
+    monkeypatch.setattr(operations, "load", boom)
     result = run("plan", str(proj), "--json")
     assert result.code == 3
     assert json.loads(result.out)["error"] == {"message": "RuntimeError: boom", "unexpected": True}

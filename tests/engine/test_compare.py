@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy import identity
-from asst_deploy.compare import compare
 from asst_deploy.desired import (
     AssistantSpec,
     FileRef,
@@ -15,6 +14,7 @@ from asst_deploy.desired import (
     VectorStoreFile,
     VectorStoreSpec,
 )
+from asst_deploy.engine.compare import compare
 from asst_deploy.errors import Location
 from asst_deploy.kinds import assistant as assistant_kind
 from asst_deploy.kinds import vector_store as store_kind

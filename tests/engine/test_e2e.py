@@ -7,7 +7,8 @@ import json
 import openai
 import pytest
 
-from asst_deploy import deploy, identity, planfile
+from asst_deploy import identity
+from asst_deploy.engine import operations, planfile
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Create, Delete, Plan, Replace, Update
 from asst_deploy.sandbox.server import SandboxServer
@@ -434,7 +435,7 @@ def test_destroy_deletes_everything_in_reverse_order(
 def test_protected_assistant_refuses_destroy(deployer: Deployer, client: openai.OpenAI) -> None:
     deployer.edit("assistants/greeter.yaml", "kind: assistant", "kind: assistant\nprotect: true")
     deployer.apply()
-    plan = deploy.destroy_plan(deployer.load(), deployer.backend.read_state())
+    plan = operations.destroy_plan(deployer.load(), deployer.backend.read_state())
     assert plan.refused == ("assistant 'greeter' is protected; set protect: false to destroy it",)
     assert ("assistant", "greeter") not in {(a.kind, a.key) for a in plan.actions}
 
@@ -490,15 +491,15 @@ def test_stale_saved_plan_is_refused_and_changes_nothing(
     deployer.apply()
     deployer.edit("assistants/greeter.yaml", "name: Greeter", "name: Host")
     project = deployer.load()
-    plan, _ = deploy.make_plan(project, deployer.backend)
+    plan, _ = operations.make_plan(project, deployer.backend)
     saved = tmp_path / "plan.json"
-    deploy.save_plan(plan, project, saved)
+    operations.save_plan(plan, project, saved)
     greeter = assistant_by_key(client, "greeter")
     client.beta.assistants.update(greeter["id"], description="meanwhile")
-    loaded, root = deploy.read_plan(saved)
+    loaded, root = operations.read_plan(saved)
     assert loaded == plan and root == deployer.root.resolve()
-    reasons = deploy.stale_reasons(
-        loaded, deployer.backend.read_state(), deploy.local_shas(project)
+    reasons = operations.stale_reasons(
+        loaded, deployer.backend.read_state(), operations.local_shas(project)
     )
     assert reasons == [f"assistant greeter ({greeter['id']}) changed since the plan was made"]
 
@@ -509,23 +510,27 @@ def test_saved_plan_with_file_deletes_is_not_stale(deployer: Deployer, tmp_path)
     (deployer.root / "vector_stores/docs.yaml").unlink()
     deployer.edit("assistants/analyst.yaml", "  file_search:\n    vector_stores: [docs]\n", "")
     project = deployer.load()
-    plan, _ = deploy.make_plan(project, deployer.backend, prune=True)
+    plan, _ = operations.make_plan(project, deployer.backend, prune=True)
     assert {a.verb for a in plan.actions if a.kind == "file"} == {"delete"}
-    deploy.save_plan(plan, project, tmp_path / "p.json")
-    loaded, _ = deploy.read_plan(tmp_path / "p.json")
+    operations.save_plan(plan, project, tmp_path / "p.json")
+    loaded, _ = operations.read_plan(tmp_path / "p.json")
     assert (
-        deploy.stale_reasons(loaded, deployer.backend.read_state(), deploy.local_shas(project))
+        operations.stale_reasons(
+            loaded, deployer.backend.read_state(), operations.local_shas(project)
+        )
         == []
     )
 
 
 def test_local_file_changed_after_plan_is_refused(deployer: Deployer) -> None:
     project = deployer.load()
-    plan, remote = deploy.make_plan(project, deployer.backend)
+    plan, remote = operations.make_plan(project, deployer.backend)
     deployer.write("knowledge/faq.txt", "changed\n")
-    reasons = deploy.stale_reasons(plan, deployer.backend.read_state(), deploy.local_shas(project))
+    reasons = operations.stale_reasons(
+        plan, deployer.backend.read_state(), operations.local_shas(project)
+    )
     assert reasons == ["local file knowledge/faq.txt changed since the plan was made"]
-    from asst_deploy.apply import apply_plan
+    from asst_deploy.engine.apply import apply_plan
 
     with pytest.raises(
         AsstDeployError, match=r"knowledge/faq\.txt changed since the plan was made"

@@ -18,11 +18,12 @@ from pathlib import Path
 import openai
 import pytest
 
-from asst_deploy import deploy, identity, kinds, lease
-from asst_deploy.apply import Options, RetryPolicy, apply_plan
+from asst_deploy import identity, kinds
+from asst_deploy.adapters.agents.backend import AgentsBackend
+from asst_deploy.adapters.assistants.backend import AssistantsBackend
+from asst_deploy.engine import lease, operations
+from asst_deploy.engine.apply import Options, RetryPolicy, apply_plan
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.agents_backend import AgentsBackend
-from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer, start_server
@@ -110,7 +111,7 @@ class Runs:
         try:
             with lease.held(self.backend, "feat", retry=RETRY, holder="fault suite") as held:
                 project = self.deployer.load()
-                plan, state = deploy.make_plan(project, self.backend, prune=True, retry=RETRY)
+                plan, state = operations.make_plan(project, self.backend, prune=True, retry=RETRY)
                 if plan.refused:
                     raise AssertionError(f"refused: {plan.refused}")
                 if not plan.empty:

@@ -48,7 +48,7 @@ def test_applies_converge_under_faults(
 
 
 def test_retry_after_is_honoured(deployer: Deployer, server: SandboxServer) -> None:
-    from asst_deploy.apply import Options, RetryPolicy
+    from asst_deploy.engine.apply import Options, RetryPolicy
 
     slept: list[float] = []
     server.faults = FaultConfig(

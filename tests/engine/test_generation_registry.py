@@ -11,18 +11,18 @@ from typing import Any, ClassVar
 
 import pytest
 
-from asst_deploy import apis, kinds
-from asst_deploy.apis import API_GENERATIONS, ApiGeneration
+from asst_deploy import generations, kinds
+from asst_deploy.adapters.driver_base import Driver
+from asst_deploy.adapters.openai_backend import OpenAIBackend
 from asst_deploy.backend import Backend
 from asst_deploy.desired import AssistantSpec
 from asst_deploy.errors import AsstDeployError, Location
-from asst_deploy.remote.drivers.base import Driver
-from asst_deploy.remote.openai_backend import OpenAIBackend
+from asst_deploy.generations import API_GENERATIONS, ApiGeneration
 
 from .conftest import write_project
 from .test_cli import run
 
-PACKAGE = Path(apis.__file__).resolve().parents[1]
+PACKAGE = Path(generations.__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("name", sorted(API_GENERATIONS))
@@ -33,9 +33,9 @@ def test_every_generation_provides_every_part(name: str) -> None:
     assert generation.refusals(spec) == []  # a plain assistant fits every generation
     assert generation.kinds and set(generation.kinds) <= set(kinds.KINDS)
     assert generation.models and "gpt-4o-mini" in generation.models
-    adapter = apis.adapter_class(name)
+    adapter = generations.adapter_class(name)
     assert isinstance(adapter, type) and issubclass(adapter, OpenAIBackend)
-    driver = apis.driver_class(name)
+    driver = generations.driver_class(name)
     assert isinstance(driver, type) and driver.api == name
     for part in Driver.__annotations__:  # the protocol's class attributes
         assert hasattr(driver, part), f"{driver.__name__} has no {part}"
@@ -46,16 +46,16 @@ def test_every_generation_provides_every_part(name: str) -> None:
 def test_the_kinds_of_a_generation_come_in_dependency_order() -> None:
     order = list(kinds.KINDS)
     for name in API_GENERATIONS:
-        held = [k.name for k in apis.kinds_of(name)]
+        held = [k.name for k in generations.kinds_of(name)]
         assert held == sorted(held, key=order.index)
         assert set(held) == set(API_GENERATIONS[name].kinds)
 
 
 def test_an_unknown_generation_or_kind_is_named() -> None:
     with pytest.raises(AsstDeployError, match="unknown API generation 'realtime'; known: "):
-        apis.get("realtime")
+        generations.get("realtime")
     with pytest.raises(AsstDeployError, match="holds unknown kinds: prompt"):
-        apis.register(_fake(kinds_held=("file", "prompt")))
+        generations.register(_fake(kinds_held=("file", "prompt")))
     assert "fake" not in API_GENERATIONS
 
 
@@ -100,7 +100,7 @@ def _fake(kinds_held: tuple[str, ...] = ("file", "vector_store")) -> ApiGenerati
         refusals=lambda spec: [],
         kinds=kinds_held,
         adapter=f"{__name__}:FakeBackend",
-        driver="asst_deploy.remote.drivers.responses:ResponsesDriver",
+        driver="asst_deploy.adapters.responses.driver:ResponsesDriver",
         models=("gpt-4o-mini",),
     )
 
@@ -108,12 +108,12 @@ def _fake(kinds_held: tuple[str, ...] = ("file", "vector_store")) -> ApiGenerati
 @pytest.fixture
 def fake() -> Iterator[ApiGeneration]:
     generation = _fake()
-    apis.register(generation)
+    generations.register(generation)
     FakeBackend.calls.clear()
     try:
         yield generation
     finally:
-        apis.unregister(generation.name)
+        generations.unregister(generation.name)
 
 
 PROJECT = {

@@ -14,12 +14,12 @@ from pathlib import Path
 import openai
 import pytest
 
-from asst_deploy import deploy, export, lease
+from asst_deploy.adapters.agents.backend import AgentsBackend
+from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import Backend
+from asst_deploy.engine import export, lease, operations
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Create, Delete, Update
-from asst_deploy.remote.agents_backend import AgentsBackend
-from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
 
@@ -215,7 +215,7 @@ def test_destroy_deletes_everything_and_protect_refuses(gen: Deployer, api: str)
     gen.apply()
     gen.edit("assistants/greeter.yaml", "key: greeter", "key: greeter\nprotect: true")
     gen.apply()
-    plan = deploy.destroy_plan(gen.load(), gen.backend.read_state())
+    plan = operations.destroy_plan(gen.load(), gen.backend.read_state())
     assert plan.refused and "greeter" in plan.refused[0]
     gen.edit("assistants/greeter.yaml", "protect: true", "protect: false")
     gen.apply()
@@ -281,7 +281,7 @@ def test_unmanaged_objects_are_never_touched(gen: Deployer, api: str, other: str
 
 
 def test_import_adopts_an_object_of_the_generation(gen: Deployer, api: str, other: str) -> None:
-    from asst_deploy.importing import import_object
+    from asst_deploy.engine.importing import import_object
 
     gen.apply()
     import_object(gen.backend, gen.load(), api[:-1], other, "adopted")
@@ -334,11 +334,11 @@ def test_a_saved_plan_goes_stale_when_the_object_changes(gen: Deployer, api: str
     gen.apply()
     gen.edit("assistants/greeter.yaml", "Say hello.", "Say hi.")
     project = gen.load()
-    plan, remote = deploy.make_plan(project, gen.backend)
-    assert deploy.saved_plan_problems(plan, project, remote) == []
+    plan, remote = operations.make_plan(project, gen.backend)
+    assert operations.saved_plan_problems(plan, project, remote) == []
     kind = api[:-1]
     gen.backend.update(kind, the(gen.backend, kind, "greeter"), {"name": "meanwhile"})
-    problems = deploy.saved_plan_problems(plan, project, gen.backend.read_state())
+    problems = operations.saved_plan_problems(plan, project, gen.backend.read_state())
     assert problems and f"{kind} greeter" in problems[0] and "changed" in problems[0]
 
 

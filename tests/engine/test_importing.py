@@ -1,4 +1,4 @@
-"""Import and export logic in the core (asst_deploy.importing, asst_deploy.export.write), not the CLI."""
+"""Import and export logic in the core (asst_deploy.engine.importing, asst_deploy.engine.export.write), not the CLI."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from asst_deploy import identity
 from asst_deploy.backend import Backend
 from asst_deploy.desired import Target
+from asst_deploy.engine.export import Export, write
+from asst_deploy.engine.importing import import_object
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.export import Export, write
-from asst_deploy.importing import import_object
 from asst_deploy.spec.loader import load_project
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from asst_deploy.apply import Options
+from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import Backend
-from asst_deploy.remote.assistants_backend import AssistantsBackend
+from asst_deploy.engine.apply import Options
 
 from .conftest import NO_SLEEP, Deployer, Foreign, assert_no_duplicates
 

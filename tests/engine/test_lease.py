@@ -12,11 +12,12 @@ from pathlib import Path
 import openai
 import pytest
 
-from asst_deploy import deploy, identity, lease
-from asst_deploy.apply import apply_plan
+from asst_deploy import identity
+from asst_deploy.adapters.assistants.backend import AssistantsBackend
+from asst_deploy.adapters.targets import connect
+from asst_deploy.engine import lease, operations
+from asst_deploy.engine.apply import apply_plan
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.assistants_backend import AssistantsBackend
-from asst_deploy.remote.targets import connect
 from asst_deploy.sandbox.server import SandboxServer
 from asst_deploy.spec.loader import load_project
 
@@ -38,7 +39,7 @@ def locked_apply(
     taken = lease.Lease(backend, project.name, holder, NO_SLEEP, clock=clock)
     taken.acquire(timeout, sleep)
     try:
-        plan, state = deploy.make_plan(project, backend, retry=NO_SLEEP)
+        plan, state = operations.make_plan(project, backend, retry=NO_SLEEP)
         if not plan.empty:
             taken.changed = True
             guarded = taken.guard(backend)
@@ -143,7 +144,7 @@ def test_the_lease_is_no_resource_of_any_plan(deployer: Deployer, client: openai
     }
     assert lease.generation(state.leases, "feat") == 1
     assert deployer.plan(prune=True).empty
-    destroy = deploy.destroy_plan(deployer.load(), state)
+    destroy = operations.destroy_plan(deployer.load(), state)
     assert state.leases[0].id not in {a.remote_id for a in destroy.actions}
     deployer.destroy()
     assert [s.id for s in client.vector_stores.list()] == [state.leases[0].id]
@@ -244,7 +245,7 @@ def test_force_unlock_refuses_a_live_holder_and_the_holder_notices(deployer: Dep
     holder = lease.Lease(deployer.backend, "feat", "pipeline A", NO_SLEEP)
     holder.acquire()
     project = deployer.load()
-    plan, state = deploy.make_plan(project, deployer.backend, retry=NO_SLEEP)
+    plan, state = operations.make_plan(project, deployer.backend, retry=NO_SLEEP)
     assert holder.id is not None
     with pytest.raises(AsstDeployError, match="is live: held by pipeline A, renewed 0 s ago"):
         lease.force_unlock(deployer.backend, "feat", holder.id, NO_SLEEP)
@@ -272,9 +273,9 @@ def test_force_unlock_refuses_a_live_holder_and_the_holder_notices(deployer: Dep
 
 DOOMED = """
 import sys, time, openai
-from asst_deploy import lease
-from asst_deploy.apply import RetryPolicy
-from asst_deploy.remote.assistants_backend import AssistantsBackend
+from asst_deploy.engine import lease
+from asst_deploy.engine.apply import RetryPolicy
+from asst_deploy.adapters.assistants.backend import AssistantsBackend
 client = openai.OpenAI(base_url=sys.argv[1], api_key="sandbox", max_retries=0)
 held = lease.Lease(AssistantsBackend(client), "feat", "doomed pipeline", RetryPolicy())
 held.acquire()

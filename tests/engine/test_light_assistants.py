@@ -11,10 +11,10 @@ from typing import Any
 import openai
 import pytest
 
+from asst_deploy.adapters import wire
+from asst_deploy.adapters.agents.backend import AgentsBackend
+from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import RemoteError
-from asst_deploy.remote import wire
-from asst_deploy.remote.agents_backend import AgentsBackend
-from asst_deploy.remote.assistants_backend import AssistantsBackend
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,12 +8,13 @@ from typing import Any
 import openai
 import pytest
 
-from asst_deploy import deploy, identity, render
-from asst_deploy.apply import Options, RetryPolicy, read_state
+from asst_deploy import identity
+from asst_deploy.adapters import openai_backend
+from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import RemoteError
+from asst_deploy.engine import operations, render
+from asst_deploy.engine.apply import Options, RetryPolicy, read_state
 from asst_deploy.plan import Create, Plan
-from asst_deploy.remote import openai_backend
-from asst_deploy.remote.assistants_backend import AssistantsBackend
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
 
@@ -46,7 +47,7 @@ def test_changed_file_uploaded_before_a_crash_then_store_update_converges(
     deployer.edit("knowledge/faq.txt", "Ask", "Call")
     project = deployer.load()
     path = "knowledge/faq.txt"
-    sha = deploy.local_shas(project)[path]
+    sha = operations.local_shas(project)[path]
     deployer.backend.upload_file(project.root / path, identity.file_name("feat", sha, path))
     deployer.apply(prune=True)
     assert deployer.plan(prune=True).empty
@@ -165,7 +166,7 @@ def test_protection_outlives_the_spec_for_prune_and_destroy(
     pruned = deployer.plan(prune=True)
     assert any("greeter" in r and "protect: true" in r for r in pruned.refused), pruned.refused
     assert not any(a.key == "greeter" for a in pruned.actions)
-    destroyed = deploy.destroy_plan(deployer.load(), deployer.backend.read_state())
+    destroyed = operations.destroy_plan(deployer.load(), deployer.backend.read_state())
     assert any("greeter" in r for r in destroyed.refused), destroyed.refused
     assert not any(a.key == "greeter" for a in destroyed.actions)
 
@@ -272,8 +273,8 @@ def test_nan_and_lone_surrogates_do_not_crash_the_engine(
     assert len(identity.canonical_hash(odd)) == 16
     plan = Plan("feat", None, "sandbox", actions=(Create("assistant", "odd", after=odd),))
     out = tmp_path / "plan.json"
-    deploy.save_plan(plan, deployer.load(), out)
-    back, _ = deploy.read_plan(out)
+    operations.save_plan(plan, deployer.load(), out)
+    back, _ = operations.read_plan(out)
     assert back.actions[0].after["name"] == odd["name"]  # type: ignore[attr-defined]
     for payload in ({"model": "gpt-4o-mini", **odd}, {"model": "gpt-4o-mini", "name": "\udfff"}):
         with pytest.raises(RemoteError, match="NaN, an infinity or a lone surrogate"):

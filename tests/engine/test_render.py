@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from asst_deploy import planfile, render
+from asst_deploy.engine import planfile, render
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import (
     FORMAT_VERSION,

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from asst_deploy import apis, identity
-from asst_deploy.apis import API_GENERATIONS
-from asst_deploy.compare import from_remote
-from asst_deploy.remote.targets import connect
+from asst_deploy import generations, identity
+from asst_deploy.adapters.targets import connect
+from asst_deploy.engine.compare import from_remote
+from asst_deploy.generations import API_GENERATIONS
 from asst_deploy.spec.loader import load_project
 from asst_deploy.state import RemoteState
 
@@ -100,7 +100,7 @@ def test_a_fresh_saved_plan_applies_and_the_plan_after_it_is_empty(
 ) -> None:
     out = saved(proj, tmp_path)
     planned = {a["kind"] for a in json.loads(out.read_text())["actions"]}
-    assert planned == {k.name for k in apis.kinds_of(api)}  # every kind it holds, made
+    assert planned == {k.name for k in generations.kinds_of(api)}  # every kind it holds, made
     result = run("apply", str(out))
     assert result.code == 0, result.err
     assert run("plan", str(proj), "--detailed-exitcode").code == 0
@@ -192,7 +192,7 @@ def test_damage_is_refused_before_any_call(proj: Path, tmp_path: Path, api: str)
     assert "actions[0].remote_id: expected str, got null" in result.err
     assert f"actions[{planned}].key: expected str, got a number" in result.err
     assert f"actions[{planned}].after: missing" in result.err
-    held = ", ".join(k.name for k in apis.kinds_of(api))
+    held = ", ".join(k.name for k in generations.kinds_of(api))
     assert f"actions[{planned + 1}].kind: expected one of {held}, got '{foreign}'" in result.err
     assert "lease_generation: expected int, got a string" in result.err
     assert ids(remote(proj)) == before

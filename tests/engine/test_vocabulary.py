@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from asst_deploy import render
-from asst_deploy.apply import RemoteError, RetryPolicy
+from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.common import ActionProgress, Output, with_target_retries
-from asst_deploy.deploy import read_plan
 from asst_deploy.desired import Target
-from asst_deploy.remote.targets import connect
+from asst_deploy.engine import render
+from asst_deploy.engine.apply import RemoteError, RetryPolicy
+from asst_deploy.engine.operations import read_plan
 
 from .test_cli import ids, remote, run
 
@@ -199,7 +199,7 @@ def test_a_targets_max_retries_sets_the_attempts() -> None:
         calls.append(1)
         raise RemoteError("calling", "busy", status=503, retryable=True)
 
-    from asst_deploy.apply import retrying
+    from asst_deploy.engine.apply import retrying
 
     fast = with_target_retries(
         RetryPolicy(sleep=lambda s: None), Target("t", "openai", max_retries=0)

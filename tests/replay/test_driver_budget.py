@@ -15,10 +15,10 @@ import httpx2
 import openai
 import pytest
 
+from asst_deploy.adapters.agents.driver import AgentsDriver
+from asst_deploy.adapters.driver_base import Deployed, DriverOptions, TurnError
 from asst_deploy.conversation.script import Conversation, load_script
 from asst_deploy.conversation.transcript import Transcript, TurnResult
-from asst_deploy.remote.drivers.agents import AgentsDriver
-from asst_deploy.remote.drivers.base import Deployed, DriverOptions, TurnError
 from asst_deploy.replay.expect import check_turn
 
 SESSION = "sess_budget"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from asst_deploy.adapters import drivers
 from asst_deploy.cli import cli, main
-from asst_deploy.remote import drivers
 from asst_deploy.replay import cassette, items
 
 # imported before pytester's in-process runs, which would drop them (see conftest.py)

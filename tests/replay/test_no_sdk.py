@@ -1,5 +1,5 @@
 """Nothing under asst_deploy/replay or asst_deploy/conversation imports the openai SDK: the
-drivers in remote/ do."""
+drivers in adapters/ do."""
 
 from __future__ import annotations
 

@@ -25,12 +25,12 @@ import asst_deploy.sandbox.routes.conversations
 import asst_deploy.sandbox.routes.responses
 import asst_deploy.sandbox.server  # noqa: F401
 from asst_deploy import identity, runtime
+from asst_deploy.adapters.driver_base import Deployed, DriverOptions, TurnError
+from asst_deploy.adapters.drivers import driver_class
+from asst_deploy.adapters.responses.driver import ResponsesDriver, TemplateId
+from asst_deploy.adapters.targets import connect
 from asst_deploy.conversation.script import Conversation, load_script
 from asst_deploy.conversation.transcript import Transcript, TurnResult
-from asst_deploy.remote.drivers import driver_class
-from asst_deploy.remote.drivers.base import Deployed, DriverOptions, TurnError
-from asst_deploy.remote.drivers.responses import ResponsesDriver, TemplateId
-from asst_deploy.remote.targets import connect
 from asst_deploy.spec.loader import load_project
 from tests.replay.conftest import Conv
 

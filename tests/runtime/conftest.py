@@ -23,9 +23,9 @@ from typing import Any
 import openai
 import pytest
 
-from asst_deploy import deploy
-from asst_deploy.apply import Options, RetryPolicy, apply_plan
-from asst_deploy.remote.openai_backend import OpenAIBackend
+from asst_deploy.adapters.openai_backend import OpenAIBackend
+from asst_deploy.engine import operations
+from asst_deploy.engine.apply import Options, RetryPolicy, apply_plan
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.faults import RequestLog
 from asst_deploy.sandbox.server import SandboxServer, start_server
@@ -198,7 +198,7 @@ def deploy_project(project_dir: Path, client: openai.OpenAI) -> Callable[..., No
         target = dataclasses.replace(project.target, api="responses")
         project = dataclasses.replace(project, target=target)
         backend = OpenAIBackend(client)
-        plan, remote = deploy.make_plan(project, backend, retry=FAST.retry)
+        plan, remote = operations.make_plan(project, backend, retry=FAST.retry)
         apply_plan(plan, project.root, backend, remote, options=FAST)
 
     return run

@@ -12,12 +12,12 @@ import pytest
 import uvicorn
 from click.testing import CliRunner
 
-from asst_deploy.apis import API_GENERATIONS
+from asst_deploy.adapters.targets import connect
 from asst_deploy.cli import main
 from asst_deploy.cli.sandbox import sandbox as sandbox_group
 from asst_deploy.desired import Target
+from asst_deploy.generations import API_GENERATIONS
 from asst_deploy.models import ASSISTANT_MODELS, RESPONSES_MODELS
-from asst_deploy.remote.targets import connect
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer
 from asst_deploy.spec.loader import load_project

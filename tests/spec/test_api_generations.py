@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from asst_deploy.apis import API_GENERATIONS, DEFAULT_API, holders
 from asst_deploy.desired import AssistantSpec
 from asst_deploy.errors import Location, SpecError
+from asst_deploy.generations import API_GENERATIONS, DEFAULT_API, holders
 from asst_deploy.spec.loader import load_project
 
 MakeProject = Callable[[dict[str, str]], Path]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import openai
 
-from asst_deploy.remote.openai_backend import Collection, OpenAIBackend
-from asst_deploy.remote.wire import WireResource
+from asst_deploy.adapters.openai_backend import Collection, OpenAIBackend
+from asst_deploy.adapters.wire import WireResource
 
 BETA = "agents=v1"
 

@@ -14,11 +14,9 @@ import httpx2
 import openai
 
 from asst_deploy import identity
-from asst_deploy.backend import RemoteError
-from asst_deploy.conversation.script import Conversation, Turn
-from asst_deploy.conversation.transcript import ToolCall, Transcript, TurnResult
-from asst_deploy.remote.agents_backend import AgentsBackend
-from asst_deploy.remote.drivers.base import (
+from asst_deploy.adapters.agents.backend import AgentsBackend
+from asst_deploy.adapters.deadline import Overdue, bound
+from asst_deploy.adapters.driver_base import (
     AssistantNotFound,
     Deployed,
     DriverOptions,
@@ -31,8 +29,10 @@ from asst_deploy.remote.drivers.base import (
     refuse_assistants_only,
     wire,
 )
-from asst_deploy.remote.drivers.deadline import Overdue, bound
-from asst_deploy.remote.openai_backend import translated
+from asst_deploy.adapters.openai_backend import translated
+from asst_deploy.backend import RemoteError
+from asst_deploy.conversation.script import Conversation, Turn
+from asst_deploy.conversation.transcript import ToolCall, Transcript, TurnResult
 from asst_deploy.types import Json
 
 _PAGE = 100

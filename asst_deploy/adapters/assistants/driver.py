@@ -11,12 +11,9 @@ import httpx2
 import openai
 
 from asst_deploy import identity
-from asst_deploy.backend import RemoteError
-from asst_deploy.conversation.script import Conversation, Turn
-from asst_deploy.conversation.stream import RunStream
-from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
-from asst_deploy.remote.assistants_backend import AssistantsBackend
-from asst_deploy.remote.drivers.base import (
+from asst_deploy.adapters.assistants.backend import AssistantsBackend
+from asst_deploy.adapters.deadline import Overdue, bound
+from asst_deploy.adapters.driver_base import (
     AssistantNotFound,
     Deployed,
     DriverOptions,
@@ -26,9 +23,12 @@ from asst_deploy.remote.drivers.base import (
     find_managed,
     wire,
 )
-from asst_deploy.remote.drivers.base import arguments as _arguments
-from asst_deploy.remote.drivers.deadline import Overdue, bound
-from asst_deploy.remote.openai_backend import translated
+from asst_deploy.adapters.driver_base import arguments as _arguments
+from asst_deploy.adapters.openai_backend import translated
+from asst_deploy.backend import RemoteError
+from asst_deploy.conversation.script import Conversation, Turn
+from asst_deploy.conversation.stream import RunStream
+from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
 from asst_deploy.types import Json
 
 ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")

@@ -12,12 +12,8 @@ import httpx2
 import openai
 
 from asst_deploy import identity
-from asst_deploy.backend import RemoteError
-from asst_deploy.conversation.script import Conversation, Turn
-from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
-from asst_deploy.desired import AssistantSpec, Project
-from asst_deploy.errors import AsstDeployError
-from asst_deploy.remote.drivers.base import (
+from asst_deploy.adapters.deadline import Overdue, bound
+from asst_deploy.adapters.driver_base import (
     AssistantNotFound,
     Deployed,
     DriverOptions,
@@ -28,8 +24,12 @@ from asst_deploy.remote.drivers.base import (
     refuse_assistants_only,
     wire,
 )
-from asst_deploy.remote.drivers.deadline import Overdue, bound
-from asst_deploy.remote.openai_backend import OpenAIBackend, translated
+from asst_deploy.adapters.openai_backend import OpenAIBackend, translated
+from asst_deploy.backend import RemoteError
+from asst_deploy.conversation.script import Conversation, Turn
+from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
+from asst_deploy.desired import AssistantSpec, Project
+from asst_deploy.errors import AsstDeployError
 from asst_deploy.request_template import deployed_ids, request_for, request_kwargs
 from asst_deploy.spec.loader import load_project
 from asst_deploy.types import Json

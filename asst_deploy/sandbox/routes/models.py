@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from asst_deploy import models as model_names
-from asst_deploy.apis import served_models
+from asst_deploy.generations import served_models
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox, sandbox_of
 

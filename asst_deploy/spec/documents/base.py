@@ -43,7 +43,7 @@ class DocumentKind:
     build: Callable[[Builder, Document, Context], Any]  # its record, or None (problems added)
     # the project's and the environment's `defaults:` fill the fields it leaves unset
     takes_defaults: bool = False
-    # its records are what a target's API generation may refuse fields of (apis/)
+    # its records are what a target's API generation may refuse fields of (generations/)
     refusable: bool = False
     # what of a document the schema refused the semantic checks should still see, so
     # that one mistake is not reported twice

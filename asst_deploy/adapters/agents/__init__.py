@@ -1,0 +1,1 @@
+"""The agents generation's backend and conversation driver."""

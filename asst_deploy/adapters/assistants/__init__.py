@@ -1,0 +1,1 @@
+"""The assistants generation's backend and conversation driver."""

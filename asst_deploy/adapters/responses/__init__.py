@@ -1,0 +1,1 @@
+"""The responses generation's backend and conversation driver."""
