@@ -13,6 +13,10 @@ class AsstDeployError(Exception):
         return f"Error: {self}"
 
 
+class OptionConflict(AsstDeployError):
+    """Options that cannot be given together (the CLI shows it as a usage error)."""
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     """Where a value came from: a file and a 1-based line and column (0 when unknown)."""

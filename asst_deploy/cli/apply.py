@@ -9,25 +9,22 @@ from typing import Any
 
 import click
 
-from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.common import (
     ActionProgress,
     confirm_or_abort,
     current_output,
     json_on_failure,
     lock_timeout_option,
+    planning_of,
     project_options_for,
     refresh_only_option,
     refuse_if_refused,
     replace_option,
     resource_option,
-    with_target_retries,
 )
-from asst_deploy.engine import lease, operations, render
-from asst_deploy.engine.apply import ApplyError, Options, apply_plan, step_count
-from asst_deploy.errors import AsstDeployError
+from asst_deploy.engine import operations, render
+from asst_deploy.engine.apply import ApplyError, step_count
 from asst_deploy.plan import FORMAT_VERSION, Plan
-from asst_deploy.types import Mode
 
 
 class Finished:
@@ -141,78 +138,23 @@ def _apply(
     results: list[dict[str, Any]],
 ) -> None:
     output = current_output()
-    retry = output.retry_policy()
-    saved = operations.is_plan_file(source)
+    planning = planning_of(refresh_only=refresh_only, prune=prune, only=only, replace=replace)
+    prepared = operations.prepare_apply(source, env, target, planning)
     # with --json stdout holds the report alone: the plan and the summary go to stderr
     show = output.result if not as_json else output.note
-    if saved:
-        given = [
-            n
-            for n, v in (
-                ("--env", env),
-                ("--endpoint", target),
-                ("--prune", prune),
-                ("--resource", only),
-                ("--replace", replace),
-                ("--refresh-only", refresh_only),
-            )
-            if v
-        ]
-        if given:
-            raise AsstDeployError(
-                f"apply {source} takes no planning options ({', '.join(given)}): "
-                "a saved plan is applied as it was made; make a new plan with "
-                "`asst-deploy plan --out` to change them"
-            )
-        the_plan, root = operations.read_plan(source)
-        project = operations.load(root, the_plan.environment, the_plan.target)
-        reasons = operations.mismatches(the_plan, project)
-        if reasons:
-            raise AsstDeployError(
-                f"the saved plan {source} does not fit this project; nothing was changed:\n"
-                + "\n".join(f"  {r}" for r in reasons)
-            )
-    else:
-        if refresh_only and (prune or only or replace):
-            raise click.UsageError(
-                "--refresh-only cannot be combined with --prune, --resource or --replace"
-            )
-        project = operations.load(source, env, target)
-    retry = with_target_retries(retry, project.target)
     finished = Finished()
     with (
         finished,
-        connect(project.target, trace=output.trace()) as backend,
-        lease.held(
-            backend, project.name, retry=retry, timeout=lock_timeout, note=output.note
-        ) as held,
+        operations.deployment(
+            prepared.project,
+            retry=output.retry_policy(),
+            lock_timeout=lock_timeout,
+            note=output.note,
+            trace=output.trace(),
+        ) as deployment,
     ):
-        if saved:
-            remote = operations.read_remote(backend, retry)
-            reasons = operations.saved_plan_problems(the_plan, project, remote)
-            if the_plan.lease_generation != held.generation:
-                reasons.insert(
-                    0,
-                    f"another apply landed since the plan was made (lease generation "
-                    f"{the_plan.lease_generation}, now {held.generation})",
-                )
-            if reasons:
-                raise AsstDeployError(
-                    f"the saved plan {source} is stale; nothing was changed:\n"
-                    + "\n".join(f"  {r}" for r in reasons)
-                    + "\nMake a new plan with `asst-deploy plan --out`."
-                )
-        else:
-            the_plan, remote = operations.make_plan(
-                project,
-                backend,
-                prune=prune,
-                only=only,
-                replace=replace,
-                mode=Mode.REFRESH_ONLY if refresh_only else Mode.NORMAL,
-                retry=retry,
-            )
-        asks = not (saved or auto_approve)
+        the_plan, remote = deployment.plan(prepared)
+        asks = not (prepared.saved or auto_approve)
         shown = asks or not output.quiet  # whoever is asked to confirm sees what they approve
         if shown:
             show(render.text(the_plan, output.styler()).rstrip("\n"))
@@ -226,14 +168,11 @@ def _apply(
         if asks:
             confirm_or_abort("Apply these changes?", auto_approve)
         started = time.monotonic()
-        held.changed = True  # even a failed apply may have changed something
         with ActionProgress(output, step_count(the_plan)) as bar:
-            apply_plan(
+            deployment.apply(
                 the_plan,
-                project.root,
-                held.guard(backend),  # stops before a write once the lock is lost
                 remote,
-                options=Options(parallelism=parallelism, retry=retry),
+                parallelism=parallelism,
                 progress=bar.done,
                 status=bar.status,
                 results=results,

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from asst_deploy.errors import AsstDeployError
+from asst_deploy.errors import AsstDeployError, OptionConflict
 from asst_deploy.plan import Plan
 
 if TYPE_CHECKING:
     from asst_deploy.engine.apply import RetryPolicy
+    from asst_deploy.engine.operations import Planning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,12 +113,14 @@ def refresh_only_option(fn: F) -> F:
     )(fn)
 
 
-def with_target_retries(policy: RetryPolicy, target: Any) -> RetryPolicy:
-    """The target's `max_retries` (as the openai SDK counts: retries after the first try)."""
-    import dataclasses
+def planning_of(**options: Any) -> Planning:
+    """`operations.Planning.of(**options)`, a conflict shown as a usage error."""
+    from asst_deploy.engine.operations import Planning  # the engine loads with the command
 
-    retries = getattr(target, "max_retries", None)
-    return policy if retries is None else dataclasses.replace(policy, attempts=retries + 1)
+    try:
+        return Planning.of(**options)
+    except OptionConflict as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 class Seconds(click.FloatRange):

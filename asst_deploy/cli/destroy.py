@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.apply import failure_report, result_report
 from asst_deploy.cli.common import (
     ActionProgress,
@@ -17,11 +16,9 @@ from asst_deploy.cli.common import (
     json_on_failure,
     lock_timeout_option,
     project_options_for,
-    with_target_retries,
 )
-from asst_deploy.engine import lease, operations, render
-from asst_deploy.engine.apply import Options, apply_plan, step_count
-from asst_deploy.errors import AsstDeployError
+from asst_deploy.engine import operations, render
+from asst_deploy.engine.apply import step_count
 
 
 @click.command()
@@ -59,20 +56,14 @@ def _destroy(
     output = current_output()
     show = output.result if not as_json else output.note  # --json: stdout holds the report
     project = operations.load(directory, env, target)
-    retry = with_target_retries(output.retry_policy(), project.target)
-    with (
-        connect(project.target, trace=output.trace()) as backend,
-        lease.held(
-            backend, project.name, retry=retry, timeout=lock_timeout, note=output.note
-        ) as held,
-    ):
-        remote = operations.read_remote(backend, retry)
-        the_plan = operations.destroy_plan(project, remote)
-        if the_plan.refused:
-            raise AsstDeployError(
-                "destroy refused; nothing was changed:\n"
-                + "\n".join(f"  {r}" for r in the_plan.refused)
-            )
+    with operations.deployment(
+        project,
+        retry=output.retry_policy(),
+        lock_timeout=lock_timeout,
+        note=output.note,
+        trace=output.trace(),
+    ) as deployment:
+        the_plan, remote = deployment.destroy_plan()
         if the_plan.empty:
             show(
                 f"Nothing to destroy: project {project.name} manages no objects on "
@@ -88,18 +79,10 @@ def _destroy(
             auto_approve,
             verb="destroy",
         )
-        held.changed = True
         started = time.monotonic()
         with ActionProgress(output, step_count(the_plan)) as bar:
-            apply_plan(
-                the_plan,
-                project.root,
-                held.guard(backend),  # stops before a write once the lock is lost
-                remote,
-                options=Options(retry=retry),
-                progress=bar.done,
-                status=bar.status,
-                results=results,
+            deployment.apply(
+                the_plan, remote, progress=bar.done, status=bar.status, results=results
             )
     show(f"Destroy complete: {len(the_plan.actions)} destroyed.")
     if as_json:

@@ -6,22 +6,20 @@ from pathlib import Path
 
 import click
 
-from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.common import (
     current_output,
     json_on_failure,
+    planning_of,
     project_options_for,
     refresh_only_option,
     refuse_if_refused,
     replace_option,
     resource_option,
-    with_target_retries,
 )
 from asst_deploy.engine import operations, render
 from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.generations import API_GENERATIONS
 from asst_deploy.plan import FORMAT_VERSION
-from asst_deploy.types import Mode
 
 EXIT_CHANGES = 2
 
@@ -72,7 +70,9 @@ def plan(
     with json_on_failure(as_json, error_report):
         if as_json and as_markdown:
             raise click.UsageError("choose one of --json and --markdown")
-        mode = plan_mode(destroy, refresh_only, prune, only, replace)
+        planning = planning_of(
+            destroy=destroy, refresh_only=refresh_only, prune=prune, only=only, replace=replace
+        )
         _plan(
             directory,
             env,
@@ -81,39 +81,8 @@ def plan(
             as_json,
             as_markdown,
             detailed_exitcode,
-            prune,
-            only,
-            replace,
-            mode,
+            planning,
         )
-
-
-def plan_mode(
-    destroy: bool,
-    refresh_only: bool,
-    prune: bool,
-    only: tuple[str, ...],
-    replace: tuple[str, ...],
-) -> Mode:
-    """The plan's mode from the options; --destroy and --refresh-only take no others."""
-    for flag, name in ((destroy, "--destroy"), (refresh_only, "--refresh-only")):
-        if not flag:
-            continue
-        others = [
-            n
-            for n, v in (
-                ("--destroy", destroy),
-                ("--refresh-only", refresh_only),
-                ("--prune", prune),
-                ("--resource", only),
-                ("--replace", replace),
-            )
-            if v and n != name
-        ]
-        if others:
-            raise click.UsageError(f"{name} cannot be combined with {', '.join(others)}")
-        return Mode.DESTROY if destroy else Mode.REFRESH_ONLY
-    return Mode.NORMAL
 
 
 def error_report(exc: Exception) -> dict[str, object]:
@@ -144,10 +113,7 @@ def _plan(
     as_json: bool,
     as_markdown: bool,
     detailed_exitcode: bool,
-    prune: bool,
-    only: tuple[str, ...],
-    replace: tuple[str, ...] = (),
-    mode: Mode = Mode.NORMAL,
+    planning: operations.Planning,
 ) -> None:
     output = current_output()
     if out is not None and not out.parent.is_dir():
@@ -156,16 +122,9 @@ def _plan(
             f"create it first (mkdir -p {out.parent}) or choose another --out"
         )
     project = operations.load(directory, env, target)
-    with connect(project.target, trace=output.trace()) as backend:
-        the_plan, _ = operations.make_plan(
-            project,
-            backend,
-            prune=prune,
-            only=only,
-            replace=replace,
-            mode=mode,
-            retry=with_target_retries(output.retry_policy(), project.target),
-        )
+    the_plan = operations.fresh_plan(
+        project, planning, retry=output.retry_policy(), trace=output.trace()
+    )
     if as_json:
         output.result(render.to_json(the_plan))
     elif as_markdown:

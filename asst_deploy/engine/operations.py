@@ -1,27 +1,81 @@
-"""The engine's front door: plan, saved plans, staleness checks and destroy, over a backend."""
+"""The engine's front door, which the CLI (and the GitHub Action through it) calls: load a
+project, plan (fresh, saved, destroy, refresh-only), and apply or destroy through a
+connected, locked `Deployment`. The CLI parses options and prints; the workflow is here."""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from asst_deploy import generations, identity, kinds
+from asst_deploy.adapters.targets import connect
 from asst_deploy.backend import Backend
 from asst_deploy.desired import OPENAI_BASE_URL, Project, Target
 from asst_deploy.engine import lease, planfile
-from asst_deploy.engine.apply import RetryPolicy, read_state
+from asst_deploy.engine.apply import Options, RetryPolicy, apply_plan, read_state
 from asst_deploy.engine.compare import compare, from_remote, outside_references
-from asst_deploy.errors import AsstDeployError, SpecError
+from asst_deploy.errors import AsstDeployError, OptionConflict, SpecError
 from asst_deploy.plan import Action, Create, Delete, Keep, Plan, Update
 from asst_deploy.spec import sharing
 from asst_deploy.spec.loader import PROJECT_FILE, environment_targets, load_project
 from asst_deploy.state import RemoteState
-from asst_deploy.types import Mode, TargetType
+from asst_deploy.types import Json, Mode, TargetType
 
 PLAN_FILE_KIND = "asst-deploy-plan"
+Note = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Planning:
+    """What to plan: the planning options of `plan` and `apply`, checked together."""
+
+    mode: Mode = Mode.NORMAL
+    prune: bool = False
+    only: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        destroy: bool = False,
+        refresh_only: bool = False,
+        prune: bool = False,
+        only: Collection[str] = (),
+        replace: Collection[str] = (),
+    ) -> Planning:
+        """The options as given on a command line: --destroy and --refresh-only take no
+        others (an `OptionConflict` names them)."""
+        given = {
+            "--destroy": destroy,
+            "--refresh-only": refresh_only,
+            "--prune": prune,
+            "--resource": only,
+            "--replace": replace,
+        }
+        for name in ("--destroy", "--refresh-only"):
+            if not given[name]:
+                continue
+            others = [n for n, value in given.items() if value and n != name]
+            if others:
+                raise OptionConflict(f"{name} cannot be combined with {', '.join(others)}")
+            return cls(mode=Mode.DESTROY if destroy else Mode.REFRESH_ONLY)
+        return cls(prune=prune, only=tuple(only), replace=tuple(replace))
+
+    def options(self) -> list[str]:
+        """The command-line options this planning was given."""
+        given = {
+            "--prune": self.prune,
+            "--resource": self.only,
+            "--replace": self.replace,
+            "--refresh-only": self.mode is Mode.REFRESH_ONLY,
+        }
+        return [name for name, value in given.items() if value]
 
 
 def local_shas(project: Project) -> dict[str, str]:
@@ -71,6 +125,24 @@ def make_plan(
     remote = read_remote(backend, retry)
     plan = plan_from(project, remote, mode=mode, prune=prune, only=only, replace=replace)
     return plan, remote
+
+
+def fresh_plan(
+    project: Project, planning: Planning, *, retry: RetryPolicy, trace: Note | None = None
+) -> Plan:
+    """The plan of `planning` against the project's target now (no lock: it changes
+    nothing)."""
+    with connect(project.target, trace=trace) as backend:
+        plan, _ = make_plan(
+            project,
+            backend,
+            prune=planning.prune,
+            only=planning.only,
+            replace=planning.replace,
+            mode=planning.mode,
+            retry=target_retries(retry, project.target),
+        )
+    return plan
 
 
 def plan_from(
@@ -277,7 +349,8 @@ def destroy_plan(project: Project, remote: RemoteState) -> Plan:
     kept: list[Keep] = []
     refused: list[str] = []
     for kind in reversed(held):
-        for obj in remote.of(kind.name):
+        # by key: the remote's list order puts objects made in the same second at random
+        for obj in sorted(remote.of(kind.name), key=lambda o: (o.owner.key or "", o.id)):
             owner, key, _ = obj.owner
             if owner != project.name or key is None:
                 continue
@@ -343,3 +416,142 @@ def refresh_plan(project: Project, remote: RemoteState) -> Plan:
         actions=tuple(actions),
         mode=Mode.REFRESH_ONLY,
     )
+
+
+# ---- apply and destroy: a connected, locked deployment ----------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What an apply carries out: a fresh plan of the project, or a saved plan as it is."""
+
+    source: Path  # the project directory, or the saved plan's file
+    project: Project
+    planning: Planning = Planning()
+    saved: Plan | None = None
+
+
+def prepare_apply(
+    source: Path, env: str | None, target: str | None, planning: Planning
+) -> Prepared:
+    """The project an apply of `source` changes; a saved plan is read and checked to fit
+    the project now (its freshness against the remote is checked under the lock)."""
+    if not is_plan_file(source):
+        return Prepared(source, load(source, env, target), planning)
+    given = [n for n, v in (("--env", env), ("--endpoint", target)) if v] + planning.options()
+    if given:
+        raise AsstDeployError(
+            f"apply {source} takes no planning options ({', '.join(given)}): "
+            "a saved plan is applied as it was made; make a new plan with "
+            "`asst-deploy plan --out` to change them"
+        )
+    saved, root = read_plan(source)
+    project = load(root, saved.environment, saved.target)
+    reasons = mismatches(saved, project)
+    if reasons:
+        raise AsstDeployError(
+            f"the saved plan {source} does not fit this project; nothing was changed:\n"
+            + "\n".join(f"  {r}" for r in reasons)
+        )
+    return Prepared(source, project, saved=saved)
+
+
+def target_retries(policy: RetryPolicy, target: Target) -> RetryPolicy:
+    """The target's `max_retries` (as the openai SDK counts: retries after the first try)."""
+    retries = target.max_retries
+    return policy if retries is None else dataclasses.replace(policy, attempts=retries + 1)
+
+
+@dataclass
+class Deployment:
+    """A project's target, connected and locked for one apply or destroy."""
+
+    project: Project
+    backend: Backend
+    held: lease.Lease
+    retry: RetryPolicy
+
+    def plan(self, prepared: Prepared) -> tuple[Plan, RemoteState]:
+        """The plan to carry out: made now, or the saved one once it is shown to be fresh
+        (no object, file or other apply changed what it was made from)."""
+        if prepared.saved is None:
+            p = prepared.planning
+            return make_plan(
+                self.project,
+                self.backend,
+                prune=p.prune,
+                only=p.only,
+                replace=p.replace,
+                mode=p.mode,
+                retry=self.retry,
+            )
+        saved = prepared.saved
+        remote = read_remote(self.backend, self.retry)
+        reasons = saved_plan_problems(saved, self.project, remote)
+        if saved.lease_generation != self.held.generation:
+            reasons.insert(
+                0,
+                f"another apply landed since the plan was made (lease generation "
+                f"{saved.lease_generation}, now {self.held.generation})",
+            )
+        if reasons:
+            raise AsstDeployError(
+                f"the saved plan {prepared.source} is stale; nothing was changed:\n"
+                + "\n".join(f"  {r}" for r in reasons)
+                + "\nMake a new plan with `asst-deploy plan --out`."
+            )
+        return saved, remote
+
+    def destroy_plan(self) -> tuple[Plan, RemoteState]:
+        """The plan deleting everything the project manages here; refused as a whole when
+        a protected object is among them."""
+        remote = read_remote(self.backend, self.retry)
+        plan = destroy_plan(self.project, remote)
+        if plan.refused:
+            raise AsstDeployError(
+                "destroy refused; nothing was changed:\n"
+                + "\n".join(f"  {r}" for r in plan.refused)
+            )
+        return plan, remote
+
+    def apply(
+        self,
+        plan: Plan,
+        remote: RemoteState,
+        *,
+        parallelism: int = Options.parallelism,
+        progress: Note = lambda line: None,
+        status: Note = lambda line: None,
+        results: list[dict[str, Json]] | None = None,
+    ) -> None:
+        """Carry `plan` out; every write goes through the lock's guard, which stops the
+        apply before its next write once the lock is lost."""
+        self.held.changed = True  # even a failed apply may have changed something
+        apply_plan(
+            plan,
+            self.project.root,
+            self.held.guard(self.backend),
+            remote,
+            options=Options(parallelism=parallelism, retry=self.retry),
+            progress=progress,
+            status=status,
+            results=results,
+        )
+
+
+@contextmanager
+def deployment(
+    project: Project,
+    *,
+    retry: RetryPolicy,
+    lock_timeout: float = 0.0,
+    note: Note = lambda message: None,
+    trace: Note | None = None,
+) -> Iterator[Deployment]:
+    """The project's target, connected and holding the project's lock, for the block."""
+    retry = target_retries(retry, project.target)
+    with (
+        connect(project.target, trace=trace) as backend,
+        lease.held(backend, project.name, retry=retry, timeout=lock_timeout, note=note) as held,
+    ):
+        yield Deployment(project, backend, held, retry)

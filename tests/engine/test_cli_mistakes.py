@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from asst_deploy.adapters import targets
-from asst_deploy.cli import apply as apply_module
 from asst_deploy.cli import common, main
+from asst_deploy.engine import operations as apply_module  # where apply connects and applies
 
 from .test_cli import ids, proj, remote, run
 
