@@ -10,12 +10,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from asst_deploy import identity, kinds
+from asst_deploy import kinds
 from asst_deploy.adapters.driver_base import Driver, TurnError
 from asst_deploy.conversation.script import Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import SpecError
-from asst_deploy.kinds import vector_store as store_kind
+from asst_deploy.plan import Action, Create, Update
 from asst_deploy.replay.outcome import ConversationError, Excluded, Outcome, TurnVerdict
 from asst_deploy.replay.safety import UnsafeScript, check_conversation
 from asst_deploy.spec.loader import PROJECT_FILE, load_project, load_unchecked
@@ -70,6 +70,7 @@ class Harness:
         self._stack = ExitStack()
         self._projects: dict[tuple[Path, str | None, str | None], Project] = {}
         self._clients: dict[tuple[Path, str | None, str | None], Any] = {}
+        self._backends: dict[tuple[Path, str | None, str | None], Any] = {}
         self._replay_client: Any = None
 
     def close(self) -> None:
@@ -103,6 +104,7 @@ class Harness:
             from asst_deploy.adapters.targets import connect
 
             backend = self._stack.enter_context(connect(self.project(script, env).target))
+            self._backends[key] = backend
             self._clients[key] = drivers.live_client(backend)
         return self._clients[key]
 
@@ -182,19 +184,25 @@ class Harness:
         return modes.chosen(self.settings.mode, path).run(run)
 
     def deployed(
-        self, driver: Driver, script: Script, project: Project, spec: AssistantSpec
+        self,
+        driver: Driver,
+        script: Script,
+        project: Project,
+        spec: AssistantSpec,
+        env: str | None = None,
     ) -> str:
-        """The id of the deployed assistant, after checking that it and the vector stores it
-        searches were applied from the specs as they are now (their hash stamps): else a
-        recording would keep the old behaviour under the new spec's fingerprint."""
+        """The id of the deployed assistant, after checking that a plan of it and of the
+        vector stores it searches is empty (the engine's own check): else a recording would
+        keep the old behaviour under the new spec's fingerprint."""
+        from asst_deploy.engine import operations
+
         try:
             deployed = driver.find(project.name, spec.key, project.target.name)
-            stores = {
-                key: driver.find_vector_store(project.name, key) for key in spec.vector_stores
-            }
         except TurnError as exc:
             raise ConversationError(f"{script.display}: {exc}") from None
-        stale = stale_objects(project, spec, deployed.metadata, stores, type(driver).spec_form)
+        remote = operations.read_remote(self._backends[self._key(script, env)])
+        plan = operations.plan_from(project, remote, only=[spec.key, *spec.vector_stores])
+        stale = [_why_stale(action) for action in plan.actions]
         if stale:
             raise ConversationError(
                 f"{script.display}: the deployment on target '{project.target.name}' is not "
@@ -299,29 +307,11 @@ def _shown(path: Path) -> Path:
         return path
 
 
-def stale_objects(
-    project: Project,
-    spec: AssistantSpec,
-    metadata: Mapping[str, Any],
-    stores: Mapping[str, Mapping[str, Any] | None],
-    form: SpecForm = kinds.ASSISTANT_FORM,
-) -> list[str]:
-    """The deployed objects whose hash stamp (what apply last wrote) is not the hash of
-    their spec now (`form`: the canonical form on the target's API), each as a phrase; a
-    store the spec names but the target lacks too."""
-    shas = {f.path: identity.file_sha(f.abs_path) for f in project.files}
-    specs = {s.key: s for s in project.vector_stores}
-    found = []
-    want = identity.canonical_hash(form(spec, shas))
-    if identity.owner(dict(metadata)).stamp != want:
-        found.append(f"assistant '{spec.key}' was applied from another version of its spec")
-    for key, store in stores.items():
-        if key not in specs:
-            continue
-        if store is None:
-            found.append(f"vector store '{key}' is not deployed")
-        elif identity.owner(store.get("metadata")).stamp != identity.canonical_hash(
-            store_kind.from_spec(specs[key], shas)
-        ):
-            found.append(f"vector store '{key}' was applied from another version of its spec")
-    return found
+def _why_stale(action: Action) -> str:
+    """What a plan's action says of the deployment a conversation would run against."""
+    what = f"{kinds.get(action.kind).label} '{action.key}'"
+    if isinstance(action, Create):
+        return f"{what} is not deployed"
+    if isinstance(action, Update) and action.drift:
+        return f"{what} was edited outside asst-deploy since it was applied"
+    return f"{what} was applied from another version of its spec"

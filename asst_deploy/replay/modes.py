@@ -30,7 +30,12 @@ class Runner(Protocol):
     ) -> Driver: ...
 
     def deployed(
-        self, driver: Driver, script: Script, project: Project, spec: AssistantSpec
+        self,
+        driver: Driver,
+        script: Script,
+        project: Project,
+        spec: AssistantSpec,
+        env: str | None = None,
     ) -> str: ...
 
     def once(
@@ -129,7 +134,7 @@ def _turns(
 def _deployed(run: Run, client: Any) -> str:
     # found outside the cassette: the lookup lists every assistant of the target
     driver = run.harness.driver(run.api, client, run.project)
-    return run.harness.deployed(driver, run.script, run.project, run.spec)
+    return run.harness.deployed(driver, run.script, run.project, run.spec, run.env)
 
 
 class Record:

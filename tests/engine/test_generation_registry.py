@@ -39,7 +39,7 @@ def test_every_generation_provides_every_part(name: str) -> None:
     assert isinstance(driver, type) and driver.api == name
     for part in Driver.__annotations__:  # the protocol's class attributes
         assert hasattr(driver, part), f"{driver.__name__} has no {part}"
-    for method in ("find", "get", "find_vector_store", "start", "turn", "finish"):
+    for method in ("find", "get", "start", "turn", "finish"):
         assert callable(getattr(driver, method, None)), f"{driver.__name__}.{method}"
 
 

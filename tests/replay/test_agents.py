@@ -257,7 +257,7 @@ def test_an_agent_applied_from_another_spec_version_is_refused(aconv: Conv) -> N
     result.stdout.fnmatch_lines(
         [
             "*the deployment on target 'sandbox-agents' is not the specs' current version "
-            "(assistant 'bot' was applied from another version of its spec)*"
+            "(agent 'bot' was applied from another version of its spec)*"
         ]
     )
     assert not (aconv.path / "conversations/cassettes/agents").exists()

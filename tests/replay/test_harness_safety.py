@@ -69,11 +69,32 @@ def test_record_and_live_refuse_a_deployment_older_than_the_specs(conv: Conv) ->
         result.stdout.fnmatch_lines(
             [
                 "*conversations/chat.conv.yaml: the deployment on target 'sandbox' is not the "
-                "specs' current version (assistant 'bot' was applied from another version of "
-                "its spec; vector store 'docs' was applied from another version of its spec): "
+                "specs' current version (vector store 'docs' was applied from another version "
+                "of its spec; assistant 'bot' was applied from another version of its spec): "
                 "run `asst-deploy apply` first*"
             ]
         )
+    assert not (conv.path / "conversations" / "cassettes").exists()
+
+
+def test_record_refuses_an_assistant_edited_outside_asst_deploy(conv: Conv) -> None:
+    # the specs did not change, but the deployed assistant did: the engine's plan of it
+    # is not empty, so what a recording would capture is not what the specs deploy
+    from asst_deploy.identity import SPEC_KEY
+    from asst_deploy.sandbox.store import Store
+
+    conv.script("chat", HELLO)
+    store = Store(str(conv.path / ".asst-deploy" / "sandbox.db"))
+    try:
+        (bot,) = [a for a in store.list("assistant") if a["metadata"].get(SPEC_KEY) == "bot"]
+        store.put("assistant", {**bot, "instructions": "Answer in French."})
+    finally:
+        store.close()
+    result = conv.run("--asst-mode", "record")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*(assistant 'bot' was edited outside asst-deploy since it was applied)*"]
+    )
     assert not (conv.path / "conversations" / "cassettes").exists()
 
 

@@ -182,9 +182,6 @@ class AgentsDriver:
             found = wire(self.client.beta.agents.retrieve(remote_id))
         return Deployed(remote_id, found, _functions(found))
 
-    def find_vector_store(self, project: str, key: str) -> Mapping[str, Json] | None:
-        return None  # agents search no vector stores (validate refuses file_search there)
-
     # --- a conversation -----------------------------------------------------------------
 
     def start(self, deployed: Deployed, conversation: Conversation) -> Transcript:

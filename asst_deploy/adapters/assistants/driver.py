@@ -75,10 +75,6 @@ class AssistantsDriver:
             )
         return Deployed(str(found["id"]), found, _functions(found))
 
-    def find_vector_store(self, project: str, key: str) -> dict[str, Json] | None:
-        """The deployed vector store of `project` with spec `key` (lists them all)."""
-        return self._find("vector_store", project, key)
-
     def get(self, remote_id: str) -> Deployed:
         """One assistant by id: what a recorded conversation needs of the assistant list."""
         with self._calls(0, "reading the assistant"):

@@ -19,7 +19,6 @@ from asst_deploy.adapters.driver_base import (
     DriverOptions,
     TurnError,
     answer,
-    find_managed,
     function_call,
     refuse_assistants_only,
     wire,
@@ -153,11 +152,6 @@ class ResponsesDriver:
     def request(self, remote_id: str) -> dict[str, Json]:
         """The kwargs the driver sends for a template found or got before (for tests)."""
         return self._requests[remote_id]
-
-    def find_vector_store(self, project: str, key: str) -> Mapping[str, Json] | None:
-        with self._calls(0, "listing vector stores"):
-            found = find_managed(OpenAIBackend(self.client), "vector_store", project, key)
-        return dict(found.data) if found is not None else None
 
     # --- a conversation -----------------------------------------------------------------
 
