@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from functools import singledispatch
 
-from asst_deploy import kinds
+from asst_deploy import kinds, secretref
 from asst_deploy.plan import Action, Create, Delete, FieldChange, Plan, Replace, Update
 from asst_deploy.types import Json
 
@@ -15,6 +15,10 @@ Style = Callable[[str, str], str]  # (text, colour name) -> styled text
 
 _COLOURS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta"}
 _INLINE_MAX = 72
+LOOKALIKES = (
+    "Not managed: tagged as this project's but without its proof of authorship "
+    "(made or edited by someone else; never changed or deleted)"
+)
 
 
 def plain(text: str, colour: str) -> str:
@@ -22,7 +26,7 @@ def plain(text: str, colour: str) -> str:
 
 
 def _value(value: Json) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return json.dumps(secretref.shown(value), ensure_ascii=False, sort_keys=True)
 
 
 def _is_long(value: Json) -> bool:
@@ -32,6 +36,7 @@ def _is_long(value: Json) -> bool:
 
 
 def _lines(value: Json) -> list[str]:
+    value = secretref.shown(value)
     if value is None:
         return []
     if isinstance(value, str):
@@ -41,6 +46,10 @@ def _lines(value: Json) -> list[str]:
 
 def field_lines(change: FieldChange, style: Style, indent: str = "      ") -> list[str]:
     """One changed field: `before -> after` inline, or a unified line diff for long values."""
+    if secretref.shown(change.before) == secretref.shown(change.after):
+        # nothing a person can read changed: only a secret's value (its digest)
+        names = ", ".join(f"${n}" for n in secretref.rotated_names(change.before, change.after))
+        return [f"{indent}{change.field}: secret changed (from {names})"]
     if not (_is_long(change.before) or _is_long(change.after)):
         return [f"{indent}{change.field}: {_value(change.before)} -> {_value(change.after)}"]
     diff = difflib.unified_diff(
@@ -141,6 +150,10 @@ def text(plan: Plan, style: Style = plain) -> str:
             for k in plan.kept
         ]
         lines.append("")
+    if plan.lookalikes:
+        lines.append(LOOKALIKES + ":")
+        lines += [f"    {x.kind} {x.key} ({x.remote_id})" for x in plan.lookalikes]
+        lines.append("")
     if plan.refused:
         lines.append(style("Refused (protected):", "red"))
         lines += [f"    {r}" for r in plan.refused]
@@ -205,6 +218,13 @@ def markdown(plan: Plan) -> str:
             "",
             "Kept (no longer in the specs; `--prune` deletes them): "
             + ", ".join(f"{k.kind} `{k.key}`" for k in plan.kept),
+        ]
+    if plan.lookalikes:
+        lines += [
+            "",
+            LOOKALIKES
+            + ": "
+            + ", ".join(f"{x.kind} `{x.key}` ({x.remote_id})" for x in plan.lookalikes),
         ]
     if plan.refused:
         lines += ["", "**Refused (protected):**", *[f"- {r}" for r in plan.refused]]

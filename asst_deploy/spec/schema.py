@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asst_deploy import limits
+from asst_deploy import limits, secretref
 from asst_deploy.generations import API_GENERATIONS, DEFAULT_API, NAMES, agents
 
 SCHEMA_ID = "https://asst-deploy.dev/schema/spec.json"
@@ -119,6 +119,7 @@ _FILE_REF = closed_object(
 )
 
 _DEFS: dict[str, Any] = {
+    "secret": secretref.SCHEMA,
     "key": {
         "type": "string",
         "pattern": KEY_PATTERN,
