@@ -38,7 +38,7 @@ def test_is_ref_takes_only_from_env() -> None:
 
 
 def plan_of(before: object, after: object) -> Plan:
-    change = FieldChange("credentials", before, after)  # type: ignore[arg-type]
+    change = FieldChange("credentials", before, after)
     update = Update("vault", "crm", "vlt_1", "f", changes=(change,), after={}, before={})
     return Plan(project="p", environment=None, target="t", actions=(update,))
 
