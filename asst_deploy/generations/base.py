@@ -3,6 +3,7 @@ where its adapter and conversation driver live."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -59,6 +60,9 @@ class ApiGeneration:
     not_on_openai: str | None = None
     # what a plan for this API does not deploy of the project, and why (plan prints it)
     plan_notes: Callable[[Project], list[str]] = lambda project: []
+    # the spec document kinds (asst_deploy/spec/documents) it has no place for, and why: a
+    # document of one is a validate error on its targets, naming the generations that hold it
+    refused_documents: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def remove_field(key: str, field: str) -> str:

@@ -206,10 +206,13 @@ class _Loader:
             for kn, kind in DOCUMENTS.items()
         }
         for kn, kind in DOCUMENTS.items():
-            if self.check_api and kind.refusable:
-                for record, doc in built[kn]:
-                    if record is not None:
-                        self.check_api_fields(target, record, doc)
+            if not self.check_api:
+                break
+            for record, doc in built[kn]:
+                if record is None or not self.check_api_documents(target, kn, record.key, doc):
+                    continue
+                if kind.refusable:
+                    self.check_api_fields(target, record, doc)
         if self.problems:
             raise SpecError(self.problems)
         return Project(
@@ -489,6 +492,27 @@ class _Loader:
         return [
             r for r in resources if r.key not in self.excluded.get(DOCUMENTS[r.kind].section, ())
         ]
+
+    def check_api_documents(self, target: Target, kind: str, key: str, doc: Document) -> bool:
+        """Whether the target's API holds documents of `kind`; else a located error."""
+        api = generations.API_GENERATIONS.get(target.api)
+        if api is None or kind not in api.refused_documents:
+            return True
+        holders = [
+            g.name for g in generations.API_GENERATIONS.values() if kind not in g.refused_documents
+        ]
+        section = DOCUMENTS[kind].section
+        fix = f"exclude it from this environment (exclude: {{{section}: [{key}]}})"
+        self.problems.append(
+            Problem(
+                self.build.where(doc, ("kind",)),
+                f"target '{target.name}' (api {api.name}) cannot hold {kind} '{key}': "
+                f"{api.refused_documents[kind]}",
+                fix
+                + (f" and deploy it to a target of api {' or '.join(holders)}" if holders else ""),
+            )
+        )
+        return False
 
     def check_api_fields(self, target: Target, spec: AssistantSpec, doc: Document) -> None:
         """A located error for every field of `spec` the target's API cannot hold."""
