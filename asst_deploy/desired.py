@@ -67,6 +67,9 @@ class AssistantSpec:
     service_tier: str | None = None
     multi_agent: Mapping[str, Json] | None = None
     compaction: Mapping[str, Json] | None = None
+    verbosity: str | None = None
+    reasoning_summary: str | None = None
+    experimental: Mapping[str, Json] | None = None
     protect: bool = False
     adopt: str | None = None  # remote id of an unmanaged object to take over
 

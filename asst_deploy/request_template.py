@@ -72,8 +72,11 @@ def request_kwargs(
     text_format = _text_format(spec.response_format)
     if text_format is not None:
         kwargs["text"] = {"format": text_format}
-    if spec.reasoning_effort is not None:
-        kwargs["reasoning"] = {"effort": spec.reasoning_effort}
+    if spec.verbosity is not None:
+        kwargs.setdefault("text", {})["verbosity"] = spec.verbosity
+    reasoning = {"effort": spec.reasoning_effort, "summary": spec.reasoning_summary}
+    if any(v is not None for v in reasoning.values()):
+        kwargs["reasoning"] = {k: v for k, v in reasoning.items() if v is not None}
     if spec.service_tier is not None:
         kwargs["service_tier"] = spec.service_tier
     kwargs["metadata"] = metadata(spec, project)
@@ -105,6 +108,9 @@ def _function(
     # required by the API (null: no parameters, as an assistant's omitted ones)
     result["parameters"] = function.get("parameters")
     result["strict"] = bool(function.get("strict") or False)
+    for field in ("defer_loading", "async"):
+        if field in function:
+            result[field] = function[field]
     return result
 
 
@@ -159,10 +165,66 @@ def _code_interpreter(
 _ToolBuilder = Callable[
     [AssistantSpec, Mapping[str, Any], Mapping[str, str], Mapping[str, str]], dict[str, Json]
 ]
+
+
+def _web_search(
+    spec: AssistantSpec,
+    tool: Mapping[str, Any],
+    stores: Mapping[str, str],
+    files: Mapping[str, str],
+) -> dict[str, Json]:
+    """The Agents API's web_search settings in WebSearchToolParam's places."""
+    result: dict[str, Json] = {"type": "web_search"}
+    if tool.get("allowed_domains"):
+        result["filters"] = {"allowed_domains": list(tool["allowed_domains"])}
+    if tool.get("context_size"):
+        result["search_context_size"] = tool["context_size"]
+    location = {k: v for k, v in (tool.get("location") or {}).items() if v is not None}
+    if location:
+        result["user_location"] = {"type": "approximate", **location}
+    if tool.get("mode") == "cached":
+        result["external_web_access"] = False
+    return result
+
+
+def _mcp(
+    spec: AssistantSpec,
+    tool: Mapping[str, Any],
+    stores: Mapping[str, str],
+    files: Mapping[str, str],
+) -> dict[str, Json]:
+    """An http mcp tool as responses.create's: the server's url and headers move up (the
+    generation refuses what a response has no place for: stdio, credentials)."""
+    transport = tool.get("transport") or {}
+    result: dict[str, Json] = {
+        "type": "mcp",
+        "server_label": tool["server_label"],
+        "server_url": transport.get("server_url"),
+    }
+    if transport.get("headers"):
+        result["headers"] = dict(transport["headers"])
+    if tool.get("allowed_tools"):
+        result["allowed_tools"] = list(tool["allowed_tools"])
+    return result
+
+
+def _bare(
+    spec: AssistantSpec,
+    tool: Mapping[str, Any],
+    stores: Mapping[str, str],
+    files: Mapping[str, str],
+) -> dict[str, Json]:
+    return {"type": tool["type"]}
+
+
 _TOOLS: dict[str, _ToolBuilder] = {
     "function": _function,
     "file_search": _file_search,
     "code_interpreter": _code_interpreter,
+    "web_search": _web_search,
+    "mcp": _mcp,
+    "tool_search": _bare,
+    "programmatic_tool_calling": _bare,
 }
 
 

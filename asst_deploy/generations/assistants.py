@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from asst_deploy import models
 from asst_deploy.desired import AssistantSpec
-from asst_deploy.generations.base import ApiGeneration, Refusal, tool_refusals, top_level
+from asst_deploy.generations.base import (
+    OVERRIDES,
+    ApiGeneration,
+    FieldPath,
+    Refusal,
+    tool_refusals,
+    top_level,
+)
+from asst_deploy.types import Json
 
 NAME = "assistants"
 
@@ -13,17 +23,33 @@ _FIELDS = {
     "service_tier": "an assistant has no service tier",
     "multi_agent": "an assistant cannot run subagents",
     "compaction": "an assistant has no context compaction",
+    "verbosity": "an assistant has no text verbosity",
+    "reasoning_summary": "an assistant has no reasoning summary",
+    "experimental": "an assistant has no experimental agent settings",
 }
 _TOOLS = {
     "mcp": "the Assistants API has no mcp tool",
     "web_search": "the Assistants API has no web_search tool",
     "tool_search": "the Assistants API has no tool_search tool",
+    "programmatic_tool_calling": "the Assistants API has no programmatic_tool_calling tool",
+    "computer_use": "the Assistants API has no computer_use tool",
+    "automations": "the Assistants API has no automations tool",
 }
+
+
+def _function(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]]:
+    for field in ("defer_loading", "async"):
+        if field in (tool.get("function") or {}):
+            yield (
+                ("function", field),
+                f"an assistant's function tools have no {field}",
+                f"leave {field} out of the function in {OVERRIDES}",
+            )
 
 
 def refusals(spec: AssistantSpec) -> list[Refusal]:
     """What of `spec` an assistant cannot hold: the Agents-only fields and tools."""
-    return [*top_level(spec, _FIELDS), *tool_refusals(spec, _TOOLS, {})]
+    return [*top_level(spec, _FIELDS), *tool_refusals(spec, _TOOLS, {"function": _function})]
 
 
 API = ApiGeneration(

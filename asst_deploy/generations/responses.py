@@ -18,6 +18,11 @@ _FIELDS = {
     "description": "a responses.create request has no description",
     "multi_agent": "a response cannot run subagents",
     "compaction": "a response has no agent compaction settings",
+    "experimental": "a response has no experimental agent settings",
+}
+_TOOLS = {
+    "computer_use": "a response's computer tool is another (computer), with no saved settings",
+    "automations": "a response cannot schedule its own wakeups (an Agents API tool)",
 }
 
 
@@ -55,11 +60,24 @@ def _web_search(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]
         )
 
 
+def _programmatic(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]]:
+    if tool.get("enabled") is False:
+        yield (
+            ("enabled",),
+            "a response's programmatic_tool_calling cannot be disabled, only left out",
+            "leave the programmatic_tool_calling tool out in {overrides} (tools: [...])",
+        )
+
+
 def refusals(spec: AssistantSpec) -> list[Refusal]:
     """What of `spec` a responses.create request cannot hold."""
     return [
         *top_level(spec, _FIELDS),
-        *tool_refusals(spec, {}, {"mcp": _mcp, "web_search": _web_search}),
+        *tool_refusals(
+            spec,
+            _TOOLS,
+            {"mcp": _mcp, "web_search": _web_search, "programmatic_tool_calling": _programmatic},
+        ),
     ]
 
 

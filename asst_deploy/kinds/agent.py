@@ -92,6 +92,25 @@ def compaction(value: Json) -> Json:
     return {"async": bool(value.get("async"))} if isinstance(value, Mapping) else {"async": False}
 
 
+# Settings the service fills in when a request leaves them out (the sandbox and the SDK's
+# Agent type agree): the canonical form leaves a default out, so that agents applied before
+# a setting existed keep their stamps and their cassettes' fingerprints.
+_SETTING_DEFAULTS: dict[str, Json] = {
+    "verbosity": "medium",
+    "reasoning_summary": None,
+    "time_awareness": False,
+}
+
+
+def settings(verbosity: Json, reasoning_summary: Json, time_awareness: Json) -> dict[str, Json]:
+    given = {
+        "verbosity": verbosity,
+        "reasoning_summary": reasoning_summary,
+        "time_awareness": bool(time_awareness),
+    }
+    return {k: v for k, v in given.items() if v is not None and v != _SETTING_DEFAULTS[k]}
+
+
 def form(
     *,
     name: Json,
@@ -105,8 +124,10 @@ def form(
     multi_agent_: Json,
     compaction_: Json,
     environment_template: str | None,
+    settings_: Mapping[str, Json],
 ) -> dict[str, Json]:
     return {
+        **settings_,
         "name": blank(name),
         "model": model,
         "instructions": blank(instructions),
@@ -134,6 +155,11 @@ def from_spec(spec: AssistantSpec) -> dict[str, Json]:
         multi_agent_=multi_agent(spec.multi_agent),
         compaction_=compaction(spec.compaction),
         environment_template=spec.key if runs_code(spec) else None,
+        settings_=settings(
+            spec.verbosity,
+            spec.reasoning_summary,
+            (spec.experimental or {}).get("time_awareness"),
+        ),
     )
 
 
@@ -151,6 +177,11 @@ def from_remote(data: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, 
         multi_agent_=multi_agent(data.get("multi_agent")),
         compaction_=compaction(data.get("compaction")),
         environment_template=_template_key(template, names) if template else None,
+        settings_=settings(
+            (data.get("text") or {}).get("verbosity"),
+            (data.get("reasoning") or {}).get("summary"),
+            (data.get("experimental") or {}).get("time_awareness"),
+        ),
     )
 
 
@@ -229,6 +260,11 @@ class AgentKind(OneForEachAssistant):
         for name in ("service_tier", "multi_agent", "compaction"):
             if form[name] != defaults[name]:
                 doc[name] = form[name]
+        for name in ("verbosity", "reasoning_summary"):
+            if name in form:
+                doc[name] = form[name]
+        if form.get("time_awareness"):
+            doc["experimental"] = {"time_awareness": True}
         ex.spec("assistants", key, doc)
 
     def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
@@ -243,11 +279,18 @@ class AgentKind(OneForEachAssistant):
             "instructions": after["instructions"],
             "tools": [_payload_tool(t) for t in after["tools"]],
             "metadata": metadata,
-            "reasoning": {"effort": after["reasoning_effort"]},
-            "text": {"format": after["text_format"]},
+            "reasoning": {
+                "effort": after["reasoning_effort"],
+                "summary": after.get("reasoning_summary"),
+            },
+            "text": {
+                "format": after["text_format"],
+                "verbosity": after.get("verbosity", _SETTING_DEFAULTS["verbosity"]),
+            },
             "service_tier": after["service_tier"],
             "multi_agent": after["multi_agent"],
             "compaction": after["compaction"],
+            "experimental": {"time_awareness": bool(after.get("time_awareness"))},
         }
 
 

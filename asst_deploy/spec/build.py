@@ -175,6 +175,9 @@ class Builder:
             service_tier=data.get("service_tier"),
             multi_agent=data.get("multi_agent"),
             compaction=data.get("compaction"),
+            verbosity=data.get("verbosity"),
+            reasoning_summary=data.get("reasoning_summary"),
+            experimental=data.get("experimental"),
             protect=bool(data.get("protect", False)),
             adopt=data.get("adopt"),
         )

@@ -103,6 +103,9 @@ _AGENT_TOOLS: dict[str, dict[str, Any]] = {
         "mode": {"enum": ["disabled", "cached", "live"]},
     },
     "tool_search": {},
+    "programmatic_tool_calling": {"enabled": {"type": "boolean"}},
+    "computer_use": {"include_screenshots": {"type": "boolean"}},
+    "automations": {},
 }
 _AGENT_TOOLS_REQUIRED = {"mcp": ("server_label", "transport")}
 _TOOL_TYPES = ("code_interpreter", "file_search", "function", *_AGENT_TOOLS)
@@ -141,6 +144,14 @@ _DEFS: dict[str, Any] = {
             "description": {"type": "string"},
             "parameters": {"type": "object", "description": "A JSON Schema (draft 2020-12)."},
             "strict": {"type": "boolean"},
+            "defer_loading": {
+                "type": "boolean",
+                "description": "Agents and Responses APIs: found through tool_search.",
+            },
+            "async": {
+                "type": "boolean",
+                "description": "Agents and Responses APIs: the model goes on without the result.",
+            },
         },
         ("name",),
     ),
@@ -275,6 +286,18 @@ ASSISTANT_FIELDS: dict[str, Any] = {
     "compaction": closed_object(
         {"async": {"type": ["boolean", "null"], "description": "Compact in the background."}},
         description="Agents API only: context compaction (default: blocking).",
+    ),
+    "verbosity": {
+        "enum": ["low", "medium", "high"],
+        "description": "Agents and Responses APIs: text.verbosity (default: medium).",
+    },
+    "reasoning_summary": {
+        "enum": ["concise", "detailed", "auto"],
+        "description": "Agents and Responses APIs: reasoning.summary.",
+    },
+    "experimental": closed_object(
+        {"time_awareness": {"type": "boolean", "description": "Tell the model the time."}},
+        description="Agents API only: experimental agent settings.",
     ),
     "protect": {"type": "boolean", "description": "Refuse to delete or replace this resource."},
     "adopt": {
