@@ -10,9 +10,11 @@ inferred (the README's sandbox section lists each one).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from asst_deploy.sandbox.apierrors import APIError
@@ -346,6 +348,42 @@ _FILE = Tagged(
         "inline": const("inline", "data", "path", data=Str(), path=Str(max_len=1024)),
     }
 )
+FILE = _FILE
+
+
+def _network_rules(network: dict[str, Any], path: str) -> None:
+    """blocked_domains: "A nonempty list requires `access: restricted` and cannot be
+    combined with nonempty `allowed_domains`. Wildcard domains are not supported."."""
+    blocked = network.get("blocked_domains") or []
+    if not blocked:
+        return
+    param = join(path, "blocked_domains")
+    if network["access"] != "restricted":
+        raise APIError(
+            400,
+            f"Invalid '{param}': blocked domains require network access 'restricted', "
+            f"but access is '{network['access']}'.",
+            param=param,
+            code="invalid_value",
+        )
+    if network.get("allowed_domains"):
+        raise APIError(
+            400,
+            f"Invalid '{param}': blocked_domains cannot be combined with a nonempty "
+            "allowed_domains.",
+            param=param,
+            code="invalid_value",
+        )
+    for i, domain in enumerate(blocked):
+        if "*" in domain:
+            raise APIError(
+                400,
+                f"Invalid '{param}[{i}]': wildcard domains are not supported.",
+                param=f"{param}[{i}]",
+                code="invalid_value",
+            )
+
+
 _NETWORK = Obj(
     {
         "access": Str(enum=["enabled", "disabled", "restricted"]),
@@ -353,14 +391,24 @@ _NETWORK = Obj(
         "blocked_domains": _STRINGS,
     },
     required=["access"],
+    post=_network_rules,
 )
 _PACKAGES = Obj({"npm": _STRINGS, "python": _STRINGS, "system": _STRINGS})
+# InlineCapabilitySourceParam: "Provides ZIP bytes encoded with standard base64."
+_SOURCE = Obj(
+    {
+        "type": Str(enum=["base64"]),
+        "media_type": Str(enum=["application/zip"]),
+        "data": Str(),
+    },
+    required=["type", "media_type", "data"],
+)
 _CAPABILITY = Obj(
     {
         "type": Str(enum=["inline"]),
         "name": Str(),
         "description": Str(),
-        "source": Obj(values=AnyValue()),
+        "source": _SOURCE,
     },
     required=["type", "name", "description", "source"],
 )
@@ -388,7 +436,13 @@ HOSTED_FIELDS: dict[str, Schema] = {
     "skills": Nullable(Arr(_SKILL)),
 }
 TEMPLATE = Obj({"name": Nullable(Str(max_len=256)), **HOSTED_FIELDS})
+# Write-only parts of a hosted definition, kept in the store and never answered: the
+# top-level keys here, and inside lists and objects the keys of WRITE_ONLY_NESTED (the
+# network's blocked domains, an inline file's bytes, a plugin's or skill's archive).
 WRITE_ONLY = ("env", "setup_commands")
+WRITE_ONLY_NESTED = {"network": ("blocked_domains",), "files": ("data",)} | {
+    key: ("source",) for key in ("plugins", "skills")
+}
 
 ENVIRONMENT = Tagged(
     {
@@ -410,8 +464,21 @@ ENVIRONMENT = Tagged(
 )
 
 
+def inline_size(data: str) -> int:
+    """The decoded size of inline file data ("standard-base64-encoded file contents").
+
+    Data that is not valid base64 counts as its UTF-8 text: the sandbox took inline data
+    as text before, and keeps accepting it (the real service would refuse it).
+    """
+    try:
+        return len(base64.b64decode(data, validate=True))
+    except (binascii.Error, ValueError):
+        return len(data.encode())
+
+
 def hosted(body: Mapping[str, Any], base: Mapping[str, Any] | None, size_of: Any) -> dict[str, Any]:
-    """A hosted environment definition with every field filled (template or session).
+    """A hosted environment definition with every field filled (template or session),
+    write-only parts included (`public` drops them).
 
     `size_of(file_id, param)` answers a file's size or raises the 404 for a missing file.
     """
@@ -429,8 +496,8 @@ def hosted(body: Mapping[str, Any], base: Mapping[str, Any] | None, size_of: Any
                 size = size_of(spec["file_id"], join(f"files[{i}]", "file_id"))
                 files.append({"type": "file_id", "file_id": spec["file_id"], "path": spec["path"]})
             else:
-                size = len(spec["data"].encode())
-                files.append({"type": "inline", "path": spec["path"]})
+                size = inline_size(spec["data"])
+                files.append({"type": "inline", "path": spec["path"], "data": spec["data"]})
             files[-1]["size_bytes"] = size
         out["files"] = files
     if given("network"):
@@ -438,20 +505,31 @@ def hosted(body: Mapping[str, Any], base: Mapping[str, Any] | None, size_of: Any
         out["network"] = {
             "access": network["access"],
             "allowed_domains": list(network.get("allowed_domains") or []),
+            "blocked_domains": list(network.get("blocked_domains") or []),
         }
     if given("packages"):
         packages = body.get("packages") or {}
         out["packages"] = {k: list(packages.get(k) or []) for k in ("npm", "python", "system")}
     if given("plugins"):
         out["plugins"] = [
-            {"type": p["type"], "name": p["name"], "description": p["description"]}
+            {
+                "type": p["type"],
+                "name": p["name"],
+                "description": p["description"],
+                "source": p["source"],
+            }
             for p in body.get("plugins") or []
         ]
     if given("skills"):
         out["skills"] = [
             {"type": s["type"], "skill_id": s["skill_id"], "version": s.get("version")}
             if s["type"] == "skill_reference"
-            else {"type": s["type"], "name": s["name"], "description": s["description"]}
+            else {
+                "type": s["type"],
+                "name": s["name"],
+                "description": s["description"],
+                "source": s["source"],
+            }
             for s in body.get("skills") or []
         ]
     if given("desktop"):
@@ -462,9 +540,22 @@ def hosted(body: Mapping[str, Any], base: Mapping[str, Any] | None, size_of: Any
     return out
 
 
+def _without(value: Any, keys: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: copy.deepcopy(v) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(item, keys) for item in value]
+    return copy.deepcopy(value)
+
+
 def public(definition: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored definition without its write-only parts (env, setup commands)."""
-    return {k: copy.deepcopy(v) for k, v in definition.items() if k not in WRITE_ONLY}
+    """A stored definition without its write-only parts (env, setup commands, blocked
+    domains, inline file bytes, plugin and skill archives)."""
+    return {
+        k: _without(v, WRITE_ONLY_NESTED.get(k, ()))
+        for k, v in definition.items()
+        if k not in WRITE_ONLY
+    }
 
 
 def template_view(template: Mapping[str, Any]) -> dict[str, Any]:
@@ -479,24 +570,39 @@ def template_view(template: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def session_skills(skills: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A hosted session's installed skills (the SDK's HostedSkill): a reference resolves
-    to the skill's name, description and the concrete version installed. The sandbox
-    serves no Skills API, so the name is the skill id, the description says so, and the
-    version is the one asked for, or "1" for `latest` or none."""
+# resolve(skill_id, version, index) -> (name, description, concrete version), or None for
+# a skill the sandbox does not hold
+SkillResolver = Callable[[str, str | None, int], tuple[str, str, str] | None]
+
+
+def session_skills(
+    skills: list[dict[str, Any]], resolve: SkillResolver | None = None
+) -> list[dict[str, Any]]:
+    """A hosted environment's installed skills (the SDK's HostedSkill), without archives:
+    a reference resolves to the skill's name, description and the concrete version
+    installed, from the sandbox's Skills API when it holds the skill. A skill it does not
+    hold keeps the older answer: the skill id as the name, a description saying so, and
+    the version asked for, or "1" for `latest` or none."""
     out = []
-    for skill in skills:
+    for i, skill in enumerate(skills):
         if skill["type"] != "skill_reference":
-            out.append(copy.deepcopy(skill))
+            out.append(_without(skill, ("source",)))
             continue
         version = skill.get("version")
+        found = resolve(skill["skill_id"], version, i) if resolve is not None else None
+        if found is not None:
+            name, description, concrete = found
+        else:
+            name = skill["skill_id"]
+            description = f"[sandbox] skill {skill['skill_id']} (not in the sandbox's Skills API)"
+            concrete = version if version not in (None, "latest") else "1"
         out.append(
             {
                 "type": "skill_reference",
                 "skill_id": skill["skill_id"],
-                "name": skill["skill_id"],
-                "description": f"[sandbox] skill {skill['skill_id']} (no Skills API here)",
-                "version": version if version not in (None, "latest") else "1",
+                "name": name,
+                "description": description,
+                "version": concrete,
             }
         )
     return out

@@ -27,7 +27,8 @@ from asst_deploy.sandbox.store import Store
 
 # Each module in asst_deploy.sandbox.routes exposes `routes: list[Route]`, with paths
 # relative to /v1. Adding a resource family means adding a module here, nothing else.
-# agent_sessions precedes agents, whose /agents/{agent_id} would otherwise take "sessions".
+# agent_sessions, agent_environments and agent_automations precede agents, whose
+# /agents/{agent_id} would otherwise take "sessions", "environments" or "automations".
 ROUTE_MODULES = (
     "assistants",
     "files",
@@ -37,7 +38,11 @@ ROUTE_MODULES = (
     "responses",
     "conversations",
     "agent_sessions",
+    "agent_environments",
+    "agent_automations",
     "agents",
+    "vaults",
+    "skills",
     "models",
 )
 

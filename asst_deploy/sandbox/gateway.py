@@ -19,8 +19,11 @@ logger = logging.getLogger(__name__)
 # Only these families demand the beta header; files and vector stores left beta in 2025.
 BETA_PREFIXES = ("/v1/assistants", "/v1/threads")
 BETA_VALUE = "assistants=v2"
-# The Agents API (beta) wants its own header on everything under /v1/agents.
+# The Agents API (beta) wants its own header on everything under /v1/agents, and on
+# vaults (/v1/vaults, `client.beta.agents.vaults`, which sends it); skills (/v1/skills)
+# are no beta surface: the SDK sends no header there.
 AGENTS_PREFIX = "/v1/agents"
+AGENTS_PREFIXES = (AGENTS_PREFIX, "/v1/vaults")
 AGENTS_BETA_VALUE = "agents=v1"
 
 MISSING_BETA = (
@@ -146,7 +149,7 @@ class RequestChecks:
             if BETA_VALUE not in values:
                 raise APIError(400, MISSING_BETA, code="invalid_beta")
         path = scope["path"]
-        if path == AGENTS_PREFIX or path.startswith(AGENTS_PREFIX + "/"):
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in AGENTS_PREFIXES):
             values = [v.strip() for v in headers.get("openai-beta", "").split(",")]
             if AGENTS_BETA_VALUE not in values:
                 raise APIError(400, MISSING_AGENTS_BETA, code="invalid_beta")

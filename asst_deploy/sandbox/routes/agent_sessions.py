@@ -11,11 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from asst_deploy.sandbox import agent_objects, agent_sessions
+from asst_deploy.sandbox import agent_objects, agent_sessions, environments, vaults
 from asst_deploy.sandbox.agent_sessions import IDEMPOTENCY, ITEM, SESSION, TURN
-from asst_deploy.sandbox.apierrors import APIError, invalid_type, not_found
+from asst_deploy.sandbox.apierrors import APIError, invalid_type
 from asst_deploy.sandbox.app import Sandbox, json_body, sandbox_of
-from asst_deploy.sandbox.routes.agents import AGENT, TEMPLATE, agent_page, file_size
+from asst_deploy.sandbox.routes.agent_environments import template_base
+from asst_deploy.sandbox.routes.agents import AGENT, agent_page
 from asst_deploy.sandbox.routes.common import deleted, fetch, path_param
 from asst_deploy.sandbox.store import new_id
 from asst_deploy.sandbox.streaming import DONE, encode
@@ -65,6 +66,9 @@ _INLINE_AGENT = Obj(
     {k: v for k, v in agent_objects.AGENT_FIELDS.items() if k not in ("name", "metadata")}
     | {"tools": agent_objects.SESSION_TOOLS}
 )
+# shared with automations, whose new_session targets carry both
+MESSAGES = _MESSAGES
+INLINE_AGENT = _INLINE_AGENT
 _CACHE = Nullable(Obj({"ttl": Str(enum=["30m", "12h"])}, required=["ttl"]))
 _REVIEW = Str(enum=["none", "auto_review"])
 # "Positive USD cents, or null to remove the limit"; the object itself may be null too.
@@ -168,8 +172,14 @@ def _agent(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     return agent_objects.settings(inline) | {"id": new_id("agent")}
 
 
-def _environment(sandbox: Sandbox, spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(what the session shows, what it keeps privately, write-only env included)."""
+def _environment(
+    sandbox: Sandbox, spec: dict[str, Any], session_id: str, vault_ids: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what the session shows, what it keeps privately, write-only parts included).
+
+    A hosted environment is registered as an environment of its own (retrievable, with
+    live files); `environment_id` attaches a prewarmed one instead, alone: "Cannot be
+    combined with a template or inline configuration"."""
     kind = spec["type"]
     if kind == "none":
         return {"type": "none"}, {"type": "none"}
@@ -181,43 +191,43 @@ def _environment(sandbox: Sandbox, spec: dict[str, Any]) -> tuple[dict[str, Any]
             code="unsupported_value",
         )
     if "environment_id" in spec:
-        error = not_found("environment", spec["environment_id"])
-        error.param = "environment.environment_id"
-        raise error
+        extra = sorted(set(spec) - {"type", "environment_id"})
+        if extra:
+            raise APIError(
+                400,
+                f"Invalid 'environment.{extra[0]}': an existing environment "
+                "(environment_id) cannot be combined with a template or inline configuration.",
+                param=f"environment.{extra[0]}",
+                code="invalid_value",
+            )
+        shown = environments.attach(
+            sandbox, spec["environment_id"], session_id, "environment.environment_id"
+        )
+        found = environments.get(sandbox, spec["environment_id"])
+        return shown, {**found["_definition"], **shown}
     base = None
     if "environment_template_id" in spec:
-        template = fetch(
-            sandbox.store, TEMPLATE, spec["environment_template_id"], "environment template"
+        base = template_base(
+            sandbox, spec["environment_template_id"], "environment.environment_template_id"
         )
-        base = {k: v for k, v in template.items() if k in agent_objects.HOSTED_FIELDS}
     fields = {k: v for k, v in spec.items() if k in agent_objects.HOSTED_FIELDS}
-    definition = agent_objects.hosted(
-        fields, base, lambda f, p: file_size(sandbox, f, f"environment.{p}")
+    definition = environments.definition(sandbox, fields, base, "environment.")
+    size = spec.get("container_size", environments.CONTAINER_SIZE)
+    shown = environments.shown(sandbox, new_id("env"), definition, size, "environment.")
+    environments.register(
+        sandbox,
+        shown,
+        definition,
+        status="connected",
+        vault_ids=vault_ids,
+        session_id=session_id,
     )
-    definition.setdefault("desktop", None)
-    for file in definition["files"]:
-        file["id"] = new_id("envfile")
-    shown = {
-        "id": new_id("env"),
-        "type": "openai_hosted",
-        "container_size": spec.get("container_size", "small"),
-        **agent_objects.public(definition),
-    }
-    shown["skills"] = agent_objects.session_skills(definition["skills"])
     return shown, {**definition, **shown}
 
 
 def _session(sandbox: Sandbox, session_id: str) -> dict[str, Any]:
     found = fetch(sandbox.store, SESSION, session_id, "session")
     return agent_sessions.settle(sandbox, found)
-
-
-def _check_vaults(body: dict[str, Any]) -> None:
-    """Vaults are not served: any vault id is one that does not exist."""
-    for i, vault_id in enumerate(body.get("vault_ids") or []):
-        error = not_found("vault", vault_id)
-        error.param = f"vault_ids[{i}]"
-        raise error
 
 
 def _limit(body: dict[str, Any]) -> int | None:
@@ -233,34 +243,43 @@ def _check_query(request: Request, *allowed: str) -> None:
 # --- handlers ----------------------------------------------------------------------------
 
 
-async def create(request: Request) -> Response:
-    sandbox = sandbox_of(request)
-    body = validate(CREATE_SESSION, await json_body(request))
+def start_session(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
+    """A new session from a CREATE_SESSION body (validated here), its first turn started
+    when the body has input: for `POST /agents/sessions` and automations alike."""
+    body = validate(CREATE_SESSION, body)
     agent = _agent(sandbox, body)
-    shown, private = _environment(sandbox, body["environment"])
-    _check_vaults(body)
+    vault_ids = vaults.check_ids(sandbox.store, body.get("vault_ids"), "vault_ids")
     if body.get("input") == "":
         raise APIError(400, "Invalid 'input': empty string.", param="input", code="empty_string")
-    now = int(sandbox.clock())
-    session = {
-        "id": new_id("sess"),
-        "object": "agent.session",
-        "created_at": now,
-        "last_active_at": now,
-        "agent": agent_objects.session_agent(agent),
-        "environment": shown,
-        "error": None,
-        "metadata": body.get("metadata") or {},
-        "required_actions": [],
-        "spend_control": {"limit": _limit(body), "consumed": 0},
-        "status": "idle",
-        "usage": None,
-        "vault_ids": [],
-        "prompt_cache_options": body.get("prompt_cache_options"),
-        "review": body.get("review", "none"),
-    }
-    messages = agent_sessions.messages_of(body["input"]) if body.get("input") else None
-    session = agent_sessions.create(sandbox, session, private, messages)
+    session_id = new_id("sess")
+    with sandbox.store.transaction():  # a refused environment leaves nothing behind
+        shown, private = _environment(sandbox, body["environment"], session_id, vault_ids)
+        now = int(sandbox.clock())
+        session = {
+            "id": session_id,
+            "object": "agent.session",
+            "created_at": now,
+            "last_active_at": now,
+            "agent": agent_objects.session_agent(agent),
+            "environment": shown,
+            "error": None,
+            "metadata": body.get("metadata") or {},
+            "required_actions": [],
+            "spend_control": {"limit": _limit(body), "consumed": 0},
+            "status": "idle",
+            "usage": None,
+            "vault_ids": vault_ids,
+            "prompt_cache_options": body.get("prompt_cache_options"),
+            "review": body.get("review", "none"),
+        }
+        messages = agent_sessions.messages_of(body["input"]) if body.get("input") else None
+        return agent_sessions.create(sandbox, session, private, messages)
+
+
+async def create(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    body = await json_body(request)
+    session = start_session(sandbox, body)
     if body.get("stream"):
         return _event_stream(request, session["id"], 0, until_rest=True)
     return JSONResponse(session)
@@ -297,7 +316,7 @@ async def update(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
     session = _session(sandbox, path_param(request, "session_id"))
     body = validate(UPDATE_SESSION, await json_body(request))
-    _check_vaults(body)
+    vault_ids = vaults.check_ids(sandbox.store, body.get("vault_ids"), "vault_ids")
     changes = body.get("agent") or {}
     sandbox.check_model(changes.get("model"), "agents", param="agent.model")
     agent = session["agent"]
@@ -317,7 +336,7 @@ async def update(request: Request) -> JSONResponse:
         if key in body:
             session[key] = body[key]
     if "vault_ids" in body:
-        session["vault_ids"] = []  # null or [] clears them; any other id was a 404 above
+        session["vault_ids"] = vault_ids  # null or [] clears them
     if "spend_control" in body:
         session["spend_control"]["limit"] = _limit(body)
     return JSONResponse(agent_sessions.updated(sandbox, session))
@@ -326,8 +345,10 @@ async def update(request: Request) -> JSONResponse:
 async def delete(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
     session_id = path_param(request, "session_id")
-    fetch(sandbox.store, SESSION, session_id, "session")
+    session = fetch(sandbox.store, SESSION, session_id, "session")
     with sandbox.store.transaction():
+        if session["environment"].get("id"):
+            environments.detach(sandbox, session["environment"]["id"])
         sandbox.store.delete_children(session_id)
         sandbox.store.delete(SESSION, session_id)
     return deleted(session_id, "agent.session.deleted")

@@ -3,15 +3,16 @@
 Conformance (autouse, replaces the OpenAPI check of tests/sandbox/conftest.py here)
 ---------------------------------------------------------------------------------
 The Agents API's ground truth is the openai SDK's generated types (OpenAI's Agents OpenAPI
-in shared/openai is older: it gives the page shape checked here, and loses otherwise).
-Every response a test in this directory receives from /v1/agents... is validated
-after the test with those pydantic types, by strict validation (never `construct`, which
+in shared/openai is older: it gives the page shapes checked here, and loses otherwise).
+Every response a test in this directory receives from /v1/agents..., /v1/vaults... and
+/v1/skills... is validated after the test with those pydantic types, by strict validation (never `construct`, which
 is what the SDK itself does when parsing, and which accepts anything): JSON bodies by
 route, list pages item by item, each event of an SSE body as an `AgentSessionEvent`,
-and every 4xx/5xx as the API's error body. Strict means pydantic's strict mode (no
+and every 4xx/5xx as the API's error body; skill downloads must be zips. Strict means pydantic's strict mode (no
 coercion: "1" is no integer) and no undeclared key anywhere in the tree: the SDK's
 BaseModel keeps unknown keys as `model_extra`, so the validated model is walked and any
-extra fails the check. Requests to other families keep the OpenAPI check.
+extra fails the check. Requests to other families keep the OpenAPI check, and so do skills
+(openapi.yaml has them); vaults have no operation there.
 
 Waits are bounded: the clients here time out a read after `READ_TIMEOUT` seconds (a
 quiet event stream fails the test instead of hanging it), and `events_until` gives up
@@ -30,17 +31,24 @@ import httpx2
 import openai
 import pydantic
 import pytest
-from openai.types import ErrorObject
+from openai.types import DeletedSkill, ErrorObject, Skill
 from openai.types.beta import Agent, AgentDeleted, AgentSession, AgentSessionDeleted
 from openai.types.beta.agent_session_event import AgentSessionEvent
 from openai.types.beta.agent_session_item import AgentSessionItem
+from openai.types.beta.agents import Automation, AutomationDeleted, EnvironmentInfo, Vault
+from openai.types.beta.agents.automations import AutomationInvocation
 from openai.types.beta.agents.environments import (
+    EnvironmentFile,
     EnvironmentTemplate,
     EnvironmentTemplateDeleted,
 )
 from openai.types.beta.agents.sessions import Turn
+from openai.types.beta.agents.vault_deleted import VaultDeleted
+from openai.types.beta.agents.vaults import Credential, CredentialDeleted
+from openai.types.skills import DeletedSkillVersion, SkillVersion
 
 from asst_deploy.sandbox.faults import LoggedRequest
+from asst_deploy.sandbox.routes.agent_automations import SANDBOX_RUN
 from asst_deploy.sandbox.routes.agent_sessions import OPEN_STREAMS
 from asst_deploy.sandbox.server import SandboxServer
 from tests.sandbox.conftest import API_KEY, OpenAPIConformance
@@ -48,12 +56,18 @@ from tests.sdk_strict import validate_as
 from tests.shared import OPENAPI, in_ci
 
 AGENTS = "/v1/agents"
+VAULTS = "/v1/vaults"
+SKILLS = "/v1/skills"
+# Checked against the SDK's types here; the OpenAPI check skips the first two (vaults are
+# not in openapi.yaml) and checks skills too.
+SDK_CHECKED = (AGENTS, VAULTS, SKILLS)
 # Seconds a client here waits for a read (an answer, or the next streamed event): a stream
 # that goes quiet fails its test with a timeout instead of hanging it.
 READ_TIMEOUT = 10.0
 
-# (method, route template) -> (response type, is a list page)
-RESPONSES: dict[tuple[str, str], tuple[Any, bool]] = {
+# (method, route template) -> (response type, is a list page: True for a cursor page,
+# "token" for a token page)
+RESPONSES: dict[tuple[str, str], tuple[Any, bool | str]] = {
     ("POST", "/v1/agents"): (Agent, False),
     ("GET", "/v1/agents"): (Agent, True),
     ("GET", "/v1/agents/{agent_id}"): (Agent, False),
@@ -76,6 +90,49 @@ RESPONSES: dict[tuple[str, str], tuple[Any, bool]] = {
     ("GET", "/v1/agents/sessions/{session_id}/turns"): (Turn, True),
     ("GET", "/v1/agents/sessions/{session_id}/turns/{turn_id}"): (Turn, False),
     ("GET", "/v1/agents/sessions/{session_id}/turns/{turn_id}/items"): (AgentSessionItem, True),
+    ("POST", "/v1/agents/environments"): (EnvironmentInfo, False),
+    ("GET", "/v1/agents/environments"): (EnvironmentInfo, True),
+    ("GET", "/v1/agents/environments/{environment_id}"): (EnvironmentInfo, False),
+    ("POST", "/v1/agents/environments/{environment_id}/files"): (EnvironmentFile, False),
+    ("GET", "/v1/agents/environments/{environment_id}/files"): (EnvironmentFile, "token"),
+    ("POST", "/v1/vaults"): (Vault, False),
+    ("GET", "/v1/vaults"): (Vault, True),
+    ("GET", "/v1/vaults/{vault_id}"): (Vault, False),
+    ("POST", "/v1/vaults/{vault_id}"): (Vault, False),
+    ("DELETE", "/v1/vaults/{vault_id}"): (VaultDeleted, False),
+    ("POST", "/v1/vaults/{vault_id}/credentials"): (Credential, False),
+    ("GET", "/v1/vaults/{vault_id}/credentials"): (Credential, True),
+    ("GET", "/v1/vaults/{vault_id}/credentials/{credential_id}"): (Credential, False),
+    ("POST", "/v1/vaults/{vault_id}/credentials/{credential_id}"): (Credential, False),
+    ("DELETE", "/v1/vaults/{vault_id}/credentials/{credential_id}"): (CredentialDeleted, False),
+    ("POST", "/v1/agents/automations"): (Automation, False),
+    ("GET", "/v1/agents/automations"): (Automation, True),
+    ("GET", "/v1/agents/automations/{automation_id}"): (Automation, False),
+    ("POST", "/v1/agents/automations/{automation_id}"): (Automation, False),
+    ("DELETE", "/v1/agents/automations/{automation_id}"): (AutomationDeleted, False),
+    ("POST", "/v1/agents/automations/{automation_id}/pause"): (Automation, False),
+    ("POST", "/v1/agents/automations/{automation_id}/resume"): (Automation, False),
+    ("POST", "/v1/agents/automations/{automation_id}/invocations"): (AutomationInvocation, False),
+    ("GET", "/v1/agents/automations/{automation_id}/invocations"): (AutomationInvocation, True),
+    ("GET", "/v1/agents/automations/{automation_id}/invocations/{invocation_id}"): (
+        AutomationInvocation,
+        False,
+    ),
+    ("POST", "/v1" + SANDBOX_RUN): (AutomationInvocation, False),  # sandbox-only
+    ("POST", "/v1/skills"): (Skill, False),
+    ("GET", "/v1/skills"): (Skill, True),
+    ("GET", "/v1/skills/{skill_id}"): (Skill, False),
+    ("POST", "/v1/skills/{skill_id}"): (Skill, False),
+    ("DELETE", "/v1/skills/{skill_id}"): (DeletedSkill, False),
+    ("POST", "/v1/skills/{skill_id}/versions"): (SkillVersion, False),
+    ("GET", "/v1/skills/{skill_id}/versions"): (SkillVersion, True),
+    ("GET", "/v1/skills/{skill_id}/versions/{version}"): (SkillVersion, False),
+    ("DELETE", "/v1/skills/{skill_id}/versions/{version}"): (DeletedSkillVersion, False),
+}
+# Answers that are no JSON: their media type.
+BINARY_ANSWERS = {
+    ("GET", "/v1/skills/{skill_id}/content"): "application/zip",
+    ("GET", "/v1/skills/{skill_id}/versions/{version}/content"): "application/zip",
 }
 
 
@@ -91,15 +148,28 @@ class Page(pydantic.BaseModel):
     has_more: bool
 
 
+class TokenPage(pydantic.BaseModel):
+    """An environment's live files page (EnvironmentFileListResource: an opaque `next`)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    object: Literal["page"]
+    data: list[dict[str, Any]]
+    next: str | None
+    has_more: bool
+
+
 EMPTY_ANSWERS = {("POST", "/v1/agents/sessions/{session_id}/events"): 202}
 _TEMPLATES = sorted(
-    {tpl for _, tpl in [*RESPONSES, *EMPTY_ANSWERS]} | {"/v1/agents/sessions/{session_id}/events"},
+    {tpl for _, tpl in [*RESPONSES, *EMPTY_ANSWERS, *BINARY_ANSWERS]}
+    | {"/v1/agents/sessions/{session_id}/events"},
     key=lambda tpl: tpl.count("{"),  # literal segments win: /agents/sessions is no agent id
 )
 
 
 def route_of(path: str) -> str | None:
-    """The route template of a concrete /v1/agents path (the log's own `route` is not set)."""
+    """The route template of a concrete path of an SDK-checked family (the log's own
+    `route` is not set)."""
     for template in _TEMPLATES:
         if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path):
             return template
@@ -128,6 +198,10 @@ def problems(entry: LoggedRequest) -> list[str]:
         key = (entry.method, route_of(entry.path) or "")
         if key in EMPTY_ANSWERS:
             return [] if entry.status == EMPTY_ANSWERS[key] else [f"{where}: expected 202"]
+        if key in BINARY_ANSWERS:
+            wanted = BINARY_ANSWERS[key]
+            ok = entry.content_type.startswith(wanted)
+            return [] if ok else [f"{where}: expected {wanted}, got {entry.content_type}"]
         if entry.content_type.startswith("text/event-stream"):
             for event in sse_events(entry.body):
                 validate_as(AgentSessionEvent, event)
@@ -139,7 +213,7 @@ def problems(entry: LoggedRequest) -> list[str]:
         kind, is_page = RESPONSES[key]
         body = json.loads(entry.body)
         if is_page:
-            page = validate_as(Page, body)
+            page = validate_as(TokenPage if is_page == "token" else Page, body)
             for item in page.data:
                 validate_as(kind, item)
         else:
@@ -172,9 +246,10 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     wait_for_streams(server)
     entries = server.log.since(start)
-    found = [p for e in entries if e.path.startswith(AGENTS) for p in problems(e)]
+    found = [p for e in entries if e.path.startswith(SDK_CHECKED) for p in problems(e)]
     if checker is not None:
-        found += [p for e in entries if not e.path.startswith(AGENTS) for p in checker.problems(e)]
+        openapi_checked = [e for e in entries if not e.path.startswith((AGENTS, VAULTS))]
+        found += [p for e in openapi_checked for p in checker.problems(e)]
     if found:
         pytest.fail("responses that do not parse as their types:\n" + "\n".join(found))
 
@@ -274,3 +349,28 @@ def agent(client: openai.OpenAI) -> Iterator[Agent]:
     )
     yield created
     client.beta.agents.delete(created.id)
+
+
+@pytest.fixture
+def clock(server: SandboxServer) -> Iterator[Callable[[float], None]]:
+    """Holds the sandbox's clock still for one test: `clock(t)` sets it to Unix time `t`
+    (it starts at the real time); the real clock is back afterwards. Nothing sleeps."""
+    sandbox = server.sandbox
+    saved = sandbox.clock
+    now = [saved()]
+    sandbox.clock = lambda: now[0]
+
+    def set_to(value: float) -> None:
+        now[0] = value
+
+    yield set_to
+    sandbox.clock = saved
+
+
+def log_text(server: SandboxServer, start: int) -> str:
+    """Everything the request log holds since `start`: paths, queries, answered bodies."""
+    wait_for_streams(server)
+    return "\n".join(
+        f"{e.method} {e.path}?{e.query}\n{(e.body or b'').decode('utf-8', 'replace')}"
+        for e in server.log.since(start)
+    )
