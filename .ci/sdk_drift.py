@@ -657,7 +657,7 @@ def drive_agent_settings(client: Any) -> None:
     inline_file = {"type": "inline", "data": "x", "path": "/w/x.txt"}
     skills = [
         {"type": "skill_reference", "skill_id": "skill_1", "version": "latest"},
-        {"type": "inline", "name": "s", "description": "d", "source": {"k": "v"}},
+        {"type": "inline", "name": "s", "description": "d", "source": _skill_zip()},
     ]
     templates = agents.environments.templates
     for access, size, ttl in (("disabled", "medium", "12h"), ("restricted", "large", "30m")):
@@ -682,6 +682,19 @@ def drive_agent_settings(client: Any) -> None:
             input="hi",
         )
         sessions.turns.list(session.id)
+
+
+def _skill_zip() -> dict[str, str]:
+    """An inline skill's source as InlineCapabilitySourceParam wants it: a base64 zip."""
+    import base64
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("SKILL.md", "---\nname: s\ndescription: d\n---\nDo it.\n")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return {"type": "base64", "media_type": "application/zip", "data": data}
 
 
 def drive_agent_endings(client: Any) -> None:
