@@ -1,34 +1,43 @@
-"""Every shell block of the README runs, so the README cannot rot."""
+"""Every shell and Python block of the README and of docs/ runs, so neither can rot (how a
+page's blocks run, and how a block says it cannot: tests/docs/doc_blocks.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.docs.doc_blocks import (
+    DOCS,
+    FENCE,
+    REPO,
+    bash,
+    blocks,
+    make_project,
+    pages,
+    run_blocks,
+    runnable,
+    setups,
+)
+
 pytestmark = pytest.mark.e2e  # slow: its own CI step (see pyproject.toml)
 
-REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
-BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
 INSTALL = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]" -c requirements/lock.txt && '
-LONG_RUNNING = "# runs until Ctrl-C"
 
 
-def blocks(language: str) -> list[str]:
-    return [body for lang, body in BLOCK.findall(README) if lang == language]
+def readme_blocks(language: str) -> list[str]:
+    return [m.group("body") for m in FENCE.finditer(README) if m.group("language") == language]
+
+
+def page_blocks(page: str, language: str) -> list[str]:
+    return [b.body for b in blocks(DOCS / page) if b.language == language]
 
 
 def ci_test_command() -> str:
@@ -36,67 +45,27 @@ def ci_test_command() -> str:
     return next(line for line in lines if line.startswith("python -m pytest"))
 
 
+def schema_id(kind: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "asst_deploy", "schema", kind],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return str(json.loads(out)["$id"])
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the repository's specs/, and `.venv/bin` standing for this interpreter's."""
-    shutil.copytree(
-        REPO / "specs", tmp_path / "specs", ignore=shutil.ignore_patterns(".asst-deploy")
-    )
-    (tmp_path / ".venv").mkdir()
-    (tmp_path / ".venv" / "bin").symlink_to(Path(sys.executable).parent)
-    return tmp_path
+    return make_project(tmp_path)
 
 
-def env() -> dict[str, str]:
-    bin_dir = str(Path(sys.executable).parent)
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "NO_COLOR": "1"}
-
-
-def bash(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", "-eo", "pipefail", "-c", script],
-        cwd=cwd,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve_briefly(script: str, cwd: Path) -> None:
-    """Start a block that serves until Ctrl-C, check it answers, then press Ctrl-C."""
-    port = free_port()
-    command = shlex.split(script.split("#")[0].replace("--port 8765", f"--port {port}"))
-    process = subprocess.Popen(command, cwd=cwd, env=env(), stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/v1/assistants",
-                    headers={"OpenAI-Beta": "assistants=v2", "Authorization": "Bearer x"},
-                )
-                with urllib.request.urlopen(request, timeout=2) as response:
-                    assert json.load(response)["object"] == "list"
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "the sandbox did not start"
-                time.sleep(0.1)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-    assert process.returncode in (0, 130, -signal.SIGINT)
+# --- the README ------------------------------------------------------------------------
 
 
 def test_the_first_two_commands_are_the_install_and_ci_test_command() -> None:
-    install, tests = blocks("sh")[:2]
+    install, tests = readme_blocks("sh")[:2]
     assert install.startswith(INSTALL), "the first command installs the project"
     assert 'pip install --quiet -e ".[dev]"' in (REPO / ".ci" / "run").read_text()
     # running the test command from inside the tests would recurse: CI runs it instead
@@ -104,48 +73,25 @@ def test_the_first_two_commands_are_the_install_and_ci_test_command() -> None:
 
 
 def test_every_shell_block_runs_in_order(project: Path) -> None:
-    scripts = blocks("sh")
-    assert len(scripts) >= 8
-    main_job = scripts[0].removeprefix(INSTALL)
-    ran = 0
-    for script in [main_job, *scripts[2:]]:
-        if LONG_RUNNING in script:
-            serve_briefly(script, project)
-        else:
-            result = bash(script, project)
-            assert result.returncode == 0, f"{script}\n{result.stdout}\n{result.stderr}"
-        ran += 1
-    assert ran == len(scripts) - 1
-    # what the blocks promise: apply made the objects, and the plans after it are empty
+    everything = blocks(REPO / "README.md")
+    scripts = [b for b in everything if b.language == "sh"]
+    assert len(scripts) >= 3, "the install, the test command and the quick start"
+    main_job = scripts[0].body.removeprefix(INSTALL)
+    result = bash(main_job, project)
+    assert result.returncode == 0, f"{main_job}\n{result.stdout}\n{result.stderr}"
+    rest = [b for b in everything if b not in scripts[:2]]
+    ran = run_blocks(rest, project)
+    assert len(ran) == len([b for b in rest if b.language in ("sh", "python")])
+    # what the blocks promise: apply made the objects, and the plan after it is empty
     assert "No changes." in bash(main_job, project).stdout
-    assert (project / "plan.md").read_text().startswith("### asst-deploy plan")
-    summary = json.loads((project / "plan.json").read_text())["summary"]
-    assert summary == {"add": 0, "change": 0, "destroy": 0}
-    # the editor section: the modeline's path, seen from a spec file, names the schema written
-    (modeline,) = [
-        line for b in blocks("yaml") for line in b.splitlines() if "yaml-language-server" in line
-    ]
-    schema = (project / "specs" / "assistants" / modeline.split("$schema=", 1)[1]).resolve()
-    assert json.loads(schema.read_text())["$schema"].startswith("https://json-schema.org/")
-    assert (project / "specs" / ".asst-deploy" / "conversation.schema.json").is_file()
-    for schema_path, globs in json.loads(blocks("json")[0])["yaml.schemas"].items():
-        assert (project / schema_path).is_file()
-        for pattern in globs:
-            assert list(project.glob(pattern)), pattern
-
-
-def test_the_sandbox_rules_example_loads(tmp_path: Path) -> None:
-    from asst_deploy.sandbox.model import ScriptedModel
-
-    rules = next(b for b in blocks("yaml") if b.startswith("rules:"))
-    (tmp_path / "rules.yaml").write_text(rules)
-    model = ScriptedModel.from_file(tmp_path / "rules.yaml")
-    assert len(model.rules) == len(yaml.safe_load(rules)["rules"]) == 1
+    # the documentation's pages hold the other blocks the README once did
+    docs_scripts = [b for page in pages() for b in blocks(page) if b.language == "sh"]
+    assert len(docs_scripts) >= 8
 
 
 def quick_start() -> str:
     section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    (script,) = [body for lang, body in BLOCK.findall(section) if lang == "sh"]
+    (script,) = [m.group("body") for m in FENCE.finditer(section) if m.group("language") == "sh"]
     return script
 
 
@@ -161,9 +107,10 @@ def test_the_quick_start_tests_live_what_it_applied() -> None:
 
 
 def test_the_example_works_in_every_environment(project: Path) -> None:
-    # the Quick start covers the base (replay) and dev (live); the README names these too
-    prod_replay = re.search(r"`(asst-deploy test [^`]*--env prod[^`]*)`", README)
-    assert prod_replay is not None
+    # the Quick start covers the base (replay) and dev (live); the tutorial names these too
+    texts = [README, (DOCS / "tutorial" / "assistants.md").read_text()]
+    found = [re.search(r"`(asst-deploy test [^`]*--env prod[^`]*)`", text) for text in texts]
+    prod_replay = next(match for match in found if match is not None)
     script = "\n".join(
         [
             "asst-deploy test specs/conversations --mode replay --env dev",
@@ -175,3 +122,77 @@ def test_the_example_works_in_every_environment(project: Path) -> None:
     result = bash(script, project)
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     assert result.stdout.count("5 passed") == 3, result.stdout
+
+
+# --- the documentation's pages ---------------------------------------------------------
+
+
+def check_editor_support(project: Path) -> None:
+    """The editor page: the local modeline's path, seen from a spec file, names the schema
+    its blocks wrote; the published ones are the schemas' own $ids."""
+    modelines = [
+        line.split("$schema=", 1)[1]
+        for body in page_blocks("how-to/editor-support.md", "yaml")
+        for line in body.splitlines()
+        if "yaml-language-server" in line
+    ]
+    (local,) = [m for m in modelines if not m.startswith("https://")]
+    schema = (project / "specs" / "assistants" / local).resolve()
+    assert json.loads(schema.read_text())["$schema"].startswith("https://json-schema.org/")
+    assert (project / "specs" / ".asst-deploy" / "conversation.schema.json").is_file()
+    published = {m for m in modelines if m.startswith("https://")}
+    assert published and published <= {schema_id("spec"), schema_id("conversation")}
+    (settings,) = page_blocks("how-to/editor-support.md", "json")
+    for schema_path, globs in json.loads(settings)["yaml.schemas"].items():
+        assert (project / schema_path).is_file()
+        for pattern in globs:
+            assert list(project.glob(pattern)), pattern
+
+
+def check_ci_shell(project: Path) -> None:
+    assert (project / "plan.md").read_text().startswith("### asst-deploy plan")
+    assert (project / "conversations.xml").is_file()
+
+
+def check_cli_output(project: Path) -> None:
+    # the global options' block: a quiet apply, then a verbose plan's JSON with nothing left
+    summary = json.loads((project / "plan.json").read_text())["summary"]
+    assert summary == {"add": 0, "change": 0, "destroy": 0}
+
+
+def check_budgets(project: Path) -> None:
+    assert (project / "specs" / "graded" / "graders.py").is_file()
+
+
+CHECKS: dict[str, Callable[[Path], None]] = {
+    "how-to/editor-support.md": check_editor_support,
+    "how-to/ci-shell.md": check_ci_shell,
+    "reference/cli/index.md": check_cli_output,
+    "how-to/budgets-and-graders.md": check_budgets,
+}
+
+
+@pytest.mark.parametrize(
+    "page", [str(p.relative_to(DOCS)) for p in pages() if runnable(p)], ids=str
+)
+def test_every_block_of_a_docs_page_runs_in_order(page: str, project: Path) -> None:
+    path = DOCS / page
+    ran = run_blocks(blocks(path), project, setups(path))
+    assert ran or all(b.not_run for b in blocks(path) if b.language in ("sh", "python"))
+    if page in CHECKS:
+        CHECKS[page](project)
+
+
+def test_every_page_with_a_check_runs() -> None:
+    assert {page for page in CHECKS if runnable(DOCS / page)} == set(CHECKS)
+
+
+def test_the_sandbox_rules_examples_load(tmp_path: Path) -> None:
+    from asst_deploy.sandbox.model import ScriptedModel
+
+    examples = [b for b in page_blocks("concepts/sandbox.md", "yaml") if b.startswith("rules:")]
+    assert examples
+    for number, rules in enumerate(examples):
+        (tmp_path / f"rules{number}.yaml").write_text(rules)
+        model = ScriptedModel.from_file(tmp_path / f"rules{number}.yaml")
+        assert len(model.rules) == len(yaml.safe_load(rules)["rules"])

@@ -1,5 +1,6 @@
-"""The README's sections on CI, pre-commit and editors: the configuration blocks are valid
-(tests/test_readme.py runs every command block of the README)."""
+"""The documentation's pages on CI, pre-commit and editors (once the README's sections):
+the configuration blocks are valid (tests/test_readme.py runs every command block of the
+README and of docs/)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 SECTIONS = ("CI setup", "pre-commit", "Editor support")
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.M | re.S)
+# each of the README's former sections, and the pages of docs/ that hold it now
+PAGES = {
+    "CI setup": ("how-to/github-actions.md", "how-to/ci-shell.md"),
+    "pre-commit": ("how-to/pre-commit.md",),
+    "Editor support": ("how-to/editor-support.md",),
+    "Terraform and pytest-recording terms": ("reference/terms.md",),
+}
 
 
 def section(title: str) -> str:
-    text = (REPO / "README.md").read_text()
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert match, f"README has no section {title!r}"
-    return match.group(1)
+    assert title in PAGES, f"no page holds the section {title!r}"
+    return "\n".join((REPO / "docs" / page).read_text() for page in PAGES[title])
 
 
 def blocks(language: str) -> list[str]:
