@@ -44,6 +44,7 @@ ROUTE_MODULES = (
     "vaults",
     "skills",
     "models",
+    "embeddings",
 )
 
 
@@ -70,6 +71,9 @@ class Sandbox:
             name: frozenset(generation.models) for name, generation in API_GENERATIONS.items()
         }
     )
+    # Set once a write found the store's disk full (gateway.py): the in-process target
+    # tells its user that, in one line, instead of each failed request (targets.connect).
+    full: str | None = None
 
     def serve_models(self, names: Iterable[str] | None, api: str | None = None) -> None:
         """Serve exactly `names` (None: any name) on `api`, or on every API generation."""

@@ -4,7 +4,7 @@ A stored automation is the SDK's Automation (PeriodicAutomation or OneTimeAutoma
 private keys that `view` drops: `_target`, the target as given (write-only parts of an
 inline environment included, to start each session with), `_next_run_at`, the next
 scheduled occurrence (Unix seconds; periodic ones, from the cron expression in the time
-zone, see asst_deploy/sandbox/cron.py) and `_fired` (a one-time automation's occurrence
+zone, see asst_deploy/schedule.py, which validate and plan use too) and `_fired` (a one-time automation's occurrence
 was delivered). The SDK's Automation has no next-run field: the sandbox-only run
 endpoint (see routes/agent_automations.py) shows it as an invocation's `scheduled_at`.
 """
@@ -15,7 +15,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from asst_deploy.sandbox import agent_objects, cron
+from asst_deploy import schedule as cron
+from asst_deploy.sandbox import agent_objects
 from asst_deploy.sandbox.apierrors import APIError
 
 AUTOMATION = "agent.automation"
@@ -44,17 +45,17 @@ def schedule(expression: str, timezone: str, after: float) -> int:
     """The first occurrence after `after`, or the real 400 naming the field at fault."""
     try:
         parsed = cron.parse(expression)
-    except cron.CronError as exc:
+    except cron.ScheduleError as exc:
         raise APIError(
             400, f"Invalid 'expression': {exc}.", param="expression", code="invalid_value"
         ) from None
     try:
         zone = cron.zone(timezone)
-    except cron.CronError as exc:
+    except cron.ScheduleError as exc:
         raise APIError(
             400, f"Invalid 'timezone': {exc}.", param="timezone", code="invalid_value"
         ) from None
-    found = cron.next_after(parsed, zone, after)
+    found = cron.next_run(parsed, zone, after)
     if found is None:
         raise APIError(
             400,

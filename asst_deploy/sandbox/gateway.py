@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 import time
 from typing import Protocol
 
@@ -78,11 +79,41 @@ class ResponseHeaders:
 
         try:
             await self.app(scope, receive, with_headers)
-        except Exception:
-            logger.exception("unhandled error in sandbox request %s", request_id)
+        except Exception as exc:
+            full = _disk_full(scope, exc)
+            if full is None:
+                logger.exception("unhandled error in sandbox request %s", request_id)
             if state["started"]:
                 raise
-            await send_error(fault_error(SERVER_ERROR, request_id), scope, receive, with_headers)
+            error = (
+                fault_error(SERVER_ERROR, request_id)
+                if full is None
+                else APIError(507, full, type="server_error", code="insufficient_storage")
+            )
+            await send_error(error, scope, receive, with_headers)
+
+
+def _disk_full(scope: Scope, exc: BaseException) -> str | None:
+    """What to say when `exc` is sqlite finding the store's disk (or its size limit) full,
+    else None. The condition is kept on the sandbox: it lasts, and no traceback of each
+    request says more than one line does (a rollback that fails after it hides it)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.OperationalError) and (
+            getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or "database or disk is full" in str(seen)
+        ):
+            break
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
+        return None
+    app = scope.get("app")
+    sandbox = getattr(getattr(app, "state", None), "sandbox", None)
+    path = getattr(getattr(sandbox, "store", None), "path", "?")
+    message = f"the sandbox db {path} is full"
+    if sandbox is not None:
+        sandbox.full = message
+    return message
 
 
 class Gated(Protocol):

@@ -27,6 +27,18 @@ without `match` matches everything). A rules file is YAML (a list, or a mapping 
 Rules serve the Agents API too: `agent:` is another spelling of `assistant:` (either one
 matches an assistant's or an agent's id or name), and a code_interpreter step becomes a
 command execution (input: the command, logs: its output) in a session's hosted environment.
+Grader rules answer the grading requests of rubric expectations (a Responses request whose
+text.format is the json_schema `asst_deploy_grade`, see asst_deploy/grading.py), and only
+those; ordinary rules never answer them::
+
+      - rubric: '(?i)refund policy'                # regex over the rubric
+        match: '(?i)14 days'                       # optional: regex over the graded reply
+        verdict: {pass: true, score: 0.9, reason: "Names the {match[0]} limit."}
+
+`verdict` is {pass (required), score 0..1 (default 1 or 0 by pass), reason (templated:
+{rubric}, {reply}, {match[...]} of `match`)}. With no grader rule matching, the sandbox
+scores the reply by the share of the rubric's words it contains (pass at 0.5 or more).
+
 Two keys act on sessions only: `cost_cents` (an integer >= 0, default 0) is what the turn
 spends, in USD cents, counted in the session's `spend_control.consumed` against its limit;
 `status: session_failed` fails the turn and the whole session (`failed` fails the turn and
@@ -178,12 +190,17 @@ class Rule:
     error: str | None = None
     cost_cents: int = 0
     fails_session: bool = False
+    rubric: str | None = None  # grader rules: a regex over the rubric
+    verdict: Mapping[str, Any] | None = None  # grader rules: what the grader answers
 
     def __post_init__(self) -> None:
-        try:
-            userregex.check(self.match)
-        except userregex.PatternError as exc:
-            raise RuleError(f"{exc} ({exc.hint})") from None
+        for pattern in (self.match, self.rubric or ""):
+            try:
+                userregex.check(pattern)
+            except userregex.PatternError as exc:
+                raise RuleError(f"{exc} ({exc.hint})") from None
+        if self.rubric is not None or self.verdict is not None:
+            self._check_grader()
         tools = [
             bool(self.function_calls),
             self.code_interpreter is not None,
@@ -201,6 +218,39 @@ class Rule:
         cost = self.cost_cents
         if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
             raise RuleError(f"cost_cents must be an integer >= 0 (USD cents), not {cost!r}")
+
+    @property
+    def grades(self) -> bool:
+        """A grader rule: it answers grading requests, and nothing else."""
+        return self.verdict is not None
+
+    def _check_grader(self) -> None:
+        verdict = self.verdict
+        if not isinstance(verdict, Mapping):
+            raise RuleError("a grader rule (rubric:) gives a `verdict:` mapping")
+        unknown = set(verdict) - {"pass", "score", "reason"}
+        if unknown:
+            raise RuleError(f"unknown verdict keys: {', '.join(sorted(unknown))}")
+        if not isinstance(verdict.get("pass"), bool):
+            raise RuleError("a verdict says `pass: true` or `pass: false`")
+        score = verdict.get("score", 0.0)
+        if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+            raise RuleError(f"a verdict's score is a number from 0 to 1, not {score!r}")
+        if not isinstance(verdict.get("reason", ""), str):
+            raise RuleError("a verdict's reason is a string")
+        if (
+            self.reply is not None
+            or self.function_calls
+            or self.code_interpreter is not None
+            or self.file_search is not None
+            or self.assistant is not None
+            or self.cost_cents
+            or self.status != "completed"
+        ):
+            raise RuleError(
+                "a grader rule gives only rubric, match and verdict (it answers graders, "
+                "not assistants)"
+            )
 
     def lacking_tool(self, functions: Collection[str], tool_types: Collection[str]) -> str | None:
         """What the rule would use that the request did not declare (a function by name, a
@@ -227,6 +277,8 @@ class Rule:
             "status",
             "error",
             "cost_cents",
+            "rubric",
+            "verdict",
         }
         unknown = set(raw) - known
         if unknown:
@@ -252,6 +304,8 @@ class Rule:
                 error=raw.get("error"),
                 cost_cents=raw.get("cost_cents", 0),
                 fails_session=fails_session,
+                rubric=None if raw.get("rubric") is None else str(raw["rubric"]),
+                verdict=raw.get("verdict"),
             )
         except (KeyError, TypeError) as exc:
             raise RuleError(f"malformed rule {dict(raw)!r}: {exc}") from None
@@ -262,13 +316,15 @@ class Rule:
         raw: dict[str, Any] = {"match": self.match, "status": status}
         if self.cost_cents:
             raw["cost_cents"] = self.cost_cents
-        for key in ("assistant", "reply", "file_search", "error"):
+        for key in ("assistant", "reply", "file_search", "error", "rubric"):
             if getattr(self, key) is not None:
                 raw[key] = getattr(self, key)
         if self.function_calls:
             raw["function_calls"] = [
                 {"name": c.name, "arguments": c.arguments} for c in self.function_calls
             ]
+        if self.verdict is not None:
+            raw["verdict"] = dict(self.verdict)
         if self.code_interpreter:
             raw["code_interpreter"] = {
                 "input": self.code_interpreter.input,
@@ -364,14 +420,108 @@ class ScriptedModel:
     def turn(self, message: str, assistant: Mapping[str, Any]) -> Turn:
         values: dict[str, Any] = {"message": message, "match": {}}
         for rule in self.rules:
+            if rule.grades:
+                continue
             found = rule.applies(message, assistant)
             if found is not None:
-                groups = {str(i): g or "" for i, g in enumerate(found.groups(), 1)}
-                groups["0"] = found.group(0)
-                groups.update({k: v or "" for k, v in found.groupdict().items()})
-                values["match"] = groups
+                values["match"] = _groups(found)
                 return Turn(rule, values)
         return Turn(None, values)
+
+    def grade(self, rubric: str, reply: str) -> dict[str, Any]:
+        """The verdict on `reply` by `rubric`: the first grader rule whose `rubric` and
+        `match` both match, else the share of the rubric's words the reply contains."""
+        for rule in self.rules:
+            if not rule.grades or rule.verdict is None:
+                continue
+            try:
+                on_rubric = userregex.search(rule.rubric or "", rubric, timeout=RULE_MATCH_SECONDS)
+                on_reply = userregex.search(rule.match, reply, timeout=RULE_MATCH_SECONDS)
+            except userregex.MatchTimeout as exc:
+                raise RuleTemplateError(f"{exc}; simplify the grader rule") from None
+            if on_rubric is None or on_reply is None:
+                continue
+            verdict = rule.verdict
+            passed = bool(verdict["pass"])
+            values = {"rubric": rubric, "reply": reply, "match": _groups(on_reply)}
+            reason = render(str(verdict.get("reason") or "[sandbox] a grader rule matched"), values)
+            return {
+                "pass": passed,
+                "score": float(verdict.get("score", 1.0 if passed else 0.0)),
+                "reason": reason,
+            }
+        return overlap_verdict(rubric, reply)
+
+
+def _groups(found: re.Match[str]) -> _Groups:
+    groups = _Groups({str(i): g or "" for i, g in enumerate(found.groups(), 1)})
+    groups["0"] = found.group(0)
+    groups.update({k: v or "" for k, v in found.groupdict().items()})
+    return groups
+
+
+# words a rubric is made of that say nothing of what a reply must hold
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "which",
+        "who",
+        "will",
+        "with",
+    ]
+)
+
+
+def overlap_verdict(rubric: str, reply: str) -> dict[str, Any]:
+    """The sandbox's grade without a grader rule: the share of the rubric's content words
+    found in the reply (case and a plural -s ignored); a pass from one half up."""
+
+    def stems(text: str) -> set[str]:
+        words = {w.casefold() for w in re.findall(r"\w+", text)}
+        return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words - _STOPWORDS}
+
+    wanted, found = stems(rubric), stems(reply)
+    hits = len(wanted & found)
+    score = hits / len(wanted) if wanted else 1.0
+    return {
+        "pass": score >= 0.5,
+        "score": round(score, 4),
+        "reason": f"[sandbox] no grader rule matched this rubric: the reply holds {hits} of "
+        f"its {len(wanted)} words",
+    }
 
 
 def reply_for(

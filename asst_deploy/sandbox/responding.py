@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from asst_deploy import grading
 from asst_deploy.request_template import NAME_KEY
 from asst_deploy.sandbox import turns, vectorstores
 from asst_deploy.sandbox.apierrors import APIError
@@ -392,6 +393,8 @@ class _Responder:
         resumed = self._resumed_turn()
         if resumed is not None:
             return turns.follow_up(resumed, max_tokens=limit)
+        if self.response["text"]["format"].get("name") == grading.FORMAT_NAME:
+            return self._grade()
         user = next(
             (
                 item_text(i)
@@ -415,6 +418,17 @@ class _Responder:
             code_logs=INCLUDE_OUTPUTS in self.include,
         )
         return turns.decide(turn, offer, max_tokens=limit)
+
+    def _grade(self) -> list[turns.Step]:
+        """A grading request (asst_deploy/grading.py): the verdict of the grader rules on
+        the rubric and reply of its last user message, as the structured output."""
+        message = next((item_text(i) for i in reversed(self.inputs) if i.get("role") == "user"), "")
+        found = grading.sections(message)
+        try:
+            verdict = self.sandbox.model.grade(found.get("rubric", ""), found.get("reply", ""))
+        except RuleTemplateError as exc:
+            return [turns.Broken(str(exc))]
+        return [Reply(json.dumps(verdict), [])]
 
     def _render(self, steps: list[turns.Step]) -> None:
         """The model's steps as output items; the last one ends the response."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
-import resource
 import runpy
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,40 +67,56 @@ class Outcome:
     megabytes: float
 
 
-def _limit(cpu_seconds: float) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+# Runs the command under the limits and writes what it used to a file. A small process of
+# its own: a child forked (or vforked) from this pytest worker has its peak memory counted
+# from the worker's (hundreds of MB in a full run, whatever the command used), as Linux
+# carries an address space's high-water mark through exec into ru_maxrss.
+_MEASURE = """
+import json, os, resource, subprocess, sys
+space, cpu, report, command = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+def limit():
+    resource.setrlimit(resource.RLIMIT_AS, (space, space))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+child = subprocess.Popen(command, preexec_fn=limit)
+_, status, usage = os.wait4(child.pid, 0)
+with open(report, "w") as out:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "cpu": usage.ru_utime + usage.ru_stime,
+               "kb": usage.ru_maxrss}, out)
+"""
+
+
+def _measured(command: list[str], cpu_seconds: float, report: Path) -> list[str]:
     hard = int(cpu_seconds * 5) + 5
-    resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+    return [sys.executable, "-c", _MEASURE, str(ADDRESS_SPACE), str(hard), str(report), *command]
 
 
 def run_bounded(command: list[str], cwd: Path, cpu_seconds: float) -> Outcome:
     """Run `command` in a fresh, limited process and measure what it used."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "COLUMNS": "200"}
+    report = cwd.parent / f"{cwd.name}.usage.json"
     with (cwd.parent / f"{cwd.name}.output").open("w+", encoding="utf-8") as out:
         process = subprocess.Popen(
-            command,
+            _measured(command, cpu_seconds, report),
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=lambda: _limit(cpu_seconds),
+            start_new_session=True,  # a process group: a hung command is killed with it
         )
-        watchdog = threading.Timer(WALL_SECONDS, process.kill)
-        watchdog.start()
         try:
-            # wait4, not wait: it gives this child's own CPU time and peak memory
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            watchdog.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
+            process.wait(timeout=WALL_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
         out.seek(0)
         output = out.read()
+    usage = json.loads(report.read_text()) if report.exists() else {"code": -9, "cpu": 0, "kb": 0}
     return Outcome(
-        process.returncode,
+        usage["code"],
         output,
-        usage.ru_utime + usage.ru_stime,
-        usage.ru_maxrss / 1024,  # kilobytes on Linux
+        usage["cpu"],
+        usage["kb"] / 1024,  # kilobytes on Linux
     )
 
 

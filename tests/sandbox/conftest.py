@@ -180,6 +180,11 @@ def _wrap_response_404s(spec: dict[str, Any]) -> None:
         answer["schema"] = {"$ref": "#/components/schemas/ErrorResponse"}
 
 
+def _patch_base64_embedding(s: dict[str, Any]) -> None:
+    props = s["Embedding"]["properties"]
+    props["embedding"] = {"anyOf": [props["embedding"], {"type": "string"}]}
+
+
 def _no_patch(s: dict[str, Any]) -> None:
     """Documented for completeness; nothing in the schemas needs loosening."""
 
@@ -241,6 +246,11 @@ REAL_VS_SPEC: dict[str, Difference] = {
         '{"error": {...}} body (spec: a bare Error object)',
         _no_patch,
         _wrap_response_404s,
+    ),
+    "embedding_base64": Difference(
+        "asked for encoding_format base64 (what the SDK sends by default), an embedding is "
+        "the base64 of its little-endian float32 values (spec: an array of numbers)",
+        _patch_base64_embedding,
     ),
     "file_content_bytes": Difference(
         "GET /files/{file_id}/content answers the raw bytes (spec: a JSON string): not checked",

@@ -88,7 +88,8 @@ def set_models(root: Path, model: str, listed: list[str] | None, targets: int = 
     """Use `model` everywhere, and list `listed` as the models of the first `targets`
     sandbox targets (-1: all of them)."""
     path = root / "asst-deploy.yaml"
-    text = path.read_text().replace("model: gpt-4o-mini", f"model: {model}")
+    # the example's default model (the grader's model is another)
+    text = path.read_text().replace("\n  model: o3-mini", f"\n  model: {model}")
     if listed is not None:
         text = text.replace(
             "    rules: sandbox-rules.yaml",
@@ -132,7 +133,7 @@ def test_validate_warns_of_a_model_no_target_lists(project: Path) -> None:
 
 
 def test_validate_is_quiet_when_a_target_lists_the_model(project: Path) -> None:
-    set_models(project, "local-llama", ["local-llama", "gpt-4o"], targets=-1)
+    set_models(project, "local-llama", ["local-llama", "o1"], targets=-1)  # o1: prod's
     code, _, err = run("validate", str(project))
     assert code == 0 and "Warning" not in err, err
 
