@@ -62,6 +62,24 @@ def require_test_extra() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="With --parity: the table as JSON.")
 @click.option("--markdown", is_flag=True, help="With --parity: the table as Markdown.")
+@click.option(
+    "--budget-usd",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="USD",
+    help="The most the whole run may spend, priced from usage; a conversation it stops is "
+    "inconclusive (never a pass).",
+)
+@click.option(
+    "--allow-inconclusive",
+    is_flag=True,
+    help="Exit 0 when conversations are inconclusive (stopped by a budget) but none failed.",
+)
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a self-contained HTML report: verdicts, costs, latencies, transcripts (with "
+    "--parity: both environments side by side).",
+)
 def test(
     pytest_args: tuple[str, ...],
     mode: str | None,
@@ -77,6 +95,9 @@ def test(
     parity: tuple[str, str] | None,
     as_json: bool,
     markdown: bool,
+    budget_usd: float | None,
+    allow_inconclusive: bool,
+    html: Path | None,
 ) -> None:
     """Run the conversation scripts in PATHS (default: the project's conversations/).
 
@@ -96,7 +117,9 @@ def test(
                     "or run without --parity"
                 )
         paths = [Path(a) for a in pytest_args if _is_path(a)]
-        code = run_parity(parity, paths, mode, cassettes, poll, keyword, as_json, markdown)
+        code = run_parity(
+            parity, paths, mode, cassettes, poll, keyword, as_json, markdown, html, budget_usd
+        )
         raise click.exceptions.Exit(code)
     if as_json or markdown:
         raise click.UsageError("--json and --markdown go with --parity")
@@ -117,12 +140,16 @@ def test(
         "-n": workers,
         "--junitxml": junitxml,
         "--asst-envs": envs,
+        "--asst-budget-usd": budget_usd,
+        "--asst-html": html,
     }
     args += [part for flag, value in flags.items() if value for part in (flag, str(value))]
     if poll:
         args += ["--asst-runs", "poll"]
     if exitfirst:
         args.append("-x")
+    if allow_inconclusive:
+        args.append("--asst-allow-inconclusive")
     args.append("--asst-record-hint=--mode record")  # hints name this command's options
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):  # else the entry point loads it
         args += ["-p", PLUGIN]
@@ -184,6 +211,8 @@ def run_parity(
     keyword: str | None,
     as_json: bool,
     markdown: bool,
+    html: Path | None = None,
+    budget_usd: float | None = None,
 ) -> int:
     """Not a pytest run: parity needs both environments' transcripts of each turn at once,
     which one pytest item per conversation and environment does not give. The options
@@ -206,6 +235,7 @@ def run_parity(
             cassettes=cassettes,
             streaming=False if poll else None,
             record_hint="--mode record",
+            budget_usd=budget_usd,  # each side its own
         )
         records.append(parity_run.run_side(settings, env, loaded, keyword))
     rows = parity.compare(records[0], records[1])
@@ -217,4 +247,8 @@ def run_parity(
         else parity.render_table
     )
     click.echo(render(rows, env_a, env_b))
+    if html is not None:
+        from asst_deploy.replay import report
+
+        html.write_text(report.parity_html(rows, env_a, env_b), encoding="utf-8")
     return 0 if parity.kept(rows) else 1

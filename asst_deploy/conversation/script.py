@@ -95,6 +95,42 @@ _TOOL_CALL = closed_object(
     ("name",),
 )
 
+_SHARE = {"type": "number", "minimum": 0, "maximum": 1}
+# graded expectations: a grader model judges the turn, or embeddings measure how close the
+# reply is to a text (asst_deploy/replay/graders.py)
+GRADED = ("rubric", "similar")
+DEFAULT_SIMILARITY = 0.8
+_RUBRIC = {
+    "type": ["string", "object"],
+    "minLength": 1,
+    "description": "What the turn must do, judged by the project's grader model: the rubric "
+    "itself, or {rubric, threshold (the least score, 0..1), include_tool_calls}.",
+    "properties": {
+        "rubric": {"type": "string", "minLength": 1},
+        "threshold": _SHARE,
+        "include_tool_calls": {"type": "boolean"},
+    },
+    "required": ["rubric"],
+    "additionalProperties": False,
+}
+_SIMILAR = closed_object(
+    {
+        "to": {"type": "string", "minLength": 1},
+        "threshold": {
+            **_SHARE,
+            "description": f"Least cosine similarity (default {DEFAULT_SIMILARITY}).",
+        },
+    },
+    ("to",),
+    description="The reply is close in meaning to `to`: the cosine similarity of their embeddings.",
+)
+_BUDGET = closed_object(
+    {"usd": {"type": "number", "exclusiveMinimum": 0, "description": "US dollars."}},
+    ("usd",),
+    description="The most a conversation may cost (each run of it, live); past it, it stops "
+    "and is inconclusive.",
+)
+
 _EXPECT = closed_object(
     {
         **{name: _STRINGS for name in TEXT_CHECKS},
@@ -127,6 +163,8 @@ _EXPECT = closed_object(
             "pattern": CALLABLE,
             "items": _CALLABLE,
         },
+        "rubric": _RUBRIC,
+        "similar": _SIMILAR,
     }
 )
 
@@ -149,6 +187,7 @@ _OPTIONS = {
     "repeat": {"type": "integer", "minimum": 1, "description": "Live runs: times to run."},
     "pass_rate": {"type": "number", "minimum": 0, "maximum": 1},
     "functions": {"type": "object", "additionalProperties": _STUB},
+    "budget": _BUDGET,
 }
 
 
@@ -233,6 +272,12 @@ class Conversation:
     timeout: float
     repeat: int
     pass_rate: float
+    budget_usd: float | None = None  # the most one run of it may cost
+
+    @property
+    def graded(self) -> bool:
+        """Whether a turn asks a grader or embeddings for a verdict."""
+        return any(e.kind in GRADED for t in self.turns for e in t.expect)
 
 
 @dataclass(frozen=True)
@@ -243,6 +288,11 @@ class Script:
     env: str | None
     target: str | None
     conversations: tuple[Conversation, ...]
+    location: Location | None = None  # of its `assistant:`
+
+
+def _usd(budget: Json) -> float | None:
+    return float(budget["usd"]) if isinstance(budget, Mapping) else None
 
 
 def _stubs(raw: Mapping[str, Json] | None) -> dict[str, Stub]:
@@ -411,6 +461,7 @@ def load_script(path: Path, display: str | None = None) -> Script:
                 timeout=float(option("timeout", 60)),
                 repeat=int(option("repeat", 1)),
                 pass_rate=float(option("pass_rate", 1.0)),
+                budget_usd=_usd(option("budget", None)),
             )
         )
     return Script(
@@ -420,4 +471,5 @@ def load_script(path: Path, display: str | None = None) -> Script:
         env=data.get("env"),
         target=data.get("target"),
         conversations=tuple(conversations),
+        location=doc.where(("assistant",)),
     )

@@ -44,7 +44,9 @@ class TurnResult:
     steps: list[dict[str, Json]] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
+    # prompt_tokens, completion_tokens, total_tokens, and cached_tokens when some were
     usage: dict[str, int] = field(default_factory=dict)
+    model: str = ""  # the model that ran the turn, when the API says which
     latency: float = 0.0
     rounds: int = 0  # requires_action rounds answered
     # a session's spending limit and what it had consumed, in USD cents, where one is set

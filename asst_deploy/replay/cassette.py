@@ -7,7 +7,7 @@ import functools
 import gc
 import json
 import socket
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.matchers import get_matchers_results
 from vcr.request import Request
 
-from asst_deploy import identity, kinds, secrets, yamlpos
+from asst_deploy import identity, kinds, limits, secrets, yamlpos
 from asst_deploy.conversation import sse
 from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
@@ -96,11 +96,13 @@ def _scrub_text(value: Any) -> Any:
     return value
 
 
-def _request_filter(live_base: str) -> Any:
+def _request_filter(*live_bases: str) -> Any:
     def scrub(request: Request) -> Request:
         # vcrpy hands before_record_request filters a copy already: edit it in place
-        if request.uri.startswith(live_base):
-            request.uri = REPLAY_BASE + request.uri[len(live_base) :]
+        for live_base in live_bases:
+            if request.uri.startswith(live_base):
+                request.uri = REPLAY_BASE + request.uri[len(live_base) :]
+                break
         request.uri = _scrub_text(request.uri)
         request.headers = {k: v for k, v in request.headers.items() if k.lower() in REQUEST_HEADERS}
         request.body = _scrub_text(request.body)
@@ -215,6 +217,99 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
+# --- what a readable cassette must be, beyond YAML ------------------------------------------
+
+# The events after which a client stops reading a stream (so the recording ends there): the
+# Assistants' `done`, a session at rest or paused at its budget (Agents), a response's end
+# (Responses), and an error.
+STREAM_ENDS = frozenset(
+    {
+        "done",
+        "error",
+        "agent.session.idle",
+        "agent.session.failed",
+        "agent.session.budget_reached",
+        "agent.session.turn.completed",
+        "agent.session.turn.failed",
+        "agent.session.turn.cancelled",
+        "response.completed",
+        "response.failed",
+        "response.incomplete",
+    }
+)
+_DONE = "[DONE]"  # the Assistants' `done` event's data: the one that is not JSON
+
+
+def _stream_problem(data: list[Any]) -> tuple[int, int | None, str] | None:
+    """The first damaged event stream of a loaded cassette (vcrpy's (request, response)
+    pairs): (its interaction, the event, why), or None. Its data must be JSON (a stream
+    that says otherwise was edited: no API sends it), and it must end where a client
+    stops reading, unless the client went on by polling (a connection that broke while
+    recording): else it was cut short."""
+    for index, (_, response) in enumerate(data):
+        if not _content_type(response.get("headers") or {}).startswith("text/event-stream"):
+            continue
+        text = (response.get("body") or {}).get("string") or ""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        events = sse.parse(text)
+        for j, event in enumerate(events):
+            found = event.get("data")
+            if isinstance(found, str) and found != _DONE and not _json(found)[0]:
+                shown = found if len(found) <= 40 else found[:40] + "..."
+                why = f"event {j + 1} of the stream has data that is not JSON ({shown!r})"
+                return index, j, why
+        last = events[-1] if events else {}
+        ended = last.get("event") in STREAM_ENDS or last.get("data") == _DONE
+        following = data[index + 1][0] if index + 1 < len(data) else None
+        if not ended and getattr(following, "method", None) != "GET":
+            after = f"after event {last.get('event')!r}" if last else "with no event"
+            return (
+                index,
+                None,
+                f"the event stream ends {after}, before the turn did: it was cut short",
+            )
+    return None
+
+
+def check_streams(cassette: Any, path: Path) -> None:
+    """Refuse a replayed cassette whose event streams were damaged: an AsstDeployError
+    saying where (the line is looked up only then: positions cost a second parse)."""
+    found = _stream_problem(list(cassette.data))
+    if found is None:
+        return
+    index, event, why = found
+    docs = yamlpos.parse(path.read_text(encoding="utf-8"), str(path), [])
+    body = docs[0].data["interactions"][index]["response"]["body"] if docs else {}
+    at: tuple[Any, ...] = ("interactions", index, "response", "body")
+    if isinstance(body, Mapping) and "events" in body:
+        at += ("events",) if event is None else ("events", event, "data")
+    else:
+        at += ("string",)
+    line = docs[0].where(at).line if docs else 0
+    raise AsstDeployError(f"line {line}: {why}" if line else why)
+
+
+def preflight(path: Path) -> str | None:
+    """Why the file at `path` cannot be read as a cassette before its YAML is read (too
+    large to read safely, not UTF-8 text, empty), or None."""
+    size = path.stat().st_size
+    if size > limits.CASSETTE_MAX_BYTES:
+        return (
+            f"{size:,} bytes, over the {limits.CASSETTE_MAX_BYTES:,} "
+            f"({limits.CASSETTE_MAX_BYTES // 2**20} MiB) asst-deploy reads"
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x})"
+    if not text.strip():
+        return "the file is empty"
+    return None
+
+
 class ReadableSerializer:
     """vcrpy's YAML with JSON bodies as YAML trees and event streams as lists of events."""
 
@@ -286,11 +381,12 @@ def json_body(r1: Request, r2: Request) -> None:
         raise AssertionError("the bodies differ")
 
 
-def make_vcr(live_base: str, *, record: bool = True) -> vcr.VCR:
+def make_vcr(live_base: str, *, record: bool = True, also: Sequence[str] = ()) -> vcr.VCR:
+    """`also`: other live bases (a grader's endpoint), recorded as REPLAY_BASE too."""
     recorder = vcr.VCR(
         serializer="asst-deploy",
         match_on=MATCH_ON,
-        before_record_request=_request_filter(live_base.rstrip("/")),
+        before_record_request=_request_filter(*(b.rstrip("/") for b in (live_base, *also))),
         before_record_response=functools.partial(_scrub_response, body=record),
         decode_compressed_response=True,
     )
@@ -307,26 +403,38 @@ def use(
     live_base: str = REPLAY_BASE,
     shown: Path | None = None,
     hint: str = "--asst-mode record",
+    also: Sequence[str] = (),
 ) -> Iterator[Any]:
     """The cassette at `path`: re-recorded from scratch, or replayed with nothing new allowed.
-    A file that cannot be read as a cassette is a CorruptCassette naming it (`shown`)."""
+    A file that cannot be read as a cassette is a CorruptCassette naming it (`shown`).
+    `also`: the live bases of other endpoints the conversation calls (its grader's)."""
     if record:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
+    elif (why := preflight(path)) is not None:
+        # vcrpy would take a file it cannot decode for no cassette at all (then "stale"),
+        # and a huge one for a few GB of memory
+        raise CorruptCassette(_corrupt(shown or path, why, hint))
     mode = "all" if record else "none"
     with ExitStack() as stack:
         try:
             cassette = stack.enter_context(
-                make_vcr(live_base, record=record).use_cassette(str(path), record_mode=mode)
+                make_vcr(live_base, record=record, also=also).use_cassette(
+                    str(path), record_mode=mode
+                )
             )
+            if not record:
+                check_streams(cassette, path)
         except (AsstDeployError, yaml.YAMLError, ValueError, LookupError, TypeError) as exc:
             raise CorruptCassette(_corrupt(shown or path, exc, hint)) from None
         yield cassette
 
 
-def _corrupt(path: Path, exc: BaseException, hint: str) -> str:
+def _corrupt(path: Path, exc: BaseException | str, hint: str) -> str:
     mark = getattr(exc, "problem_mark", None)
-    if isinstance(exc, yaml.YAMLError):
+    if isinstance(exc, str):
+        what = exc
+    elif isinstance(exc, yaml.YAMLError):
         what = f"line {mark.line + 1}: not YAML" if mark else "not YAML"
     elif isinstance(exc, AsstDeployError):
         what = str(exc)
@@ -391,6 +499,27 @@ def check_fresh(cassette: Any, path: Path, expected: str, hint: str = "--asst-mo
             f"{recorded or '(none)'}, and the assistant's spec (instructions, tools, files...) "
             f"now hashes to {expected}; re-record it with {hint}"
         )
+
+
+def check_grader(
+    cassette: Any, path: Path, expected: Mapping[str, Json], hint: str = "--asst-mode record"
+) -> None:
+    """Refuse the grades of a cassette recorded with another grader (model, embedding
+    model, endpoint, prompt) than the project's now."""
+    recorded = info(cassette).get("grader")
+    if recorded != dict(expected):
+        was = _grader_words(recorded) if isinstance(recorded, Mapping) else "no grader"
+        raise StaleCassette(
+            f"cassette {path} is stale: its grades were given by {was}, and the project's "
+            f"grader is now {_grader_words(expected)}; re-record it with {hint}"
+        )
+
+
+def _grader_words(stamp: Mapping[str, Json]) -> str:
+    return (
+        f"{stamp.get('model')} (embeddings: {stamp.get('embedding_model')}) on target "
+        f"'{stamp.get('endpoint')}', prompt {stamp.get('prompt')}"
+    )
 
 
 # --- explaining a replay that does not match -------------------------------------------

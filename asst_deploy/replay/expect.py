@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from asst_deploy import userregex
-from asst_deploy.conversation.script import Expectation, Turn
+from asst_deploy.conversation.script import DEFAULT_SIMILARITY, GRADED, Expectation, Turn
 from asst_deploy.conversation.stubs import StubError, load_callable
 from asst_deploy.conversation.transcript import ToolCall, TurnResult
 from asst_deploy.errors import Location
+from asst_deploy.grading import Verdict
 from asst_deploy.types import Json
 
 Checker = Callable[[Json, TurnResult, "Context"], "str | None"]
@@ -23,14 +25,40 @@ class Failure:
     message: str
 
 
+class Grader(Protocol):
+    """What graded expectations ask (asst_deploy/replay/graders.py): a verdict on the turn
+    by a rubric, and how close two texts are in meaning (cosine of their embeddings)."""
+
+    def rubric(self, rubric: str, result: TurnResult, include_tool_calls: bool) -> Verdict: ...
+
+    def similarity(self, text: str, to: str) -> float: ...
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation's verdict on a turn: pass, fail, or n/a (cannot be checked on the
+    target's API generation; never a pass), with what a report shows of it (`detail`: a
+    grader's score and reason, a similarity)."""
+
+    kind: str
+    location: Location
+    verdict: str
+    message: str = ""
+    detail: str = ""
+
+
 @dataclass(frozen=True)
 class Context:
     """What checkers may consult beyond the turn: the whole `expect` mapping (for options
-    such as tool_calls_ordered) and the deployed assistant's function schemas."""
+    such as tool_calls_ordered), the deployed assistant's function schemas, and the grader
+    of graded expectations (None: they cannot be checked). A checker may leave what a
+    report shows of a verdict in `details` under its kind."""
 
     expect: Mapping[str, Json]
     functions: Mapping[str, Json]
     timeout: float = 60.0  # seconds a regex may take: the turn's timeout
+    grader: Grader | None = None
+    details: dict[str, str] = field(default_factory=dict)
 
 
 def _many(value: Json) -> list[str]:
@@ -237,6 +265,44 @@ def check_function_schemas(value: Json, result: TurnResult, ctx: Context) -> str
     return "arguments do not fit the deployed schema: " + "; ".join(problems) if problems else None
 
 
+def rubric_options(value: Json) -> tuple[str, float | None, bool]:
+    """(rubric, threshold or None, include_tool_calls) of a `rubric:` expectation."""
+    if isinstance(value, str):
+        return value, None, False
+    threshold = value.get("threshold")
+    return (
+        str(value["rubric"]),
+        None if threshold is None else float(threshold),
+        bool(value.get("include_tool_calls")),
+    )
+
+
+def check_rubric(value: Json, result: TurnResult, ctx: Context) -> str | None:
+    """The grader's verdict: its `pass`, or with a threshold its score against it."""
+    if ctx.grader is None:
+        return "no grader to ask (the turn was not graded)"
+    rubric, threshold, tools = rubric_options(value)
+    verdict = ctx.grader.rubric(rubric, result, tools)
+    passed = verdict.passed if threshold is None else verdict.score >= threshold
+    bound = "" if threshold is None else (" >= " if passed else " < ") + f"{threshold:g}"
+    ctx.details["rubric"] = f"score {verdict.score:.2f}{bound}: {verdict.reason}"
+    if passed:
+        return None
+    why = "the grader failed the turn" if threshold is None else "the grader's score is too low"
+    return f"{why} (score {verdict.score:.2f}{bound}): {verdict.reason}"
+
+
+def check_similar(value: Json, result: TurnResult, ctx: Context) -> str | None:
+    if ctx.grader is None:
+        return "no grader to ask (the turn was not graded)"
+    threshold = float(value.get("threshold", DEFAULT_SIMILARITY))
+    score = ctx.grader.similarity(result.reply, str(value["to"]))
+    ctx.details["similar"] = f"similarity {score:.3f} (threshold {threshold:g})"
+    if score >= threshold:
+        return None
+    return f"the reply is not similar enough to {value['to']!r}: similarity {score:.3f} < {threshold:g}"
+
+
 def _noop(value: Json, result: TurnResult, ctx: Context) -> str | None:
     return None
 
@@ -266,6 +332,8 @@ CHECKERS: dict[str, Checker] = {
     "max_tokens": check_max_tokens,
     "max_latency": check_max_latency,
     "predicate": check_predicate,
+    "rubric": check_rubric,
+    "similar": check_similar,
     "function arguments": check_function_schemas,  # implicit, never written in a script
 }
 
@@ -278,26 +346,72 @@ def check_turn(
     timeout: float = 60.0,
     not_applicable: Mapping[str, str] | None = None,
     api: str = "assistants",
+    grader: Grader | None = None,
 ) -> tuple[list[Failure], list[Failure]]:
     """(failures, not applicable): every expectation of `turn` that `result` fails, plus the
     implicit ones (the run completed unless `status` says otherwise; function arguments fit
     their schemas); and every expectation the target's API generation cannot give a verdict
     on (`not_applicable`: kind -> why), never counted as passed. `timeout` (the turn's)
     bounds each regex."""
+    checks = evaluate(
+        turn,
+        result,
+        functions,
+        timeout=timeout,
+        not_applicable=not_applicable,
+        api=api,
+        grader=grader,
+    )
+    return failures_of(checks), [
+        Failure(c.kind, c.location, c.message) for c in checks if c.verdict == "n/a"
+    ]
+
+
+def failures_of(checks: list[Check]) -> list[Failure]:
+    return [Failure(c.kind, c.location, c.message) for c in checks if c.verdict == "fail"]
+
+
+def evaluate(
+    turn: Turn,
+    result: TurnResult,
+    functions: Mapping[str, Json],
+    *,
+    timeout: float = 60.0,
+    not_applicable: Mapping[str, str] | None = None,
+    api: str = "assistants",
+    grader: Grader | None = None,
+    graded: bool = True,
+) -> list[Check]:
+    """Every expectation's verdict on `result` (the implicit ones first), as check_turn
+    decides them; `graded` False leaves the graded expectations out (nothing is asked)."""
     expect = {e.kind: e.value for e in turn.expect}
-    ctx = Context(expect, functions, timeout)
+    ctx = Context(expect, functions, timeout, grader)
     implicit = [Expectation("function arguments", None, turn.location)]
     if "status" not in expect:
         implicit.append(Expectation("status", "completed", turn.location))
-    failures, skipped = [], []
+    checks = []
     for expectation in [*implicit, *turn.expect]:
+        if expectation.kind in GRADED and not graded:
+            continue
         why = (not_applicable or {}).get(expectation.kind)
         if why is not None:
-            skipped.append(
-                Failure(expectation.kind, expectation.location, f"not applicable on {api}: {why}")
+            checks.append(
+                Check(
+                    expectation.kind,
+                    expectation.location,
+                    "n/a",
+                    f"not applicable on {api}: {why}",
+                )
             )
             continue
         message = CHECKERS[expectation.kind](expectation.value, result, ctx)
-        if message:
-            failures.append(Failure(expectation.kind, expectation.location, message))
-    return failures, skipped
+        checks.append(
+            Check(
+                expectation.kind,
+                expectation.location,
+                "fail" if message else "pass",
+                message or "",
+                ctx.details.get(expectation.kind, ""),
+            )
+        )
+    return checks

@@ -12,10 +12,12 @@ from typing import Any
 
 from asst_deploy import kinds
 from asst_deploy.adapters.driver_base import Driver, TurnError
-from asst_deploy.conversation.script import Conversation, Script
+from asst_deploy.conversation.script import GRADED, Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
-from asst_deploy.errors import SpecError
+from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.plan import Action, Create, Update
+from asst_deploy.replay import costs
+from asst_deploy.replay.ledger import Budget, Ledger
 from asst_deploy.replay.outcome import ConversationError, Excluded, Outcome, TurnVerdict
 from asst_deploy.replay.safety import UnsafeScript, check_conversation
 from asst_deploy.spec.loader import PROJECT_FILE, load_project, load_unchecked
@@ -46,6 +48,9 @@ class Settings:
     streaming: bool | None = None
     # how the user asks for a recording, in the words of the command they ran
     record_hint: str = "--asst-mode record"
+    # the whole run's budget in USD (--budget-usd), and the file its processes share
+    budget_usd: float | None = None
+    ledger: Path | None = None
 
 
 # the name of the environment of no `environments:` entry (the project file's own
@@ -72,6 +77,12 @@ class Harness:
         self._clients: dict[tuple[Path, str | None, str | None], Any] = {}
         self._backends: dict[tuple[Path, str | None, str | None], Any] = {}
         self._replay_client: Any = None
+        self._graders: dict[tuple[Path, str], Any] = {}
+        self.ledger = (
+            Ledger(settings.budget_usd, settings.ledger)
+            if settings.budget_usd is not None
+            else None
+        )
 
     def close(self) -> None:
         self._stack.close()
@@ -103,10 +114,26 @@ class Harness:
             from asst_deploy.adapters import drivers
             from asst_deploy.adapters.targets import connect
 
-            backend = self._stack.enter_context(connect(self.project(script, env).target))
+            project = self.project(script, env)
+            backend = self._stack.enter_context(connect(project.target))
             self._backends[key] = backend
             self._clients[key] = drivers.live_client(backend)
+            self._check_models(project, self._clients[key], project.target.name)
         return self._clients[key]
+
+    def _check_models(self, project: Project, client: Any, target: str) -> None:
+        """The shutdown dates the target's GET /models reports beyond the built-in table
+        (a compatible endpoint's own): warned of, or refused past the date."""
+        from asst_deploy.adapters.grader import reported_shutdowns
+        from asst_deploy.spec import shutdowns
+
+        reported = reported_shutdowns(client)
+        warned, refused = shutdowns.check_reported(
+            project, reported, shutdowns.today(), f"target '{target}'"
+        )
+        if refused:
+            raise ConversationError("; ".join(str(p) for p in refused))
+        shutdowns.warn(warned)
 
     def replay_client(self) -> Any:
         if self._replay_client is None:  # one client: each costs an SSL context
@@ -118,7 +145,13 @@ class Harness:
         return self._replay_client
 
     def driver(
-        self, api: str, client: Any, project: Project, sleep: Any = None, record_stream: Any = None
+        self,
+        api: str,
+        client: Any,
+        project: Project,
+        sleep: Any = None,
+        record_stream: Any = None,
+        spend_limit_cents: int | None = None,
     ) -> Driver:
         from asst_deploy.adapters import drivers
         from asst_deploy.replay import cassette
@@ -130,8 +163,70 @@ class Harness:
             clock=time.monotonic,
             transport_errors=(cassette.CannotOverwriteExistingCassetteException,),
             record_stream=record_stream,
+            session_spend_limit_cents=spend_limit_cents,
         )
         return drivers.open_driver(api, client, options)
+
+    # --- graders and budgets ------------------------------------------------------------
+
+    def grader_client(self, script: Script, project: Project, client: Any) -> Any:
+        """The live client graders are called through: the conversation's own `client`
+        when its target grades, else one on the project's replay.grader.endpoint."""
+        from asst_deploy.replay.graders import grader_target
+
+        try:
+            target = grader_target(project, script.display)
+        except AsstDeployError as exc:
+            raise ConversationError(str(exc)) from None
+        if target.name == project.target.name:
+            return client
+        key = (project.root, target.name)
+        if key not in self._graders:
+            from asst_deploy.adapters import drivers
+            from asst_deploy.adapters.targets import connect
+
+            backend = self._stack.enter_context(connect(target))
+            self._graders[key] = drivers.live_client(backend)
+        return self._graders[key]
+
+    def grader(self, client: Any, project: Project) -> Any:
+        """A TurnGrader over `client` with the project's grader models and prices."""
+        from asst_deploy.adapters.grader import ResponsesGrader
+        from asst_deploy.replay import cassette
+        from asst_deploy.replay.graders import TurnGrader
+
+        calls = ResponsesGrader(
+            client,
+            project.grader.model,
+            project.grader.embedding_model,
+            (cassette.CannotOverwriteExistingCassetteException,),
+        )
+        return TurnGrader(calls, project.prices)
+
+    def budget(self, script: Script, conversation: Conversation) -> Budget | None:
+        """The most this run of the conversation may spend: its own budget, or what is
+        left of the run's, whichever is less (None: no budget)."""
+        found: Budget | None = None
+        if conversation.budget_usd is not None:
+            found = Budget(
+                conversation.budget_usd,
+                f"its budget of {costs.usd(conversation.budget_usd)} (`budget:` in "
+                f"{script.display})",
+            )
+        if self.ledger is not None:
+            left = self.ledger.left()
+            if found is None or left < found.limit:
+                found = Budget(
+                    left,
+                    f"what was left of the run's budget of {costs.usd(self.ledger.limit)} "
+                    f"(--budget-usd): {costs.usd(left)}",
+                )
+        return found
+
+    def charge(self, amount: float | None) -> None:
+        """What a conversation run spent, counted against the run's budget."""
+        if self.ledger is not None and amount:
+            self.ledger.add(amount)
 
     # --- one conversation ---------------------------------------------------------------
 
@@ -221,63 +316,162 @@ class Harness:
         spec: AssistantSpec,
         cassette_shown: Path,
         assistant_id: str | None = None,
+        grader: Any = None,
+        budget: Budget | None = None,
     ) -> list[TurnVerdict]:
+        """One run of the conversation's turns into `outcome`: passed, failed at the first
+        failing turn, or inconclusive when its `budget` stopped it (the turn that passed it
+        is still checked, but not graded: grading would spend more)."""
+        from asst_deploy.adapters.grader import GraderError
         from asst_deploy.replay import cassette
-        from asst_deploy.replay.expect import check_turn
+        from asst_deploy.replay.expect import evaluate, failures_of
 
         where = f"{script.display}: conversation '{conversation.name}'"
         outcome.runs += 1
         failed_before = len(outcome.failures)
+        stopped_before = len(outcome.inconclusive)
         verdicts: list[TurnVerdict] = []
+        spent: list[float | None] = []
+        took = 0.0
+        current = 0
+        consumed = 0  # cents a session reported spent so far (agents)
         try:
+            if budget is not None and budget.limit <= 0:
+                outcome.inconclusive.append(
+                    f"{where}: not run: {budget.why} is spent (inconclusive, not a pass)"
+                )
+                return verdicts
             if assistant_id is None:  # a cassette recorded before assistant ids were stamped
                 deployed = driver.find(project.name, spec.key, project.target.name)
             else:
                 deployed = driver.get(assistant_id)
             transcript = driver.start(deployed, conversation)
             for turn in conversation.turns:
+                current = turn.index
                 result = driver.turn(transcript, turn, conversation)
-                failures, skipped = check_turn(
-                    turn,
-                    result,
-                    deployed.functions,
-                    timeout=conversation.timeout,
-                    not_applicable=driver.not_applicable,
-                    api=driver.api,
+                took += result.latency
+                model = result.model or str(deployed.object.get("model") or "")
+                cost, consumed = _turn_cost(model, result, project, consumed)
+                spent.append(cost)
+                so_far = costs.total(spent)
+                if budget is not None and so_far is None:
+                    raise ConversationError(
+                        f"{where}, turn {turn.index}: model '{model}' has no price, so its "
+                        f"budget cannot be kept: give it one in asst-deploy.yaml, replay: "
+                        f"{{prices: {{{model}: {{input: ..., output: ...}}}}}} (USD per 1M tokens)"
+                    )
+                over = budget is not None and so_far is not None and so_far > budget.limit
+                paused = result.status == BUDGET_REACHED and not any(
+                    e.kind == "status" and e.value == BUDGET_REACHED for e in turn.expect
                 )
-                verdicts.append(TurnVerdict(turn.index, result, failures, skipped))
-                for s in skipped:  # once, however many times a live run repeats
+                verdict = TurnVerdict(turn.index, result, [], [], cost=cost)
+                verdicts.append(verdict)
+                if paused:
+                    # the session stopped at its spending limit: the turn's work is cut short
+                    verdict.inconclusive = "the session reached its spending limit" + (
+                        f", {budget.why}" if budget else ""
+                    )
+                else:
+                    checks = evaluate(
+                        turn,
+                        result,
+                        deployed.functions,
+                        timeout=conversation.timeout,
+                        not_applicable=driver.not_applicable,
+                        api=driver.api,
+                        grader=grader,
+                        graded=not over,
+                    )
+                    verdict.checks = checks
+                    verdict.failures = failures_of(checks)
+                    verdict.not_applicable = _failures(checks, "n/a")
+                    if grader is not None:
+                        verdict.grading_cost = grader.take_cost()
+                        spent.append(verdict.grading_cost)
+                    if over and budget is not None:
+                        ungraded = any(e.kind in GRADED for e in turn.expect)
+                        verdict.inconclusive = (
+                            f"the conversation had cost {costs.usd(so_far)}, over {budget.why}"
+                            + ("; its graded expectations were not asked" if ungraded else "")
+                        )
+                for s in verdict.not_applicable:  # once, however many times a live run repeats
                     note = (
                         f"{s.location}: conversation '{conversation.name}', turn {turn.index}, "
                         f"expectation '{s.kind}': {s.message}"
                     )
                     if note not in outcome.not_applicable:
                         outcome.not_applicable.append(note)
-                if failures:
+                if verdict.failures:
                     lines = [
                         f"{f.location}: conversation '{conversation.name}', turn {turn.index}, "
                         f"expectation '{f.kind}': {f.message}"
-                        for f in failures
+                        for f in verdict.failures
                     ]
                     lines += [f"transcript of turn {turn.index}:", result.render()]
                     outcome.failures.append("\n".join(lines))
                     break
+                if verdict.inconclusive:
+                    outcome.inconclusive.append(
+                        f"{turn.location}: conversation '{conversation.name}' stopped at turn "
+                        f"{turn.index} of {len(conversation.turns)}: {verdict.inconclusive} "
+                        "(inconclusive, not a pass)"
+                    )
+                    break
             driver.finish(transcript)
-        except TurnError as exc:
-            verdicts.append(TurnVerdict(exc.turn, None, [], [], error=str(exc)))
+        except (TurnError, GraderError) as exc:
+            index = exc.turn if isinstance(exc, TurnError) else current
+            if isinstance(exc, GraderError) and verdicts and verdicts[-1].index == index:
+                verdicts[-1].error = str(exc)
+            else:
+                verdicts.append(TurnVerdict(index, None, [], [], error=str(exc)))
             miss = cassette.mismatch(exc)
             if miss is None:
-                outcome.failures.append(f"{where}, {exc}")
+                prefix = "" if isinstance(exc, TurnError) else f"turn {index}: "
+                outcome.failures.append(f"{where}, {prefix}{exc}")
+            elif isinstance(exc, GraderError):
+                outcome.failures.append(
+                    f"{where}, turn {index}: cassette {cassette_shown} is stale: it holds no "
+                    f"grade for this turn as the script now asks it (the rubric, the reply or "
+                    f"the grader's configuration changed since it was recorded); re-record it "
+                    f"with {self.settings.record_hint}\n{cassette.explain(miss)}"
+                )
             else:
                 outcome.failures.append(
-                    f"{where}, turn {exc.turn}: replay does not match the cassette "
-                    f"{cassette_shown}\n{cassette.explain(miss)}\n"
+                    f"{where}, turn {index}: replay "
+                    f"does not match the cassette {cassette_shown}\n{cassette.explain(miss)}\n"
                     f"(re-record with {self.settings.record_hint} if the script changed on purpose)"
                 )
             return verdicts
-        if len(outcome.failures) == failed_before:
+        finally:
+            outcome.costs.append(costs.total(spent))
+            outcome.latencies.append(took)
+            self.charge(costs.total(spent))
+        if len(outcome.failures) == failed_before and len(outcome.inconclusive) == stopped_before:
             outcome.passes += 1
         return verdicts
+
+
+BUDGET_REACHED = "budget_reached"
+
+
+def _turn_cost(
+    model: str, result: Any, project: Project, consumed_before: int
+) -> tuple[float | None, int]:
+    """The turn's cost from its usage or, where a session reports what it has consumed
+    (agents: cents, the session's total), what it consumed during the turn when that is
+    more; and the session's total."""
+    cost = costs.usage_cost(model, result.usage, project.prices)
+    consumed = (result.spend or {}).get("consumed")
+    if not isinstance(consumed, int):
+        return cost, consumed_before
+    during = max(consumed - consumed_before, 0) / 100
+    return (None if cost is None else max(cost, during)), consumed
+
+
+def _failures(checks: list[Any], verdict: str) -> list[Any]:
+    from asst_deploy.replay.expect import Failure
+
+    return [Failure(c.kind, c.location, c.message) for c in checks if c.verdict == verdict]
 
 
 def missing(script: Script, project: Project) -> ConversationError:
@@ -294,8 +488,9 @@ def missing(script: Script, project: Project) -> ConversationError:
                 f"environment '{project.environment}' (its `exclude:` in {PROJECT_FILE})"
             )
     keys = ", ".join(a.key for a in project.assistants) or "none"
+    where = script.location or script.display  # its `assistant:` line
     return ConversationError(
-        f"{script.display}: the project has no assistant '{script.assistant}' (it has: {keys})"
+        f"{where}: the project has no assistant '{script.assistant}' (it has: {keys})"
     )
 
 

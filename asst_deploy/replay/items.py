@@ -20,6 +20,8 @@ from asst_deploy.replay.harness import (
 )
 
 HARNESS = pytest.StashKey[Harness]()
+# the file the processes of a parallel run share the run's budget through
+LEDGER = pytest.StashKey[str]()
 
 
 def resolve_mode(option: str | None, environ: Mapping[str, str]) -> str:
@@ -55,6 +57,8 @@ def harness(config: pytest.Config) -> Harness:
             value = config.getoption(option)
             return Path(value).resolve() if value else None
 
+        workerinput = getattr(config, "workerinput", {})
+        ledger = workerinput.get("asst_ledger") or config.stash.get(LEDGER, None)
         config.stash[HARNESS] = created = Harness(
             Settings(
                 mode=mode,
@@ -64,6 +68,8 @@ def harness(config: pytest.Config) -> Harness:
                 project=path("asst_project"),
                 streaming=None if runs is None else runs == "stream",
                 record_hint=config.getoption("asst_record_hint") or "--asst-mode record",
+                budget_usd=config.getoption("asst_budget_usd"),
+                ledger=Path(ledger) if ledger else None,
             )
         )
         config.add_cleanup(created.close)
@@ -72,6 +78,11 @@ def harness(config: pytest.Config) -> Harness:
 
 class ConversationFailed(Exception):
     """A conversation's verdict; its message is the whole report (no traceback)."""
+
+
+class ConversationInconclusive(ConversationFailed):
+    """A budget stopped the conversation before its verdict: neither a pass nor a failure
+    (the plugin reports it apart; the run fails unless --asst-allow-inconclusive)."""
 
 
 class ScriptFile(pytest.File):
@@ -142,27 +153,70 @@ class ConversationItem(pytest.Item):
             *([("asst_env", self.env)] if self.env else []),
         ]
         try:
-            outcome = running.run(self.script, self.conversation, self.env)
+            outcome, verdicts = running.transcribe(self.script, self.conversation, self.env)
         except Excluded as exc:  # the environment leaves the assistant out on purpose
             raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
         except AsstDeployError as exc:
             raise ConversationFailed(exc.render().removeprefix("Error: ")) from None
+        from asst_deploy.replay import details
+
         self.user_properties += [
             ("asst_mode", running.settings.mode),
             ("asst_runs", outcome.runs),
             ("asst_passes", outcome.passes),
             ("asst_required_rate", outcome.required),
+            ("asst_verdict", outcome.verdict),
+            ("asst_cost_usd", _amount(outcome.cost)),
+            *[
+                (f"asst_cost_usd_turn_{v.index}", _amount(v.cost))
+                for v in verdicts
+                if v.result is not None
+            ],
+            *([("asst_grading_cost_usd", _amount(g))] if (g := _grading(verdicts)) else []),
+            ("asst_latency_s", round(sum(outcome.latencies), 3)),
         ]
+        if outcome.runs > 1:
+            self.user_properties.append(("asst_spread", outcome.spread()))
         # not a silent pass: the report lists each expectation the generation cannot check
         self.user_properties += [("asst_not_applicable", n) for n in outcome.not_applicable]
+        self.user_properties += [("asst_inconclusive", n) for n in outcome.inconclusive]
+        head = outcome.summary() + "\n" if outcome.runs > 1 else ""
+        message = ""
+        if outcome.verdict == "inconclusive":
+            message = head + "\n\n".join(outcome.inconclusive + outcome.failures)
+        elif not outcome.passed:
+            message = head + "\n\n".join(outcome.failures)
+        self.asst_detail = details.conversation(
+            script=self.script.display,
+            name=self.name,
+            env=self.env,
+            api=api,
+            mode=running.settings.mode,
+            outcome=outcome,
+            verdicts=verdicts,
+            message=message,
+        )
+        if outcome.verdict == "inconclusive":
+            raise ConversationInconclusive(message)
         if not outcome.passed:
-            head = outcome.summary() + "\n" if outcome.runs > 1 else ""
-            raise ConversationFailed(head + "\n\n".join(outcome.failures))
+            raise ConversationFailed(message)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ConversationFailed):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
+    asst_detail: dict[str, Any] | None = None
+
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.conversation.location.line - 1, f"conversation {self.name}"
+
+
+def _amount(usd: float | None) -> str:
+    """USD for a report's property: to the millionth of a dollar, or `unknown`."""
+    return "unknown" if usd is None else f"{usd:.6f}"
+
+
+def _grading(verdicts: list[Any]) -> float | None:
+    spent = [v.grading_cost for v in verdicts]
+    return None if any(g is None for g in spent) else sum(spent)

@@ -12,6 +12,8 @@ from asst_deploy import __version__
 from asst_deploy.adapters.driver_base import Driver
 from asst_deploy.conversation.script import Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.replay.ledger import Budget
 from asst_deploy.replay.outcome import ConversationError, Outcome, TurnVerdict
 
 
@@ -26,8 +28,20 @@ class Runner(Protocol):
     def live_client(self, script: Script, env: str | None) -> Any: ...
 
     def driver(
-        self, api: str, client: Any, project: Project, sleep: Any = None, record_stream: Any = None
+        self,
+        api: str,
+        client: Any,
+        project: Project,
+        sleep: Any = None,
+        record_stream: Any = None,
+        spend_limit_cents: int | None = None,
     ) -> Driver: ...
+
+    def grader_client(self, script: Script, project: Project, client: Any) -> Any: ...
+
+    def grader(self, client: Any, project: Project) -> Any: ...
+
+    def budget(self, script: Script, conversation: Conversation) -> Budget | None: ...
 
     def deployed(
         self,
@@ -48,6 +62,8 @@ class Runner(Protocol):
         spec: AssistantSpec,
         cassette_shown: Path,
         assistant_id: str | None = None,
+        grader: Any = None,
+        budget: Budget | None = None,
     ) -> list[TurnVerdict]: ...
 
 
@@ -68,6 +84,16 @@ class Run:
     @property
     def api(self) -> str:
         return self.project.target.api
+
+    def grader_stamp(self) -> dict[str, Any]:
+        """What the conversation's grades are given by (stamped on its cassette)."""
+        from asst_deploy.replay import graders
+
+        try:
+            target = graders.grader_target(self.project, self.script.display)
+        except AsstDeployError as exc:
+            raise ConversationError(str(exc)) from None
+        return graders.stamp(self.project.grader, target)
 
 
 def _no_sleep(seconds: float) -> None:
@@ -97,17 +123,29 @@ class Replay:
             cassette.use(run.path, record=False, shown=run.shown, hint=hint) as tape,
         ):
             cassette.check_fresh(tape, run.shown, run.fingerprint, hint)
+            if conversation.graded:
+                cassette.check_grader(tape, run.shown, run.grader_stamp(), hint)
             recorded = cassette.info(tape)
             if isinstance(recorded.get("streaming"), bool):
                 # runs replay the way they were recorded: a streamed cassette holds no
                 # polls, and the verdict is the same either way
                 conversation = replace(conversation, streaming=recorded["streaming"])
             assistant_id = recorded.get("assistant_id")
+            # a session's spending limit as recorded (the request must match); the budget
+            # itself is kept on the recorded usage
+            limit = recorded.get("spend_limit_cents")
+            client = run.harness.replay_client()
             driver = run.harness.driver(
-                run.api, run.harness.replay_client(), run.project, _no_sleep
+                run.api,
+                client,
+                run.project,
+                _no_sleep,
+                spend_limit_cents=limit if isinstance(limit, int) else None,
             )
             found = assistant_id if isinstance(assistant_id, str) else None
-            verdicts = _turns(run, outcome, driver, found, conversation)
+            grader = run.harness.grader(client, run.project) if conversation.graded else None
+            budget = run.harness.budget(run.script, conversation)
+            verdicts = _turns(run, outcome, driver, found, conversation, grader, budget)
         return outcome, verdicts
 
 
@@ -117,6 +155,8 @@ def _turns(
     driver: Driver,
     assistant: str | None,
     conversation: Conversation | None = None,
+    grader: Any = None,
+    budget: Budget | None = None,
 ) -> list[TurnVerdict]:
     """One run of the conversation's turns through `driver`, into `outcome`."""
     return run.harness.once(
@@ -128,6 +168,8 @@ def _turns(
         run.spec,
         run.shown,
         assistant,
+        grader,
+        budget,
     )
 
 
@@ -135,6 +177,15 @@ def _deployed(run: Run, client: Any) -> str:
     # found outside the cassette: the lookup lists every assistant of the target
     driver = run.harness.driver(run.api, client, run.project)
     return run.harness.deployed(driver, run.script, run.project, run.spec, run.env)
+
+
+def _grader(run: Run, client: Any) -> tuple[Any, Any]:
+    """(the client graders are called through, the grader) when the conversation has
+    graded expectations, else (None, None)."""
+    if not run.conversation.graded:
+        return None, None
+    through = run.harness.grader_client(run.script, run.project, client)
+    return through, run.harness.grader(through, run.project)
 
 
 class Record:
@@ -145,25 +196,37 @@ class Record:
 
         client = run.harness.live_client(run.script, run.env)
         assistant = _deployed(run, client)
+        grading_client, grader = _grader(run, client)
+        budget = run.harness.budget(run.script, run.conversation)
+        limit = budget.cents if budget is not None and budget.limit > 0 else None
         outcome = Outcome()
-        with cassette.use(run.path, record=True, live_base=str(client.base_url)) as tape:
-            cassette.stamp(
-                tape,
-                {
-                    "script": run.script.path.name,
-                    "conversation": run.conversation.name,
-                    "assistant": run.spec.key,
-                    "api": run.api,
-                    "assistant_id": assistant,
-                    "fingerprint": run.fingerprint,
-                    "streaming": run.conversation.streaming,
-                    "recorded_by": f"asst-deploy {__version__}",
-                },
-            )
+        others = [str(grading_client.base_url)] if grading_client not in (None, client) else []
+        with cassette.use(
+            run.path, record=True, live_base=str(client.base_url), also=others
+        ) as tape:
+            stamp: dict[str, Any] = {
+                "script": run.script.path.name,
+                "conversation": run.conversation.name,
+                "assistant": run.spec.key,
+                "api": run.api,
+                "assistant_id": assistant,
+                "fingerprint": run.fingerprint,
+                "streaming": run.conversation.streaming,
+                "recorded_by": f"asst-deploy {__version__}",
+            }
+            if grader is not None:
+                stamp["grader"] = run.grader_stamp()
+            if limit is not None:
+                stamp["spend_limit_cents"] = limit
+            cassette.stamp(tape, stamp)
             driver = run.harness.driver(
-                run.api, client, run.project, record_stream=cassette.stream_recorder(tape)
+                run.api,
+                client,
+                run.project,
+                record_stream=cassette.stream_recorder(tape),
+                spend_limit_cents=limit,
             )
-            verdicts = _turns(run, outcome, driver, assistant)
+            verdicts = _turns(run, outcome, driver, assistant, None, grader, budget)
         return outcome, verdicts
 
 
@@ -173,11 +236,15 @@ class Live:
     def run(self, run: Run) -> tuple[Outcome, list[TurnVerdict]]:
         client = run.harness.live_client(run.script, run.env)
         assistant = _deployed(run, client)
+        _, grader = _grader(run, client)
         outcome = Outcome(required=run.conversation.pass_rate)
-        driver = run.harness.driver(run.api, client, run.project)
         verdicts: list[TurnVerdict] = []
         for _ in range(run.conversation.repeat):
-            verdicts = _turns(run, outcome, driver, assistant)
+            # each run its own budget: what the run's budget has left changes run by run
+            budget = run.harness.budget(run.script, run.conversation)
+            limit = budget.cents if budget is not None and budget.limit > 0 else None
+            driver = run.harness.driver(run.api, client, run.project, spend_limit_cents=limit)
+            verdicts = _turns(run, outcome, driver, assistant, None, grader, budget)
         return outcome, verdicts
 
 

@@ -32,6 +32,9 @@ STEPS_PR = [
     "Save the plan for the apply job",
     "Comment the plan on the pull request",
     "Conversation tests (replay)",
+    "Save the conversation report",
+    "Comment the conversation tests on the pull request",
+    "Conversation tests verdict",
     "Find the reviewed plan",
     "Apply",
 ]
@@ -114,16 +117,21 @@ def test_pr_then_merge_then_pr(runner: Runner) -> None:
     assert job.summary.startswith("### asst-deploy plan: `examples` on `sandbox`\n")
     assert "| `+` create | assistant | `weather` |" in job.summary
     assert f"Plan of commit `{HEAD[:12]}`, saved as artifact `{artifact}`" in job.summary
-    # the plan went up as an artifact of this run, bound to the head commit
-    (stored,) = runner.state()["artifacts"]
+    # the plan went up as an artifact of this run, bound to the head commit; the
+    # conversations' HTML report as another
+    stored, report = runner.state()["artifacts"]
     assert stored["name"] == artifact and stored["workflow_run"]["head_sha"] == HEAD
+    assert re.fullmatch(r"asst-deploy-report-[0-9a-f]{12}-" + HEAD, report["name"])
+    assert '<table class="verdicts">' in (Path(report["stored"]) / "report.html").read_text()
     binding = json.loads((Path(stored["stored"]) / "binding.json").read_text())
     assert binding["head_sha"] == HEAD and binding["sha"] == runner.head()
     assert binding["has_changes"] is True and binding["directory"] == "specs"
     assert (Path(stored["stored"]) / "plan.json").read_text() == json.dumps(saved, indent=2) + "\n"
     # the comment: the marker names the commit, then the plan as in the summary
-    assert len(comments(runner)) == 1
-    (first,) = comments(runner)
+    # two comments: the plan's, and the conversation tests' (verdicts and costs)
+    first, tests_comment = comments(runner)
+    assert str(tests_comment["body"]).startswith("<!-- asst-deploy-tests:")
+    assert "**5 passed**" in str(tests_comment["body"])
     body = str(first["body"])
     marker, rest = body.split("\n", 1)
     assert re.fullmatch(r"<!-- asst-deploy-plan:[0-9a-f]{12} commit:" + HEAD + " -->", marker)
@@ -131,12 +139,15 @@ def test_pr_then_merge_then_pr(runner: Runner) -> None:
     assert rest == plan_summary
     # the conversation tests: a row per conversation, a mark per turn (JUnit XML behind it)
     assert "**5 passed**" in tests_summary
-    row = "| ✅ passed | `specs/conversations/weather.conv.yaml` | `paris` | 1 ✅ · 2 ✅ |  |"
-    assert row in tests_summary.splitlines()
+    row = "| ✅ passed | `specs/conversations/weather.conv.yaml` | `paris` | 1 ✅ · 2 ✅ | $"
+    assert any(line.startswith(row) for line in tests_summary.splitlines()), tests_summary
+    assert "Cost of the run: **$" in tests_summary
     junit = job.step("Conversation tests (replay)").outputs["junit-xml"]
     assert Path(junit).read_text().count("<testcase ") == 5
     calls = gh_calls(Path(runner.extra_env["FAKE_GH_LOG"]))
     assert [c["args"][:3] for c in calls] == [
+        ["api", "--paginate", "repos/acme/assistants/issues/7/comments"],
+        ["api", "--method", "POST"],
         ["api", "--paginate", "repos/acme/assistants/issues/7/comments"],
         ["api", "--method", "POST"],
     ]
@@ -164,7 +175,7 @@ def test_pr_then_merge_then_pr(runner: Runner) -> None:
     assert "Apply complete: 7 added, 0 changed, 0 destroyed" in applied.stdout
     assert job.summary.startswith("### asst-deploy apply\n") and "Apply complete" in job.summary
     assert "The plan reviewed in pull request #7" in job.summary
-    calls = gh_calls(Path(runner.extra_env["FAKE_GH_LOG"]))[2:]
+    calls = gh_calls(Path(runner.extra_env["FAKE_GH_LOG"]))[4:]
     assert [c["args"][:2] for c in calls] == [
         ["api", f"repos/acme/assistants/commits/{runner.head()}/pulls"],
         ["api", f"repos/acme/assistants/actions/artifacts?name={artifact}"],
@@ -182,15 +193,19 @@ def test_pr_then_merge_then_pr(runner: Runner) -> None:
     assert job.step("Plan").outputs["has-changes"] == "false"
     assert job.step("Plan").outputs["exitcode"] == "0"
     assert "No changes" in job.summary
-    (again,) = comments(runner)
+    again, tests_again = comments(runner)
     assert again["id"] == first["id"] and "No changes" in str(again["body"])
     assert "commit:" + "b2" * 20 in str(again["body"])
+    assert tests_again["id"] == tests_comment["id"]  # edited in place too
     calls = gh_calls(Path(runner.extra_env["FAKE_GH_LOG"]))
-    assert calls[-1]["args"][:4] == [
-        "api",
-        "--method",
-        "PATCH",
-        f"repos/acme/assistants/issues/comments/{first['id']}",
+    assert [c["args"][:4] for c in calls[-3::2]] == [
+        ["api", "--method", "PATCH", f"repos/acme/assistants/issues/comments/{first['id']}"],
+        [
+            "api",
+            "--method",
+            "PATCH",
+            f"repos/acme/assistants/issues/comments/{tests_comment['id']}",
+        ],
     ]
     assert_no_secret(runner, job)
 

@@ -252,7 +252,7 @@ def test_a_misspelt_environment_in_envs_is_a_mistake_with_a_suggestion(example: 
     result = _test_command(example, "conversations", "--mode", "replay", "--envs", "base,agnets")
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "asst-deploy.yaml:47:1: unknown environment 'agnets' (did you mean 'agents'?)" in output
+    assert "asst-deploy.yaml:57:1: unknown environment 'agnets' (did you mean 'agents'?)" in output
 
 
 def test_pytest_exit_codes_in_the_projects_terms() -> None:

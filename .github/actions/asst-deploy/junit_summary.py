@@ -2,11 +2,14 @@
 
 One row per conversation, the state of each of its turns beside it: turns run in order
 and a conversation stops at its first failing turn, so the turns before it passed and
-those after it did not run. Usage: python junit_summary.py JUNIT_XML [TITLE] (stdlib only).
+those after it did not run. A conversation a budget stopped is inconclusive (shown apart,
+never as passed), and when the report has costs each row has its cost and the summary the
+run's. Usage: python junit_summary.py JUNIT_XML [TITLE] (stdlib only).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -15,17 +18,19 @@ from pathlib import Path
 
 # the harness names the turn in every expectation failure and replay mismatch
 _FAILED_TURN = re.compile(r"conversation '[^']*', turn (\d+)")
-PASSED, FAILED, NOT_RUN = "✅", "❌", "⏭️"
+_STOPPED_TURN = re.compile(r"conversation '[^']*' stopped at turn (\d+)")
+PASSED, FAILED, NOT_RUN, INCONCLUSIVE = "✅", "❌", "⏭️", "⏸️"
 
 
 @dataclass(frozen=True)
 class Case:
     script: str
     conversation: str
-    outcome: str  # passed, failed, error, skipped
+    outcome: str  # passed, failed, error, skipped, inconclusive
     message: str
     turns: int | None  # from the asst_turns property; None when it was not recorded
     failed_turn: int | None
+    cost: float | None = None  # USD, from the asst_cost_usd property
 
     def turn_marks(self) -> str:
         if self.turns is None:
@@ -34,6 +39,8 @@ class Case:
         for turn in range(1, self.turns + 1):
             if self.outcome == "passed":
                 mark = PASSED
+            elif self.outcome == "inconclusive" and turn == self.failed_turn:
+                mark = INCONCLUSIVE
             elif self.failed_turn is None or turn > self.failed_turn:
                 mark = NOT_RUN  # skipped, failed before its first turn, or after the failure
             else:
@@ -59,7 +66,11 @@ def read(path: Path) -> list[Case]:
                 break
         else:
             text = ""
-        turn = _FAILED_TURN.search(text)
+        if properties.get("asst_verdict") == "inconclusive":
+            outcome = "inconclusive"  # a failure or a skip to pytest: neither here
+            message = properties.get("asst_inconclusive") or message
+            text = message
+        turn = _FAILED_TURN.search(text) or _STOPPED_TURN.search(text)
         turns = properties.get("asst_turns", "")
         cases.append(
             Case(
@@ -71,6 +82,7 @@ def read(path: Path) -> list[Case]:
                 message=message,
                 turns=int(turns) if turns.isdigit() else None,
                 failed_turn=int(turn.group(1)) if turn and outcome != "passed" else None,
+                cost=_float(properties.get("asst_cost_usd")),
             )
         )
     return cases
@@ -84,21 +96,69 @@ def _cell(text: str, limit: int = 200) -> str:
     return line.replace("|", "\\|").replace("`", "'")
 
 
-def table(cases: list[Case], title: str = "asst-deploy conversation tests") -> str:
-    counts = {
-        o: sum(c.outcome == o for c in cases) for o in ("passed", "failed", "error", "skipped")
-    }
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def usd(amount: float | None) -> str:
+    """$1.50, $0.0123, $0.000128 (as asst-deploy prints them); $? when unknown."""
+    if amount is None:
+        return "$?"
+    if amount == 0:
+        return "$0"
+    digits = max(2, 2 - math.floor(math.log10(abs(amount))))
+    whole, _, decimals = f"{amount:.{digits}f}".partition(".")
+    return f"${whole}.{decimals.rstrip('0').ljust(2, '0')}"
+
+
+OUTCOMES = ("passed", "failed", "inconclusive", "error", "skipped")
+
+
+def table(
+    cases: list[Case], title: str = "asst-deploy conversation tests", run_cost: float | None = None
+) -> str:
+    counts = {o: sum(c.outcome == o for c in cases) for o in OUTCOMES}
     totals = ", ".join(f"{n} {o}" for o, n in counts.items() if n) or "no conversations ran"
     lines = [f"### {title}", "", f"**{totals}**", ""]
+    costed = any(c.cost is not None for c in cases) or run_cost is not None
+    if costed:
+        spent = run_cost if run_cost is not None else sum(c.cost or 0 for c in cases)
+        lines[-1:-1] = [f"Cost of the run: **{usd(spent)}** (priced from usage)", ""]
+    if counts["inconclusive"]:
+        lines[-1:-1] = [
+            f"{INCONCLUSIVE} {counts['inconclusive']} inconclusive: stopped by a budget "
+            "before their verdict (not passed)",
+            "",
+        ]
     if cases:
-        lines += ["| | script | conversation | turns | details |", "|---|---|---|---|---|"]
-        icon = {"passed": PASSED, "failed": FAILED, "error": FAILED, "skipped": NOT_RUN}
+        head = "| | script | conversation | turns |" + (" cost |" if costed else "") + " details |"
+        lines += [head, "|---" * head.count("|", 1) + "|"]
+        icon = {
+            "passed": PASSED,
+            "failed": FAILED,
+            "error": FAILED,
+            "skipped": NOT_RUN,
+            "inconclusive": INCONCLUSIVE,
+        }
         for case in cases:
+            cost = f" {usd(case.cost) if case.cost is not None else ''} |" if costed else ""
             lines.append(
                 f"| {icon[case.outcome]} {case.outcome} | `{_cell(case.script)}` "
-                f"| `{_cell(case.conversation)}` | {case.turn_marks()} | {_cell(case.message)} |"
+                f"| `{_cell(case.conversation)}` | {case.turn_marks()} |{cost} "
+                f"{_cell(case.message)} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def run_cost(path: Path) -> float | None:
+    """The run's cost, from the suite's asst_run_cost_usd property (None: not reported)."""
+    for prop in ET.parse(path).getroot().iter("property"):
+        if prop.get("name") == "asst_run_cost_usd":
+            return _float(prop.get("value"))
+    return None
 
 
 if __name__ == "__main__":
@@ -107,4 +167,4 @@ if __name__ == "__main__":
     if not junit.is_file():
         sys.stdout.write(f"### {title}\n\nNo JUnit report was written ({junit}).\n")
     else:
-        sys.stdout.write(table(read(junit), title))
+        sys.stdout.write(table(read(junit), title, run_cost(junit)))
