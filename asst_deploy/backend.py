@@ -66,6 +66,11 @@ class Backend(Protocol):
 
     def retrieve(self, kind: str, remote_id: str) -> RemoteObject | None: ...
 
+    def act(self, kind: str, remote_id: str, action: str) -> RemoteObject:
+        """One of an object's own actions (POST .../{id}/{action}: an automation's pause and
+        resume); answers the object as it is then."""
+        ...
+
     def set_metadata(self, kind: str, remote_id: str, metadata: Mapping[str, Json]) -> None:
         """Write identity tags where the kind keeps them (metadata, or a template's name)."""
         ...

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asst_deploy import models
 from asst_deploy.errors import Location
+from asst_deploy.secretref import SecretRef
 from asst_deploy.types import Json, TargetType
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"  # what a `type: openai` target without base_url means
@@ -70,6 +72,8 @@ class AssistantSpec:
     verbosity: str | None = None
     reasoning_summary: str | None = None
     experimental: Mapping[str, Json] | None = None
+    # Agents API only: the key of a `kind: environment` document its agent runs in
+    environment: str | None = None
     protect: bool = False
     adopt: str | None = None  # remote id of an unmanaged object to take over
 
@@ -88,6 +92,105 @@ class VectorStoreSpec:
 
 
 @dataclass(frozen=True)
+class CredentialSpec:
+    """One credential of a vault (`kind: vault`): its auth type, the auth's other fields as
+    the API takes them (`public`), and each secret field ("token", "refresh.refresh_token")
+    as the variable it is read from."""
+
+    name: str
+    type: str
+    location: Location
+    public: Mapping[str, Json] = field(default_factory=dict)
+    secrets: Mapping[str, SecretRef] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VaultSpec:
+    key: str
+    location: Location
+    name: str | None = None
+    credentials: tuple[CredentialSpec, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    protect: bool = False
+    adopt: str | None = None  # remote id of an unmanaged vault to take over
+
+
+@dataclass(frozen=True)
+class AutomationSpec:
+    """`kind: automation`: a schedule that starts a session of one of the project's agents
+    (periodic by a cron `expression` in a `timezone`, or once at `run_at`)."""
+
+    key: str
+    location: Location
+    type: str  # "periodic" | "once"
+    agent: str  # the key of the assistant spec deployed as the agent
+    input: str  # the user message each session starts with
+    name: str | None = None  # the API requires one: None is the key
+    expression: str | None = None
+    timezone: str | None = None
+    run_at: int | None = None  # Unix seconds
+    paused: bool = False
+    environment: str | None = None  # the key of a `kind: environment` document
+    vaults: tuple[str, ...] = ()  # keys of `kind: vault` documents
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    protect: bool = False
+    adopt: str | None = None  # remote id of an unmanaged automation to take over
+
+
+@dataclass(frozen=True)
+class SkillSpec:
+    """`kind: skill`: a folder holding SKILL.md, uploaded as a version of one skill
+    (kinds/skill.py: what of the folder is uploaded, and its content hash)."""
+
+    key: str
+    location: Location
+    path: str  # the folder, relative to the project directory (posix)
+    abs_path: Path
+    name: str  # SKILL.md's front matter
+    description: str
+    content: str  # the folder's content hash
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class EnvironmentSkill:
+    """A skill of an environment: a `kind: skill` document by `key`, or any skill by id."""
+
+    key: str | None = None
+    skill_id: str | None = None
+    version: str | None = None  # with skill_id: a version number or "latest"; None: default
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """`kind: environment`: an Agents API environment template (kinds/environment_template.py).
+    `env` values are literal text or a secret (`{from_env: NAME}`)."""
+
+    key: str
+    location: Location
+    packages: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # python, npm, system
+    network: Mapping[str, Json] = field(default_factory=dict)  # access, *_domains
+    files: tuple[FileRef, ...] = ()
+    skills: tuple[EnvironmentSkill, ...] = ()
+    setup_commands: tuple[Mapping[str, Json], ...] = ()  # {command, cwd}
+    env: Mapping[str, str | SecretRef] = field(default_factory=dict)
+    protect: bool = False
+    adopt: str | None = None  # remote id of an unmanaged template to take over
+
+
+@dataclass(frozen=True)
+class Grader:
+    """What grades `rubric:` and embeds for `similar:` (the project file's replay.grader)."""
+
+    model: str = models.DEFAULT_GRADER_MODEL
+    embedding_model: str = models.DEFAULT_EMBEDDING_MODEL
+    # the target it is called through; None: the conversation's own target
+    target: Target | None = None
+    location: Location | None = None  # of replay.grader.model, when the project sets one
+
+
+@dataclass(frozen=True)
 class Project:
     """Everything one `--env` of a project wants to exist on its target."""
 
@@ -99,14 +202,46 @@ class Project:
     records: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     environments: tuple[str, ...] = ()
     allow_modules: tuple[str, ...] = ()  # replay: modules outside the project scripts may call
+    # document kind -> the keys the environment's `exclude:` takes out of it
+    excluded: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    grader: Grader = field(default_factory=Grader)
+    # replay.prices: USD per 1M tokens by model, over models.PRICES
+    prices: Mapping[str, models.Price] = field(default_factory=dict)
 
     @property
     def assistants(self) -> tuple[AssistantSpec, ...]:
         return self.records.get("assistant", ())
 
+    def exclusion(self, kind: str, key: str) -> str | None:
+        """Why the `kind` `key` is not in this environment when its `exclude:` takes it
+        out ("assistant 'faq' is excluded from environment 'agents' ..."), else None."""
+        if key not in self.excluded.get(kind, ()):
+            return None
+        return (
+            f"{kind.replace('_', ' ')} '{key}' is excluded from environment "
+            f"'{self.environment}' (its `exclude:` in asst-deploy.yaml)"
+        )
+
     @property
     def vector_stores(self) -> tuple[VectorStoreSpec, ...]:
         return self.records.get("vector_store", ())
+
+    @property
+    def vaults(self) -> tuple[VaultSpec, ...]:
+        return self.records.get("vault", ())
+
+    @property
+    def automations(self) -> tuple[AutomationSpec, ...]:
+        return self.records.get("automation", ())
+
+    @property
+    def skills(self) -> tuple[SkillSpec, ...]:
+        return self.records.get("skill", ())
+
+    @property
+    def environment_specs(self) -> tuple[EnvironmentSpec, ...]:
+        """`kind: environment` documents (`environments` are the project file's)."""
+        return self.records.get("environment", ())
 
     @property
     def files(self) -> tuple[FileRef, ...]:
@@ -117,5 +252,8 @@ class Project:
                 seen.setdefault(entry.file.path, entry.file)
         for assistant in self.assistants:
             for ref in assistant.code_interpreter_files:
+                seen.setdefault(ref.path, ref)
+        for environment in self.environment_specs:
+            for ref in environment.files:
                 seen.setdefault(ref.path, ref)
         return tuple(seen[k] for k in sorted(seen))

@@ -7,9 +7,13 @@ object whose canonical hash differs from that stamp was edited outside asst-depl
 Files have no metadata, so their identity is in the uploaded filename:
 ``{project}~{sha256 of content, 16 hex}~{path relative to the project, /-escaped}``.
 The content hash means an unchanged file is never uploaded again and changed content
-at the same path is noticed even at equal size; the project prefix means a file the
-project did not upload is never deleted. The cost: the filename the API shows (and
+at the same path is noticed even at equal size. The cost: the filename the API shows (and
 citations quote) is this tagged name, not the bare file name.
+
+Tags say which project and key an object is, but anyone can write them (a clone keeps its
+metadata, a file can be uploaded under any name): each object the project writes also
+carries a proof of authorship (see authorship.py), after its stamp (``<hash>~<proof>``,
+and so at the end of a template's name) or its content sha (``{project}~{sha}.{proof}~``).
 """
 
 from __future__ import annotations
@@ -33,24 +37,50 @@ RESERVED_METADATA_KEYS = (PROJECT_KEY, SPEC_KEY, HASH_KEY)
 # `protect: true` rides in the hash value ("<hash>+protect"), not in a key of its own, so
 # users keep their 13 pairs; prune and destroy read it from the remote object itself.
 PROTECT_SUFFIX = "+protect"
-# The lease marker (see lease.py) is a vector store with PROJECT_KEY and this key, no
-# SPEC_KEY: it is never a managed resource of the project.
+# The proof of authorship (authorship.py) rides in it too, last: "<hash>[+protect]~<proof>".
+PROOF_SEPARATOR = "~"
+# The engine's own objects carry this key: the lease's claims (see lease.py: a vector
+# store with PROJECT_KEY and LEASE_KEY "1", no SPEC_KEY) and the deployment marker that
+# holds a project's proof nonce (authorship.py: LEASE_KEY MARKER_VALUE, no PROJECT_KEY, so
+# the lock never reads it as a claim). Backends list them apart from every resource.
 LEASE_KEY = "asst_deploy.engine.lease"
+MARKER_VALUE = "deployment"
 # An agent deployed from an assistant spec that runs code names its environment template
 # here (templates have no metadata), so applications and conversation tests find it.
 TEMPLATE_KEY = "asst_deploy.environment_template"
+# An agent whose mcp tools use vault credentials names their vaults here (comma-separated
+# ids): an agent holds no vaults, a session does (SessionCreateParams.vault_ids), so the
+# conversation driver and applications attach these to the sessions they start.
+VAULTS_KEY = "asst_deploy.vaults"
 
 _FILENAME = re.compile(
-    r"^(?P<project>[a-z0-9][a-z0-9_.-]{0,63})~(?P<sha>[0-9a-f]{16})~(?P<path>.+)$"
+    r"^(?P<project>[a-z0-9][a-z0-9_.-]{0,63})~(?P<sha>[0-9a-f]{16})"
+    r"(?:\.(?P<proof>[0-9a-f]{16}))?~(?P<path>.+)$"
 )
+_PROOF = re.compile(r"^[0-9a-f]{16}$")
 
 
-def stamp(project: str, key: str, canonical: Any) -> dict[str, str]:
+def stamp(project: str, key: str, canonical: Any, proof: str | None = None) -> dict[str, str]:
     """The identity metadata for an object of `project` with spec `key` (a canonical form
-    with "protect": true marks it protected on the remote side)."""
+    with "protect": true marks it protected on the remote side), with `proof` of authorship."""
     protect = isinstance(canonical, dict) and canonical.get("protect") is True
     value = canonical_hash(canonical) + (PROTECT_SUFFIX if protect else "")
-    return {PROJECT_KEY: project, SPEC_KEY: key, HASH_KEY: value}
+    return {PROJECT_KEY: project, SPEC_KEY: key, HASH_KEY: with_proof(value, proof)}
+
+
+def with_proof(stamped: str, proof: str | None) -> str:
+    """A stamp value (hash, protect) carrying `proof` instead of the one it carried."""
+    bare = stamped.partition(PROOF_SEPARATOR)[0]
+    return bare + (PROOF_SEPARATOR + proof if proof else "")
+
+
+def proof_of(tags: Mapping[str, Any] | None) -> str | None:
+    """The proof of authorship an object's tags carry (None: none, or not one in form)."""
+    stamped = (tags or {}).get(HASH_KEY)
+    if not isinstance(stamped, str):
+        return None
+    proof = stamped.partition(PROOF_SEPARATOR)[2]
+    return proof if _PROOF.match(proof) else None
 
 
 def canonical_hash(canonical: Any) -> str:
@@ -80,22 +110,25 @@ def owner(metadata: dict[str, Any] | None) -> Ownership:
     metadata = metadata or {}
     stamped = metadata.get(HASH_KEY)
     if isinstance(stamped, str):
-        stamped = stamped.removesuffix(PROTECT_SUFFIX)
+        stamped = stamped.partition(PROOF_SEPARATOR)[0].removesuffix(PROTECT_SUFFIX)
     return Ownership(metadata.get(PROJECT_KEY), metadata.get(SPEC_KEY), stamped)
 
 
 def protected(metadata: dict[str, Any] | None) -> bool:
     """Whether the object was last applied with `protect: true`."""
     stamped = (metadata or {}).get(HASH_KEY)
-    return isinstance(stamped, str) and stamped.endswith(PROTECT_SUFFIX)
+    return isinstance(stamped, str) and stamped.partition(PROOF_SEPARATOR)[0].endswith(
+        PROTECT_SUFFIX
+    )
 
 
 def is_lease(metadata: Mapping[str, Any] | None) -> bool:
+    """Whether an object is one of the engine's own (a lease claim, a deployment marker)."""
     return bool((metadata or {}).get(LEASE_KEY))
 
 
 def user_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
-    reserved = (*RESERVED_METADATA_KEYS, LEASE_KEY, TEMPLATE_KEY)
+    reserved = (*RESERVED_METADATA_KEYS, LEASE_KEY, TEMPLATE_KEY, VAULTS_KEY)
     return {k: v for k, v in (metadata or {}).items() if k not in reserved}
 
 
@@ -107,8 +140,9 @@ def file_sha(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def file_name(project: str, sha: str, path: str) -> str:
-    return f"{project}~{sha}~{quote(path, safe='')}"
+def file_name(project: str, sha: str, path: str, proof: str | None = None) -> str:
+    tagged = f"{sha}.{proof}" if proof else sha
+    return f"{project}~{tagged}~{quote(path, safe='')}"
 
 
 @dataclass(frozen=True)
@@ -116,6 +150,7 @@ class FileIdentity:
     project: str
     sha: str
     path: str
+    proof: str | None = None  # of authorship (authorship.py); None in a name made before it
 
 
 def parse_file_name(filename: str) -> FileIdentity | None:
@@ -123,13 +158,13 @@ def parse_file_name(filename: str) -> FileIdentity | None:
     match = _FILENAME.match(filename or "")
     if not match:
         return None
-    return FileIdentity(match["project"], match["sha"], unquote(match["path"]))
+    return FileIdentity(match["project"], match["sha"], unquote(match["path"]), match["proof"])
 
 
 # Environment templates have no metadata: their tags ride in the name, as a file's do.
 _TEMPLATE_NAME = re.compile(
     r"^(?P<project>[a-z0-9][a-z0-9_.-]{0,63})~(?P<key>[a-z0-9_.-]{1,64})~"
-    r"(?P<stamp>[0-9a-f]{16}(?:\+protect)?)$"
+    r"(?P<stamp>[0-9a-f]{16}(?:\+protect)?(?:~[0-9a-f]{16})?)$"
 )
 
 

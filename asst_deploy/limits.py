@@ -21,6 +21,9 @@ TOP_P = (0, 1)
 CHUNK_SIZE_TOKENS = (100, 4096)
 EXPIRES_AFTER_DAYS = (1, 365)
 FILE_SIZE_MAX = 512 * 1024 * 1024
+# An agent's tools list as compact UTF-8 JSON (the service's resolved form): a saved agent
+# holds 3 MiB of it (the sandbox's agent_objects.TOOLS_MAX_BYTES says the same)
+AGENT_TOOLS_MAX_BYTES = 3 * 1024 * 1024
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 MAX_PROMPT_TOKENS_MIN = 256
 # the OpenAPI file says 256, the service took 16 (../shared/openai/recordings/ruby-openai__runs_create.yaml)
@@ -37,3 +40,8 @@ CODE_INTERPRETER_EXTENSIONS = frozenset(
     | {".php", ".pptx", ".py", ".rb", ".tex", ".txt", ".css", ".js", ".sh", ".ts", ".jpeg"}
     | {".jpg", ".gif", ".pkl", ".png", ".tar", ".xlsx", ".xml", ".zip"}
 )
+
+# asst-deploy's own: the largest cassette replay reads. Read whole into memory as YAML, a
+# cassette takes about ten times its size there (a 300 MB one ran out at 3 GB); a long
+# recorded conversation is a few MiB.
+CASSETTE_MAX_BYTES = 64 * 1024 * 1024

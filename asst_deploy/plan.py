@@ -94,6 +94,16 @@ class Keep:
     reason: str = ""  # why it stays when --prune (or destroy) would not be enough
 
 
+@dataclass(frozen=True)
+class Lookalike:
+    """An object whose tags name this project and a key, without the project's proof of
+    authorship (authorship.py): someone else made or edited it. Never changed or deleted."""
+
+    kind: str
+    key: str
+    remote_id: str
+
+
 ACTION_TYPES: dict[str, type[Action]] = {t.verb: t for t in (Create, Update, Replace, Delete)}
 
 
@@ -115,6 +125,7 @@ class Plan:
     only: tuple[str, ...] = ()
     mode: Mode = Mode.NORMAL  # how the plan was made, for a fresh re-plan
     replace: tuple[str, ...] = ()  # keys forced to delete-and-recreate (--replace)
+    lookalikes: tuple[Lookalike, ...] = ()  # reported only: never part of an action
 
     @property
     def empty(self) -> bool:
@@ -146,4 +157,5 @@ class Plan:
             "only": list(self.only),
             "mode": str(self.mode),
             "replace": list(self.replace),
+            "lookalikes": [asdict(x) for x in self.lookalikes],
         }

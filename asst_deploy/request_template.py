@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asst_deploy import identity
+from asst_deploy import authorship, identity
 from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.state import RemoteFile, RemoteObject
@@ -256,14 +256,17 @@ class DeployedIds:
 
 def deployed_ids(project: Project, backend: Backend) -> DeployedIds:
     """List the target's vector stores and files once; keep the newest object of each
-    identity the project manages (a file only when its content is the local file's)."""
+    identity the project manages (a file only when its content is the local file's), and
+    never a look-alike (authorship.py: tagged as the project's, without its proof)."""
     stores: dict[str, str] = {}
-    for obj in backend.list_newest("vector_store"):
-        if not isinstance(obj, RemoteObject):
-            continue
+    listed = [o for o in backend.list_newest("vector_store") if isinstance(o, RemoteObject)]
+    found = authorship.markers(listed)
+    for obj in listed:
         metadata = obj.data.get("metadata")
         owner, key, _ = obj.owner
-        if owner == project.name and key and not identity.is_lease(metadata):
+        if owner != project.name or not key or identity.is_lease(metadata):
+            continue
+        if authorship.trusted(obj, found):
             stores.setdefault(key, obj.id)
     wanted = {ref.path: identity.file_sha(ref.abs_path) for ref in project.files}
     files: dict[str, str] = {}
@@ -272,6 +275,8 @@ def deployed_ids(project: Project, backend: Backend) -> DeployedIds:
         for f in backend.list_newest("file"):
             ident = f.identity if isinstance(f, RemoteFile) else None
             if ident is None or ident.project != project.name or ident.path not in wanted:
+                continue
+            if not authorship.trusted(f, found):
                 continue
             seen.add(ident.path)
             if ident.sha == wanted[ident.path]:

@@ -57,6 +57,12 @@ class Runtime:
             if spec.key == key:
                 return spec
         known = ", ".join(self.keys) or "none"
+        excluded = self.project.exclusion("assistant", key)
+        if excluded is not None:
+            raise UnknownAssistant(
+                f"{excluded}: use another environment, or take it out of that `exclude:` "
+                f"(this environment's assistants: {known})"
+            )
         raise UnknownAssistant(
             f"project '{self.project.name}' has no assistant '{key}' (known: {known})"
         )

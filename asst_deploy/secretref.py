@@ -11,14 +11,15 @@ a low-entropy secret (a short password) can be found from it; API tokens cannot.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
-from asst_deploy.errors import AsstDeployError
+from asst_deploy.errors import AsstDeployError, Location
 from asst_deploy.types import Json
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -48,6 +49,13 @@ class SecretRef:
 
     env: str
     scope: str  # "project/kind/key/field": what keys the digest
+    # where the spec gives it, for the error of a variable that is not set
+    location: Location | None = field(default=None, compare=False)
+
+    def within(self, project: str) -> SecretRef:
+        """The reference with its scope under `project` (a spec's scope is "kind/key/field":
+        the project's name is the kind's to add, as the loader's variables may rename it)."""
+        return dataclasses.replace(self, scope=f"{project}/{self.scope}")
 
     def value(self, environ: Mapping[str, str] | None = None) -> str:
         """The secret itself: only for the request that sets it."""
@@ -62,6 +70,28 @@ class SecretRef:
     def canonical(self, environ: Mapping[str, str] | None = None) -> str:
         """What a plan holds and compares: the variable's name and the value's digest."""
         return canonical(self.env, digest(self.value(environ), self.scope))
+
+
+def refs(record: object) -> Iterator[SecretRef]:
+    """Every SecretRef in a spec record, at any depth (dataclasses, mappings, sequences)."""
+    if isinstance(record, SecretRef):
+        yield record
+    elif dataclasses.is_dataclass(record) and not isinstance(record, type):
+        for f in dataclasses.fields(record):
+            yield from refs(getattr(record, f.name))
+    elif isinstance(record, Mapping):
+        for value in record.values():
+            yield from refs(value)
+    elif isinstance(record, list | tuple):
+        for value in record:
+            yield from refs(value)
+
+
+def unset(records: object, environ: Mapping[str, str] | None = None) -> list[SecretRef]:
+    """The SecretRefs in `records` whose variable is not set, once per variable and place."""
+    environ = os.environ if environ is None else environ
+    found = {(r.env, r.scope): r for r in refs(records) if r.env not in environ}
+    return [found[k] for k in sorted(found)]
 
 
 def is_ref(value: object) -> bool:

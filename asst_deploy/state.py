@@ -14,14 +14,19 @@ FILE_KIND = "file"  # files are a kind too (kinds/file.py), kept in a field of t
 
 @dataclass(frozen=True)
 class RemoteFile:
+    """An uploaded file. `disowned`: its name carries a project's tags but not that
+    project's proof of authorship (authorship.vet): it is nobody's."""
+
     id: str
     filename: str
     bytes: int
     purpose: str
+    created_at: int = 0  # service time; 0 when the backend did not say
+    disowned: bool = False
 
     @property
     def identity(self) -> identity.FileIdentity | None:
-        return identity.parse_file_name(self.filename)
+        return None if self.disowned else identity.parse_file_name(self.filename)
 
     @property
     def owner(self) -> Ownership:
@@ -70,8 +75,12 @@ class RemoteState:
     objects: Mapping[str, tuple[RemoteObject, ...]] = field(default_factory=dict)
     files: tuple[RemoteFile, ...] = ()
     calls: Mapping[str, int] = field(default_factory=dict)  # list calls made, by collection
-    # lease markers (see lease.py): kept apart, so no plan ever sees them as resources
+    # the engine's own objects: lease claims (lease.py) and deployment markers
+    # (authorship.py), kept apart, so no plan ever sees them as resources
     leases: tuple[RemoteObject, ...] = ()
+    # objects tagged as a project's without its proof of authorship, as they were listed:
+    # in `objects` and `files` they are untagged, nobody's (authorship.vet)
+    lookalikes: tuple[RemoteObject | RemoteFile, ...] = ()
 
     def of(self, kind: str) -> tuple[Any, ...]:
         """The live objects of `kind` (files too), in the order the API listed them."""

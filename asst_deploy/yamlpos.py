@@ -189,6 +189,10 @@ class _Builder:
             finally:
                 self.active.discard(id(node))
                 self.in_alias -= again
+        if node.tag == _STR:  # most scalars: the constructor would give node.value itself
+            if self.escapes and SURROGATE.search(node.value):
+                self.add(Problem(self.loc(node), *SURROGATE_PROBLEM))
+            return node.value
         try:
             value = self.scalars.construct_object(node)
         except ValueError as exc:  # an integer of over 4300 digits, a date like 2026-13-01

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextvars
 import email.utils
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import openai
 
 from asst_deploy import identity, kinds
+from asst_deploy.adapters.wire import WireItem
 from asst_deploy.backend import PageRetry, RemoteError
 from asst_deploy.state import FILE_KIND, RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
@@ -21,6 +25,8 @@ from asst_deploy.types import Json
 T = TypeVar("T")
 _PAGE = 100  # the API's largest page for assistants and vector stores
 _FILES_PAGE = 10_000
+# vector stores whose file lists are read at once (each store's list is a chain of its own)
+_STORE_FILES_AT_ONCE = 8
 BATCH_MAX = 2000  # files in one vector store file batch, as the API allows
 # httpx's errors for a connection that was never made (as opposed to one that broke)
 _NOT_CONNECTED = ("ConnectError", "ConnectTimeout")
@@ -97,10 +103,87 @@ def translated(
 
 
 def _data(obj: Any) -> dict[str, Json]:
-    """The object as the wire shows it: by_alias, or json_schema's "schema" reads "schema_"."""
+    """The object as the wire shows it: by_alias, or json_schema's "schema" reads "schema_".
+    An item of a light list page (wire.WireItem) is that JSON already, as the dump of its
+    open model would give it: `id` first, then every field in the order it came."""
+    if isinstance(obj, WireItem):
+        json = obj.json
+        if next(iter(json), "id") != "id" and "id" in json:
+            json = {"id": json["id"], **json}
+        return json
     data = obj.model_dump(mode="json", by_alias=True, exclude_unset=False)
     assert isinstance(data, dict)
     return data
+
+
+def concurrently(calls: Sequence[Callable[[], T]], limit: int | None = None) -> list[T]:
+    """The result of each call, in order, the calls run side by side (at most `limit` at a
+    time): reads that do not depend on each other wait for the network together instead of
+    one after another. The first call runs in this thread; the others in daemon threads,
+    which never hold up the process's exit. When calls fail, the first failure in order is
+    raised, once all have finished (as a run one after another would have raised it)."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    results: list[Any] = [None] * len(calls)
+    failures: list[BaseException | None] = [None] * len(calls)
+    taken = iter(range(len(calls)))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                index = next(taken, None)
+            if index is None:
+                return
+            try:
+                results[index] = calls[index]()
+            except BaseException as exc:
+                failures[index] = exc
+
+    workers = [  # each in a copy of this thread's context variables, as the calls expect
+        threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(work,),
+            name="asst-deploy-read",
+            daemon=True,
+        )
+        for _ in range(min(len(calls), limit or len(calls)) - 1)
+    ]
+    for worker in workers:
+        worker.start()
+    work()
+    for worker in workers:
+        worker.join()
+    for failure in failures:
+        if failure is not None:
+            raise failure
+    return results
+
+
+class _Ahead:
+    """One call under way in a daemon thread (in a copy of this thread's context
+    variables), for `result()` to wait for: its value, or its exception raised again."""
+
+    def __init__(self, call: Callable[..., Any], *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run, call, args), name="asst-deploy-page", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, call: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            self._value = call(*args)
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 @dataclass(frozen=True)
@@ -154,24 +237,33 @@ class OpenAIBackend:
         page: int,
         retry: PageRetry | None,
         order: str = "asc",
+        *,
+        ahead: bool = False,
         **params: Any,
     ) -> Iterator[Any]:
-        """Every item, a page at a time; each page's fetch retried on its own."""
-        after: str | None = None
-        while True:
+        """Every item, a page at a time; each page's fetch retried on its own. `ahead`, for
+        a caller that reads every page: the next page is asked for as soon as this one names
+        where it ends, so that it is on its way while this one's items are used."""
+
+        def get(after: str | None) -> Any:
             kwargs = dict(params, limit=page, order=order)
             if after:
                 kwargs["after"] = after
 
-            def one(kwargs: dict[str, Any] = kwargs) -> Any:
+            def one() -> Any:
                 with self.translated(doing):
                     return fetch(**kwargs)
 
-            result = retry(one) if retry is not None else one()
+            return retry(one) if retry is not None else one()
+
+        result = get(None)
+        while True:
+            more = bool(result.has_more and result.data)
+            following = _Ahead(get, result.data[-1].id) if more and ahead else None
             yield from result.data
-            if not result.has_more or not result.data:
+            if not more:
                 return
-            after = result.data[-1].id
+            result = following.result() if following is not None else get(result.data[-1].id)
 
     def _list(
         self,
@@ -181,7 +273,7 @@ class OpenAIBackend:
         retry: PageRetry | None = None,
         **params: Any,
     ) -> list[Any]:
-        return list(self._pages(doing, fetch, page, retry, **params))
+        return list(self._pages(doing, fetch, page, retry, ahead=True, **params))
 
     def _object(
         self, collection: Collection, data: dict[str, Json], retry: PageRetry | None
@@ -200,37 +292,66 @@ class OpenAIBackend:
             )
         return found
 
+    def _read_collection(
+        self, collection: Collection, retry: PageRetry | None
+    ) -> tuple[tuple[RemoteObject, ...], list[RemoteObject]]:
+        """One collection, page after page (each page's cursor is the last one's end), as
+        (its objects, its lease markers); a vector store's file lists are read side by side
+        once the stores are known."""
+        kind = collection.kind
+        listed = self._pages(
+            f"listing {collection.label}s",
+            collection.resource.list,
+            collection.page or _PAGE,
+            retry,
+            ahead=True,
+        )
+        found: list[dict[str, Json]] = []
+        leases: list[RemoteObject] = []
+        for item in listed:
+            data = _data(item)
+            tags = kinds.get(kind).tags(data)
+            if identity.is_lease(tags):  # no files to list, and no resource of any plan
+                leases.append(RemoteObject(kind, str(data["id"]), data, (), tags))
+            else:
+                found.append(data)
+        if not collection.with_files:
+            return tuple(self._object(collection, data, retry) for data in found), leases
+        objects = concurrently(
+            [partial(self._object, collection, data, retry) for data in found],
+            _STORE_FILES_AT_ONCE,
+        )
+        return tuple(objects), leases
+
     def read_state(self, retry: PageRetry | None = None) -> RemoteState:
+        # only the collections this API has; users first (as the listing always went). The
+        # collections and the files do not depend on each other: they are read side by
+        # side, so the read takes about as long as its longest chain of pages.
+        collections = [
+            c for c in (self.collections.get(kind) for kind in reversed(kinds.KINDS)) if c
+        ]
+        reads: list[Callable[[], Any]] = [
+            partial(self._read_collection, collection, retry) for collection in collections
+        ]
+        reads.append(partial(self._read_files, retry))
+        *read, files = concurrently(reads)
         objects: dict[str, tuple[RemoteObject, ...]] = {}
         leases: list[RemoteObject] = []
-        # only the collections this API has; users first (as the listing always went)
-        for kind in reversed(kinds.KINDS):
-            collection = self.collections.get(kind)
-            if collection is None:
-                continue
-            listed = self._pages(
-                f"listing {collection.label}s",
-                collection.resource.list,
-                collection.page or _PAGE,
-                retry,
-            )
-            found: list[RemoteObject] = []
-            for item in listed:
-                data = _data(item)
-                tags = kinds.get(kind).tags(data)
-                if identity.is_lease(tags):  # no files to list, and no resource of any plan
-                    leases.append(RemoteObject(kind, str(data["id"]), data, (), tags))
-                else:
-                    found.append(self._object(collection, data, retry))
-            objects[kind] = tuple(found)
+        for collection, (found, markers) in zip(collections, read, strict=True):
+            objects[collection.kind] = found
+            leases.extend(markers)
+        return RemoteState(objects=objects, files=files, leases=tuple(leases))
+
+    def _read_files(self, retry: PageRetry | None) -> tuple[RemoteFile, ...]:
         files = self._pages(
-            "listing files", self.client.files.list, _FILES_PAGE, retry, purpose="assistants"
+            "listing files",
+            self.client.files.list,
+            _FILES_PAGE,
+            retry,
+            ahead=True,
+            purpose="assistants",
         )
-        return RemoteState(
-            objects=objects,
-            files=tuple(RemoteFile(f.id, f.filename, f.bytes, f.purpose) for f in files),
-            leases=tuple(leases),
-        )
+        return tuple(RemoteFile(f.id, f.filename, f.bytes, f.purpose, f.created_at) for f in files)
 
     def list_newest(
         self, kind: str, retry: PageRetry | None = None
@@ -244,7 +365,7 @@ class OpenAIBackend:
                 "desc",
                 purpose="assistants",
             ):
-                yield RemoteFile(f.id, f.filename, f.bytes, f.purpose)
+                yield RemoteFile(f.id, f.filename, f.bytes, f.purpose, f.created_at)
             return
         collection = self._collection(kind)
         for obj in self._pages(
@@ -277,6 +398,12 @@ class OpenAIBackend:
         collection = self._collection(kind)
         with self.translated(f"deleting {collection.label} {remote_id}"):
             collection.resource.delete(remote_id)
+
+    def act(self, kind: str, remote_id: str, action: str) -> RemoteObject:
+        collection = self._collection(kind)
+        with self.translated(f"calling {action} on {collection.label} {remote_id}"):
+            data = _data(collection.resource.act(remote_id, action))
+        return RemoteObject(kind, str(data["id"]), data, (), kinds.get(kind).tags(data))
 
     def retrieve(self, kind: str, remote_id: str) -> RemoteObject | None:
         collection = self._collection(kind)
@@ -311,7 +438,7 @@ class OpenAIBackend:
     def upload_file(self, path: Path, filename: str) -> RemoteFile:
         with self.translated(f"uploading {path}"), path.open("rb") as handle:
             f = self.client.files.create(file=(filename, handle), purpose="assistants")
-        return RemoteFile(f.id, f.filename, f.bytes, f.purpose)
+        return RemoteFile(f.id, f.filename, f.bytes, f.purpose, f.created_at)
 
     def attach_files(
         self, store_id: str, files: Sequence[tuple[str, Mapping[str, Json]]], chunking: Json

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,29 @@ def adapter(api: str) -> type[OpenAIBackend]:
     return found
 
 
+class LazyTLSContext:
+    """Stands for the `ssl.SSLContext` httpx makes by default (`verify=True`), creating
+    it on first use: httpx hands its context only to the TLS connections it opens, which
+    call its methods (`set_alpn_protocols`, `wrap_socket`), each forwarded to the real one."""
+
+    def __init__(self) -> None:
+        self._context: Any = None
+        self._lock = threading.Lock()
+
+    def real(self) -> Any:
+        with self._lock:
+            if self._context is None:
+                import httpx2
+
+                self._context = httpx2.create_ssl_context(verify=True)
+            return self._context
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.real(), name)
+
+
 @contextmanager
 def connect(target: Target, trace: Callable[[str], None] | None = None) -> Iterator[Backend]:
     """A backend for `target`, open for the duration of the `with` block. Imports the
@@ -35,6 +59,7 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
     import openai
 
     http: dict[str, Any] = {"event_hooks": http_hooks(trace)} if trace else {}
+    sandbox: Any = None
     with ExitStack() as stack:
         if target.type == TargetType.SANDBOX:
             import ssl
@@ -71,6 +96,9 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
                 )
             # not None: the SDK would read $OPENAI_BASE_URL, and plans record the endpoint
             base_url, key_source = target.base_url or OPENAI_BASE_URL, env
+            # httpx's own TLS context, made when the first TLS connection needs it: loading
+            # the CA bundle takes 60 ms, which an http:// endpoint never needs
+            http["verify"] = LazyTLSContext()
         client = openai.OpenAI(
             api_key=api_key,
             base_url=base_url,
@@ -81,4 +109,16 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
             http_client=openai.DefaultHttpxClient(**http) if http else None,
         )
         stack.callback(client.close)
-        yield adapter(target.api)(client, key_source)
+        try:
+            yield adapter(target.api)(client, key_source)
+        except Exception:
+            if sandbox is None or sandbox.full is None:
+                raise
+            # whatever failed for it (each write, the lock's release): one line says why
+            raise AsstDeployError(_full(sandbox.full)) from None
+        if sandbox is not None and sandbox.full is not None:
+            raise AsstDeployError(_full(sandbox.full))
+
+
+def _full(message: str) -> str:
+    return f"{message}: free space on its disk (or point the target's db elsewhere), then run again"

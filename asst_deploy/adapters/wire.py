@@ -4,7 +4,9 @@
 (agents, realtime, chatkit, threads, ...): 0.3-0.6 s, half a no-change plan, and their
 typed models cost about a millisecond per object to build. The wire shape is all the
 backend keeps (`_data` dumps the model again), so an open model holding the JSON as it
-came serves. Requests go through the same client: auth, hooks, errors.
+came serves; a list page is not made into models at all (a thousand objects a plan): its
+items keep the JSON as it came (`WireItem`). Requests go through the same client: auth,
+hooks, errors.
 """
 
 from __future__ import annotations
@@ -12,14 +14,52 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import httpx2
 import openai
-from openai.pagination import SyncCursorPage
+
+from asst_deploy.backend import RemoteError
 
 
 class WireObject(openai.BaseModel):
     """An API object as its JSON says, every field kept (the SDK's models allow extras)."""
 
     id: str
+
+
+class WireItem:
+    """One object of a list page: its JSON as it came (`json`), and its `id`."""
+
+    __slots__ = ("id", "json")
+
+    def __init__(self, json: dict[str, Any]) -> None:
+        self.json = json
+        self.id: Any = json.get("id")
+
+
+class WirePage:
+    """A list page as the cursor pages of the SDK read it: `data` and `has_more`."""
+
+    __slots__ = ("data", "has_more")
+
+    def __init__(self, data: list[WireItem], has_more: bool | None) -> None:
+        self.data = data
+        self.has_more = has_more
+
+    @classmethod
+    def read(cls, response: httpx2.Response, path: str) -> WirePage:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        items = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise RemoteError(
+                f"listing {path}",
+                f"the answer is not a list page: {response.text[:200]!r}",
+                status=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+            )
+        return cls([WireItem(item) for item in items], body.get("has_more"))
 
 
 class WireResource:
@@ -43,13 +83,13 @@ class WireResource:
             )
         return f"{self._path}/{quote(object_id, safe='')}"
 
-    def list(self, **query: Any) -> SyncCursorPage[WireObject]:
-        return self._client.get_api_list(
-            self._path,
-            page=SyncCursorPage[WireObject],
-            model=WireObject,
-            options=self._options(params=query),
+    def list(self, **query: Any) -> WirePage:
+        """One page, its items left as JSON: no model is built for them (the raw answer,
+        as the SDK's own `with_raw_response`; errors are raised as for any call)."""
+        response = self._client.get(
+            self._path, cast_to=httpx2.Response, options=self._options(params=query)
         )
+        return WirePage.read(response, self._path)
 
     def create(self, **body: Any) -> WireObject:
         return self._client.post(self._path, body=body, cast_to=WireObject, options=self._options())
@@ -60,6 +100,14 @@ class WireResource:
     def update(self, object_id: str, **body: Any) -> WireObject:
         return self._client.post(
             self._item(object_id), body=body, cast_to=WireObject, options=self._options()
+        )
+
+    def act(self, object_id: str, action: str) -> WireObject:
+        """POST {path}/{id}/{action} with no body (`automations.pause(id)`, `.resume(id)`)."""
+        return self._client.post(
+            f"{self._item(object_id)}/{quote(action, safe='')}",
+            cast_to=WireObject,
+            options=self._options(),
         )
 
     def delete(self, object_id: str) -> WireObject:

@@ -251,6 +251,35 @@ class Output:
         return styler(sys.stderr)(text, colour)
 
 
+def show_model_warnings() -> None:
+    """The core's ModelShutdownWarnings (a spec's model shuts down soon) as the CLI's own
+    warnings on stderr, once each; every other warning as Python shows it."""
+    import warnings
+
+    from asst_deploy.models import ModelShutdownWarning
+
+    shown: set[str] = set()
+    original = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, ModelShutdownWarning):
+            if str(message) not in shown:
+                shown.add(str(message))
+                current_output().warn(str(message))
+            return
+        original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.simplefilter("always", ModelShutdownWarning)
+
+
 def current_output() -> Output:
     """The Output the `asst-deploy` group made from --quiet/--verbose (kept on the click
     context object, not in a global); a default one when a command runs on its own."""

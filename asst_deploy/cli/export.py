@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
+from asst_deploy import authorship
 from asst_deploy.adapters.targets import connect
 from asst_deploy.backend import RemoteError
 from asst_deploy.cli.common import current_output, project_dir_option, project_options_for
 from asst_deploy.engine.export import export as run_export
+from asst_deploy.engine.export import target_name as export_target_name
 from asst_deploy.engine.export import write
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.generations import API_GENERATIONS
@@ -48,7 +50,8 @@ def export(
     target: str | None,
 ) -> None:
     """Write spec files for REMOTE_IDS (or --all) into --out. Objects the project does not
-    manage get `adopt: <id>`, so the next plan only adds the ownership tags.
+    manage get `adopt: {TARGET: <id>}`, so the next plan on that target only adds the
+    ownership tags; on any other target (another API generation's) they are created.
 
     The export is a project of its own name (by default the source's + '-export'), so
     `plan --prune` in it can never delete the source project's objects; objects another
@@ -64,7 +67,7 @@ def export(
             param_hint="--project",
         )
     with connect(project.target, trace=output.trace()) as backend:
-        state = backend.read_state()
+        state = authorship.vet(backend.read_state())
 
         def download(file_id: str) -> bytes | None:
             try:
@@ -72,7 +75,13 @@ def export(
             except RemoteError:
                 return None
 
-        result = run_export(state, name, download, None if export_all else set(remote_ids))
+        result = run_export(
+            state,
+            name,
+            download,
+            None if export_all else set(remote_ids),
+            export_target_name(project.target),
+        )
     write(result, out, name, project.target, force=force)
     for warning in result.warnings:
         output.warn(warning)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from asst_deploy import generations, schedule
 from asst_deploy.cli.common import (
     current_output,
     json_on_failure,
@@ -18,7 +19,6 @@ from asst_deploy.cli.common import (
 )
 from asst_deploy.engine import operations, render
 from asst_deploy.errors import AsstDeployError, SpecError
-from asst_deploy.generations import API_GENERATIONS
 from asst_deploy.plan import FORMAT_VERSION
 
 EXIT_CHANGES = 2
@@ -131,7 +131,7 @@ def _plan(
         output.result(render.markdown(the_plan), nl=False)
     else:
         output.result(render.text(the_plan, output.styler()), nl=False)
-        for note in API_GENERATIONS[project.target.api].plan_notes(project):
+        for note in generations.plan_notes(project, schedule.now()):
             output.note(note)
     refuse_if_refused(the_plan)
     if out is not None:

@@ -10,16 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from asst_deploy import identity, kinds
+from asst_deploy import authorship, identity, kinds
 from asst_deploy.backend import Backend, PageRetry, RemoteError
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Action, Create, Delete, Plan, Replace, Update
-from asst_deploy.state import RemoteState
-from asst_deploy.types import Json
+from asst_deploy.state import FILE_KIND, RemoteState
+from asst_deploy.types import Json, Mode
 
 T = TypeVar("T")
+INSUFFICIENT_STORAGE = 507
 Progress = Callable[[str], None]
 
 
@@ -56,12 +57,17 @@ def retrying(
     *,
     connection_errors: bool = True,
     gone_ok: bool = False,
+    landed: Callable[[], Any] | None = None,
 ) -> T:
     """Run `fn`, retrying what the API calls retryable. Before a create is sent again,
     `adopt` looks for the object the failed attempt may have made after all. Without
     `connection_errors`, an endpoint no connection can be made to fails at once (a
     connection that broke mid-answer is retried). With `gone_ok` (deletes, detaches),
-    404 means done: an earlier attempt committed although it answered an error."""
+    404 means done: an earlier attempt committed although it answered an error.
+
+    When the last attempt fails too, a write may still have committed (an answer lost
+    after the work was done): `landed` (for a create, `adopt`) reads the target back, and
+    what it finds (anything but None) is the result, instead of a failure of work done."""
     for attempt in range(policy.attempts):
         try:
             return fn()
@@ -69,7 +75,13 @@ def retrying(
             if gone_ok and exc.status == 404:
                 return None  # type: ignore[return-value]
             unreachable = exc.unreachable and not connection_errors
-            if not exc.retryable or unreachable or attempt == policy.attempts - 1:
+            # 507: the server cannot store it (the sandbox's disk is full): not transient
+            if not exc.retryable or unreachable or exc.status == INSUFFICIENT_STORAGE:
+                raise
+            if attempt == policy.attempts - 1:
+                found = _look(policy, landed if landed is not None else adopt)
+                if found is not None:
+                    return cast(T, found)
                 raise
             delay = policy.delay(attempt, exc)
             if policy.on_retry is not None:
@@ -80,6 +92,17 @@ def retrying(
                 if found is not None:
                     return found
     raise AssertionError("unreachable")
+
+
+def _look(policy: RetryPolicy, look: Callable[[], Any] | None) -> Any:
+    """What `look` finds on the target, None when nothing or when it cannot read either
+    (the write's own failure is then what is reported)."""
+    if look is None:
+        return None
+    try:
+        return retrying(policy, look)
+    except AsstDeployError:
+        return None
 
 
 def page_retry(policy: RetryPolicy) -> PageRetry:
@@ -98,8 +121,9 @@ def page_retry(policy: RetryPolicy) -> PageRetry:
 
 
 def read_state(backend: Backend, policy: RetryPolicy) -> RemoteState:
-    """The whole remote state, each list page retried on its own."""
-    return backend.read_state(page_retry(policy))
+    """The whole remote state, each list page retried on its own; objects tagged as a
+    project's without its proof of authorship are nobody's (authorship.vet)."""
+    return authorship.vet(backend.read_state(page_retry(policy)))
 
 
 class ApplyError(AsstDeployError):
@@ -137,8 +161,15 @@ class _Run:
         progress: Progress,
         status: Progress,
     ) -> None:
+        remote = authorship.vet(remote)
         self.plan = plan
         self.project = plan.project
+        self.remote = remote
+        # the proof of authorship every write carries (authorship.py); with no marker on
+        # the target yet, the run makes one with this nonce before its first write
+        self.marker = authorship.markers(remote.leases).get(plan.project)
+        self.nonce = self.marker.nonce if self.marker else authorship.new_nonce()
+        self.proved: set[str] = set()  # ids written with their final proof by this run
         self.root = root
         self.backend = backend
         self.options = options
@@ -168,8 +199,61 @@ class _Run:
         adopt: Callable[[], T | None] | None = None,
         *,
         gone_ok: bool = False,
+        landed: Callable[[], Any] | None = None,
     ) -> T:
-        return retrying(self.options.retry, fn, adopt, gone_ok=gone_ok)
+        return retrying(self.options.retry, fn, adopt, gone_ok=gone_ok, landed=landed)
+
+    # ---- looking before a failure is reported (retrying's `landed`) -------------------
+
+    def id_names(self) -> dict[str, str]:
+        """Remote id -> logical name, of the objects of the state read and made since."""
+        return {**self.names, **{remote_id: name for name, remote_id in self.ids.items()}}
+
+    def updated(self, kind: str, remote_id: str, after: Mapping[str, Json]) -> Callable[[], Any]:
+        """Whether an update of `remote_id` to `after` landed: the object, read back, is it."""
+
+        def look() -> Any:
+            obj = self.backend.retrieve(kind, remote_id)
+            if obj is None or not kinds.get(kind).holds(obj, after, self.id_names()):
+                return None
+            return obj if authorship.final(obj, self.nonce) else None
+
+        return look
+
+    def tagged(self, kind: str, remote_id: str, tags: Mapping[str, Json]) -> Callable[[], Any]:
+        """Whether identity tags written on `remote_id` landed."""
+
+        def look() -> Any:
+            obj = self.backend.retrieve(kind, remote_id)
+            if obj is None:
+                return None
+            held = obj.tags if obj.tags is not None else obj.data.get("metadata") or {}
+            wanted = {k: tags[k] for k in identity.RESERVED_METADATA_KEYS if k in tags}
+            return obj if all(held.get(k) == v for k, v in wanted.items()) else None
+
+        return look
+
+    def gone(self, kind: str, remote_id: str) -> Callable[[], Any]:
+        """Whether `remote_id` is gone (a delete that landed)."""
+
+        def look() -> bool | None:
+            if kind == FILE_KIND:
+                listed = self.backend.list_newest(FILE_KIND, self.page_retry())
+                return None if any(f.id == remote_id for f in listed) else True
+            return True if self.backend.retrieve(kind, remote_id) is None else None
+
+        return look
+
+    def store_files(
+        self, store_id: str, check: Callable[[dict[str, Mapping[str, Json]]], bool]
+    ) -> Callable[[], Any]:
+        """Whether a change of a store's files landed: `check` of its files, by id."""
+
+        def look() -> bool | None:
+            files = self.backend.vector_store_files(store_id, self.page_retry())
+            return True if check({str(f["id"]): f for f in files}) else None
+
+        return look
 
     def newest(self, kind: str, match: Callable[[Any], bool]) -> Any:
         """The newest object of `kind` that `match`es, listing newest first and stopping
@@ -178,9 +262,15 @@ class _Run:
         return next((obj for obj in pages if match(obj)), None)
 
     def find(self, kind: str, key: str, exclude: str | None = None) -> Any:
-        """The object a failed create of (kind, key) may have made after all."""
+        """The object a failed create of (kind, key) may have made after all: tagged, and
+        carrying this run's proof (a look-alike is never taken for it)."""
         return self.newest(
-            kind, lambda obj: obj.owner.of(self.plan.project, key) and obj.id != exclude
+            kind,
+            lambda obj: (
+                obj.owner.of(self.plan.project, key)
+                and obj.id != exclude
+                and authorship.proven(obj, self.nonce)
+            ),
         )
 
     def record(self, action: Action, verb: str, remote_id: str) -> None:
@@ -198,8 +288,12 @@ class _Run:
     def refresh(self, action: Create | Update | Replace) -> None:
         """Refresh-only: rewrite the hash stamp to the live form; no field is sent."""
         remote_id = _remote_id(action)
-        metadata = self.metadata(action.key, action.after)
-        self.call(partial(self.backend.set_metadata, action.kind, remote_id, metadata))
+        metadata = self.metadata(action.kind, action.key, action.after, remote_id)
+        self.call(
+            partial(self.backend.set_metadata, action.kind, remote_id, metadata),
+            landed=self.tagged(action.kind, remote_id, metadata),
+        )
+        self.proved.add(remote_id)
         self.record(action, "refreshed", remote_id)
         self.progress(f"  ~ {action.kind} {action.key}: hash stamp refreshed on {remote_id}")
 
@@ -208,8 +302,29 @@ class _Run:
     def page_retry(self) -> PageRetry:
         return page_retry(self.options.retry)
 
-    def metadata(self, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
-        return {**(after.get("metadata") or {}), **identity.stamp(self.plan.project, key, after)}
+    def metadata(
+        self, kind: str, key: str, after: Mapping[str, Json], remote_id: str | None = None
+    ) -> dict[str, Json]:
+        """The user's metadata and the identity tags, with the proof of authorship for the
+        object `remote_id` (None: one about to be created, the provisional proof)."""
+        proof = authorship.proof(self.nonce, kind, key, remote_id or "")
+        stamp = identity.stamp(self.plan.project, key, after, proof)
+        return {**kinds.get(kind).metadata_of(after), **stamp}
+
+    def proof(self, kind: str, key: str) -> str:
+        return authorship.proof(self.nonce, kind, key)
+
+    def prove(self, kind: str, key: str, made: Any) -> None:
+        """Write the final proof (which names its id) on an object just created."""
+        tags = dict(made.tags if made.tags is not None else made.data.get("metadata") or {})
+        final = authorship.proof(self.nonce, kind, key, made.id)
+        if identity.proof_of(tags) != final:
+            tags[identity.HASH_KEY] = identity.with_proof(str(tags.get(identity.HASH_KEY)), final)
+            self.call(
+                partial(self.backend.set_metadata, kind, made.id, tags),
+                landed=self.tagged(kind, made.id, tags),
+            )
+        self.proved.add(made.id)
 
     def resolve(self, name: str) -> str:
         if name.startswith("id:"):
@@ -236,6 +351,8 @@ class _Run:
     def write(self, action: Create | Update | Replace) -> None:
         kind = kinds.get(action.kind)
         remote_id = kind.write(self, action)
+        if isinstance(action, Update):
+            self.proved.add(remote_id)  # its payload carried the final proof
         name = kind.ref_name(action.key)
         if name is not None:
             self.ids[name] = remote_id  # what later phases point at (an adopted object too)
@@ -245,7 +362,11 @@ class _Run:
         self.progress(f"  {action.symbol} {action.kind} {action.key}: {said} {remote_id}")
 
     def delete(self, action: Action, kind: str, key: str, remote_id: str) -> None:
-        self.call(partial(self.backend.delete, kind, remote_id), gone_ok=True)
+        self.call(
+            partial(self.backend.delete, kind, remote_id),
+            gone_ok=True,
+            landed=self.gone(kind, remote_id),
+        )
         self.record(action, "deleted", remote_id)
         self.progress(f"    - {kind} {key}: deleted {remote_id}")
 
@@ -270,6 +391,85 @@ class _Run:
             list(pool.map(run, jobs))
 
     def run(self) -> None:
+        try:
+            if self.marker is None and self.plan.mode is not Mode.DESTROY:
+                self.make_marker()
+        except Stop as exc:
+            self.stopped = exc
+            return
+        self.run_actions()
+        if not (self.failures or self.stopped):
+            self.seal()
+
+    # ---- the proof of authorship (authorship.py) -----------------------------------
+
+    def _listed_marker(self) -> authorship.Marker | None:
+        """The project's marker as the target lists it now (None: it has none)."""
+        listed = self.backend.list_newest(authorship.MARKER_KIND, self.page_retry())
+        return authorship.markers(listed).get(self.project)
+
+    def make_marker(self) -> None:
+        """The project's deployment marker, made before the first write (unless one was
+        made since the plan read the state)."""
+        marker = self._listed_marker()
+        if marker is None:
+            payload = authorship.marker_payload(self.project, self.nonce)
+
+            def adopt() -> Any:  # a create that committed, answering an error
+                found = self._listed_marker()
+                return found if found is not None and found.nonce == self.nonce else None
+
+            made = self.call(lambda: self.backend.create(authorship.MARKER_KIND, payload), adopt)
+            marker = made if isinstance(made, authorship.Marker) else authorship.parse_marker(made)
+        if marker is None:
+            raise AssertionError("the deployment marker just made does not read back")
+        self.marker, self.nonce = marker, marker.nonce
+        self.status(f"    deployment marker {marker.id}: proofs of authorship start here")
+
+    def seal(self) -> None:
+        """Once every action is done: write the final proof on each of the project's
+        objects that lacks it (made before the marker, or by a create whose last step
+        failed), then seal the marker: from then on a tagged object without a proof is a
+        look-alike. Not for a plan limited to some keys: it writes nothing else. Destroy
+        keeps the marker: without it, tags alone would be trusted again."""
+        if self.plan.only or self.marker is None:
+            return
+        deleted = {a.remote_id for a in self.plan.actions if isinstance(a, Delete | Replace)}
+        todo = [
+            obj
+            for obj in authorship.unproven(self.remote, self.project, self.nonce)
+            if obj.id not in self.proved and obj.id not in deleted
+        ]
+        for obj in todo:
+            _, key, _ = obj.owner
+            try:
+                self.prove(obj.kind, str(key), obj)
+            except Stop as exc:
+                self.stopped = exc
+                return
+            except AsstDeployError as exc:
+                self.failures.append(f"writing the proof of authorship on {obj.kind} {key}: {exc}")
+        if todo:
+            self.status(f"    proof of authorship written on {len(todo)} object(s)")
+        if self.failures or self.marker.sealed:
+            return
+        sealed = authorship.marker_metadata(self.project, self.nonce, sealed=True)
+
+        def landed() -> bool | None:
+            found = self._listed_marker()
+            return True if found is not None and found.sealed else None
+
+        try:
+            self.call(
+                partial(self.backend.set_metadata, authorship.MARKER_KIND, self.marker.id, sealed),
+                landed=landed,
+            )
+        except Stop as exc:
+            self.stopped = exc
+        except AsstDeployError as exc:
+            self.failures.append(f"sealing the deployment marker {self.marker.id}: {exc}")
+
+    def run_actions(self) -> None:
         order = list(kinds.KINDS)  # dependency order: a kind after those it points at
         for kind in order:
             jobs: list[tuple[Action, Callable[[], None]]] = [

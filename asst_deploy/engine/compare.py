@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 
-from asst_deploy import generations, identity, kinds
+from asst_deploy import authorship, generations, identity, kinds
 from asst_deploy.desired import Project
 from asst_deploy.kinds import Desired
-from asst_deploy.plan import Action, Create, Delete, FieldChange, Keep, Plan, Replace, Update
+from asst_deploy.plan import (
+    Action,
+    Create,
+    Delete,
+    FieldChange,
+    Keep,
+    Lookalike,
+    Plan,
+    Replace,
+    Update,
+)
 from asst_deploy.state import RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
 
@@ -253,6 +263,24 @@ def from_remote(obj: RemoteObject, names: Mapping[str, str]) -> dict[str, Json]:
     return kinds.with_protect(kinds.get(obj.kind).canonical(obj, names), obj.protected)
 
 
+def resources_unknown(project: Project, unknown: Collection[str]) -> str:
+    """Why `--resource` names keys the plan of `project` cannot limit itself to: the
+    environment excludes them, or no spec or file has them."""
+    why = {
+        key: project.exclusion("assistant", key) or project.exclusion("vector_store", key)
+        for key in sorted(unknown)
+    }
+    lines = [
+        f"--resource {key}: {reason}; plan it with another --env, or take it out of that `exclude:`"
+        for key, reason in why.items()
+        if reason
+    ]
+    absent = [key for key, reason in why.items() if not reason]
+    if absent:
+        lines.append(f"--resource names no resource of the project: {', '.join(absent)}")
+    return "\n".join(lines)
+
+
 def compare(
     project: Project,
     remote: RemoteState,
@@ -264,7 +292,10 @@ def compare(
 ) -> Plan:
     """The actions that make `remote` match `project`. `shas` maps each referenced local
     file's path to its content hash; `only` limits the plan to those keys or paths;
-    `replace` names objects to delete and re-create even if unchanged."""
+    `replace` names objects to delete and re-create even if unchanged. Objects tagged as
+    the project's without its proof of authorship are nobody's (authorship.vet): no action
+    touches them, and the plan lists them."""
+    remote = authorship.vet(remote)
     comparer = Comparer(project, remote, prune, replace)
     wanted = desired_objects(project, shas)
     unmanaged = {o.id for o in remote.all_objects() if o.owner.project is None}
@@ -288,4 +319,9 @@ def compare(
         kept=tuple(comparer.kept),
         refused=tuple(comparer.refused),
         files={f.path: shas[f.path] for f in project.files},
+        lookalikes=tuple(
+            Lookalike(authorship.kind_of(o), str(o.owner.key), o.id)
+            for o in authorship.lookalikes_of(remote, project.name)
+            if not only or o.owner.key in only
+        ),
     )

@@ -45,10 +45,13 @@ def _dump(doc: Mapping[str, Json]) -> str:
 
 
 class Exporter:
-    def __init__(self, state: RemoteState, project: str, download: Download) -> None:
+    def __init__(
+        self, state: RemoteState, project: str, download: Download, target: str | None = None
+    ) -> None:
         self.state = state
         self.project = project
         self.download = download
+        self.target = target
         self.result = Export()
         self.names = {f.id: f for f in state.files}
         self.seen: set[str] = set()
@@ -97,7 +100,10 @@ class Exporter:
     def header(self, kind: str, key: str, obj: RemoteObject) -> dict[str, Json]:
         doc: dict[str, Json] = {"kind": kind, "key": key}
         if obj.owner.project != self.project:
-            doc["adopt"] = obj.id
+            # on the target it was read from alone: on any other (a target of another API
+            # generation, say) the spec deploys as a new object, as Terraform's import
+            # blocks bind an id to the configuration it was imported into
+            doc["adopt"] = {self.target: obj.id} if self.target else obj.id
         return doc
 
     def instructions(self, key: str, instructions: str | None) -> Json:
@@ -132,10 +138,16 @@ class Exporter:
 
 
 def export(
-    state: RemoteState, project: str, download: Download, ids: Collection[str] | None = None
+    state: RemoteState,
+    project: str,
+    download: Download,
+    ids: Collection[str] | None = None,
+    target: str | None = None,
 ) -> Export:
     """Spec files for the objects `ids` (None: every assistant and vector store), plus the
-    vector stores the chosen assistants use, as project `project`.
+    vector stores the chosen assistants use, as project `project`. With `target` (the name
+    the exported project file gives the source's target) an unmanaged object's `adopt:`
+    names it: the id is adopted there, and nowhere else.
 
     Objects another project manages are skipped (listed in `skipped`): their specs live in
     that project, and adopting them would be refused anyway."""
@@ -147,7 +159,7 @@ def export(
             return False
         return True
 
-    exporter = Exporter(state, project, download)
+    exporter = Exporter(state, project, download, target)
     # what has a spec of its own, in dependency order (a template is part of its agent)
     kinds_ = [k for k in kinds.KINDS.values() if k.exports]
     objects = [o for k in kinds_ for o in state.of(k.name)]
@@ -210,9 +222,21 @@ def write(result: Export, out: Path, project: str, target: Target, *, force: boo
             path.write_text(content, encoding="utf-8")
 
 
+def target_name(target: Target) -> str:
+    """The name the exported project file gives the source's target (project_file)."""
+    from asst_deploy.spec.loader import BUILTIN_TARGET
+
+    return target.name if _declared(target_entry(target, Path("."))) else BUILTIN_TARGET
+
+
+def _declared(target: Mapping[str, Json] | None) -> bool:
+    """Whether the project file declares the target (else it is the built-in sandbox)."""
+    return bool(target and (target.get("type") != "sandbox" or target.get("db")))
+
+
 def project_file(project: str, target: Mapping[str, Json] | None) -> str:
     doc: dict[str, Json] = {"project": project}
-    if target and (target.get("type") != "sandbox" or target.get("db")):
+    if target and _declared(target):
         name = target.get("name", "default")
         doc["targets"] = {name: {k: v for k, v in target.items() if k != "name"}}
         doc["default_target"] = name
@@ -220,9 +244,14 @@ def project_file(project: str, target: Mapping[str, Json] | None) -> str:
 
 
 def tag_metadata(
-    obj: RemoteObject, project: str, key: str, names: Mapping[str, str]
+    obj: RemoteObject,
+    project: str,
+    key: str,
+    names: Mapping[str, str],
+    proof: str | None = None,
 ) -> dict[str, Json]:
     """The metadata that adopts `obj` (import): the user's plus the ownership stamp, the hash
-    taken from its current form so that the next plan shows spec differences, not drift."""
+    taken from its current form so that the next plan shows spec differences, not drift,
+    and the `proof` of authorship (authorship.py)."""
     user = identity.user_metadata(dict(obj.data.get("metadata") or {}))
-    return {**user, **identity.stamp(project, key, from_remote(obj, names))}
+    return {**user, **identity.stamp(project, key, from_remote(obj, names), proof)}

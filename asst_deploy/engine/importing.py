@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from asst_deploy import generations, identity, kinds, limits
+from asst_deploy import authorship, generations, identity, kinds, limits
 from asst_deploy.backend import Backend
 from asst_deploy.desired import Project
 from asst_deploy.engine.export import tag_metadata
@@ -30,11 +30,14 @@ def import_object(backend: Backend, project: Project, kind: str, remote_id: str,
             f"target '{project.target.name}' ({project.target.api} API) holds no {kind}s; "
             f"it holds: {', '.join(held)}"
         )
-    state = backend.read_state()
+    state = authorship.vet(backend.read_state())
     objects = state.of(kind)
     obj = next((o for o in objects if o.id == remote_id), None)
     if obj is None:
         raise AsstDeployError(f"no {kind} {remote_id} on target '{project.target.name}'")
+    never = kinds.get(kind).unmanageable(obj)
+    if never is not None:
+        raise AsstDeployError(f"{kind} {remote_id} cannot be imported: {never}")
     owner, owned_key, _ = obj.owner
     if owner is not None:
         whose = "this project" if owner == project.name else f"project '{owner}'"
@@ -52,9 +55,12 @@ def import_object(backend: Backend, project: Project, kind: str, remote_id: str,
             f"{len(identity.RESERVED_METADATA_KEYS)} free of the API's {limits.METADATA_PAIRS_MAX}: "
             f"remove {len(user) - room} pair(s) first"
         )
-    backend.set_metadata(
-        kind, remote_id, tag_metadata(obj, project.name, key, kinds.names(state, project.name))
-    )
+    # with the project's proof of authorship once the target has its marker (without one,
+    # the first apply writes it on every tagged object)
+    marker = authorship.markers(state.leases).get(project.name)
+    proof = authorship.proof(marker.nonce, kind, key, remote_id) if marker else None
+    names = kinds.names(state, project.name)
+    backend.set_metadata(kind, remote_id, tag_metadata(obj, project.name, key, names, proof))
 
 
 def has_spec(project: Project, key: str) -> bool:

@@ -20,7 +20,14 @@ and whoever judges another's claim measures its age short (the lower bound).
 
 Taking it (`acquire`): create a claim of our own (which also tells the service's time),
 list the project's lease objects, and hold the lease only if no other claim there blocks
-(else delete ours, back off and look again). Of two racing claims, the one created second
+(else delete ours, back off and look again). Finding them means listing every vector
+store, as the read of the remote state does: a holder that reads the state next (apply,
+destroy) has the lease make that read its look (`read`), and takes the state it read
+(`take_state`) instead of listing everything again. The lease itself then costs a
+constant number of requests however many vector stores the target holds: its claim,
+the first renewal, the release (and the delete of the claim it replaces). The claims
+are what they always were (vector stores with the lease metadata): a lock of an older
+asst-deploy is seen, and sees this one's. Of two racing claims, the one created second
 always sees the first, so at most one wins. A claim blocks while it is live: renewed
 less than TTL ago, unless its holder runs on this host (same host name, boot and pid
 namespace) and that process (pid and start time, /proc/<pid>/stat) is gone, when it is
@@ -49,6 +56,7 @@ single write held in flight for longer than TTL - HOLD could land after a takeov
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import math
 import os
@@ -58,7 +66,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -67,6 +75,7 @@ from typing import Any
 from asst_deploy import identity
 from asst_deploy.backend import Backend, PageRetry, RemoteError
 from asst_deploy.engine.apply import RetryPolicy, Stop, page_retry, retrying
+from asst_deploy.engine.apply import read_state as read_remote_state
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.state import RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
@@ -305,8 +314,14 @@ class Lease:
         ttl: float = TTL,
         process: str | None = None,
         note: Callable[[str], None] = lambda message: None,
+        read: Callable[[], RemoteState] | None = None,
     ) -> None:
         self.backend = backend
+        # the whole remote state, read once our claim exists: the look for rival claims,
+        # and the holder's first read (take_state); None: the lease lists vector stores
+        self.read = read
+        self._state: RemoteState | None = None
+        self._written: dict[str, str] | None = None  # the metadata the last renewal wrote
         self.project = project
         self.holder = holder
         self.token = secrets.token_hex(6)
@@ -366,10 +381,12 @@ class Lease:
             others = self._blocking(self._list()) if self.service.known else []
             if not others:
                 claim_id = self._create()
-                again = self._list()
+                state, again = self._look(claim_id)
                 rivals = self._blocking(again)
                 if not rivals:
-                    self._settle(claim_id, again)
+                    deleted = self._settle(claim_id, again)
+                    if state is not None:
+                        self._state = self._settled(state, claim_id, deleted)
                     return
                 for mine in (c for c in again if c.token == self.token):
                     self._delete(mine.id)  # a lost race: step back, look again
@@ -383,8 +400,41 @@ class Lease:
                 raise LockError(held_message(self.project, others[0], now, self.ttl))
             sleep(max(0.0, min(POLL, deadline - self.clock())))
 
-    def _settle(self, claim_id: str, found: list[Claim]) -> None:
-        """Hold the lease won with `claim_id`: stamp it, then clear away what it replaces."""
+    def _look(self, claim_id: str) -> tuple[RemoteState | None, list[Claim]]:
+        """Every claim of the project once ours exists (newest first, as listed), with the
+        whole state when the lease reads it (`read`). A failed look takes our claim back:
+        left there, it would block every other apply until it expires."""
+        try:
+            if self.read is None:
+                return None, self._list()
+            state = self.read()
+        except Exception:
+            with suppress(AsstDeployError):
+                self._delete(claim_id)
+            raise
+        return state, list(reversed(claims(state.leases, self.project)))
+
+    def _settled(self, state: RemoteState, claim_id: str, deleted: set[str]) -> RemoteState:
+        """`state` as the target holds it once _settle is done (what a read now would list):
+        without the claims it deleted, ours carrying what its first renewal wrote."""
+        leases: list[RemoteObject] = []
+        for obj in state.leases:
+            if obj.id in deleted:
+                continue
+            if obj.id == claim_id and self._written is not None:
+                obj = RemoteObject(obj.kind, obj.id, {**obj.data, "metadata": self._written})
+            leases.append(obj)
+        return dataclasses.replace(state, leases=tuple(leases))
+
+    def take_state(self) -> RemoteState | None:
+        """The remote state read while acquiring (see `read`), once; None when the lease
+        did not read it, or it was taken already: the holder reads the state itself."""
+        state, self._state = self._state, None
+        return state
+
+    def _settle(self, claim_id: str, found: list[Claim]) -> set[str]:
+        """Hold the lease won with `claim_id`: stamp it, then clear away what it replaces
+        (the ids of the claims deleted)."""
         now = self.service.low()
         self.id, self.generation = (
             claim_id,
@@ -397,10 +447,12 @@ class Lease:
             self._delete(claim_id)
             self.id = None
             raise
+        deleted: set[str] = set()
         for extra in found:  # our duplicates, and dead or released claims
             if extra.id == claim_id or (extra.token != self.token and extra.blocks(now, self.ttl)):
                 continue
             self._delete(extra.id)
+            deleted.add(extra.id)
             if extra.holder and extra.token != self.token:
                 why = (
                     f"its process (pid {_pid(extra.process)}) is no longer running on this host"
@@ -412,6 +464,7 @@ class Lease:
                     f"(lock id {extra.id}): {why}. What it did counts as landed."
                 )
         self._start_renewal()
+        return deleted
 
     # ---- holding it ------------------------------------------------------------------------
 
@@ -424,6 +477,7 @@ class Lease:
         metadata = self._metadata(self.generation, renewed=self.service.high(sent))
         try:
             retrying(self.retry, partial(self.backend.set_metadata, LEASE_KIND, self.id, metadata))
+            self._written = metadata
         except RemoteError as exc:
             if exc.status == 404:
                 self._lose(
@@ -529,6 +583,10 @@ class Guarded:
         self.check()
         self.backend.delete(kind, remote_id)
 
+    def act(self, kind: str, remote_id: str, action: str) -> RemoteObject:
+        self.check()
+        return self.backend.act(kind, remote_id, action)
+
     def set_metadata(self, kind: str, remote_id: str, metadata: Mapping[str, Json]) -> None:
         self.check()
         self.backend.set_metadata(kind, remote_id, metadata)
@@ -564,10 +622,14 @@ def held(
     holder: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
     note: Callable[[str], None] = lambda message: None,
+    read_state: bool = False,
 ) -> Iterator[Lease]:
     """The project's lease on the target for the duration of the block. The block sets
-    `lease.changed` when it applied anything, and writes through `lease.guard(backend)`."""
-    lease = Lease(backend, project, holder or default_holder(), retry, note=note)
+    `lease.changed` when it applied anything, and writes through `lease.guard(backend)`.
+    With `read_state`, taking the lease reads the whole remote state (the listing it needs
+    anyway), which the block takes with `lease.take_state()` instead of reading it again."""
+    read = partial(read_remote_state, backend, retry) if read_state else None
+    lease = Lease(backend, project, holder or default_holder(), retry, note=note, read=read)
     lease.acquire(timeout, sleep)
     try:
         yield lease

@@ -12,13 +12,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from asst_deploy import generations, identity, kinds
+from asst_deploy import generations, identity, kinds, secretref
 from asst_deploy.adapters.targets import connect
 from asst_deploy.backend import Backend
 from asst_deploy.desired import OPENAI_BASE_URL, Project, Target
 from asst_deploy.engine import lease, planfile
 from asst_deploy.engine.apply import Options, RetryPolicy, apply_plan, read_state
-from asst_deploy.engine.compare import compare, from_remote, outside_references
+from asst_deploy.engine.compare import (
+    compare,
+    from_remote,
+    outside_references,
+    resources_unknown,
+)
 from asst_deploy.errors import AsstDeployError, OptionConflict, SpecError
 from asst_deploy.plan import Action, Create, Delete, Keep, Plan, Update
 from asst_deploy.spec import sharing
@@ -97,15 +102,17 @@ def make_plan(
     retry: RetryPolicy | None = None,
     replace: Collection[str] = (),
     mode: Mode = Mode.NORMAL,
+    remote: RemoteState | None = None,
 ) -> tuple[Plan, RemoteState]:
     """A plan of `mode`: toward the specs, deleting everything the project manages (see
-    destroy_plan) or accepting drift (see refresh_plan)."""
+    destroy_plan) or accepting drift (see refresh_plan). `remote`: the state, when it was
+    read already (by the lock: Deployment)."""
     objects = {a.key for a in project.assistants} | {s.key for s in project.vector_stores}
+    # and what every other kind the target holds declares (a vault credential: "crm/crm-mcp")
+    objects |= {k for kind in generations.kinds_of(project.target.api) for k in kind.keys(project)}
     unknown = set(only) - objects - {f.path for f in project.files}
     if unknown:
-        raise AsstDeployError(
-            f"--resource names no resource of the project: {', '.join(sorted(unknown))}"
-        )
+        raise AsstDeployError(resources_unknown(project, unknown))
     files = set(replace) & {f.path for f in project.files}
     if files:
         raise AsstDeployError(
@@ -122,9 +129,29 @@ def make_plan(
             f"--replace names no assistant or vector store of the project: {', '.join(named)}; "
             f"the keys it takes: {', '.join(sorted(objects)) or 'none (the project has none)'}"
         )
-    remote = read_remote(backend, retry)
+    if remote is None:
+        remote = read_remote(backend, retry)
     plan = plan_from(project, remote, mode=mode, prune=prune, only=only, replace=replace)
     return plan, remote
+
+
+def require_secrets(project: Project, mode: Mode = Mode.NORMAL) -> None:
+    """Before any call: every secret the specs give as `{from_env: NAME}` has its variable
+    set, when the plan of `mode` reads them (destroy and refresh-only do not)."""
+    if mode is not Mode.NORMAL:
+        return
+    missing = secretref.unset(project.records)
+    if not missing:
+        return
+    lines = [
+        f"the environment variable {ref.env} is not set: "
+        f"{ref.scope}{f' ({ref.location})' if ref.location else ''} takes its secret from it"
+        for ref in missing
+    ]
+    raise secretref.MissingSecret(
+        "\n  ".join(lines) + "\nSet it (its value never appears in a plan or any output), or "
+        "change the spec's from_env, and run again; nothing was called"
+    )
 
 
 def fresh_plan(
@@ -132,6 +159,7 @@ def fresh_plan(
 ) -> Plan:
     """The plan of `planning` against the project's target now (no lock: it changes
     nothing)."""
+    require_secrets(project, planning.mode)
     with connect(project.target, trace=trace) as backend:
         plan, _ = make_plan(
             project,
@@ -437,7 +465,9 @@ def prepare_apply(
     """The project an apply of `source` changes; a saved plan is read and checked to fit
     the project now (its freshness against the remote is checked under the lock)."""
     if not is_plan_file(source):
-        return Prepared(source, load(source, env, target), planning)
+        project = load(source, env, target)
+        require_secrets(project, planning.mode)
+        return Prepared(source, project, planning)
     given = [n for n, v in (("--env", env), ("--endpoint", target)) if v] + planning.options()
     if given:
         raise AsstDeployError(
@@ -453,6 +483,7 @@ def prepare_apply(
             f"the saved plan {source} does not fit this project; nothing was changed:\n"
             + "\n".join(f"  {r}" for r in reasons)
         )
+    require_secrets(project, saved.mode)
     return Prepared(source, project, saved=saved)
 
 
@@ -471,6 +502,11 @@ class Deployment:
     held: lease.Lease
     retry: RetryPolicy
 
+    def read(self) -> RemoteState:
+        """The remote state: as the lock read it while it was taken (it lists every vector
+        store to find the claims), else read now."""
+        return self.held.take_state() or read_remote(self.backend, self.retry)
+
     def plan(self, prepared: Prepared) -> tuple[Plan, RemoteState]:
         """The plan to carry out: made now, or the saved one once it is shown to be fresh
         (no object, file or other apply changed what it was made from)."""
@@ -484,9 +520,10 @@ class Deployment:
                 replace=p.replace,
                 mode=p.mode,
                 retry=self.retry,
+                remote=self.held.take_state(),
             )
         saved = prepared.saved
-        remote = read_remote(self.backend, self.retry)
+        remote = self.read()
         reasons = saved_plan_problems(saved, self.project, remote)
         if saved.lease_generation != self.held.generation:
             reasons.insert(
@@ -505,7 +542,7 @@ class Deployment:
     def destroy_plan(self) -> tuple[Plan, RemoteState]:
         """The plan deleting everything the project manages here; refused as a whole when
         a protected object is among them."""
-        remote = read_remote(self.backend, self.retry)
+        remote = self.read()
         plan = destroy_plan(self.project, remote)
         if plan.refused:
             raise AsstDeployError(
@@ -552,6 +589,8 @@ def deployment(
     retry = target_retries(retry, project.target)
     with (
         connect(project.target, trace=trace) as backend,
-        lease.held(backend, project.name, retry=retry, timeout=lock_timeout, note=note) as held,
+        lease.held(
+            backend, project.name, retry=retry, timeout=lock_timeout, note=note, read_state=True
+        ) as held,
     ):
         yield Deployment(project, backend, held, retry)

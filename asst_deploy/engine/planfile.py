@@ -11,7 +11,15 @@ import dataclasses
 from asst_deploy import kinds
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.generations import API_GENERATIONS, DEFAULT_API, kinds_of
-from asst_deploy.plan import ACTION_TYPES, FORMAT_VERSION, Action, FieldChange, Keep, Plan
+from asst_deploy.plan import (
+    ACTION_TYPES,
+    FORMAT_VERSION,
+    Action,
+    FieldChange,
+    Keep,
+    Lookalike,
+    Plan,
+)
 from asst_deploy.types import Json, Mode
 
 
@@ -53,6 +61,7 @@ def from_json(data: dict[str, Json]) -> Plan:
         only=tuple(data.get("only", ())),
         mode=Mode(data.get("mode", Mode.NORMAL)),
         replace=tuple(data.get("replace", ())),
+        lookalikes=tuple(Lookalike(**x) for x in data.get("lookalikes", [])),
     )
 
 
@@ -156,6 +165,15 @@ def plan_schema() -> dict[str, Json]:
                 "additionalProperties": False,
             },
         },
+        "lookalikes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {name: {"type": "string"} for name in _LOOKALIKE},
+                "required": list(_LOOKALIKE),
+                "additionalProperties": False,
+            },
+        },
     }
     for name in ("refused", "only", "replace"):
         properties[name] = {"type": "array", "items": {"type": "string"}}
@@ -199,7 +217,8 @@ def plan_problems(data: Json) -> list[str]:
             if problem:
                 problems.append(problem)
     if not all(
-        isinstance(data.get(n, []), list) for n in ("actions", "kept", "refused", "only", "replace")
+        isinstance(data.get(n, []), list)
+        for n in ("actions", "kept", "refused", "only", "replace", "lookalikes")
     ):
         return problems
     api = data.get("api", DEFAULT_API)
@@ -216,6 +235,11 @@ def plan_problems(data: Json) -> list[str]:
             problems.append(f"kept[{i}]: expected an object with kind, key and remote_id")
         elif set(raw) - {"kind", "key", "remote_id", "reason"}:
             problems.append(f"kept[{i}]: unknown fields {sorted(set(raw) - set(_KEEP))}")
+    for i, raw in enumerate(data.get("lookalikes", [])):
+        if not isinstance(raw, dict) or set(raw) != set(_LOOKALIKE):
+            problems.append(f"lookalikes[{i}]: expected an object with kind, key and remote_id")
+        elif not all(isinstance(raw[k], str) for k in _LOOKALIKE):
+            problems.append(f"lookalikes[{i}]: kind, key and remote_id must be strings")
     if data.get("mode", Mode.NORMAL) not in set(Mode):
         problems.append(f"mode: expected one of {', '.join(Mode)}, got {data['mode']!r}")
     for name in ("refused", "only", "replace"):
@@ -230,6 +254,7 @@ def plan_problems(data: Json) -> list[str]:
 
 
 _KEEP = ("kind", "key", "remote_id", "reason")
+_LOOKALIKE = tuple(f.name for f in dataclasses.fields(Lookalike))
 
 
 def _action_problems(where: str, raw: Json, held: list[str]) -> list[str]:

@@ -15,6 +15,10 @@ Style = Callable[[str, str], str]  # (text, colour name) -> styled text
 
 _COLOURS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta"}
 _INLINE_MAX = 72
+LOOKALIKES = (
+    "Not managed: tagged as this project's but without its proof of authorship "
+    "(made or edited by someone else; never changed or deleted)"
+)
 
 
 def plain(text: str, colour: str) -> str:
@@ -146,6 +150,10 @@ def text(plan: Plan, style: Style = plain) -> str:
             for k in plan.kept
         ]
         lines.append("")
+    if plan.lookalikes:
+        lines.append(LOOKALIKES + ":")
+        lines += [f"    {x.kind} {x.key} ({x.remote_id})" for x in plan.lookalikes]
+        lines.append("")
     if plan.refused:
         lines.append(style("Refused (protected):", "red"))
         lines += [f"    {r}" for r in plan.refused]
@@ -210,6 +218,13 @@ def markdown(plan: Plan) -> str:
             "",
             "Kept (no longer in the specs; `--prune` deletes them): "
             + ", ".join(f"{k.kind} `{k.key}`" for k in plan.kept),
+        ]
+    if plan.lookalikes:
+        lines += [
+            "",
+            LOOKALIKES
+            + ": "
+            + ", ".join(f"{x.kind} `{x.key}` ({x.remote_id})" for x in plan.lookalikes),
         ]
     if plan.refused:
         lines += ["", "**Refused (protected):**", *[f"- {r}" for r in plan.refused]]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from asst_deploy import kinds
-from asst_deploy.desired import AssistantSpec
+from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.generations import agents, assistants, responses
 from asst_deploy.generations.base import ApiGeneration, Refusal
@@ -62,6 +62,16 @@ def kinds_of(name: str) -> tuple[Kind, ...]:
     return tuple(kind for kind in kinds.KINDS.values() if kind.name in held)
 
 
+def plan_notes(project: Project, now: float) -> list[str]:
+    """What `plan` prints below the plan: what the target's generation does not deploy of
+    the project, then what each kind it holds says (an automation's next run)."""
+    api = get(project.target.api)
+    return [
+        *api.plan_notes(project),
+        *(note for kind in kinds_of(api.name) for note in kind.notes(project, now)),
+    ]
+
+
 def served_models(listed: Iterable[str] | None, name: str) -> frozenset[str]:
     """A target's model list: its own `models:`, else its generation's."""
     return frozenset(get(name).models if listed is None else listed)
@@ -103,6 +113,7 @@ __all__ = [
     "get",
     "holders",
     "kinds_of",
+    "plan_notes",
     "register",
     "served_models",
     "unregister",

@@ -1,7 +1,9 @@
-"""The Agents API (beta): agents, environment templates for code, files and vector stores."""
+"""The Agents API (beta): agents, environment templates for code, vaults and their
+credentials, files and vector stores."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 
 from asst_deploy import identity, limits, models
@@ -15,6 +17,7 @@ from asst_deploy.generations.base import (
     tool_refusals,
     top_level,
 )
+from asst_deploy.kinds import agent
 from asst_deploy.types import Json
 
 NAME = "agents"
@@ -44,9 +47,29 @@ def _function(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]]:
         )
 
 
+def tools_bytes(spec: AssistantSpec) -> int:
+    """The size of the agent's tools as the service measures them: compact UTF-8 JSON of
+    the list sent, with the fields the service fills in (agent.resolved_tools)."""
+    tools = agent.resolved_tools(spec.tools)
+    return len(json.dumps(tools, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _tools_size(spec: AssistantSpec) -> Iterator[Refusal]:
+    size = tools_bytes(spec)
+    if size > limits.AGENT_TOOLS_MAX_BYTES:
+        yield Refusal(
+            ("tools",),
+            f"its tools are {size:,} bytes of JSON, and an agent holds at most "
+            f"{limits.AGENT_TOOLS_MAX_BYTES:,} (3 MiB)",
+            "shorten the function descriptions and parameter schemas, or split the tools "
+            "over several assistants",
+        )
+
+
 def refusals(spec: AssistantSpec) -> list[Refusal]:
     """What of `spec` an agent cannot hold, each with what to do instead."""
     found = [*top_level(spec, _FIELDS), *tool_refusals(spec, _TOOLS, {"function": _function})]
+    found += _tools_size(spec)
     if spec.vector_stores:
         found.append(
             Refusal(
@@ -56,15 +79,26 @@ def refusals(spec: AssistantSpec) -> list[Refusal]:
                 "{tool_resources: {file_search: null}})",
             )
         )
-    room = limits.METADATA_PAIRS_MAX - len(identity.RESERVED_METADATA_KEYS) - 1
     runs_code = any(t.get("type") == "code_interpreter" for t in spec.tools)
-    if runs_code and len(spec.metadata) > room:
+    credentials = any(t.get("credential") for t in spec.tools)
+    # pairs asst-deploy keeps besides the identity tags: the template's id, the vaults' ids
+    kept = [
+        (who, what)
+        for who, what, present in (
+            ("runs code", "its environment template", runs_code),
+            ("uses vault credentials", "the vaults of its credentials", credentials),
+        )
+        if present
+    ]
+    room = limits.METADATA_PAIRS_MAX - len(identity.RESERVED_METADATA_KEYS) - len(kept)
+    if kept and len(spec.metadata) > room:
+        more = "one more there" if len(kept) == 1 else f"{len(kept)} more there"
         found.append(
             Refusal(
                 ("metadata",),
-                f"an agent that runs code holds {room} metadata pairs of yours, not "
-                f"{len(spec.metadata)}: asst-deploy keeps one more there, naming its "
-                "environment template",
+                f"an agent that {' and '.join(w for w, _ in kept)} holds {room} metadata "
+                f"pairs of yours, not {len(spec.metadata)}: asst-deploy keeps {more}, naming "
+                + " and ".join(w for _, w in kept),
                 f"remove {len(spec.metadata) - room} pair(s) in {OVERRIDES} "
                 f"(assistants: {spec.key}: {{metadata: {{KEY: null}}}})",
             )
@@ -101,10 +135,19 @@ def refusals(spec: AssistantSpec) -> list[Refusal]:
 
 API = ApiGeneration(
     name=NAME,
-    description="the Agents API (agents, environment templates, files, vector stores): "
+    description="the Agents API (agents, environment templates, vaults, files, vector stores): "
     "OpenAI or the sandbox",
     refusals=refusals,
-    kinds=("file", "vector_store", "environment_template", "agent"),
+    kinds=(
+        "file",
+        "vector_store",
+        "skill",
+        "environment_template",
+        "vault",
+        "vault_credential",
+        "agent",
+        "automation",
+    ),
     adapter="asst_deploy.adapters.agents.backend:AgentsBackend",
     driver="asst_deploy.adapters.agents.driver:AgentsDriver",
     # sessions run on the Responses models; the SDK types the name as any string

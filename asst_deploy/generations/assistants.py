@@ -26,6 +26,8 @@ _FIELDS = {
     "verbosity": "an assistant has no text verbosity",
     "reasoning_summary": "an assistant has no reasoning summary",
     "experimental": "an assistant has no experimental agent settings",
+    "environment": "an assistant runs code in no environment template (its code_interpreter "
+    "files are its tool_resources)",
 }
 _TOOLS = {
     "mcp": "the Assistants API has no mcp tool",
@@ -62,4 +64,14 @@ API = ApiGeneration(
     driver="asst_deploy.adapters.assistants.driver:AssistantsDriver",
     models=models.ASSISTANT_MODELS,
     not_on_openai="OpenAI shut the Assistants API down on 2026-08-26",
+    refused_documents={
+        "vault": "vaults and their credentials are of the Agents API (an assistant's tools "
+        "hold no credentials)",
+        "automation": "automations start sessions of Agents API agents (an assistant has "
+        "no schedules)",
+        "environment": "environments are Agents API environment templates (an assistant "
+        "runs code with code_interpreter files)",
+        "skill": "skills are installed in Agents API environments (kind: environment), which "
+        "an assistant has none of",
+    },
 )

@@ -63,6 +63,9 @@ class ApiGeneration:
     # the spec document kinds (asst_deploy/spec/documents) it has no place for, and why: a
     # document of one is a validate error on its targets, naming the generations that hold it
     refused_documents: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # its targets serve the Responses API too: graded expectations (rubric:, similar:) are
+    # called through a conversation's own target without naming a grader endpoint
+    serves_responses: bool = False
 
 
 def remove_field(key: str, field: str) -> str:

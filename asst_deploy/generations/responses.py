@@ -19,6 +19,7 @@ _FIELDS = {
     "multi_agent": "a response cannot run subagents",
     "compaction": "a response has no agent compaction settings",
     "experimental": "a response has no experimental agent settings",
+    "environment": "a response runs in no Agents API environment template",
 }
 _TOOLS = {
     "computer_use": "a response's computer tool is another (computer), with no saved settings",
@@ -36,8 +37,9 @@ def _mcp(tool: Mapping[str, Json]) -> Iterator[tuple[FieldPath, str, str]]:
             "a response reaches MCP servers over HTTP only (server_url), not stdio",
             "give an http transport in {overrides} (tools: [...])",
         )
-    if tool.get("credential_id") is not None:
-        yield (("credential_id",), "a response has no vault credentials", drop)
+    for field in ("credential_id", "credential"):
+        if tool.get(field) is not None:
+            yield ((field,), "a response has no vault credentials", drop)
     if tool.get("connection_origin") == "environment":
         yield (
             ("connection_origin",),
@@ -111,4 +113,14 @@ API = ApiGeneration(
     driver="asst_deploy.adapters.responses.driver:ResponsesDriver",
     models=models.RESPONSES_MODELS,
     plan_notes=plan_notes,
+    refused_documents={
+        "vault": "vaults and their credentials are of the Agents API (a response's mcp tool "
+        "takes no vault credential)",
+        "automation": "automations start sessions of Agents API agents (a request template "
+        "runs only when the team's code sends it)",
+        "environment": "environments are Agents API environment templates (a request "
+        "template runs in none)",
+        "skill": "skills are installed in Agents API environments (kind: environment), which "
+        "a request template has none of",
+    },
 )

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from asst_deploy.kinds import agent, assistant, environment_template, file, vector_store
+from asst_deploy.kinds import (
+    agent,
+    assistant,
+    automation,
+    environment_template,
+    file,
+    skill,
+    vault,
+    vault_credential,
+    vector_store,
+)
 from asst_deploy.kinds.base import Desired, Kind, with_protect
 from asst_deploy.state import RemoteState
 
@@ -19,7 +29,18 @@ __all__ = [
 
 # A kind comes after every kind it references: its objects are made once theirs exist.
 KINDS: dict[str, Kind] = {
-    k.KIND.name: k.KIND for k in (file, vector_store, environment_template, assistant, agent)
+    k.KIND.name: k.KIND
+    for k in (
+        file,
+        vector_store,
+        skill,
+        vault,
+        vault_credential,
+        environment_template,
+        assistant,
+        agent,
+        automation,
+    )
 }
 
 

@@ -9,13 +9,22 @@ metadata names. What an agent cannot hold is refused by validate (asst_deploy/ge
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from asst_deploy import identity
 from asst_deploy.kinds.base import OneForEachAssistant, Writer, blank
 from asst_deploy.kinds.environment_template import KIND as TEMPLATE
-from asst_deploy.kinds.environment_template import REF_PREFIX, runs_code
+from asst_deploy.kinds.environment_template import (
+    REF_PREFIX,
+    declared_environment,
+    for_assistant,
+    logical_name,
+)
+from asst_deploy.kinds.vault import KIND as VAULT
+from asst_deploy.kinds.vault_credential import KIND as CREDENTIAL
+from asst_deploy.kinds.vault_credential import REF_PREFIX as CREDENTIAL_PREFIX
+from asst_deploy.plan import FieldChange
 from asst_deploy.state import RemoteObject
 from asst_deploy.types import Json
 
@@ -34,6 +43,8 @@ _TOOL_DEFAULTS: dict[str, dict[str, Json]] = {
     "web_search": {"context_size": "medium", "mode": "live"},
     "programmatic_tool_calling": {"enabled": True},
 }
+# how other objects' canonical forms name an agent (an automation's target.agent_id)
+AGENT_PREFIX = "agent:"
 # Subagents: 6 at once when enabled and no number is given.
 DEFAULT_SUBAGENTS = 6
 
@@ -154,7 +165,7 @@ def from_spec(spec: AssistantSpec) -> dict[str, Json]:
         service_tier=spec.service_tier,
         multi_agent_=multi_agent(spec.multi_agent),
         compaction_=compaction(spec.compaction),
-        environment_template=spec.key if runs_code(spec) else None,
+        environment_template=for_assistant(spec),
         settings_=settings(
             spec.verbosity,
             spec.reasoning_summary,
@@ -169,7 +180,7 @@ def from_remote(data: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, 
         name=data.get("name"),
         model=data.get("model"),
         instructions=data.get("instructions"),
-        tools_=data.get("tools") or [],
+        tools_=[_named_credential(t, names) for t in data.get("tools") or []],
         metadata=data.get("metadata"),
         reasoning_effort=(data.get("reasoning") or {}).get("effort"),
         text=(data.get("text") or {}).get("format") or {"type": "text"},
@@ -183,6 +194,26 @@ def from_remote(data: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, 
             (data.get("experimental") or {}).get("time_awareness"),
         ),
     )
+
+
+def _named_credential(tool: Mapping[str, Json], names: Mapping[str, str]) -> Mapping[str, Json]:
+    """An mcp tool's credential_id as the spec names a credential of the project's vaults
+    (`credential: <vault key>/<name>`); any other stays an id."""
+    name = names.get(str(tool.get("credential_id"))) if tool.get("type") == "mcp" else None
+    if name is None or not name.startswith(CREDENTIAL_PREFIX):
+        return tool
+    named = {k: v for k, v in tool.items() if k != "credential_id"}
+    named["credential"] = name.removeprefix(CREDENTIAL_PREFIX)
+    return named
+
+
+def _credential_ids(data: Mapping[str, Any]) -> set[str]:
+    """The vault credentials a live agent's mcp tools use."""
+    return {
+        str(t["credential_id"])
+        for t in data.get("tools") or ()
+        if t.get("type") == "mcp" and t.get("credential_id")
+    }
 
 
 def _template_key(template_id: str, names: Mapping[str, str]) -> str:
@@ -203,6 +234,21 @@ def _payload_tool(canonical: Mapping[str, Json]) -> dict[str, Json]:
     return dict(canonical)
 
 
+def _credential_id(run: Writer, tool: dict[str, Json]) -> dict[str, Json]:
+    """An mcp tool's `credential` (a vault credential by key) as the id it has now."""
+    if not tool.get("credential"):
+        return tool
+    sent = {k: v for k, v in tool.items() if k != "credential"}
+    sent["credential_id"] = run.resolve(CREDENTIAL.ref_name(str(tool["credential"])))
+    return sent
+
+
+def resolved_tools(raw: Iterable[Mapping[str, Json]]) -> list[dict[str, Json]]:
+    """The agent's tools as the service keeps them: what apply sends, the defaults filled
+    in (what its size limit is measured on: limits.AGENT_TOOLS_MAX_BYTES)."""
+    return [{**_TOOL_DEFAULTS.get(str(t["type"]), {}), **_payload_tool(t)} for t in tools(raw)]
+
+
 class AgentKind(OneForEachAssistant):
     name = "agent"
     exports = True
@@ -214,9 +260,33 @@ class AgentKind(OneForEachAssistant):
     def live_form(self, data: Mapping[str, Json], names: Mapping[str, str]) -> dict[str, Json]:
         return from_remote(data, names)
 
+    def ref_name(self, key: str) -> str:
+        return AGENT_PREFIX + key  # automations name the agent their sessions run
+
     def references(self, obj: Any) -> set[str]:
         template = (obj.data.get("metadata") or {}).get(identity.TEMPLATE_KEY)
-        return {template} if template else set()
+        return ({template} if template else set()) | _credential_ids(obj.data)
+
+    def repoint(
+        self,
+        obj: RemoteObject,
+        after: Mapping[str, Json],
+        changes: tuple[FieldChange, ...],
+        going: Callable[[], set[str]],
+        names: Mapping[str, str],
+    ) -> tuple[FieldChange, ...]:
+        """An agent whose mcp tool uses a credential this plan deletes (replaced, or a
+        duplicate) must be pointed at the one that stays, though its tools name it by key:
+        the change shows the old credential by id."""
+        ids = _credential_ids(obj.data)
+        if any(c.field == "tools" for c in changes) or not ids:
+            return changes
+        gone = going() & ids
+        if not gone:
+            return changes
+        kept = {i: n for i, n in names.items() if i not in gone}
+        change = FieldChange("tools", from_remote(obj.data, kept)["tools"], after["tools"])
+        return tuple(sorted((*changes, change), key=lambda c: c.field))
 
     def export(self, ex: Exporting, obj: RemoteObject) -> None:
         """As an assistant spec (one spec for every generation): its environment template's
@@ -234,7 +304,14 @@ class AgentKind(OneForEachAssistant):
         ]
         template_id = next(iter(self.references(obj)), None)
         template = next((t for t in ex.state.of(TEMPLATE.name) if t.id == template_id), None)
-        if template_id is not None:
+        environment = declared_environment(template)
+        if environment is not None:
+            doc["environment"] = environment
+            ex.result.warnings.append(
+                f"agent '{key}' runs in environment '{environment}', which export does not "
+                "write: declare it (kind: environment) beside the exported specs"
+            )
+        elif template_id is not None:
             tools.append({"type": "code_interpreter"})
             files = (template.data.get("files") or []) if template is not None else []
             paths = [
@@ -267,17 +344,27 @@ class AgentKind(OneForEachAssistant):
             doc["experimental"] = {"time_awareness": True}
         ex.spec("assistants", key, doc)
 
-    def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
-        metadata = run.metadata(key, after)
+    def payload(
+        self, run: Writer, key: str, after: Mapping[str, Json], remote_id: str | None
+    ) -> dict[str, Json]:
+        metadata = run.metadata(self.name, key, after, remote_id)
         if after["environment_template"]:
-            template = str(after["environment_template"])
-            name = template if template.startswith("id:") else TEMPLATE.ref_name(template)
+            name = logical_name(str(after["environment_template"]))
             metadata[identity.TEMPLATE_KEY] = run.resolve(name)
+        vaults = sorted(
+            {
+                run.resolve(VAULT.ref_name(str(t["credential"]).partition("/")[0]))
+                for t in after["tools"]
+                if t.get("credential")
+            }
+        )
+        if vaults:
+            metadata[identity.VAULTS_KEY] = ",".join(vaults)
         return {
             "name": after["name"],
             "model": after["model"],
             "instructions": after["instructions"],
-            "tools": [_payload_tool(t) for t in after["tools"]],
+            "tools": [_credential_id(run, _payload_tool(t)) for t in after["tools"]],
             "metadata": metadata,
             "reasoning": {
                 "effort": after["reasoning_effort"],

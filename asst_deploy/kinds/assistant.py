@@ -226,7 +226,9 @@ class AssistantKind(OneForEachAssistant):
             doc["reasoning_effort"] = form["reasoning_effort"]
         ex.spec("assistants", key, doc)
 
-    def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
+    def payload(
+        self, run: Writer, key: str, after: Mapping[str, Json], remote_id: str | None
+    ) -> dict[str, Json]:
         payload: dict[str, Json] = {
             "name": after["name"],
             "description": after["description"],
@@ -241,7 +243,7 @@ class AssistantKind(OneForEachAssistant):
                     "vector_store_ids": [run.resolve(n) for n in after["vector_stores"]]
                 },
             },
-            "metadata": run.metadata(key, after),
+            "metadata": run.metadata(self.name, key, after, remote_id),
             "temperature": after["temperature"],
             "top_p": after["top_p"],
             "response_format": after["response_format"],

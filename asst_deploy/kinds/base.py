@@ -44,7 +44,21 @@ class Writer(Protocol):
         adopt: Callable[[], Any] | None = None,
         *,
         gone_ok: bool = False,
-    ) -> Any: ...
+        landed: Callable[[], Any] | None = None,
+    ) -> Any:
+        """`fn` with retries; `landed` (a create: `adopt`) looks whether the write was done
+        after all when the last attempt failed (see apply.retrying)."""
+        ...
+
+    def updated(self, kind: str, remote_id: str, after: Mapping[str, Json]) -> Callable[[], Any]:
+        """A `landed` for an update of `remote_id` to `after`."""
+        ...
+
+    def store_files(
+        self, store_id: str, check: Callable[[dict[str, Mapping[str, Json]]], bool]
+    ) -> Callable[[], Any]:
+        """A `landed` for a change of a store's files: `check` of them, by file id."""
+        ...
 
     def find(self, kind: str, key: str, exclude: str | None = None) -> Any: ...
 
@@ -54,7 +68,20 @@ class Writer(Protocol):
 
     def learn(self, name: str, remote_id: str) -> None: ...
 
-    def metadata(self, key: str, after: Mapping[str, Json]) -> dict[str, Json]: ...
+    def metadata(
+        self, kind: str, key: str, after: Mapping[str, Json], remote_id: str | None = None
+    ) -> dict[str, Json]:
+        """User metadata plus identity tags, with the proof of authorship for `remote_id`
+        (None: an object about to be created)."""
+        ...
+
+    def proof(self, kind: str, key: str) -> str:
+        """The proof of authorship an object carries before it exists (a file for good)."""
+        ...
+
+    def prove(self, kind: str, key: str, made: Any) -> None:
+        """Write the final proof on the object `made` by a create."""
+        ...
 
     def attached(self, store_id: str) -> dict[str, str]:
         """Logical name -> id of the files attached to a store when the plan was read."""
@@ -123,6 +150,17 @@ class Kind:
         """The remote ids this live object points at."""
         return set()
 
+    def unmanageable(self, obj: RemoteObject) -> str | None:
+        """Why no project may ever manage this live object (an automation an agent made
+        itself): it is never adopted or imported. None: it may be managed."""
+        return None
+
+    def metadata_of(self, after: Mapping[str, Json]) -> dict[str, Json]:
+        """The metadata an object of canonical form `after` carries besides its identity
+        tags: the user's, and whatever else the kind keeps there (a credential: its secrets'
+        digests). Every write of the tags (create, update, refresh) writes it."""
+        return dict(after.get("metadata") or {})
+
     def ref_name(self, key: str) -> str | None:
         """The logical name other objects' canonical forms use for this one, or None when
         nothing points at objects of this kind."""
@@ -170,9 +208,20 @@ class Kind:
         )
         return fingerprint, before, ours
 
+    def holds(self, obj: Any, after: Mapping[str, Json], names: Mapping[str, str]) -> bool:
+        """Whether the live `obj` is what an update to `after` makes it (stamp included):
+        how a write whose answer was lost is found done."""
+        before = with_protect(self.canonical(obj, names), obj.protected)
+        return before == after and obj.owner.stamp == identity.canonical_hash(after)
+
     def summary(self, after: Mapping[str, Json]) -> str | None:
         """One line for a create in the rendered plan instead of every field, or None."""
         return None
+
+    def notes(self, project: Project, now: float) -> list[str]:
+        """Lines `asst-deploy plan` prints below the plan about what the specs want of this
+        kind (an automation's next run), `now` being the time in Unix seconds."""
+        return []
 
     def export(self, ex: Exporting, obj: RemoteObject) -> None:
         """Write the spec this live object deploys from (export.py has the helpers)."""
@@ -182,18 +231,26 @@ class Kind:
 
     def write(self, run: Writer, action: Writing) -> str:
         """Create or update the object; returns its remote id."""
-        payload = self.payload(run, action.key, action.after)
         if isinstance(action, Update):
             remote_id = str(action.remote_id)
-            run.call(lambda: run.backend.update(self.name, remote_id, payload))
+            payload = self.payload(run, action.key, action.after, remote_id)
+            run.call(
+                lambda: run.backend.update(self.name, remote_id, payload),
+                landed=run.updated(self.name, remote_id, action.after),
+            )
             return remote_id
+        payload = self.payload(run, action.key, action.after, None)
         made = run.call(
             lambda: run.backend.create(self.name, payload),
             lambda: run.find(self.name, action.key, action.remote_id),
         )
+        run.prove(self.name, action.key, made)
         return str(made.id)
 
-    def payload(self, run: Writer, key: str, after: Mapping[str, Json]) -> dict[str, Json]:
+    def payload(
+        self, run: Writer, key: str, after: Mapping[str, Json], remote_id: str | None
+    ) -> dict[str, Json]:
+        """What creates (`remote_id` None) or updates the object."""
         raise NotImplementedError
 
 

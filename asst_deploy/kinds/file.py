@@ -99,7 +99,8 @@ class FileKind(Kind):
             raise AsstDeployError(
                 f"{after['path']} changed since the plan was made; make a new plan"
             )
-        name = identity.file_name(run.project, after["sha"], after["path"])
+        proof = run.proof(self.name, after["path"])
+        name = identity.file_name(run.project, after["sha"], after["path"], proof)
         run.status(f"    uploading {after['path']} ({_size(path)})")
 
         def adopt() -> Any:

@@ -34,6 +34,7 @@ class Comparing(Protocol):
     remote: RemoteState
     actions: list[Action]
     referenced: set[str]  # remote ids some live object points at
+    refused: list[str]  # what the plan refuses to do, and why (apply refuses the plan)
 
     def objects(
         self, kind: str, wanted: Iterable[Desired], remote: Iterable[RemoteObject]

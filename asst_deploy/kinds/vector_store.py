@@ -106,6 +106,13 @@ class VectorStoreKind(Kind):
     def ref_name(self, key: str) -> str:
         return key  # assistants name their stores by bare key in their canonical forms
 
+    def holds(self, obj: Any, after: Mapping[str, Json], names: Mapping[str, str]) -> bool:
+        """An update sends the store's own fields; its files change apart."""
+        live = with_protect(self.canonical(obj, names), obj.protected)
+        fields = ("name", "expires_after", "metadata", "protect")
+        same = all(live.get(f) == after.get(f) for f in fields)
+        return same and obj.owner.stamp == identity.canonical_hash(after)
+
     def replace_fields(
         self, changes: Iterable[FieldChange], before: Mapping[str, Json]
     ) -> list[str]:
@@ -137,16 +144,20 @@ class VectorStoreKind(Kind):
 
     def write(self, run: Writer, action: Writing) -> str:
         after = action.after
+        remote_id = str(action.remote_id) if isinstance(action, Update) else None
         payload: dict[str, Json] = {
             "name": after["name"],
-            "metadata": run.metadata(action.key, after),
+            "metadata": run.metadata(self.name, action.key, after, remote_id),
         }
         if after["expires_after"] or isinstance(action, Update):
             payload["expires_after"] = after["expires_after"]
         backend = run.backend
         if isinstance(action, Update):
             store_id = str(action.remote_id)
-            run.call(partial(backend.update, self.name, store_id, payload))
+            run.call(
+                partial(backend.update, self.name, store_id, payload),
+                landed=run.updated(self.name, store_id, after),
+            )
             before = {f["file"]: f["attributes"] for f in action.before["files"]}
             attached = run.attached(store_id)
         else:
@@ -154,22 +165,48 @@ class VectorStoreKind(Kind):
                 lambda: backend.create(self.name, payload),
                 lambda: run.find(self.name, action.key, action.remote_id),
             )
+            run.prove(self.name, action.key, created)  # before its files: it is ours first
             store_id, before, attached = created.id, {}, {}
         wanted = {f["file"]: f["attributes"] for f in after["files"]}
         attach = [(run.resolve(n), wanted[n]) for n in sorted(wanted) if n not in before]
         for name in sorted(set(before) - set(wanted)):
             # by the id attached now: that file version may be one this plan deletes
             file_id = attached.get(name) or run.resolve(name)
-            run.call(partial(backend.detach_file, store_id, file_id), gone_ok=True)
+            run.call(
+                partial(backend.detach_file, store_id, file_id),
+                gone_ok=True,
+                landed=run.store_files(store_id, partial(_lacks, file_id)),
+            )
         for name in sorted(set(before) & set(wanted)):
             if before[name] != wanted[name]:
                 file_id = attached.get(name) or run.resolve(name)
-                run.call(partial(backend.update_file_attributes, store_id, file_id, wanted[name]))
+                run.call(
+                    partial(backend.update_file_attributes, store_id, file_id, wanted[name]),
+                    landed=run.store_files(
+                        store_id, partial(_has_attributes, file_id, wanted[name])
+                    ),
+                )
         if attach:  # attaching is idempotent: a retry re-attaches what the first one did
             chunks = after["chunking_strategy"]
-            run.call(partial(backend.attach_files, store_id, attach, chunks))
+            ids = {file_id for file_id, _ in attach}
+            run.call(
+                partial(backend.attach_files, store_id, attach, chunks),
+                landed=run.store_files(store_id, lambda files: ids <= set(files)),
+            )
             _wait_for_ingestion(run, action.key, store_id)
         return store_id
+
+
+def _lacks(file_id: str, files: Mapping[str, Mapping[str, Json]]) -> bool:
+    return file_id not in files
+
+
+def _has_attributes(
+    file_id: str, attributes: Mapping[str, Json], files: Mapping[str, Mapping[str, Json]]
+) -> bool:
+    found = files.get(file_id)
+    held = identity.by_value(dict((found or {}).get("attributes") or {}))
+    return found is not None and held == identity.by_value(dict(attributes))
 
 
 def _wait_for_ingestion(run: Writer, key: str, store_id: str) -> None:

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import glob
 import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from asst_deploy import limits
-from asst_deploy.desired import AssistantSpec, FileRef, VectorStoreFile, VectorStoreSpec
+from asst_deploy.desired import (
+    AssistantSpec,
+    AutomationSpec,
+    EnvironmentSpec,
+    FileRef,
+    VaultSpec,
+    VectorStoreFile,
+    VectorStoreSpec,
+)
 from asst_deploy.errors import Location, Problem
 from asst_deploy.reader import parse_file
 from asst_deploy.spec import checks, interpolate, schemacheck
 from asst_deploy.yamlpos import Document, JsonPath, resolve, shared_memo
 
+R = TypeVar("R", AssistantSpec, VectorStoreSpec, VaultSpec, AutomationSpec, EnvironmentSpec)
 _GLOB_CHARS = frozenset("*?[")
 _OWN_FOLDER = ".asst-deploy"  # the sandbox's state and other files of the tool itself
 _EXTENSIONS = {
@@ -62,6 +72,30 @@ class Builder:
             self.error(doc, path, message, hint)
 
         return interpolate.substitute(text, variables, report)
+
+    def with_adopt(
+        self, doc: Document, spec: R | None, target: str, targets: Collection[str]
+    ) -> R | None:
+        """`spec` with its `adopt:` for `target`: an id as written, or of a mapping of
+        target name -> id the one for `target` (none: nothing to adopt there). A name
+        the project file does not declare is an error: a typo would adopt nothing."""
+        value = doc.data.get("adopt")
+        if not isinstance(value, dict):
+            return spec
+        for name in value:
+            if targets and name not in targets:
+                self.error(
+                    doc,
+                    ("adopt", name),
+                    f"adopt names target '{name}', which the project file does not declare",
+                    schemacheck.suggest(str(name), sorted(targets)),
+                    key=True,
+                )
+                return None
+        if spec is None:
+            return None
+        found = value.get(target)
+        return dataclasses.replace(spec, adopt=found if isinstance(found, str) else None)
 
     def assistant(
         self,
@@ -179,7 +213,7 @@ class Builder:
             reasoning_summary=data.get("reasoning_summary"),
             experimental=data.get("experimental"),
             protect=bool(data.get("protect", False)),
-            adopt=data.get("adopt"),
+            adopt=data.get("adopt") if isinstance(data.get("adopt"), str) else None,
         )
 
     def tool(
@@ -333,7 +367,7 @@ class Builder:
             expires_after=data.get("expires_after"),
             metadata=dict(data.get("metadata") or {}),
             protect=bool(data.get("protect", False)),
-            adopt=data.get("adopt"),
+            adopt=data.get("adopt") if isinstance(data.get("adopt"), str) else None,
         )
 
     # ---- files -------------------------------------------------------------------

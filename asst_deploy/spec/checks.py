@@ -8,9 +8,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from asst_deploy import identity, limits
 from asst_deploy.yamlpos import JsonPath
 
@@ -19,9 +16,17 @@ Finding = tuple[JsonPath, str, str]  # (path relative to the checked value, mess
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 _SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
 _JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
-_META_VALIDATOR = Draft202012Validator(
-    Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
-)
+
+
+@functools.cache
+def _meta_validator() -> Any:
+    """The metaschema's validator, made when a function's schema is first checked (importing
+    jsonschema takes 40 ms, which a project without function tools never needs)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(
+        Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 def json_schema_findings(value: Any) -> Iterator[Finding]:
@@ -33,8 +38,10 @@ def json_schema_findings(value: Any) -> Iterator[Finding]:
 
 @functools.lru_cache(maxsize=1024)
 def _schema_findings(text: str) -> tuple[Finding, ...]:
+    from jsonschema.exceptions import best_match
+
     findings: list[Finding] = []
-    errors = _META_VALIDATOR.iter_errors(json.loads(text))
+    errors = _meta_validator().iter_errors(json.loads(text))
     for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         # the most relevant error inside an anyOf/oneOf, as check_schema would raise it
         error = best_match([error]) or error

@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asst_deploy import generations
+from asst_deploy import generations, models
 from asst_deploy.desired import (
     AssistantSpec,
+    Grader,
     Project,
     Target,
 )
 from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.reader import parse_file
-from asst_deploy.spec import documents, interpolate, schemacheck
+from asst_deploy.spec import documents, interpolate, schemacheck, shutdowns
 from asst_deploy.spec import rules as rules_checks
 from asst_deploy.spec.build import Builder, get
 from asst_deploy.spec.documents import DOCUMENTS, Context, assistant, start_hint
@@ -193,11 +194,18 @@ class _Loader:
                 valid.append(_Resource(r.kind, r.key, rest))
         for r in valid:
             self.build.interpolate(r.doc, variables)
+        declared = data.get("targets")
         context = Context(
             variables=variables,
             declared={n: frozenset(r.key for r in resources if r.kind == n) for n in DOCUMENTS},
             excluded={
                 n: frozenset(() if self.keep_excluded else self.excluded.get(d.section, ()))
+                for n, d in DOCUMENTS.items()
+            },
+            target=target.name,
+            targets=frozenset({BUILTIN_TARGET, *(declared if isinstance(declared, dict) else ())}),
+            parts={
+                n: frozenset(p for r in resources if r.kind == n for p in d.parts(r.doc.data))
                 for n, d in DOCUMENTS.items()
             },
         )
@@ -213,9 +221,10 @@ class _Loader:
                     continue
                 if kind.refusable:
                     self.check_api_fields(target, record, doc)
+        grader = self.grader(pdoc, target)
         if self.problems:
             raise SpecError(self.problems)
-        return Project(
+        project = Project(
             name=name,
             root=self.root,
             environment=self.env,
@@ -226,7 +235,18 @@ class _Loader:
             },
             environments=tuple(sorted(envs)),
             allow_modules=tuple((data.get("replay") or {}).get("allow_modules") or ()),
+            grader=grader,
+            prices=_prices(data),
+            excluded={
+                kn: frozenset(self.excluded.get(d.section, ())) for kn, d in DOCUMENTS.items()
+            },
         )
+        if self.check_api and shutdowns.applies(target):
+            warned, refused = shutdowns.check(shutdowns.uses(project), shutdowns.today())
+            if refused:
+                raise SpecError(refused)
+            shutdowns.warn(warned)
+        return project
 
     def variables(self, pdoc: Document, env_data: dict[str, Any], name: str) -> dict[str, str]:
         result = {"project": name, "env": self.env or ""}
@@ -308,6 +328,54 @@ class _Loader:
             db=self.root / db if isinstance(db, str) else None,
             rules=self.root / rules if isinstance(rules, str) else None,
             models=tuple(spec["models"]) if isinstance(spec.get("models"), list) else None,
+        )
+
+    def grader(self, pdoc: Document, target: Target) -> Grader:
+        """The project file's replay.grader; its endpoint a target whose Responses API can
+        grade (the sandbox serves it whatever its api)."""
+        replay = pdoc.data.get("replay")
+        raw = replay.get("grader") if isinstance(replay, dict) else None
+        if not isinstance(raw, dict):
+            return Grader()
+        model = raw.get("model")
+        embedding = raw.get("embedding_model")
+        endpoint = raw.get("endpoint")
+        found: Target | None = None
+        if isinstance(endpoint, str) and endpoint != target.name:
+            declared = pdoc.data.get("targets")
+            names = [BUILTIN_TARGET, *(declared if isinstance(declared, dict) else ())]
+            where: JsonPath = ("replay", "grader", "endpoint")
+            if endpoint not in names:
+                self.error(
+                    pdoc,
+                    where,
+                    f"the grader's endpoint '{endpoint}' is not a target of the project",
+                    schemacheck.suggest(endpoint, names),
+                )
+            else:
+                found = _Loader(self.root, self.env, endpoint).target(pdoc, {})
+        elif isinstance(endpoint, str):
+            found = target
+        serves = generations.API_GENERATIONS.get(found.api) if found is not None else None
+        if (
+            found is not None
+            and found.type != TargetType.SANDBOX
+            and not (serves is not None and serves.serves_responses)
+        ):
+            self.error(
+                pdoc,
+                ("replay", "grader", "endpoint"),
+                f"the grader's endpoint '{found.name}' is a target of api {found.api}: "
+                "graders are called through the Responses API",
+                "name a target of api responses (or the sandbox, which serves it whatever its api)",
+            )
+        return Grader(
+            model=model if isinstance(model, str) else models.DEFAULT_GRADER_MODEL,
+            embedding_model=(
+                embedding if isinstance(embedding, str) else models.DEFAULT_EMBEDDING_MODEL
+            ),
+            target=found,
+            location=pdoc.where(("replay", "grader", "model")) if isinstance(model, str) else None,
         )
 
     def check_sandbox_files(self, pdoc: Document, name: str, spec: dict[str, Any]) -> None:
@@ -565,6 +633,23 @@ class _Loader:
                         schemacheck.suggest(key, known) if known else f"no {kind} has that key",
                         key=True,
                     )
+
+
+def _prices(data: dict[str, Any]) -> dict[str, models.Price]:
+    """replay.prices as Price records (a cached input costs what an input does unless said)."""
+    replay = data.get("replay")
+    raw = replay.get("prices") if isinstance(replay, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(name): models.Price(
+            float(p["input"]),
+            float(p["cached_input"] if "cached_input" in p else p["input"]),
+            float(p["output"]),
+        )
+        for name, p in raw.items()
+        if isinstance(p, dict)
+    }
 
 
 def _copy(value: Any) -> Any:

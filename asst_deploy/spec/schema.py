@@ -91,6 +91,12 @@ _AGENT_TOOLS: dict[str, dict[str, Any]] = {
             **_NULLABLE_STRING,
             "description": "A vault credential of the Agents API for this server.",
         },
+        "credential": {
+            "type": "string",
+            "pattern": r"^[a-z0-9][a-z0-9_.-]{0,63}/[a-z0-9][a-z0-9_.-]{0,63}$",
+            "description": "A credential of a vault of the project, as <vault key>/<name> "
+            "(kind: vault): its credential_id at apply.",
+        },
         "request_metadata": {"type": "object"},
         "required": {"type": "boolean", "description": "Must initialize before the first turn."},
     },
@@ -299,12 +305,28 @@ ASSISTANT_FIELDS: dict[str, Any] = {
         {"time_awareness": {"type": "boolean", "description": "Tell the model the time."}},
         description="Agents API only: experimental agent settings.",
     ),
-    "protect": {"type": "boolean", "description": "Refuse to delete or replace this resource."},
-    "adopt": {
-        "type": "string",
-        "pattern": "^[A-Za-z0-9_-]{1,128}$",
-        "description": "Remote id of an existing, unmanaged object to bring under management.",
+    "environment": {
+        "$ref": "#/$defs/key",
+        "description": "Agents API only: the key of a `kind: environment` document the agent "
+        "runs in (instead of a template made from its code_interpreter files).",
     },
+    "protect": {"type": "boolean", "description": "Refuse to delete or replace this resource."},
+    "adopt": {"$ref": "#/$defs/adopt"},
+}
+
+_ADOPT_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}
+_DEFS["adopt"] = {
+    "oneOf": [
+        {**_ADOPT_ID, "description": "Adopted on whatever target the environment deploys to."},
+        {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": _ADOPT_ID,
+            "description": "Target name -> the id on that target (`asst-deploy export` "
+            "writes this form: an id is adopted only where it was read).",
+        },
+    ],
+    "description": "Remote id of an existing, unmanaged object to bring under management.",
 }
 
 _DEFS.update(
@@ -363,11 +385,7 @@ VECTOR_STORE_FIELDS: dict[str, Any] = {
     ),
     "metadata": {"$ref": "#/$defs/metadata"},
     "protect": {"type": "boolean", "description": "Refuse to delete or replace this resource."},
-    "adopt": {
-        "type": "string",
-        "pattern": "^[A-Za-z0-9_-]{1,128}$",
-        "description": "Remote id of an existing, unmanaged object to bring under management.",
-    },
+    "adopt": {"$ref": "#/$defs/adopt"},
 }
 
 _DEFS.update(
@@ -419,9 +437,10 @@ _DEFS.update(
             },
             ("type",),
         ),
-        # by document kind: made by defs() for the sections the registry has
+        # by document kind: made by defs() for the sections the registry has (an entry
+        # of the project file's `environments:`; $defs/environment is `kind: environment`)
         "overrides": {},
-        "environment": {},
+        "project_environment": {},
     }
 )
 _DEFS["defaults"] = closed_object(
@@ -453,7 +472,7 @@ PROJECT_SCHEMA: dict[str, Any] = closed_object(
             # `--envs base,...` and `--parity base ...` mean the project file's own targets
             # and defaults: an environment of that name could never be chosen there
             "propertyNames": {"not": {"const": RESERVED_ENVIRONMENT}},
-            "additionalProperties": {"$ref": "#/$defs/environment"},
+            "additionalProperties": {"$ref": "#/$defs/project_environment"},
         },
         "replay": closed_object(
             {
@@ -462,7 +481,43 @@ PROJECT_SCHEMA: dict[str, Any] = closed_object(
                     "items": {"type": "string", "pattern": r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*$"},
                     "description": "Modules outside the project whose functions conversation "
                     "scripts may call (predicate:, call:), with their submodules.",
-                }
+                },
+                "grader": closed_object(
+                    {
+                        "model": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "The model that grades `rubric:` expectations "
+                            "(default: gpt-5.4-mini).",
+                        },
+                        "endpoint": {
+                            "type": "string",
+                            "description": "The target whose Responses API grades (default: "
+                            "the conversation's own, when it is the sandbox or of api "
+                            "responses).",
+                        },
+                        "embedding_model": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "The model that embeds texts for `similar:` "
+                            "expectations (default: text-embedding-3-small).",
+                        },
+                    },
+                    description="The grader of graded expectations (rubric:, similar:).",
+                ),
+                "prices": {
+                    "type": "object",
+                    "description": "USD per 1M tokens by model, over the built-in table: "
+                    "{MODEL: {input, cached_input, output}}.",
+                    "additionalProperties": closed_object(
+                        {
+                            "input": {"type": "number", "minimum": 0},
+                            "cached_input": {"type": "number", "minimum": 0},
+                            "output": {"type": "number", "minimum": 0},
+                        },
+                        ("input", "output"),
+                    ),
+                },
             },
             description="Conversation tests (asst-deploy test).",
         ),
@@ -507,5 +562,5 @@ def _environment(sections: list[str]) -> dict[str, Any]:
 def defs(sections: list[str]) -> dict[str, Any]:
     """The shared definitions, with an environment's `overrides:` and `exclude:` taking
     the document kinds' `sections` (asst_deploy/spec/documents holds the registry)."""
-    made = {"overrides": _overrides(sections), "environment": _environment(sections)}
+    made = {"overrides": _overrides(sections), "project_environment": _environment(sections)}
     return {name: made.get(name, value) for name, value in _DEFS.items()}

@@ -7,14 +7,15 @@ import difflib
 import json
 from collections.abc import Callable
 from functools import cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from asst_deploy.errors import Problem
-from asst_deploy.spec import schema
+from asst_deploy.spec import fastcheck, schema
 from asst_deploy.yamlpos import Document, JsonPath
+
+if TYPE_CHECKING:  # imported when a document is not valid (see fastcheck): 40 ms
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -47,13 +48,26 @@ def forget() -> None:
     """Drop what was compiled from the schema (the registry changed)."""
     validator.cache_clear()
     _parts.cache_clear()
+    _fast.cache_clear()
+
+
+def _draft() -> type[Draft202012Validator]:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator
 
 
 @cache
 def validator(kind: str) -> Draft202012Validator:
     """A compiled validator for one document kind: "project_file", "assistant", "vector_store"."""
     root = _root()
-    return Draft202012Validator({"$defs": root["$defs"], "$ref": f"#/$defs/{kind}"})
+    return _draft()({"$defs": root["$defs"], "$ref": f"#/$defs/{kind}"})
+
+
+@cache
+def _fast(kind: str) -> fastcheck.Check | None:
+    """The kind's schema as plain Python checks (None: a keyword fastcheck does not know)."""
+    return fastcheck.compile_schema({"$ref": f"#/$defs/{kind}"}, _root()["$defs"])
 
 
 _VALID: set[tuple[str, ...]] = set()  # (kind, property[, "item"], JSON text) known to be valid
@@ -69,7 +83,7 @@ class _Tagged:
     every other `if` fails, so its `then` does not apply, and the answer is the same."""
 
     def __init__(self, defs: dict[str, Any], sch: dict[str, Any]) -> None:
-        self.full = Draft202012Validator({"$defs": defs, **sch})
+        self.full = _draft()({"$defs": defs, **sch})
         self.tags: dict[str, Draft202012Validator] = {}
         ref = sch.get("$ref")
         if set(sch) == {"$ref"} and isinstance(ref, str) and ref.startswith("#/$defs/"):
@@ -85,7 +99,7 @@ class _Tagged:
             by_tag.setdefault(tag, []).append(branch["then"])
         common = {k: v for k, v in sch.items() if k != "allOf"}
         self.tags = {
-            tag: Draft202012Validator({"$defs": defs, "allOf": [common, *thens]})
+            tag: _draft()({"$defs": defs, "allOf": [common, *thens]})
             for tag, thens in by_tag.items()
         }
 
@@ -195,8 +209,15 @@ def _parts(kind: str) -> dict[str, _Part | None] | None:
 
 
 def _known_valid(kind: str, data: Any) -> bool:
-    """Whether `data` is valid as `kind`, answered from values already checked (a cheap
-    yes or an honest "don't know": the full validator then runs and words the errors)."""
+    """Whether `data` is valid as `kind`: by the schema compiled to plain checks, or else
+    answered from values already checked (a cheap yes or an honest "don't know": the full
+    validator then runs and words the errors)."""
+    fast = _fast(kind)
+    if fast is not None:
+        try:
+            return fast(data)
+        except Exception:  # a value the plain checks cannot judge: jsonschema will
+            pass
     parts = _parts(kind)
     if parts is None or not isinstance(data, dict):
         return False
@@ -298,6 +319,11 @@ def _one_of_message(error: ValidationError, field: str) -> tuple[str, str]:
     return f"'{field}' has an invalid value", ""
 
 
+def _is_secret(sch: dict[str, Any]) -> bool:
+    """Whether `sch` is the schema of a secret field ($defs/secret: `{from_env: NAME}`)."""
+    return sch.get("required") == ["from_env"] and list(sch.get("properties") or ()) == ["from_env"]
+
+
 def describe(error: ValidationError) -> tuple[JsonPath, bool, str, str]:
     """(path, at_key, message, hint) for one schema error."""
     error = _leaf(error)
@@ -306,6 +332,15 @@ def describe(error: ValidationError) -> tuple[JsonPath, bool, str, str]:
     value = error.instance
     kind = error.validator
     sch = error.schema if isinstance(error.schema, dict) else {}
+    if kind in ("type", "additionalProperties", "required") and _is_secret(sch):
+        # never the value: it may be the secret itself
+        return (
+            path,
+            False,
+            f"'{field}' is a secret: a spec gives it only as {{from_env: NAME}}, never as a value",
+            f"write '{field}: {{from_env: NAME}}' and set the variable NAME where plan and "
+            "apply run; its value never appears in a plan or output",
+        )
     if kind == "additionalProperties":
         allowed = list(sch.get("properties", {}))
         extra = sorted(set(value) - set(allowed))

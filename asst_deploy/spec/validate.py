@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,19 +37,32 @@ def validate(path: str | Path, env: str | None = None) -> Report:
     envs: list[str | None] = [env] if env is not None else [None, *declared]
     report = Report(root, envs, name=name)
     seen: set[Problem] = set()
+    shutting: list[Problem] = []
     with shared_reads():  # the environments overlay the same files: parse them once
         for environment in envs:
-            try:
-                report.projects.append(load_project(root, environment))
-            except SpecError as exc:
-                for problem in exc.problems:
-                    if problem not in seen:
-                        seen.add(problem)
-                        report.problems.append(problem)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", models.ModelShutdownWarning)
+                try:
+                    report.projects.append(load_project(root, environment))
+                except SpecError as exc:
+                    for problem in exc.problems:
+                        if problem not in seen:
+                            seen.add(problem)
+                            report.problems.append(problem)
+            for found in caught:
+                said = getattr(found.message, "problem", None)
+                if isinstance(said, Problem) and said not in shutting:
+                    shutting.append(said)
+                elif said is None:  # anything else warned of goes on as it came
+                    warnings.warn_explicit(
+                        found.message, found.category, found.filename, found.lineno
+                    )
     if env is None:  # only the whole set of environments shows who shares a target
         report.problems.extend(sharing.shared_targets(report.projects, root / PROJECT_FILE))
     report.problems.sort(key=lambda p: (p.location, p.message))
-    report.warnings = unlisted(report.projects)
+    report.warnings = sorted(
+        [*unlisted(report.projects), *shutting], key=lambda p: (p.location, p.message)
+    )
     return report
 
 

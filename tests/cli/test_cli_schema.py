@@ -75,5 +75,5 @@ def test_it_describes_the_apis_a_target_can_name(schema: dict[str, Any]) -> None
     assert api["enum"] == ["assistants", "agents", "responses"]
     assert api["default"] == "assistants"
     assert "The sandbox serves all of them." in api["description"]
-    exclude = schema["$defs"]["environment"]["properties"]["exclude"]
+    exclude = schema["$defs"]["project_environment"]["properties"]["exclude"]
     assert "exclude: {assistants: [handbook]}" in exclude["description"]

@@ -26,7 +26,7 @@ import httpx2
 import openai
 import pytest
 
-from asst_deploy import identity
+from asst_deploy import authorship, identity
 from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import Backend
 from asst_deploy.desired import Project
@@ -278,6 +278,15 @@ def managed_counts(state: RemoteState, project: str = PROJECT) -> Counter[tuple[
         if f.identity and f.identity.project == project:
             counts[("file", f.identity.path)] += 1
     return counts
+
+
+def proof_of_authorship(
+    backend: Backend, kind: str, key: str, remote_id: str = "", project: str = PROJECT
+) -> str:
+    """The proof the project's apply writes on an object (authorship.py): the provisional
+    one without `remote_id` (an object just created, and every file)."""
+    marker = authorship.markers(backend.read_state().leases)[project]
+    return authorship.proof(marker.nonce, kind, key, remote_id)
 
 
 def assert_no_duplicates(state: RemoteState, project: str = PROJECT) -> None:

@@ -215,7 +215,8 @@ def test_export_all_is_a_project_of_its_own_so_prune_there_spares_the_source(
     assert "as project 'feat-export'" in result.out
     assert f"Skipped {len(managed)} object(s) that project 'feat' manages" in result.err
     assert "project: feat-export" in (out / "asst-deploy.yaml").read_text()
-    assert f"adopt: {plain.id}" in (out / "assistants/plain.yaml").read_text()
+    # adopted on the target it was read from alone (issue 26, case 39)
+    assert f"adopt:\n  sandbox: {plain.id}\n" in (out / "assistants/plain.yaml").read_text()
     # prune in the export touches nothing of the source project
     pruned = json.loads(run("plan", str(out), "--prune", "--json").out)
     assert [a["action"] for a in pruned["actions"]] == ["update"]  # the adoption only

@@ -7,13 +7,20 @@ import json
 import openai
 import pytest
 
-from asst_deploy import identity
+from asst_deploy import authorship, identity
 from asst_deploy.engine import operations, planfile
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Create, Delete, Plan, Replace, Update
 from asst_deploy.sandbox.server import SandboxServer
 
-from .conftest import PROJECT, Deployer, Foreign, assert_no_duplicates, managed_counts
+from .conftest import (
+    PROJECT,
+    Deployer,
+    Foreign,
+    assert_no_duplicates,
+    managed_counts,
+    proof_of_authorship,
+)
 
 
 def summary(plan: Plan) -> list[tuple[str, str, str]]:
@@ -97,7 +104,10 @@ def test_first_apply_creates_everything_then_plan_is_empty(
     ci_files = analyst["tool_resources"]["code_interpreter"]["file_ids"]
     assert [client.files.retrieve(i).filename for i in ci_files] == [
         identity.file_name(
-            PROJECT, identity.file_sha(deployer.root / "data/orders.csv"), "data/orders.csv"
+            PROJECT,
+            identity.file_sha(deployer.root / "data/orders.csv"),
+            "data/orders.csv",
+            proof_of_authorship(deployer.backend, "file", "data/orders.csv"),
         )
     ]
     assert store["name"] == "Acme docs"
@@ -428,6 +438,8 @@ def test_destroy_deletes_everything_in_reverse_order(
     assert [p.split("/")[2] for p in deletes] == ["assistants"] * 2 + ["vector_stores"] + [
         "files"
     ] * 3
+    # the deployment marker stays (authorship.py): without it, tags alone would be trusted
+    assert authorship.markers(deployer.backend.read_state().leases)["feat"].sealed
     assert not managed_counts(deployer.backend.read_state())
     assert [a.verb for a in deployer.plan().actions] == ["create"] * 6
 
@@ -543,14 +555,18 @@ def test_duplicate_left_by_interrupted_apply_is_removed(
 ) -> None:
     deployer.apply()
     analyst = assistant_by_key(client, "analyst")
+    # what a create interrupted before it wrote its final proof of authorship leaves
+    provisional = proof_of_authorship(deployer.backend, "assistant", "analyst")
+    stamp = identity.with_proof(analyst["metadata"][identity.HASH_KEY], provisional)
     dup = client.beta.assistants.create(
         **{
             k: analyst[k]
             for k in (
-                *("model", "name", "description", "instructions", "tools", "metadata"),
+                *("model", "name", "description", "instructions", "tools"),
                 *("tool_resources", "temperature", "top_p"),
             )
         },
+        metadata={**analyst["metadata"], identity.HASH_KEY: stamp},
         response_format=deployer.load().assistants[0].response_format,
     )
     # a plain apply never deletes a copy (it may be someone's faithful clone): it shows it

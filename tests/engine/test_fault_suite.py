@@ -28,6 +28,7 @@ from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
+from asst_deploy.sandbox.vaults import CREDENTIAL, SECRETS
 
 from .conftest import Deployer, Foreign, managed_counts, sdk_client, write_project
 
@@ -55,6 +56,31 @@ def fault_config(seed: int) -> FaultConfig:
     )
 
 
+# On agents, a vault whose credentials the first agents' mcp tools use; the changed
+# version rotates k1 (FAULT_SECRET_K1 changes), replaces k0 (its server URL) and removes k2.
+CREDENTIAL_USERS = 6
+
+
+def vault_spec(removed: bool) -> str:
+    names = ("k0", "k1") if removed else ("k0", "k1", "k2")
+    urls = {name: f"https://mcp.example.com/{name}" for name in names}
+    if removed:
+        urls["k0"] += "/v2"  # what the rotate call cannot change: a replace
+    return "kind: vault\nkey: keys\ncredentials:\n" + "".join(
+        f"  - name: {name}\n    auth:\n      type: static_bearer\n"
+        f"      mcp_server_url: {urls[name]}\n"
+        f"      token: {{from_env: FAULT_SECRET_{name.upper()}}}\n"
+        for name in names
+    )
+
+
+def credential_of(n: int, removed: bool) -> str | None:
+    """The credential agent a`n` uses, if any."""
+    if n >= CREDENTIAL_USERS:
+        return None
+    return f"keys/k{n % (2 if removed else 3)}"
+
+
 def big_project(removed: bool = False, api: str = "assistants") -> dict[str, str]:
     """40 assistants over 6 files and 2 stores; `removed`: the changed version."""
     files = {f"knowledge/doc{n}.md": f"# Doc {n}\n\nFacts about {n}.\n" for n in range(4)}
@@ -67,7 +93,7 @@ def big_project(removed: bool = False, api: str = "assistants") -> dict[str, str
         files["knowledge/doc0.md"] = "# Doc 0\n\nNew facts.\n"  # a content change
         files["data/a.csv"] = "x,y\n9,9\n"
     spec: dict[str, str] = {
-        "asst-deploy.yaml": "project: feat\ntargets:\n  sandbox: {type: sandbox}\n"
+        "asst-deploy.yaml": f"project: feat\ntargets:\n  sandbox: {{type: sandbox, api: {api}}}\n"
         "default_target: sandbox\ndefaults: {model: gpt-4o-mini}\n",
         "vector_stores/docs.yaml": "kind: vector_store\nkey: docs\nname: Docs\nfiles:\n"
         + "".join(f"  - {d}\n" for d in docs),
@@ -80,14 +106,23 @@ def big_project(removed: bool = False, api: str = "assistants") -> dict[str, str
         csv = "data/a.csv" if n % 3 else "data/b.csv"
         tone = "short" if removed and n % 5 == 0 else "kind"
         searches = api == "assistants"  # agents have no file_search
+        credential = None if searches else credential_of(n, removed)
+        mcp = (
+            f"  - type: mcp\n    server_label: keys\n    credential: {credential}\n"
+            "    transport: {type: http, server_url: 'https://mcp.example.com/keys'}\n"
+            if credential
+            else ""
+        )
         spec[f"assistants/a{n}.yaml"] = (
             f"kind: assistant\nkey: a{n}\nname: Bot {n}\ninstructions: Be {tone}.\n"
             + ("tools:\n  - type: file_search\n  - type: code_interpreter\n" if searches else "")
-            + ("tools:\n  - type: code_interpreter\n" if not searches else "")
+            + ("tools:\n  - type: code_interpreter\n" + mcp if not searches else "")
             + "tool_resources:\n"
             + (f"  file_search:\n    vector_stores: [{store}]\n" if searches else "")
             + f"  code_interpreter:\n    files: [{csv}]\n"
         )
+    if api == "agents":
+        spec["vaults/keys.yaml"] = vault_spec(removed)
     return spec
 
 
@@ -148,8 +183,15 @@ ADAPTERS = {"assistants": AssistantsBackend, "agents": AgentsBackend}
 @pytest.mark.parametrize("parallelism", [1, 16])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_converges_under_twenty_percent_faults(
-    faulty_server: SandboxServer, tmp_path: Path, seed: int, parallelism: int, api: str
+    faulty_server: SandboxServer,
+    tmp_path: Path,
+    seed: int,
+    parallelism: int,
+    api: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for name in ("k0", "k1", "k2"):
+        monkeypatch.setenv(f"FAULT_SECRET_{name.upper()}", f"fault-secret-{name}")
     with sdk_client(faulty_server) as client:
         foreign = Foreign(client).create()
         root = write_project(tmp_path / "big", big_project(api=api))
@@ -160,10 +202,13 @@ def test_converges_under_twenty_percent_faults(
         faulty_server.faults = fault_config(seed)
         first = runs.converge()
         rewrite(root, big_project(removed=True, api=api))
+        monkeypatch.setenv("FAULT_SECRET_K1", "fault-secret-k1-rotated")
         second = runs.converge()
         faults = faulty_server.log.faults()
         faulty_server.faults = FaultConfig()
         check(deployer, client, foreign, runs, api)
+        if api == "agents":
+            check_credentials(deployer, faulty_server)
     total = sum(faults.values())
     assert total and faults["commit_then_fail"] and faults["drop"], faults
     assert 3 not in runs.exit_codes, runs.exit_codes
@@ -178,6 +223,11 @@ def check(
     kept = range(ASSISTANTS - 4)
     if api == "agents":  # an agent each, and the template its code runs in
         wanted = {(kind, f"a{n}") for n in kept for kind in ("agent", "environment_template")}
+        wanted |= {
+            ("vault", "keys"),
+            ("vault_credential", "keys/k0"),
+            ("vault_credential", "keys/k1"),
+        }
     else:
         wanted = {("assistant", f"a{n}") for n in kept}
     wanted |= {("vector_store", "docs"), ("vector_store", "notes")}
@@ -206,3 +256,29 @@ def check(
         held = [names[f["file_id"]].split("#")[0] for f in template.data["files"]]
         assert held == ["data/a.csv" if n % 3 else "data/b.csv"], (agent.owner, held)
     foreign.assert_untouched()
+
+
+def check_credentials(deployer: Deployer, server: SandboxServer) -> None:
+    """Each agent's mcp tool uses the credential it names (no stale id after k0's replace),
+    and the sandbox holds each credential's secret as the environment gives it now."""
+    state = deployer.backend.read_state()
+    names = kinds.names(state, "feat")
+    for agent in state.of("agent"):
+        if agent.owner[0] != "feat":
+            continue
+        n = int(str(agent.owner[1])[1:])
+        used = [
+            names[str(t["credential_id"])] for t in agent.data["tools"] if t.get("credential_id")
+        ]
+        wanted = credential_of(n, removed=True)
+        assert used == ([f"vault_credential:{wanted}"] if wanted else []), (agent.owner, used)
+    (vault,) = [v for v in state.of("vault") if v.owner[0] == "feat"]
+    secrets = {
+        c.owner[1]: server.sandbox.store.get(CREDENTIAL, c.id, parent=vault.id)[SECRETS]  # type: ignore[index]
+        for c in state.of("vault_credential")
+        if c.owner[0] == "feat"
+    }
+    assert secrets == {
+        "keys/k0": {"token": "fault-secret-k0"},
+        "keys/k1": {"token": "fault-secret-k1-rotated"},
+    }

@@ -147,8 +147,9 @@ def test_a_registered_generation_plans_and_applies(
     assert {a["kind"] for a in saved["actions"]} == {"file", "vector_store"}
     applied = run("apply", str(out))
     assert applied.code == 0, applied.err
-    # the docs store and the apply lease (a vector store too); the file is an upload
-    assert FakeBackend.calls == ["create vector_store", "create vector_store"]
+    # the apply lease and the deployment marker (vector stores too), the docs store; the
+    # file is an upload
+    assert FakeBackend.calls == ["create vector_store"] * 3
     assert run("plan", str(proj), "--detailed-exitcode").code == 0
     destroyed = run("destroy", str(proj), "--auto-approve")
     assert destroyed.code == 0, destroyed.err

@@ -14,14 +14,16 @@ from pathlib import Path
 import openai
 import pytest
 
+from asst_deploy import authorship
 from asst_deploy.adapters.agents.backend import AgentsBackend
 from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import Backend
 from asst_deploy.engine import export, lease, operations
-from asst_deploy.errors import AsstDeployError
+from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.plan import Create, Delete, Update
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
+from asst_deploy.spec.loader import load_project
 
 from .conftest import NO_SLEEP, Deployer, assert_no_duplicates, write_project
 from .test_interrupted import SERIAL, Crash, Crashing
@@ -223,14 +225,24 @@ def test_destroy_deletes_everything_and_protect_refuses(gen: Deployer, api: str)
     assert managed(gen.backend) == set()
 
 
+def fresh_target(gen: Deployer) -> None:
+    """Destroy everything, the deployment marker too (destroy keeps it): the target is as
+    it was before the first apply."""
+    gen.destroy()
+    for marker in authorship.markers(gen.backend.read_state().leases).values():
+        gen.backend.delete(authorship.MARKER_KIND, marker.id)
+
+
 def calls_of_a_first_apply(gen: Deployer) -> int:
     spy = Crashing(gen.backend, k=0, committed=False)
     gen.apply(backend=spy, options=SERIAL)  # type: ignore[arg-type]
-    gen.destroy()
+    fresh_target(gen)
     return len(spy.calls)
 
 
-FIRST_APPLY = {"assistants": 7, "agents": 8}  # 2 uploads, store + attach, 3 users (+ template)
+# 2 uploads, store + attach, 3 users (+ template); the deployment marker, a final proof of
+# authorship on each object created but files, the marker sealed (authorship.py)
+FIRST_APPLY = {"assistants": 13, "agents": 15}
 
 
 @pytest.mark.parametrize("committed", [False, True], ids=["lost", "committed"])
@@ -245,7 +257,7 @@ def test_a_crash_at_every_call_converges_without_duplicates(
         gen.apply()
         assert gen.plan().empty, k
         assert managed(gen.backend) == HOLDS[api] | COMMON, k
-        gen.destroy()
+        fresh_target(gen)
 
 
 def test_faulty_writes_converge_without_duplicates(
@@ -398,3 +410,45 @@ def test_the_agents_only_fields_deploy_and_plan_empty(
         assert isinstance(action, Update) and [c.field for c in action.changes] == [field]
         agents.apply()
         assert agents.plan().empty, field
+
+
+def test_an_export_adopts_only_on_the_target_it_was_read_from(
+    client: openai.OpenAI, tmp_path: Path
+) -> None:
+    """Issue 26, case 39: an export of an agents target deploys cleanly to an assistants
+    target (its `adopt:` ids name agents, which that target does not hold)."""
+    agents = AgentsBackend(client)
+    made = agents.create("agent", {"model": "gpt-4o-mini", "name": "helper", "instructions": "Hi."})
+    source = write_project(tmp_path / "gen", {"asst-deploy.yaml": "project: gen\n"})
+    name = export.target_name(load_project(source).target)
+    result = export.export(agents.read_state(), "gen-export", lambda i: None, None, name)
+    out = tmp_path / "out"
+    export.write(result, out, "gen-export", load_project(source).target, force=False)
+    assert f"adopt:\n  {name}: {made.id}\n" in (out / "assistants/helper.yaml").read_text()
+    (out / "asst-deploy.yaml").write_text(
+        "project: gen-export\n"
+        "targets:\n  sandbox: {type: sandbox, api: agents}\n"
+        "  other: {type: sandbox, api: assistants}\n"
+        "default_target: sandbox\nenvironments:\n  assist: {target: other}\n"
+    )
+    elsewhere = Deployer(out, AssistantsBackend(client), env="assist").plan()
+    assert not elsewhere.refused
+    assert [(a.verb, a.kind, a.key) for a in elsewhere.actions] == [
+        ("create", "assistant", "helper")
+    ]
+    there = Deployer(out, agents).plan()
+    assert not there.refused
+    (adopted,) = there.actions
+    assert isinstance(adopted, Update) and adopted.adopt and adopted.remote_id == made.id
+
+
+def test_an_adopt_naming_an_undeclared_target_is_a_located_error(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "gen", PROJECT)
+    (root / "assistants/greeter.yaml").write_text(
+        "kind: assistant\nkey: greeter\nadopt:\n  sandbx: asst_1\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_project(root)
+    (problem,) = caught.value.problems
+    assert problem.location.line == 4 and "greeter.yaml" in problem.location.file
+    assert "adopt names target 'sandbx'" in problem.message and "sandbox" in problem.hint

@@ -51,7 +51,7 @@ def test_export_then_plan_shows_only_the_ownership_tags(proj: Path, tmp_path: Pa
     assert result.code == 0, result.err
     assert "Exported 3 object(s)" in result.out
     helper_spec = (out / "assistants/legacy-helper.yaml").read_text()
-    assert f"adopt: {made['helper']}" in helper_spec
+    assert f"adopt:\n  sandbox: {made['helper']}\n" in helper_spec  # on its target alone
     assert "file: prompts/legacy-helper.md" in helper_spec  # multi-line instructions
     assert (out / "prompts/legacy-helper.md").read_text() == "Be helpful.\nAnswer briefly."
     assert json.loads((out / "functions/lookup.json").read_text())["name"] == "lookup"

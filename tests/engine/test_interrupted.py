@@ -23,12 +23,14 @@ MUTATING = (
     "update_file_attributes",
     "detach_file",
 )
-# A first apply of FULL_PROJECT: 3 uploads, 1 store create, 1 attach, 2 assistant creates.
-FIRST_APPLY_CALLS = 7
+# A first apply of FULL_PROJECT: the deployment marker, 3 uploads, 1 store create and its
+# final proof of authorship, 1 attach, 2 assistant creates and their proofs, the marker
+# sealed (authorship.py).
+FIRST_APPLY_CALLS = 12
 # Then a change of chunking and of one file's content with --prune: 1 upload, 1 store
-# create (the replacement), 1 attach, 1 assistant update (re-pointed), 3 deletes (old
-# store, old file version, pruned assistant).
-SECOND_APPLY_CALLS = 7
+# create (the replacement) and its proof, 1 attach, 1 assistant update (re-pointed), 3
+# deletes (old store, old file version, pruned assistant).
+SECOND_APPLY_CALLS = 8
 
 
 class Crash(BaseException):

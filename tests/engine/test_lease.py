@@ -23,6 +23,7 @@ from asst_deploy.spec.loader import load_project
 
 from .conftest import NO_SLEEP, Deployer, assert_no_duplicates, sdk_client
 from .test_cli import remote, run
+from .test_generations import api, gen, gen_backend  # noqa: F401 (fixtures)
 
 
 def locked_apply(
@@ -133,21 +134,25 @@ def test_waiting_applies_run_one_after_another(deployer: Deployer, server: Sandb
     assert not errors, errors
     state = deployer.backend.read_state()
     assert_no_duplicates(state)
-    assert len(state.leases) == 1  # released claims are cleaned up by the next holder
+    # released claims are cleaned up by the next holder
+    assert len(lease.claims(state.leases, "feat")) == 1
 
 
 def test_the_lease_is_no_resource_of_any_plan(deployer: Deployer, client: openai.OpenAI) -> None:
     locked_apply(deployer, deployer.backend, "me", timeout=0)
     state = deployer.backend.read_state()
-    assert len(state.leases) == 1 and state.leases[0].id not in {
+    # the claim, and the deployment marker (authorship.py), which the lock never reads
+    assert len(state.leases) == 2 and not {o.id for o in state.leases} & {
         s.id for s in state.of("vector_store")
     }
+    assert len(lease.claims(state.leases, "feat")) == 1
     assert lease.generation(state.leases, "feat") == 1
     assert deployer.plan(prune=True).empty
     destroy = operations.destroy_plan(deployer.load(), state)
     assert state.leases[0].id not in {a.remote_id for a in destroy.actions}
     deployer.destroy()
-    assert [s.id for s in client.vector_stores.list()] == [state.leases[0].id]
+    # what stays: the released claim, and the deployment marker (destroy keeps it)
+    assert {s.id for s in client.vector_stores.list()} == {o.id for o in state.leases}
 
 
 def test_an_expired_lease_is_taken_over_and_counts_as_landed(deployer: Deployer) -> None:
@@ -166,7 +171,9 @@ def test_cli_refuses_while_locked_and_force_unlock_releases(proj: Path) -> None:
         other = lease.Lease(backend, "feat", "ops@laptop pid 42", NO_SLEEP)
         other.acquire()
         other._stop.set()
-        age(other, 2 * lease.HOLD)  # it died a while ago: past the time it could write
+        # it died a while ago: past the time it could write (HOLD), not yet expired (TTL);
+        # 2 * HOLD was TTL itself, which the lock then sometimes counted as expired
+        age(other, (lease.HOLD + lease.TTL) / 2)
     result = run("apply", str(proj), "--auto-approve")
     assert result.code == 1
     assert "held by ops@laptop pid 42" in result.err and other.id in result.err
@@ -208,19 +215,22 @@ def test_lease_metadata_is_reserved() -> None:
     [(0, 90), (0, 120), (0, -120), (-90, 0), (-120, 0), (120, -120), (-120, 120)],
 )
 def test_clock_skew_never_takes_over_a_live_claim(
-    deployer: Deployer, holder_skew: float, taker_skew: float
+    gen: Deployer,  # noqa: F811 (a fixture: each API generation's backend)
+    api: str,  # noqa: F811
+    holder_skew: float,
+    taker_skew: float,
 ) -> None:
-    holder = lease.Lease(
-        deployer.backend, "feat", "pipeline A", NO_SLEEP, clock=skewed(holder_skew)
-    )
+    holder = lease.Lease(gen.backend, "gen", "pipeline A", NO_SLEEP, clock=skewed(holder_skew))
     holder.acquire()
     try:
         with pytest.raises(lease.LockError, match="held by pipeline A"):
-            locked_apply(deployer, deployer.backend, "pipeline B", 0, clock=skewed(taker_skew))
+            taker = skewed(taker_skew)
+            locked_apply(gen, gen.backend, "pipeline B", 0, clock=taker)  # type: ignore[arg-type]
         holder.check()  # still held: nobody deleted its claim
     finally:
         holder.release()
-    assert not deployer.backend.read_state().of("assistant")
+    state = gen.backend.read_state()
+    assert not state.all_objects() and not state.files, api
 
 
 def test_a_holder_that_cannot_renew_stops_before_its_next_write(deployer: Deployer) -> None:

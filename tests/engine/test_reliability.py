@@ -14,11 +14,18 @@ from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import RemoteError
 from asst_deploy.engine import operations, render
 from asst_deploy.engine.apply import Options, RetryPolicy, read_state
-from asst_deploy.plan import Create, Plan
+from asst_deploy.plan import Create, Lookalike, Plan
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
 
-from .conftest import NO_SLEEP, Deployer, Foreign, assert_no_duplicates, managed_counts
+from .conftest import (
+    NO_SLEEP,
+    Deployer,
+    Foreign,
+    assert_no_duplicates,
+    managed_counts,
+    proof_of_authorship,
+)
 
 SERIAL = Options(parallelism=1, poll_interval=0.01, retry=NO_SLEEP)
 
@@ -48,7 +55,8 @@ def test_changed_file_uploaded_before_a_crash_then_store_update_converges(
     project = deployer.load()
     path = "knowledge/faq.txt"
     sha = operations.local_shas(project)[path]
-    deployer.backend.upload_file(project.root / path, identity.file_name("feat", sha, path))
+    proof = proof_of_authorship(deployer.backend, "file", path)
+    deployer.backend.upload_file(project.root / path, identity.file_name("feat", sha, path, proof))
     deployer.apply(prune=True)
     assert deployer.plan(prune=True).empty
     assert_no_duplicates(deployer.backend.read_state())
@@ -244,7 +252,11 @@ def test_a_faithful_clone_is_not_deleted_by_a_plain_apply(
     plan = deployer.apply()
     assert [(a.verb, a.remote_id) for a in plan.actions] == [("update", greeter.id)]
     assert clone.id in {a.id for a in client.beta.assistants.list()}
-    assert [k.remote_id for k in deployer.plan().kept] == [clone.id]
+    # its tags are copies: their proof of authorship names the original's id, not its own
+    pruned = deployer.apply(prune=True)
+    assert pruned.empty and not pruned.kept
+    assert pruned.lookalikes == (Lookalike("assistant", "greeter", clone.id),)
+    assert clone.id in {a.id for a in client.beta.assistants.list()}
 
 
 def test_a_file_uploaded_by_someone_else_under_a_tagged_name_survives_a_plain_apply(
@@ -258,8 +270,12 @@ def test_a_file_uploaded_by_someone_else_under_a_tagged_name_survives_a_plain_ap
     plan = deployer.apply()
     assert plan.empty
     assert lookalike.id in {f.id for f in client.files.list()}
-    pruned = deployer.plan(prune=True)
-    assert [(a.verb, a.remote_id) for a in pruned.actions] == [("delete", lookalike.id)]
+    # uploaded after the deployment marker, without the project's proof: nobody's
+    pruned = deployer.apply(prune=True)
+    assert pruned.empty and pruned.lookalikes == (
+        Lookalike("file", "knowledge/faq.txt", lookalike.id),
+    )
+    assert lookalike.id in {f.id for f in client.files.list()}
 
 
 # ---- values JSON cannot carry ----------------------------------------------------------------

@@ -14,6 +14,7 @@ from asst_deploy.plan import (
     Delete,
     FieldChange,
     Keep,
+    Lookalike,
     Plan,
     Replace,
     Update,
@@ -217,11 +218,33 @@ def test_json() -> None:
         "only",
         "mode",
         "replace",
+        "lookalikes",
     ]
 
 
 def test_json_round_trip() -> None:
     assert planfile.from_json(json.loads(render.to_json(PLAN))) == PLAN
+
+
+def test_lookalikes_are_one_line_each_and_survive_a_round_trip() -> None:
+    plan = Plan(
+        "demo",
+        None,
+        "sandbox",
+        lookalikes=(Lookalike("agent", "faq", "agent_9"), Lookalike("file", "k/a.md", "file-9")),
+    )
+    text = render.text(plan)
+    assert text.splitlines()[2:6] == [
+        "No changes. The remote side matches the specs.",
+        render.LOOKALIKES + ":",
+        "    agent faq (agent_9)",
+        "    file k/a.md (file-9)",
+    ]
+    assert "agent `faq` (agent_9), file `k/a.md` (file-9)" in render.markdown(plan)
+    assert planfile.from_json(json.loads(render.to_json(plan))) == plan
+    damaged = plan.to_json() | {"lookalikes": [{"kind": "agent"}]}
+    with pytest.raises(AsstDeployError, match=r"lookalikes\[0\]: expected an object"):
+        planfile.from_json(damaged)
 
 
 def test_unknown_format_version_is_refused() -> None:

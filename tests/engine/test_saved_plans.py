@@ -58,9 +58,58 @@ def api(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+# Documents of the kinds some generations refuse (refused_documents), by document kind:
+# a generation that holds the kind deploys them too, so that its saved plans hold every
+# kind it has.
+OWN_DOCUMENTS: dict[str, dict[str, str]] = {
+    "vault": {
+        "vaults/keys.yaml": """\
+kind: vault
+key: keys
+credentials:
+  - name: docs
+    auth:
+      type: static_bearer
+      mcp_server_url: https://mcp.example.com/docs
+      token: {from_env: SAVED_DOCS_TOKEN}
+""",
+    },
+    "automation": {
+        "automations/daily.yaml": """\
+kind: automation
+key: daily
+type: periodic
+expression: "0 6 * * *"
+timezone: Europe/Berlin
+target: {new_session: {agent: tutor, input: Prepare the morning lesson.}}
+""",
+    },
+    "skill": {
+        "skills/notes.yaml": "kind: skill\nkey: notes\npath: skills/notes\n",
+        "skills/notes/SKILL.md": "---\nname: notes\ndescription: Takes lesson notes.\n---\nWrite them.\n",
+    },
+    "environment": {
+        "environments/lab.yaml": """\
+kind: environment
+key: lab
+packages: {python: [sympy]}
+skills: [notes]
+setup_commands: [{command: echo ready}]
+env: {LEVEL: beginner, LAB_TOKEN: {from_env: SAVED_LAB_TOKEN}}
+""",
+    },
+}
+
+
 @pytest.fixture
-def proj(tmp_path: Path, api: str) -> Path:
+def proj(tmp_path: Path, api: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SAVED_DOCS_TOKEN", "saved-docs-token-6a1b")
+    monkeypatch.setenv("SAVED_LAB_TOKEN", "saved-lab-token-93f0")
+    refused = generations.get(api).refused_documents
     files = {**PROJECT, "asst-deploy.yaml": PROJECT["asst-deploy.yaml"].replace("{api}", api)}
+    for kind, documents in OWN_DOCUMENTS.items():
+        if kind not in refused:
+            files.update(documents)
     return write_project(tmp_path / "saved", files)
 
 
@@ -154,6 +203,9 @@ def test_plan_made_for_another_api_generation_is_refused(
     other = next(name for name in sorted(API_GENERATIONS) if name != api)
     spec = proj / "asst-deploy.yaml"
     spec.write_text(spec.read_text().replace(f"api: {api}", f"api: {other}"))
+    for kind in generations.get(other).refused_documents:  # what `other` cannot hold goes
+        for path in OWN_DOCUMENTS.get(kind, {}):
+            (proj / path).unlink(missing_ok=True)
     result = run("apply", str(out))
     assert result.code == 1, result.err
     assert f"the plan was made for api '{api}', the project has '{other}'" in result.err

@@ -194,10 +194,12 @@ def test_an_app_runs_a_function_call_round_in_a_conversation(
     assert done.output_text == "Order A1: cancelled"
     assert (done.model, done.temperature) == ("gpt-4o", 0.3)
     [interpreter] = [t for t in done.tools if t.type == "code_interpreter"]
-    orders = identity.file_name(
-        "rt", identity.file_sha(project_dir / "data/orders.csv"), "data/orders.csv"
-    )
-    [uploaded] = [f for f in client.files.list() if f.filename == orders]
+    orders = ("rt", identity.file_sha(project_dir / "data/orders.csv"), "data/orders.csv")
+    [uploaded] = [
+        f
+        for f in client.files.list()
+        if (i := identity.parse_file_name(f.filename)) and (i.project, i.sha, i.path) == orders
+    ]
     assert interpreter.container.file_ids == [uploaded.id]  # type: ignore[union-attr]
     items = client.conversations.items.list(conversation.id, order="asc")
     assert [i.type for i in items] == [

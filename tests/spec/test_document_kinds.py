@@ -72,7 +72,7 @@ def test_a_registered_kind_is_read_from_its_own_folder(tmp_path: Path, notes: Do
     assert [a.key for a in loaded.assistants] == ["bot"]
     schema = document_schema()
     assert "note" in schema["$defs"] and "note" in schema["else"]["properties"]["kind"]["enum"]
-    assert "notes" in schema["$defs"]["environment"]["properties"]["exclude"]["properties"]
+    assert "notes" in schema["$defs"]["project_environment"]["properties"]["exclude"]["properties"]
 
 
 def test_environments_override_and_exclude_it(tmp_path: Path, notes: DocumentKind) -> None:

@@ -52,9 +52,9 @@ def test_each_example_assistant_exercises_a_different_tool(
 @pytest.mark.parametrize(
     ("env", "target", "db", "model", "tutor_temperature"),
     [
-        (None, "sandbox", "sandbox.db", "gpt-4o-mini", None),
-        ("dev", "sandbox-dev", "dev.db", "gpt-4o-mini", None),
-        ("prod", "sandbox-prod", "prod.db", "gpt-4o", 0.2),
+        (None, "sandbox", "sandbox.db", "o3-mini", None),
+        ("dev", "sandbox-dev", "dev.db", "o3-mini", None),
+        ("prod", "sandbox-prod", "prod.db", "o1", 0.2),
     ],
 )
 def test_targets_models_and_temperatures_per_environment(

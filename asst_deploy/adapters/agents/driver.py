@@ -68,6 +68,13 @@ def environment(agent: Mapping[str, Json]) -> dict[str, Json]:
     return {"type": "none"}
 
 
+def vaults(agent: Mapping[str, Json]) -> list[str]:
+    """The vaults a session of the agent needs: those of its mcp tools' credentials, which
+    the agent's metadata names (an agent holds no vaults; a session does)."""
+    named = (agent.get("metadata") or {}).get(identity.VAULTS_KEY)
+    return [v for v in str(named).split(",") if v] if named else []
+
+
 @dataclass
 class _Seen:
     """What a turn's events or polls told: the turn, its items, the session's last state."""
@@ -189,7 +196,10 @@ class AgentsDriver:
             place: Any = environment(deployed.object)
             limit: Any = openai.omit if self.spend_limit is None else {"limit": self.spend_limit}
             session = self.client.beta.agents.sessions.create(
-                agent_id=deployed.id, environment=place, spend_control=limit
+                agent_id=deployed.id,
+                environment=place,
+                spend_control=limit,
+                vault_ids=vaults(deployed.object) or openai.omit,
             )
         return Transcript(conversation.name, session.id, deployed.id)
 
@@ -492,6 +502,9 @@ class AgentsDriver:
             )
             if isinstance(spent.get(key), int)
         }
+        cached = (spent.get("input_tokens_details") or {}).get("cached_tokens")
+        if isinstance(cached, int) and cached:
+            result.usage["cached_tokens"] = cached
         result.messages = messages
         result.steps = items
         result.reply = "\n".join(

@@ -314,7 +314,12 @@ class AssistantsDriver:
         error = run.get("last_error") or {}
         incomplete = run.get("incomplete_details") or {}
         result.error = error.get("message") or incomplete.get("reason") or None
-        result.usage = {k: v for k, v in (run.get("usage") or {}).items() if isinstance(v, int)}
+        usage = run.get("usage") or {}
+        result.usage = {k: v for k, v in usage.items() if isinstance(v, int)}
+        cached = (usage.get("prompt_token_details") or {}).get("cached_tokens")
+        if isinstance(cached, int) and cached:
+            result.usage["cached_tokens"] = cached
+        result.model = str(run.get("model") or "")
         result.messages = [m for m in messages if m.get("role") == "assistant"]
         result.steps = steps
         texts = []

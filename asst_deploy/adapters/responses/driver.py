@@ -305,6 +305,15 @@ class ResponsesDriver:
             for name, key in _USAGE
             if any(isinstance((r.get("usage") or {}).get(key), int) for r in made)
         }
+        cached = sum(
+            int(
+                ((r.get("usage") or {}).get("input_tokens_details") or {}).get("cached_tokens") or 0
+            )
+            for r in made
+        )
+        if cached:
+            result.usage["cached_tokens"] = cached
+        result.model = str(last.get("model") or "")
         result.messages = [
             i for i in items if i.get("type") == "message" and i.get("role") == "assistant"
         ]

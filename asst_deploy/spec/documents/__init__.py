@@ -11,12 +11,27 @@ from functools import cache
 from typing import Any
 
 from asst_deploy.spec import schema, schemacheck
-from asst_deploy.spec.documents import assistant, vector_store
+from asst_deploy.spec.documents import (
+    assistant,
+    automation,
+    environment,
+    skill,
+    vault,
+    vector_store,
+)
 from asst_deploy.spec.documents.base import Context, DocumentKind
 
 # In the order their problems are reported and their records built
 DOCUMENTS: dict[str, DocumentKind] = {
-    d.name: d for d in (assistant.DOCUMENT, vector_store.DOCUMENT)
+    d.name: d
+    for d in (
+        assistant.DOCUMENT,
+        vector_store.DOCUMENT,
+        vault.DOCUMENT,
+        automation.DOCUMENT,
+        skill.DOCUMENT,
+        environment.DOCUMENT,
+    )
 }
 
 

@@ -7,7 +7,7 @@ several resource kinds (an assistant spec becomes an agent and its template on a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +27,21 @@ class Context:
     # its `exclude:` takes out (none when the loader keeps excluded documents)
     declared: Mapping[str, frozenset[str]]
     excluded: Mapping[str, frozenset[str]]
+    # the target this environment deploys to, and every target the project file names
+    # (an `adopt:` of target -> id adopts only on its own target)
+    target: str = ""
+    targets: frozenset[str] = frozenset()
+    # document kind -> what other documents may name inside its documents, as
+    # "<key>/<part>" (a vault's credentials: "crm/crm-mcp"); see DocumentKind.parts
+    parts: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _nothing(original: Document, rest: Document) -> None:
     return None
+
+
+def _no_parts(data: Any) -> Iterable[str]:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,9 @@ class DocumentKind:
     # what of a document the schema refused the semantic checks should still see, so
     # that one mistake is not reported twice
     after_prune: Callable[[Document, Document], None] = field(default=_nothing)
+    # the parts of a document (its data, not yet checked) other documents may name, as
+    # "<key>/<part>": the loader gathers them into Context.parts
+    parts: Callable[[Any], Iterable[str]] = field(default=_no_parts)
 
     @property
     def schema(self) -> dict[str, Any]:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 def build(builder: Builder, doc: Document, context: Context) -> VectorStoreSpec | None:
-    return builder.vector_store(doc)
+    spec = builder.vector_store(doc)
+    return builder.with_adopt(doc, spec, context.target, context.targets)
 
 
 DOCUMENT = DocumentKind(
