@@ -43,3 +43,12 @@ def test_inconclusive_rows_and_costs_are_shown_apart(tmp_path: Path) -> None:
         "| ⏸️ inconclusive | `c/research.conv.yaml` | `capped` | 1 ⏸️ · 2 ⏭️ | $0.03 | "
         "c/research.conv.yaml:6:9: conversation 'capped' stopped at turn 1 of 2"
     )
+
+
+def test_the_summary_writes_costs_as_the_terminal_does() -> None:
+    # junit_summary.py is stdlib only (it runs in the action beside any asst-deploy), so it
+    # keeps its own copy of the cost format: the two must agree
+    from asst_deploy.replay.costs import usd
+
+    for amount in (None, 0, 1.5, 0.0123, 0.000128, 0.030131, 12.0, 0.1):
+        assert junit_summary.usd(amount) == usd(amount), amount
