@@ -318,22 +318,23 @@ def session_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+# What of an agent configures a run of it: a session's snapshot and an automation's agent
+AGENT_SETTINGS = (
+    "instructions",
+    "model",
+    "multi_agent",
+    "reasoning",
+    "service_tier",
+    "text",
+    "tools",
+    "compaction",
+    "experimental",
+)
+
+
 def session_agent(agent: Mapping[str, Any]) -> dict[str, Any]:
     """The agent snapshot a session carries (the SDK's AgentSession.Agent)."""
-    keys = (
-        "id",
-        "name",
-        "instructions",
-        "model",
-        "multi_agent",
-        "reasoning",
-        "service_tier",
-        "text",
-        "tools",
-        "compaction",
-        "experimental",
-    )
-    snapshot = {k: copy.deepcopy(agent.get(k)) for k in keys}
+    snapshot = {k: copy.deepcopy(agent.get(k)) for k in ("id", "name", *AGENT_SETTINGS)}
     snapshot["tools"] = session_tools(agent.get("tools") or [])
     return snapshot
 

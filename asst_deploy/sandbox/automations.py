@@ -23,17 +23,7 @@ AUTOMATION = "agent.automation"
 INVOCATION = "agent.automation.invocation"  # parent: the automation's id
 DEVELOPER = {"type": "developer"}  # created_by of an automation made through the API
 
-_AGENT_CONFIG = (
-    "instructions",
-    "model",
-    "multi_agent",
-    "reasoning",
-    "service_tier",
-    "text",
-    "tools",
-    "compaction",
-    "experimental",
-)
+_AGENT_CONFIG = agent_objects.AGENT_SETTINGS
 
 
 def view(automation: Mapping[str, Any]) -> dict[str, Any]:
