@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -115,18 +115,26 @@ def pytest_run(root: Path, passed: int, *args: str) -> float:
 class Sample(NamedTuple):
     wall: float  # seconds
     cpu: float  # user + system seconds of the process: steadier than wall on a busy machine
+    rss: float = 0.0  # the process's peak resident memory, MiB
 
 
 def timed(args: Sequence[str], cwd: Path, expect: int = 0) -> Sample:
-    """Wall and CPU time of one run (CPU: the rusage of children reaped meanwhile, which
-    is this one alone; a server process is reaped only when it stops)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    run(args, cwd, expect)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return Sample(wall, cpu)
+    """Wall time, CPU time and peak memory of one run of `args` (its own rusage, as
+    wait4 reports it for that child alone)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(list(args), cwd=cwd, stdout=out, stderr=err, env=environment())
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != expect:
+            out.seek(0)
+            err.seek(0)
+            sys.exit(
+                f"{' '.join(args)} exited {process.returncode}:\n"
+                f"{out.read().decode(errors='replace')}\n{err.read().decode(errors='replace')}"
+            )
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def median(times: Sequence[float]) -> float:

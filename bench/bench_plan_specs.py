@@ -1,4 +1,4 @@
-"""No-change `plan` of the example project specs/ on the built-in sandbox (target < 0.5 s).
+"""No-change `plan` of the example project specs/ on the built-in sandbox (target < 0.3 s).
 
 Usage: python bench/bench_plan_specs.py [--quick] [--runs 7]
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from _bench import REPO, command, machine, median, run, table, timed, verdict
 
-TARGET_SECONDS = 0.5
+TARGET_SECONDS = 0.3
 
 
 def main() -> int:

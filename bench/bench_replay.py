@@ -1,4 +1,4 @@
-"""Replay time of 100 recorded three-turn conversations, serial and with -n 2 (target < 5 s).
+"""Replay time of 100 recorded three-turn conversations, serial and with -n 2 (target < 3 s).
 
 Usage: python bench/bench_replay.py [--quick] [--runs 5]. The conversations are recorded
 once against the built-in sandbox in a temporary copy of specs/, then replayed by pytest
@@ -21,7 +21,7 @@ from _bench import environment, pytest_run
 
 REPO = Path(__file__).resolve().parents[1]
 CONVERSATIONS = 100
-TARGET_SECONDS = 5.0
+TARGET_SECONDS = 3.0
 
 
 def script() -> str:
