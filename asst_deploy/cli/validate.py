@@ -10,6 +10,7 @@ import click
 from asst_deploy.cli.common import current_output
 from asst_deploy.errors import Problem, SpecError
 from asst_deploy.spec import matrix as api_matrix
+from asst_deploy.spec.documents import DOCUMENTS
 from asst_deploy.spec.validate import validate as run_validate
 
 
@@ -61,10 +62,14 @@ def validate(directory: str, env: str | None, as_json: bool, matrix: bool) -> No
         raise SpecError(report.problems)
     project = report.projects[0]
     envs = ", ".join(e or "base" for e in report.environments)
+    counts = [
+        f"{len(project.records[name])} {name.replace('_', ' ')}(s)"
+        for name in DOCUMENTS
+        if project.records.get(name)
+    ]
     current_output().result(
-        f"{report.root}: valid: project '{project.name}', {len(project.assistants)} assistant(s), "
-        f"{len(project.vector_stores)} vector store(s), {len(project.files)} file(s) "
-        f"(checked: {envs})"
+        f"{report.root}: valid: project '{project.name}', "
+        f"{', '.join([*counts, f'{len(project.files)} file(s)'])} (checked: {envs})"
     )
 
 

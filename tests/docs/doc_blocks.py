@@ -93,7 +93,10 @@ def setups(path: Path) -> list[str]:
 
 def make_project(root: Path) -> Path:
     """A copy of the repository's specs/, and `.venv/bin` standing for this interpreter's."""
-    shutil.copytree(REPO / "specs", root / "specs", ignore=shutil.ignore_patterns(".asst-deploy"))
+    for example in ("specs", "examples"):
+        shutil.copytree(
+            REPO / example, root / example, ignore=shutil.ignore_patterns(".asst-deploy")
+        )
     (root / ".venv").mkdir()
     (root / ".venv" / "bin").symlink_to(Path(sys.executable).parent)
     return root

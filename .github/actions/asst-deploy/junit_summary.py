@@ -4,7 +4,8 @@ One row per conversation, the state of each of its turns beside it: turns run in
 and a conversation stops at its first failing turn, so the turns before it passed and
 those after it did not run. A conversation a budget stopped is inconclusive (shown apart,
 never as passed), and when the report has costs each row has its cost and the summary the
-run's. Usage: python junit_summary.py JUNIT_XML [TITLE] (stdlib only).
+run's; a conversation's cost is split by turn (and grading) as the terminal's summary
+splits it. Usage: python junit_summary.py JUNIT_XML [TITLE] (stdlib only).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 # the harness names the turn in every expectation failure and replay mismatch
 _FAILED_TURN = re.compile(r"conversation '[^']*', turn (\d+)")
 _STOPPED_TURN = re.compile(r"conversation '[^']*' stopped at turn (\d+)")
+_TURN_COST = "asst_cost_usd_turn_"
 PASSED, FAILED, NOT_RUN, INCONCLUSIVE = "✅", "❌", "⏭️", "⏸️"
 
 
@@ -31,6 +33,18 @@ class Case:
     turns: int | None  # from the asst_turns property; None when it was not recorded
     failed_turn: int | None
     cost: float | None = None  # USD, from the asst_cost_usd property
+    # (turn, USD) from the asst_cost_usd_turn_N properties, and grading's apart
+    turn_costs: tuple[tuple[int, float | None], ...] = ()
+    grading_cost: float | None = None
+
+    def cost_cell(self) -> str:
+        """The conversation's cost, turn by turn and grading apart, as the terminal has it."""
+        if self.cost is None:
+            return ""
+        parts = [f"turn {turn} {usd(amount)}" for turn, amount in self.turn_costs]
+        if self.grading_cost is not None:
+            parts.append(f"grading {usd(self.grading_cost)}")
+        return usd(self.cost) + (f" ({', '.join(parts)})" if parts else "")
 
     def turn_marks(self) -> str:
         if self.turns is None:
@@ -83,6 +97,14 @@ def read(path: Path) -> list[Case]:
                 turns=int(turns) if turns.isdigit() else None,
                 failed_turn=int(turn.group(1)) if turn and outcome != "passed" else None,
                 cost=_float(properties.get("asst_cost_usd")),
+                turn_costs=tuple(
+                    sorted(
+                        (int(name.rsplit("_", 1)[1]), _float(value))
+                        for name, value in properties.items()
+                        if name.startswith(_TURN_COST) and name[len(_TURN_COST) :].isdigit()
+                    )
+                ),
+                grading_cost=_float(properties.get("asst_grading_cost_usd")),
             )
         )
     return cases
@@ -144,7 +166,7 @@ def table(
             "inconclusive": INCONCLUSIVE,
         }
         for case in cases:
-            cost = f" {usd(case.cost) if case.cost is not None else ''} |" if costed else ""
+            cost = f" {case.cost_cell()} |" if costed else ""
             lines.append(
                 f"| {icon[case.outcome]} {case.outcome} | `{_cell(case.script)}` "
                 f"| `{_cell(case.conversation)}` | {case.turn_marks()} |{cost} "
