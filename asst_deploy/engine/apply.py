@@ -288,7 +288,8 @@ class _Run:
     def refresh(self, action: Create | Update | Replace) -> None:
         """Refresh-only: rewrite the hash stamp to the live form; no field is sent."""
         remote_id = _remote_id(action)
-        metadata = self.metadata(action.kind, action.key, action.after, remote_id)
+        kind = kinds.get(action.kind)
+        metadata = kind.written_metadata(self, action.key, action.after, remote_id)
         self.call(
             partial(self.backend.set_metadata, action.kind, remote_id, metadata),
             landed=self.tagged(action.kind, remote_id, metadata),

@@ -344,9 +344,11 @@ class AgentKind(OneForEachAssistant):
             doc["experimental"] = {"time_awareness": True}
         ex.spec("assistants", key, doc)
 
-    def payload(
+    def written_metadata(
         self, run: Writer, key: str, after: Mapping[str, Json], remote_id: str | None
     ) -> dict[str, Json]:
+        """Also the ids of its environment template and of its credentials' vaults: a
+        session needs them, and an agent has no field of its own for either."""
         metadata = run.metadata(self.name, key, after, remote_id)
         if after["environment_template"]:
             name = logical_name(str(after["environment_template"]))
@@ -360,6 +362,12 @@ class AgentKind(OneForEachAssistant):
         )
         if vaults:
             metadata[identity.VAULTS_KEY] = ",".join(vaults)
+        return metadata
+
+    def payload(
+        self, run: Writer, key: str, after: Mapping[str, Json], remote_id: str | None
+    ) -> dict[str, Json]:
+        metadata = self.written_metadata(run, key, after, remote_id)
         return {
             "name": after["name"],
             "model": after["model"],

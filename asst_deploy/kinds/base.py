@@ -161,6 +161,13 @@ class Kind:
         digests). Every write of the tags (create, update, refresh) writes it."""
         return dict(after.get("metadata") or {})
 
+    def written_metadata(
+        self, run: Writer, key: str, after: Mapping[str, Json], remote_id: str | None
+    ) -> dict[str, Json]:
+        """All the metadata a write of `after` puts on the object: the user's, the identity
+        tags, and the links the kind keeps there; a refresh-only apply writes it too."""
+        return run.metadata(self.name, key, after, remote_id)
+
     def ref_name(self, key: str) -> str | None:
         """The logical name other objects' canonical forms use for this one, or None when
         nothing points at objects of this kind."""

@@ -403,10 +403,16 @@ class EnvironmentTemplateKind(Kind):
 
     # ---- apply -----------------------------------------------------------------------
 
+    def written_metadata(
+        self, run: Writer, key: str, after: Mapping[str, Json], remote_id: str | None
+    ) -> dict[str, Json]:
+        """Stamped on the digest form: the write-only values never reach the tags."""
+        return run.metadata(self.name, key, digest_form(after, key), remote_id)
+
     def payload(
         self, run: Writer, key: str, after: Mapping[str, Json], remote_id: str | None
     ) -> dict[str, Json]:
-        tags = self.tag_payload(run.metadata(self.name, key, digest_form(after, key), remote_id))
+        tags = self.tag_payload(self.written_metadata(run, key, after, remote_id))
         files: list[Json] = [
             {"type": "file_id", "file_id": run.resolve(str(f["file"])), "path": f["path"]}
             for f in after["files"]

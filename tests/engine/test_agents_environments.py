@@ -20,7 +20,8 @@ import pytest
 
 from asst_deploy import identity
 from asst_deploy.adapters.agents.backend import AgentsBackend
-from asst_deploy.engine import render
+from asst_deploy.engine import operations, render
+from asst_deploy.engine.apply import apply_plan
 from asst_deploy.kinds import skill as skill_kind
 from asst_deploy.plan import Create, Delete, Plan, Update
 from asst_deploy.sandbox.routes.agents import TEMPLATE
@@ -405,3 +406,40 @@ def test_the_tag_parses_back() -> None:
     description, parsed = skill_kind.parse_tag("Writes. " + skill_kind.tag_text(tags))
     assert (description, parsed) == ("Writes.", tags)
     assert skill_kind.parse_tag("Plain (asst-deploy words)") == ("Plain (asst-deploy words)", None)
+
+
+def test_refresh_only_keeps_the_agents_links_to_its_template_and_vaults(
+    envs: Deployer, client: openai.OpenAI
+) -> None:
+    (envs.root / "vaults").mkdir()
+    envs.write(
+        "vaults/crm.yaml",
+        "kind: vault\nkey: crm\ncredentials:\n  - name: crm-mcp\n    auth: {type: static_bearer, "
+        'mcp_server_url: "https://mcp.example.com/crm", token: {from_env: WAREHOUSE_TOKEN}}\n',
+    )
+    envs.edit(
+        "assistants/analyst.yaml",
+        "environment: analysis\n",
+        "environment: analysis\ntools:\n  - type: mcp\n    server_label: crm\n"
+        '    transport: {type: http, server_url: "https://mcp.example.com/crm"}\n'
+        "    credential: crm/crm-mcp\n",
+    )
+    envs.apply()
+    agent = next(
+        a for a in client.beta.agents.list() if a.metadata.get(identity.SPEC_KEY) == "analyst"
+    )
+    links = {k: agent.metadata[k] for k in (identity.TEMPLATE_KEY, identity.VAULTS_KEY)}
+    client.beta.agents.update(agent.id, instructions="Edited by hand.")
+    project = envs.load()
+    remote = envs.backend.read_state()
+    refresh = operations.refresh_plan(project, remote)
+    assert [(a.kind, a.key) for a in refresh.actions] == [("agent", "analyst")]
+    apply_plan(refresh, project.root, envs.backend, remote, options=envs.options)
+    kept = client.beta.agents.retrieve(agent.id).metadata
+    assert {k: kept.get(k) for k in links} == links
+    # the way back to the spec is the instructions alone, not the template or the tools
+    (action,) = envs.plan().actions
+    assert isinstance(action, Update) and not action.drift
+    assert [c.field for c in action.changes] == ["instructions"]
+    envs.apply()
+    assert envs.plan().empty
