@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from asst_deploy import authorship
 from asst_deploy.backend import Backend
 from asst_deploy.conversation import stubs
 from asst_deploy.conversation.script import Conversation, Turn
@@ -134,11 +135,17 @@ def agent_form(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
 
 
 def find_managed(backend: Backend, kind: str, project: str, key: str) -> RemoteObject | None:
-    """The newest live object of `kind` whose identity tags name `project` and `key`: the
-    backend's own listing, a page at a time, stopping at the first match."""
+    """The newest live object of `kind` whose identity tags name `project` and `key` and
+    that the project made (a clone carrying its tags is a look-alike, see authorship.py):
+    the backend's own listing, a page at a time, stopping at the first match. The
+    deployment markers are read once, at the first object the tags name."""
+    found: Mapping[str, authorship.Marker] | None = None
     for obj in backend.list_newest(kind):
         if isinstance(obj, RemoteObject) and obj.owner.of(project, key):
-            return obj
+            if found is None:
+                found = authorship.markers(backend.list_newest(authorship.MARKER_KIND))
+            if authorship.trusted(obj, found):
+                return obj
     return None
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from asst_deploy import authorship, identity
+from asst_deploy.adapters.driver_base import find_managed
 from asst_deploy.backend import Backend
 from asst_deploy.engine import apply as apply_module
 from asst_deploy.engine import operations
@@ -244,3 +245,20 @@ def test_the_runtime_never_takes_a_lookalike_for_a_deployed_file(deployer: Deplo
     name = identity.file_name("feat", identity.file_sha(path), "data/orders.csv")
     newer = deployer.backend.upload_file(path, name)  # the same content, tagged, no proof
     assert deployed_ids(project, deployer.backend).files["data/orders.csv"] == ours != newer.id
+
+
+def test_conversation_tests_never_talk_to_a_clone_of_the_deployed_assistant(
+    gen: Deployer,  # noqa: F811
+    api: str,  # noqa: F811
+) -> None:
+    gen.apply()
+    kind = api[:-1]
+    weather = next(
+        o for o in gen.backend.read_state().of(kind) if o.owner[:2] == ("gen", "weather")
+    )
+    # a clone made after it, its tags and all: the newest of those the tags name
+    clone = gen.backend.create(kind, {"model": "gpt-4o-mini", "name": "clone"})
+    gen.backend.set_metadata(kind, clone.id, dict(weather.data["metadata"]))
+    found = find_managed(gen.backend, kind, "gen", "weather")
+    assert found is not None and found.id == weather.id
+    assert gen.plan().lookalikes == (Lookalike(kind, "weather", clone.id),)
