@@ -5,7 +5,7 @@ Ground truth is the openai SDK's generated types (`openai/types/beta/agent*.py`,
 (shared/openai/agents-openapi.yml, older than the SDK) adds status codes and page shapes,
 and loses where the two disagree. Where the SDK names a default ("Defaults to
 `medium`") the resolved object carries it; where it does not, the default chosen here is
-inferred (the README's sandbox section lists each one).
+inferred (docs/concepts/sandbox.md lists each one).
 """
 
 from __future__ import annotations

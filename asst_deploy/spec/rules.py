@@ -10,7 +10,7 @@ from asst_deploy.errors import Problem
 from asst_deploy.reader import parse_file
 from asst_deploy.yamlpos import JsonPath
 
-_HINT = "see the rules format in the README's sandbox section"
+_HINT = "see the rules format: https://asst-deploy.dev/concepts/sandbox/#scripted-replies-the-rules-file"
 
 
 def check(path: Path, display: str, problems: list[Problem]) -> None:
