@@ -23,6 +23,7 @@ environment and vault documents are kinds of their own).
 
 from __future__ import annotations
 
+import difflib
 from typing import TYPE_CHECKING, Any
 
 from asst_deploy import limits, schedule
@@ -187,9 +188,14 @@ def _cron(builder: Builder, doc: Document, expression: Any, timezone: Any) -> No
                 doc,
                 ("timezone",),
                 f"timezone: {exc}",
-                schemacheck.suggest(timezone, schedule.zone_names())
-                if "/" in timezone or timezone.isalpha()
-                else "name an IANA time zone, e.g. Europe/Berlin or UTC",
+                # the ~600 names are no hint: only a close one is
+                next(
+                    (
+                        f"did you mean '{close}'?"
+                        for close in difflib.get_close_matches(timezone, schedule.zone_names(), 1)
+                    ),
+                    "name an IANA time zone, e.g. Europe/Berlin, America/New_York or UTC",
+                ),
             )
     if cron is not None and zone is not None and schedule.next_run(cron, zone, 0) is None:
         builder.error(
