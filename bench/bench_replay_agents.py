@@ -1,10 +1,11 @@
-"""Replay of 100 three-turn conversations on agents and on assistants (targets: < 3 s, 1.2x).
+"""Replay of 100 three-turn conversations on each API generation (targets: < 3 s each, agents 1.2x).
 
 Usage: python bench/bench_replay_agents.py [--quick] [--runs 5]. One project with an
-assistants and an agents environment (a sandbox each) is recorded once per generation, then
+environment per API generation (a sandbox each) is recorded once per generation, then
 replayed by pytest with the plugin, --runs times each, alternating so that load falls on
-both alike; times are wall-clock medians of the whole pytest process (start-up, collection,
-replay). --quick: 3 runs, 30 conversations.
+all alike; times are medians of the whole pytest process (start-up, collection, replay):
+wall-clock, and its CPU time, steadier on a busy machine. --quick: 3 runs, 30
+conversations.
 """
 
 from __future__ import annotations
@@ -16,21 +17,23 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _bench import environment, machine, pytest_run, table, verdict
+from _bench import Sample, environment, machine, pytest_run, table, timed, verdict
 
 CONVERSATIONS = 100
 TARGET_RATIO = 1.2
-TARGET_SECONDS = 3.0  # each replay, serial
+TARGET_SECONDS = 3.0  # each generation's replay, serial
 
 PROJECT = """\
 project: bench
 targets:
   classic: {type: sandbox, db: .asst-deploy/classic.db, rules: rules.yaml}
   agents: {type: sandbox, api: agents, db: .asst-deploy/agents.db, rules: rules.yaml}
+  responses: {type: sandbox, api: responses, db: .asst-deploy/responses.db, rules: rules.yaml}
 default_target: classic
 environments:
   classic: {target: classic}
   agents: {target: agents}
+  responses: {target: responses}
 """
 ASSISTANT = """\
 kind: assistant
@@ -79,6 +82,13 @@ def script(conversations: int, env: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+GENERATIONS = (
+    ("classic", "assistants (threads, runs)"),
+    ("agents", "agents (sessions, events)"),
+    ("responses", "responses (conversations, responses)"),
+)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 runs, 30 conversations")
@@ -86,6 +96,7 @@ def main() -> int:
     options = parser.parse_args()
     runs = 3 if options.quick else options.runs
     conversations = 30 if options.quick else CONVERSATIONS
+    envs = [env for env, _ in GENERATIONS]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "project"
         (root / "assistants").mkdir(parents=True)
@@ -93,57 +104,64 @@ def main() -> int:
         (root / "asst-deploy.yaml").write_text(PROJECT)
         (root / "assistants" / "weather.yaml").write_text(ASSISTANT)
         (root / "rules.yaml").write_text(RULES)
-        for env in ("classic", "agents"):  # an assistant on one, an agent on the other
+        for env in envs:  # an assistant, an agent, a request template
             apply = [sys.executable, "-m", "asst_deploy", "apply", str(root), "--env", env]
             subprocess.run(
                 [*apply, "--auto-approve"], check=True, capture_output=True, env=environment()
             )
         paths = {}
-        for env in ("classic", "agents"):
+        for env in envs:
             path = root / "conversations" / f"{env}.conv.yaml"
             path.write_text(script(conversations, env))
             paths[env] = str(path.relative_to(root))
             pytest_run(root, conversations, paths[env], "--asst-mode", "record")
-        times: dict[str, list[float]] = {"classic": [], "agents": []}
+        samples: dict[str, list[Sample]] = {env: [] for env in envs}
         for _ in range(runs):
-            for env in times:
-                times[env].append(
-                    pytest_run(root, conversations, paths[env], "--asst-mode", "replay")
-                )
-    medians = {env: statistics.median(t) for env, t in times.items()}
-    ratio = medians["agents"] / medians["classic"]
+            for env in envs:
+                # exit status 0: every conversation passed
+                replay = ["-m", "pytest", "-q", "-p", "no:cacheprovider", paths[env]]
+                samples[env].append(timed([sys.executable, *replay, "--asst-mode", "replay"], root))
+    walls = {env: statistics.median(s.wall for s in samples[env]) for env in envs}
+    cpus = {env: statistics.median(s.cpu for s in samples[env]) for env in envs}
+    ratio = walls["agents"] / walls["classic"]
     print(
-        f"Replay of {conversations} three-turn conversations, medians of {runs} runs "
+        f"Replay of {conversations} three-turn conversations, serial, medians of {runs} runs "
         f"(targets: each under {TARGET_SECONDS:g} s, agents within {TARGET_RATIO}x of "
         f"assistants); {machine()}\n"
     )
     rows = [
         [
             name,
-            f"{min(times[env]):.2f}",
-            f"{medians[env]:.2f}",
-            f"{max(times[env]):.2f}",
-            f"{medians[env] / conversations * 1000:.1f}",
-            f"< {TARGET_SECONDS:g} s: {verdict(medians[env] < TARGET_SECONDS)}"
+            f"{min(s.wall for s in samples[env]):.2f}",
+            f"{walls[env]:.2f}",
+            f"{max(s.wall for s in samples[env]):.2f}",
+            f"{cpus[env]:.2f}",
+            f"{walls[env] / conversations * 1000:.1f}",
+            f"< {TARGET_SECONDS:g} s: {verdict(walls[env] < TARGET_SECONDS)}"
             if conversations == CONVERSATIONS
             else "n/a",
         ]
-        for env, name in (
-            ("classic", "assistants (threads, runs)"),
-            ("agents", "agents (sessions, events)"),
-        )
+        for env, name in GENERATIONS
     ]
     print(
         table(
-            ["replay", "min (s)", "median (s)", "max (s)", "per conversation (ms)", "target"],
+            [
+                "replay",
+                "min (s)",
+                "median (s)",
+                "max (s)",
+                "CPU median (s)",
+                "per conversation (ms)",
+                "target",
+            ],
             rows,
-            "lrrrrl",
+            "lrrrrrl",
         )
     )
     close = ratio <= TARGET_RATIO
     print(f"\nagents / assistants: {ratio:.2f}x (target <= {TARGET_RATIO}x: {verdict(close)})")
     ok = close and (
-        conversations != CONVERSATIONS or all(m < TARGET_SECONDS for m in medians.values())
+        conversations != CONVERSATIONS or all(m < TARGET_SECONDS for m in walls.values())
     )
     return 0 if ok else 1
 

@@ -24,6 +24,7 @@ from asst_deploy.adapters.driver_base import (
     wire,
 )
 from asst_deploy.adapters.driver_base import arguments as _arguments
+from asst_deploy.adapters.events import RawEvents
 from asst_deploy.adapters.openai_backend import translated
 from asst_deploy.backend import RemoteError
 from asst_deploy.conversation.script import Conversation, Turn
@@ -181,16 +182,33 @@ class AssistantsDriver:
             folded.steps = {s["id"]: s for s in steps}
         return folded
 
-    def _consume(self, events: Any, folded: RunStream, deadline: float) -> None:
-        with events:
-            bound(events, lambda: self.clock() > deadline)
+    def _consume(self, stream: Any, folded: RunStream, deadline: float) -> None:
+        """Fold the stream's events untyped (the fold reads a few fields of each), then
+        type the objects it kept, each as the last event that carried it."""
+        carried: dict[str, str] = {}  # object id -> the name of its last full event
+        bound(stream, lambda: self.clock() > deadline)
+        with RawEvents(stream) as events:
             try:
                 for event in events:
-                    folded.feed(event.event, wire(event.data))
+                    name, data = str(event.get("event")), event.get("data")
+                    folded.feed(name, data if isinstance(data, Mapping) else None)
+                    if isinstance(data, Mapping) and "id" in data and not name.endswith(".delta"):
+                        carried[str(data["id"])] = name
                     if self.clock() > deadline:
                         break
             except (Overdue, httpx2.TimeoutException, openai.APITimeoutError):
                 pass  # the deadline passed while the stream said nothing: polling ends it
+
+            def typed(data: Mapping[str, Json]) -> dict[str, Json]:
+                name = carried.get(str(data.get("id")))
+                if name is None:  # typed by an earlier stream of the turn
+                    return dict(data)
+                return dict(events.typed({"data": dict(data), "event": name})["data"])
+
+            if folded.run is not None:
+                folded.run = typed(folded.run)
+            folded.steps = {key: typed(step) for key, step in folded.steps.items()}
+            folded.messages = {key: typed(message) for key, message in folded.messages.items()}
 
     def _run_polling(
         self,

@@ -23,6 +23,7 @@ from asst_deploy.adapters.driver_base import (
     refuse_assistants_only,
     wire,
 )
+from asst_deploy.adapters.events import RawEvents
 from asst_deploy.adapters.openai_backend import OpenAIBackend, translated
 from asst_deploy.backend import RemoteError
 from asst_deploy.conversation.script import Conversation, Turn
@@ -104,6 +105,9 @@ class ResponsesDriver:
         self.sleep = options.sleep
         self.clock = options.clock
         self._projects: dict[tuple[str | None, str], Project] = {}
+        given = options.project
+        if given is not None:
+            self._projects[(given.environment, given.target.name)] = given
         self._requests: dict[str, dict[str, Json]] = {}  # template id -> kwargs
         self._responses: dict[str, list[str]] = {}  # conversation id -> responses made
         self._filenames: dict[str, str] = {}
@@ -238,32 +242,35 @@ class ResponsesDriver:
         return response
 
     def _consume(self, turn: Turn, stream: Any, deadline: float) -> dict[str, Json]:
-        """The response a stream tells: the terminal event's, else as far as it got."""
-        response: dict[str, Json] = {}
-        output: dict[int, dict[str, Json]] = {}
-        with stream:
-            bound(stream, lambda: self.clock() > deadline)
+        """The response a stream tells: the terminal event's, else as far as it got (the
+        events kept untyped until then: only the ones the result is made of are typed)."""
+        started: dict[str, Json] | None = None  # the latest created/in_progress event
+        output: dict[int, dict[str, Json]] = {}  # output index -> its item's done event
+        bound(stream, lambda: self.clock() > deadline)
+        with RawEvents(stream) as events:
             try:
-                for event in stream:
-                    data = wire(event)
+                for data in events:
                     kind = str(data.get("type"))
                     if kind in ENDINGS:
-                        return dict(data["response"])
+                        return dict(events.typed(data)["response"])
                     if kind in ("response.created", "response.in_progress"):
-                        response = dict(data["response"])
+                        started = data
                     elif kind == "response.output_item.done":
-                        output[int(data["output_index"])] = dict(data["item"])
+                        output[int(data["output_index"])] = data
                     elif kind == "error":
                         raise TurnError(
-                            turn.index, f"the response's stream reported an error: {data}"
+                            turn.index,
+                            f"the response's stream reported an error: {events.typed(data)}",
                         )
                     if self.clock() > deadline:
                         break
             except (Overdue, httpx2.TimeoutException, openai.APITimeoutError):
                 pass  # the deadline passed while the stream said nothing: polling ends it
-        if not response:
-            raise TurnError(turn.index, "the response's stream ended before it began")
-        return {**response, "output": [output[i] for i in sorted(output)]}
+            if started is None:
+                raise TurnError(turn.index, "the response's stream ended before it began")
+            response = dict(events.typed(started)["response"])
+            items = [dict(events.typed(output[i])["item"]) for i in sorted(output)]
+        return {**response, "output": items}
 
     def _left(self, deadline: float) -> float:
         return max(deadline - self.clock(), 0.001)
