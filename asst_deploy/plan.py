@@ -104,6 +104,20 @@ class Lookalike:
     remote_id: str
 
 
+@dataclass(frozen=True)
+class NextRun:
+    """When a scheduled object the specs want (an automation) runs next, as of the plan:
+    shown with it, never applied. Paused, it is when it would run once resumed."""
+
+    kind: str
+    key: str
+    type: str  # periodic | once
+    at: int | None  # Unix seconds; None: the expression never occurs
+    timezone: str  # the zone its time is shown in (a one-time run's: UTC)
+    paused: bool = False
+    expression: str | None = None  # periodic: the cron expression
+
+
 ACTION_TYPES: dict[str, type[Action]] = {t.verb: t for t in (Create, Update, Replace, Delete)}
 
 

@@ -13,7 +13,7 @@ from asst_deploy.backend import Backend
 from asst_deploy.conversation import stubs
 from asst_deploy.conversation.script import Conversation, Turn
 from asst_deploy.conversation.transcript import ToolCall, Transcript, TurnResult
-from asst_deploy.desired import AssistantSpec
+from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.kinds import agent, assistant
 from asst_deploy.state import RemoteObject
@@ -51,6 +51,15 @@ class Deployed:
         return found if isinstance(found, Mapping) else {}
 
 
+@dataclass(frozen=True)
+class SessionPlace:
+    """Where a conversation's session runs, by id, when its script names it (`environment:`,
+    `vaults:`); None in a field: the agent's own template, its credentials' vaults."""
+
+    environment_template_id: str | None = None
+    vault_ids: tuple[str, ...] | None = None
+
+
 @dataclass
 class DriverOptions:
     """How a driver runs: `sleep` is what poll waits call (replay passes a no-op)."""
@@ -67,6 +76,11 @@ class DriverOptions:
     settle_timeout: float = 5.0
     # the spending limit, in USD cents, of every Agents session a driver opens (None: none)
     session_spend_limit_cents: int | None = None
+    # the template and vaults the script names for its sessions, resolved (Agents only)
+    session: SessionPlace | None = None
+    # the project the harness loaded (`root`, `environment`), for a driver that reads the
+    # specs: taken as it is rather than loaded again for every conversation
+    project: Project | None = None
 
 
 class Driver(Protocol):

@@ -180,7 +180,20 @@ _ATTACHMENT = closed_object(
     ("file",),
 )
 
+_KEY = {"type": "string", "pattern": KEY_PATTERN}
 _OPTIONS = {
+    "environment": {
+        **_KEY,
+        "description": "Agents targets: the key of a `kind: environment` document whose "
+        "template the conversation's session runs in (default: the agent's own).",
+    },
+    "vaults": {
+        "type": "array",
+        "items": _KEY,
+        "uniqueItems": True,
+        "description": "Agents targets: keys of `kind: vault` documents, the vaults the "
+        "session gets (default: those of the agent's mcp credentials).",
+    },
     "run": _RUN,
     "streaming": {"type": "boolean", "description": "Stream runs (default) or poll them."},
     "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds per run."},
@@ -263,6 +276,24 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class SpecRef:
+    """A spec key the script names, and where."""
+
+    key: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a conversation's Agents session takes besides its agent: the template of an
+    environment spec, the vaults of vault specs (None: the agent's own, as without them)."""
+
+    location: Location  # of the first of `environment:` and `vaults:` that applies
+    environment: SpecRef | None = None
+    vaults: tuple[SpecRef, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Conversation:
     name: str
     location: Location
@@ -273,6 +304,7 @@ class Conversation:
     repeat: int
     pass_rate: float
     budget_usd: float | None = None  # the most one run of it may cost
+    session: Session | None = None  # its `environment:` and `vaults:` (the script's, or its own)
 
     @property
     def graded(self) -> bool:
@@ -293,6 +325,33 @@ class Script:
 
 def _usd(budget: Json) -> float | None:
     return float(budget["usd"]) if isinstance(budget, Mapping) else None
+
+
+def _session(doc: Document, base: tuple[str | int, ...]) -> Session | None:
+    """The conversation's `environment:` and `vaults:`, each its own, else the script's."""
+    found: dict[str, tuple[str | int, ...]] = {}  # name -> where it is written
+    for name in ("environment", "vaults"):
+        where = base if name in _at(doc, base) else ()
+        if name in _at(doc, where):
+            found[name] = where
+    if not found:
+        return None
+    environment = vaults = None
+    if "environment" in found:
+        path = (*found["environment"], "environment")
+        environment = SpecRef(_at(doc, path), doc.where(path))
+    if "vaults" in found:
+        path = (*found["vaults"], "vaults")
+        vaults = tuple(SpecRef(key, doc.where((*path, i))) for i, key in enumerate(_at(doc, path)))
+    name, where = next(iter(found.items()))
+    return Session(doc.where((*where, name), key=True), environment, vaults)
+
+
+def _at(doc: Document, path: tuple[str | int, ...]) -> Any:
+    value: Any = doc.data
+    for part in path:
+        value = value[part]
+    return value
 
 
 def _stubs(raw: Mapping[str, Json] | None) -> dict[str, Stub]:
@@ -462,6 +521,7 @@ def load_script(path: Path, display: str | None = None) -> Script:
                 repeat=int(option("repeat", 1)),
                 pass_rate=float(option("pass_rate", 1.0)),
                 budget_usd=_usd(option("budget", None)),
+                session=_session(doc, base),
             )
         )
     return Script(

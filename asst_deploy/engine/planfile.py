@@ -120,6 +120,28 @@ def _json_type(spec: str) -> dict[str, Json]:
     return {"type": [name, "null"] if spec.endswith("?") else name}
 
 
+_NULLABLE_STRING = {"type": ["string", "null"]}
+# one of `plan --json`'s next_runs (render.next_run_json)
+NEXT_RUN_SCHEMA: dict[str, Json] = {
+    "type": "object",
+    "properties": {
+        "kind": {"enum": list(kinds.KINDS)},
+        "key": {"type": "string", "minLength": 1},
+        "type": {"enum": ["periodic", "once"]},
+        "expression": _NULLABLE_STRING,
+        "timezone": {"type": "string"},
+        "paused": {"type": "boolean"},
+        "next_run": {
+            **_NULLABLE_STRING,
+            "description": "ISO 8601 in UTC; paused: once resumed; null: never runs.",
+        },
+        "local": {**_NULLABLE_STRING, "description": "The same time in its time zone."},
+    },
+    "required": ["kind", "key", "type", "expression", "timezone", "paused", "next_run", "local"],
+    "additionalProperties": False,
+}
+
+
 def plan_schema() -> dict[str, Json]:
     """The JSON Schema of a saved plan file, made from the action types and the registries
     (`asst-deploy schema plan`); `from_json` checks a file against the same tables."""
@@ -174,6 +196,12 @@ def plan_schema() -> dict[str, Json]:
                 "additionalProperties": False,
             },
         },
+    }
+    properties["next_runs"] = {
+        "type": "array",
+        "items": NEXT_RUN_SCHEMA,
+        "description": "`plan --json` only: when each scheduled object runs next, as of the "
+        "plan (apply ignores it).",
     }
     for name in ("refused", "only", "replace"):
         properties[name] = {"type": "array", "items": {"type": "string"}}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import singledispatch
 
-from asst_deploy import kinds, secretref
-from asst_deploy.plan import Action, Create, Delete, FieldChange, Plan, Replace, Update
+from asst_deploy import kinds, schedule, secretref
+from asst_deploy.plan import Action, Create, Delete, FieldChange, NextRun, Plan, Replace, Update
 from asst_deploy.types import Json
 
 Style = Callable[[str, str], str]  # (text, colour name) -> styled text
@@ -185,8 +185,52 @@ def _diff_line(line: str) -> str:
     return _DIFF_MARK.get(symbol, symbol) + pad + text[len(symbol) :]
 
 
-def markdown(plan: Plan) -> str:
-    """A summary for a pull-request comment."""
+# ---- next runs: computed once by `plan` (generations.next_runs), shown in each format --
+
+
+def _when(run: NextRun) -> str:
+    """When the run is, after "<kind> <key>: " (the text plan's note, the Markdown list)."""
+    if run.at is None:  # validate refuses such an expression
+        return f"'{run.expression}' never runs"
+    zone = schedule.zone(run.timezone)
+    local = schedule.describe(run.at, zone)
+    if run.type == "once":
+        when = f"{local} ({schedule.iso(run.at)})"
+        return f"paused; its one run, once resumed: {when}" if run.paused else f"runs once, {when}"
+    when = f"{local} ({run.timezone}; {schedule.iso(run.at)})"
+    return (
+        f"paused; its next run once resumed would be {when}" if run.paused else f"next run {when}"
+    )
+
+
+def next_run_lines(runs: Sequence[NextRun]) -> list[str]:
+    """The text plan's notes (stderr), one a run: "automation nightly: next run ..."."""
+    return [f"{run.kind} {run.key}: {_when(run)}" for run in runs]
+
+
+def next_run_json(run: NextRun) -> dict[str, Json]:
+    """A run in `plan --json` (planfile.NEXT_RUN_SCHEMA is its schema)."""
+    return {
+        "kind": run.kind,
+        "key": run.key,
+        "type": run.type,
+        "expression": run.expression,
+        "timezone": run.timezone,
+        "paused": run.paused,
+        "next_run": None if run.at is None else schedule.iso(run.at),
+        "local": None if run.at is None else schedule.describe(run.at, schedule.zone(run.timezone)),
+    }
+
+
+def _next_runs_markdown(runs: Sequence[NextRun]) -> list[str]:
+    if not runs:
+        return []
+    return ["", "**Next runs:**", *[f"- {r.kind} `{r.key}`: {_when(r)}" for r in runs]]
+
+
+def markdown(plan: Plan, runs: Sequence[NextRun] = ()) -> str:
+    """A summary for a pull-request comment; `runs`: the next runs of what the specs
+    schedule (generations.next_runs)."""
     env = f" `{plan.environment}`" if plan.environment else ""
     lines = [f"### asst-deploy plan: `{plan.project}`{env} on `{plan.target}`", ""]
     if plan.empty:
@@ -228,8 +272,11 @@ def markdown(plan: Plan) -> str:
         ]
     if plan.refused:
         lines += ["", "**Refused (protected):**", *[f"- {r}" for r in plan.refused]]
+    lines += _next_runs_markdown(runs)
     return "\n".join(lines) + "\n"
 
 
-def to_json(plan: Plan) -> str:
-    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False)
+def to_json(plan: Plan, runs: Sequence[NextRun] = ()) -> str:
+    """The plan as `plan --json` prints it: the saved plan's document, with `next_runs`."""
+    data = {**plan.to_json(), "next_runs": [next_run_json(r) for r in runs]}
+    return json.dumps(data, indent=2, ensure_ascii=False)

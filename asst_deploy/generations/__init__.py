@@ -17,6 +17,7 @@ from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.generations import agents, assistants, responses
 from asst_deploy.generations.base import ApiGeneration, Refusal
+from asst_deploy.plan import NextRun
 
 if TYPE_CHECKING:
     from asst_deploy.kinds import Kind
@@ -62,14 +63,16 @@ def kinds_of(name: str) -> tuple[Kind, ...]:
     return tuple(kind for kind in kinds.KINDS.values() if kind.name in held)
 
 
-def plan_notes(project: Project, now: float) -> list[str]:
+def plan_notes(project: Project) -> list[str]:
     """What `plan` prints below the plan: what the target's generation does not deploy of
-    the project, then what each kind it holds says (an automation's next run)."""
-    api = get(project.target.api)
-    return [
-        *api.plan_notes(project),
-        *(note for kind in kinds_of(api.name) for note in kind.notes(project, now)),
-    ]
+    the project (the next runs follow: see next_runs)."""
+    return get(project.target.api).plan_notes(project)
+
+
+def next_runs(project: Project, now: float) -> list[NextRun]:
+    """When each scheduled object the target's kinds hold runs next (an automation's
+    schedule), `now` being the time in Unix seconds: `plan` shows them in every format."""
+    return [run for kind in kinds_of(project.target.api) for run in kind.next_runs(project, now)]
 
 
 def served_models(listed: Iterable[str] | None, name: str) -> frozenset[str]:
@@ -113,6 +116,7 @@ __all__ = [
     "get",
     "holders",
     "kinds_of",
+    "next_runs",
     "plan_notes",
     "register",
     "served_models",

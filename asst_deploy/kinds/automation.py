@@ -18,7 +18,7 @@ is made anew.
 
 Automations an agent created itself (`created_by.type: agent`, from a session's automations
 tool) belong to that session: their tags are never read, so no project manages, prunes,
-destroys or shows drift of one, and none can be adopted or imported.
+destroys or shows drift of one, and none can be adopted, imported or exported.
 """
 
 from __future__ import annotations
@@ -31,16 +31,21 @@ from asst_deploy import identity, schedule
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.kinds.agent import KIND as AGENT
 from asst_deploy.kinds.base import Desired, Kind, Writer, Writing, with_protect
-from asst_deploy.kinds.environment_template import for_assistant, logical_name
+from asst_deploy.kinds.environment_template import (
+    DECLARED_REF_PREFIX,
+    for_assistant,
+    logical_name,
+)
 from asst_deploy.kinds.vault import KIND as VAULT
-from asst_deploy.plan import FieldChange, Update
-from asst_deploy.state import RemoteObject
+from asst_deploy.plan import FieldChange, NextRun, Update
+from asst_deploy.state import RemoteObject, RemoteState
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
     from asst_deploy.desired import AssistantSpec, AutomationSpec, Project
-    from asst_deploy.kinds.ports import Comparing
+    from asst_deploy.kinds.ports import Comparing, Exporting
 
+NAME = "automation"
 TARGET = "target."  # the prefix of the target's fields in the canonical form
 # how the canonical form names the template of a `kind: environment` document
 ENVIRONMENT_PREFIX = "environment:"
@@ -174,7 +179,9 @@ def _message(text: Json) -> list[Json]:
 
 
 class AutomationKind(Kind):
-    name = "automation"
+    name = NAME
+    exports = True
+    spec_kind = "automation"
     # AutomationUpdateParams keeps the type, and the target's
     replace_on = ("type", TARGET + "type")
 
@@ -228,6 +235,55 @@ class AutomationKind(Kind):
         ]
         return {str(i) for i in ids if i}
 
+    # ---- export --------------------------------------------------------------------
+
+    def exported_as(self, obj: RemoteObject, state: RemoteState) -> str | None:
+        return None if made_by_agent(obj.data) else obj.id
+
+    def export(self, ex: Exporting, obj: RemoteObject) -> None:
+        """Its target's agent, environment and vaults by their exported specs' keys."""
+        key = ex.result.keys[obj.id]
+        doc = ex.header(self.name, key, obj)
+        found = from_remote(obj.data, ex.names)
+        user = f"automation '{key}'"
+        unread: list[str] = []
+        if found["name"] != key:
+            doc["name"] = found["name"]
+        doc["type"] = found["type"]
+        for name in _SCHEDULE.get(str(found["type"]), ()):
+            doc[name] = found[name]
+        if found["status"] == "completed":
+            unread.append("a one-time run already delivered (validate refuses a past run_at)")
+        if found["status"] == "paused":
+            doc["paused"] = True
+        if found["metadata"]:
+            doc["metadata"] = found["metadata"]
+        agent_id = found[TARGET + "agent_id"]
+        agent = ex.key_of(agent_id, AGENT.ref_name(""), user)
+        session: dict[str, Json] = {"agent": agent or str(agent_id).removeprefix("id:")}
+        environment = found[TARGET + "environment"]
+        if environment != _agents_own(ex, obj):  # the agent's own is what a spec defaults to
+            if isinstance(environment, str) and environment.startswith(DECLARED_REF_PREFIX):
+                session["environment"] = environment.removeprefix(DECLARED_REF_PREFIX)
+            elif environment is None:
+                unread.append("sessions outside the environment its agent's code runs in")
+            else:
+                unread.append(f"the target environment {environment}")
+        vaults = [ex.key_of(v, VAULT.ref_name(""), user) for v in found[TARGET + "vault_ids"] or []]
+        if vaults:
+            session["vaults"] = [v for v in vaults if v is not None]
+        text = found[TARGET + "input"]
+        session["input"] = text if isinstance(text, str) else ""
+        if not isinstance(text, str):
+            unread.append("an input other than one text message")
+        unread += [f"target.{f}" for f in ("metadata", "agent") if found.get(TARGET + f)]
+        doc["target"] = {"new_session": session}
+        if unread:
+            ex.result.warnings.append(
+                f"{user}: a spec cannot say {'; '.join(unread)}: plan shows the difference"
+            )
+        ex.spec("automations", key, doc)
+
     # ---- the plan ------------------------------------------------------------------
 
     def compare(self, comparer: Comparing, wanted: list[Desired], held: set[str]) -> None:
@@ -260,7 +316,7 @@ class AutomationKind(Kind):
         same = all(live.get(f) == after.get(f) for f in fields)
         return same and obj.owner.stamp == identity.canonical_hash(after)
 
-    def notes(self, project: Project, now: float) -> list[str]:
+    def next_runs(self, project: Project, now: float) -> list[NextRun]:
         """The next run of each automation the specs want."""
         return [_next_run(s, now) for s in project.automations]
 
@@ -338,6 +394,14 @@ class AutomationKind(Kind):
         return payload
 
 
+def _agents_own(ex: Exporting, obj: RemoteObject) -> str | None:
+    """The logical name of the template the automation's agent runs code in, if any."""
+    agent_id = (obj.data.get("target") or {}).get("agent_id")
+    agent = next((a for a in ex.state.of(AGENT.name) if a.id == agent_id), None)
+    template = (agent.data.get("metadata") or {}).get(identity.TEMPLATE_KEY) if agent else None
+    return ex.names.get(str(template)) if template else None
+
+
 def _sent(name: str, value: Json) -> Json:
     return schedule.parse_time(str(value)) if name == "run_at" else value
 
@@ -374,23 +438,15 @@ def _target_payload(run: Writer, key: str, after: Mapping[str, Json]) -> dict[st
     return target
 
 
-def _next_run(spec: AutomationSpec, now: float) -> str:
-    """One line of `plan`: when the automation runs next."""
-    paused = spec.paused
+def _next_run(spec: AutomationSpec, now: float) -> NextRun:
+    """When the automation runs next (engine/render.py words it)."""
     if spec.type == "once":
-        at = int(spec.run_at or 0)
-        when = f"{schedule.describe(at, schedule.zone('UTC'))} ({schedule.iso(at)})"
-        if paused:
-            return f"automation {spec.key}: paused; its one run, once resumed: {when}"
-        return f"automation {spec.key}: runs once, {when}"
+        return NextRun(NAME, spec.key, "once", int(spec.run_at or 0), "UTC", spec.paused)
     zone = schedule.zone(str(spec.timezone))
     found = schedule.next_run(schedule.parse(str(spec.expression)), zone, now)
-    if found is None:  # validate refuses such an expression
-        return f"automation {spec.key}: '{spec.expression}' never runs"
-    when = f"{schedule.describe(found, zone)} ({spec.timezone}; {schedule.iso(found)})"
-    if paused:
-        return f"automation {spec.key}: paused; its next run once resumed would be {when}"
-    return f"automation {spec.key}: next run {when}"
+    return NextRun(
+        NAME, spec.key, "periodic", found, str(spec.timezone), spec.paused, spec.expression
+    )
 
 
 KIND = AutomationKind()

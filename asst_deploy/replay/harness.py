@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy import kinds
-from asst_deploy.adapters.driver_base import Driver, TurnError
+from asst_deploy.adapters.driver_base import Driver, SessionPlace, TurnError
 from asst_deploy.conversation.script import GRADED, Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.plan import Action, Create, Update
-from asst_deploy.replay import costs
+from asst_deploy.replay import costs, sessions
 from asst_deploy.replay.ledger import Budget, Ledger
 from asst_deploy.replay.outcome import ConversationError, Excluded, Outcome, TurnVerdict
 from asst_deploy.replay.safety import UnsafeScript, check_conversation
@@ -152,6 +152,7 @@ class Harness:
         sleep: Any = None,
         record_stream: Any = None,
         spend_limit_cents: int | None = None,
+        session: SessionPlace | None = None,
     ) -> Driver:
         from asst_deploy.adapters import drivers
         from asst_deploy.replay import cassette
@@ -164,6 +165,8 @@ class Harness:
             transport_errors=(cassette.CannotOverwriteExistingCassetteException,),
             record_stream=record_stream,
             session_spend_limit_cents=spend_limit_cents,
+            session=session,
+            project=project,
         )
         return drivers.open_driver(api, client, options)
 
@@ -261,6 +264,8 @@ class Harness:
             check_conversation(conversation, project)
         except UnsafeScript as exc:
             raise ConversationError(str(exc)) from None
+        # an `env` of the caller's: one of several environments the run goes over
+        sessions.check(script, conversation, project, fanned=env is not None)
         if self.settings.streaming is not None:
             conversation = replace(conversation, streaming=self.settings.streaming)
         path = self.cassette_path(script, conversation, api)
@@ -285,10 +290,12 @@ class Harness:
         project: Project,
         spec: AssistantSpec,
         env: str | None = None,
-    ) -> str:
-        """The id of the deployed assistant, after checking that a plan of it and of the
-        vector stores it searches is empty (the engine's own check): else a recording would
-        keep the old behaviour under the new spec's fingerprint."""
+        conversation: Conversation | None = None,
+    ) -> tuple[str, SessionPlace | None]:
+        """The id of the deployed assistant and, when the conversation names them, those of
+        its session's environment template and vaults, after checking that a plan of them
+        and of the vector stores the assistant searches is empty (the engine's own check):
+        else a recording would keep the old behaviour under the new spec's fingerprint."""
         from asst_deploy.engine import operations
 
         try:
@@ -296,7 +303,9 @@ class Harness:
         except TurnError as exc:
             raise ConversationError(f"{script.display}: {exc}") from None
         remote = operations.read_remote(self._backends[self._key(script, env)])
-        plan = operations.plan_from(project, remote, only=[spec.key, *spec.vector_stores])
+        given = sessions.plan_keys(conversation) if conversation is not None else []
+        only = [spec.key, *spec.vector_stores, *given]
+        plan = operations.plan_from(project, remote, only=only)
         stale = [_why_stale(action) for action in plan.actions]
         if stale:
             raise ConversationError(
@@ -304,7 +313,8 @@ class Harness:
                 f"the specs' current version ({'; '.join(stale)}): run `asst-deploy apply` "
                 f"first, then run the conversation again"
             )
-        return deployed.id
+        place = sessions.resolve(conversation, project, remote) if conversation else None
+        return deployed.id, place
 
     def once(
         self,

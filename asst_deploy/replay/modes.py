@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from asst_deploy import __version__
-from asst_deploy.adapters.driver_base import Driver
+from asst_deploy.adapters.driver_base import Driver, SessionPlace
 from asst_deploy.conversation.script import Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.replay import sessions
 from asst_deploy.replay.ledger import Budget
 from asst_deploy.replay.outcome import ConversationError, Outcome, TurnVerdict
 
@@ -35,6 +36,7 @@ class Runner(Protocol):
         sleep: Any = None,
         record_stream: Any = None,
         spend_limit_cents: int | None = None,
+        session: SessionPlace | None = None,
     ) -> Driver: ...
 
     def grader_client(self, script: Script, project: Project, client: Any) -> Any: ...
@@ -50,7 +52,8 @@ class Runner(Protocol):
         project: Project,
         spec: AssistantSpec,
         env: str | None = None,
-    ) -> str: ...
+        conversation: Conversation | None = None,
+    ) -> tuple[str, SessionPlace | None]: ...
 
     def once(
         self,
@@ -134,6 +137,8 @@ class Replay:
             # a session's spending limit as recorded (the request must match); the budget
             # itself is kept on the recorded usage
             limit = recorded.get("spend_limit_cents")
+            # the template and vaults the recording gave the session (its requests name them)
+            place = sessions.recorded(conversation, recorded, run.shown, hint)
             client = run.harness.replay_client()
             driver = run.harness.driver(
                 run.api,
@@ -141,6 +146,7 @@ class Replay:
                 run.project,
                 _no_sleep,
                 spend_limit_cents=limit if isinstance(limit, int) else None,
+                session=place,
             )
             found = assistant_id if isinstance(assistant_id, str) else None
             grader = run.harness.grader(client, run.project) if conversation.graded else None
@@ -173,10 +179,12 @@ def _turns(
     )
 
 
-def _deployed(run: Run, client: Any) -> str:
+def _deployed(run: Run, client: Any) -> tuple[str, SessionPlace | None]:
     # found outside the cassette: the lookup lists every assistant of the target
     driver = run.harness.driver(run.api, client, run.project)
-    return run.harness.deployed(driver, run.script, run.project, run.spec, run.env)
+    return run.harness.deployed(
+        driver, run.script, run.project, run.spec, run.env, run.conversation
+    )
 
 
 def _grader(run: Run, client: Any) -> tuple[Any, Any]:
@@ -195,7 +203,7 @@ class Record:
         from asst_deploy.replay import cassette
 
         client = run.harness.live_client(run.script, run.env)
-        assistant = _deployed(run, client)
+        assistant, place = _deployed(run, client)
         grading_client, grader = _grader(run, client)
         budget = run.harness.budget(run.script, run.conversation)
         limit = budget.cents if budget is not None and budget.limit > 0 else None
@@ -218,6 +226,9 @@ class Record:
                 stamp["grader"] = run.grader_stamp()
             if limit is not None:
                 stamp["spend_limit_cents"] = limit
+            given = sessions.stamp(run.conversation, place)
+            if given is not None:
+                stamp["session"] = given
             cassette.stamp(tape, stamp)
             driver = run.harness.driver(
                 run.api,
@@ -225,6 +236,7 @@ class Record:
                 run.project,
                 record_stream=cassette.stream_recorder(tape),
                 spend_limit_cents=limit,
+                session=place,
             )
             verdicts = _turns(run, outcome, driver, assistant, None, grader, budget)
         return outcome, verdicts
@@ -235,7 +247,7 @@ class Live:
 
     def run(self, run: Run) -> tuple[Outcome, list[TurnVerdict]]:
         client = run.harness.live_client(run.script, run.env)
-        assistant = _deployed(run, client)
+        assistant, place = _deployed(run, client)
         _, grader = _grader(run, client)
         outcome = Outcome(required=run.conversation.pass_rate)
         verdicts: list[TurnVerdict] = []
@@ -243,7 +255,9 @@ class Live:
             # each run its own budget: what the run's budget has left changes run by run
             budget = run.harness.budget(run.script, run.conversation)
             limit = budget.cents if budget is not None and budget.limit > 0 else None
-            driver = run.harness.driver(run.api, client, run.project, spend_limit_cents=limit)
+            driver = run.harness.driver(
+                run.api, client, run.project, spend_limit_cents=limit, session=place
+            )
             verdicts = _turns(run, outcome, driver, assistant, None, grader, budget)
         return outcome, verdicts
 

@@ -39,10 +39,10 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from asst_deploy.sandbox import turns
+from asst_deploy.sandbox import automations, turns
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox
-from asst_deploy.sandbox.model import Reply, Rule, Turn, chunks, tokens
+from asst_deploy.sandbox.model import AUTOMATIONS, Reply, Rule, Turn, chunks, tokens
 from asst_deploy.sandbox.store import new_id
 
 SESSION = "agent.session"
@@ -220,8 +220,14 @@ class _Runner:
         rule = Rule.from_dict(self.state["rule"]) if self.state["rule"] else None
         if rule is not None:
             self.session["spend_control"]["consumed"] += rule.cost_cents
-        hosted = self.session["environment"]["type"] == "openai_hosted"
-        offer = turns.Offer(functions=None, tool_types={"code_interpreter"} if hosted else set())
+        tools = (
+            {"code_interpreter"}
+            if self.session["environment"]["type"] == "openai_hosted"
+            else set()
+        )
+        if any(t.get("type") == AUTOMATIONS for t in self.session["agent"].get("tools") or ()):
+            tools.add(AUTOMATIONS)
+        offer = turns.Offer(functions=None, tool_types=tools)
         self._render(turns.decide(Turn(rule, self.state["values"]), offer), at)
 
     def _render(self, steps: list[turns.Step], at: float) -> None:
@@ -232,6 +238,9 @@ class _Runner:
                     self._call_functions(step, at)
                 case turns.CodeStep():
                     self._command(step)
+                case turns.AutomationStep():
+                    if not self._automate(step, at):
+                        return
                 case Reply():
                     self._reply(step, at)
                 case turns.Ended(session=True):
@@ -240,7 +249,12 @@ class _Runner:
                 case turns.Ended():
                     code = "server_error" if step.status == "failed" else "request_timeout"
                     self._fail(at, code, step.error or f"The scripted turn ended {step.status}.")
-                case turns.Lacks():  # only a command can lack: functions go unchecked here
+                case turns.Lacks() if step.tool == AUTOMATIONS:
+                    message = (
+                        "The rule creates an automation, but the agent has no automations tool."
+                    )
+                    self._fail(at, "sandbox_error", message)
+                case turns.Lacks():  # else only a command can lack: functions go unchecked here
                     message = "The rule runs a command, but the session has no hosted environment."
                     self._fail(at, "sandbox_error", message)
                 case turns.Broken():
@@ -303,6 +317,18 @@ class _Runner:
             )
         item.update(status="completed", output=logs, exit_code=0, duration_ms=0)
         self.finish_item(item, index)
+
+    def _automate(self, step: turns.AutomationStep, at: float) -> bool:
+        """The automations tool's call: the automation made, with this session as its
+        creator and target; a call the service would refuse fails the turn (False)."""
+        try:
+            made = automations.by_agent(step.arguments, self.id, new_id("call"), at)
+        except (APIError, KeyError) as exc:
+            why = exc.message if isinstance(exc, APIError) else f"no {exc}"
+            self._fail(at, "server_error", f"sandbox rule error: automations tool: {why}")
+            return False
+        self.store.insert(automations.AUTOMATION, made)
+        return True
 
     def _reply(self, reply: Reply, at: float) -> None:
         turn = self.turn()

@@ -18,6 +18,7 @@ from typing import Any
 from asst_deploy import schedule as cron
 from asst_deploy.sandbox import agent_objects
 from asst_deploy.sandbox.apierrors import APIError
+from asst_deploy.sandbox.store import new_id
 
 AUTOMATION = "agent.automation"
 INVOCATION = "agent.automation.invocation"  # parent: the automation's id
@@ -147,6 +148,66 @@ def session_body(target: Mapping[str, Any]) -> dict[str, Any]:
         if target.get(key) is not None:
             body[key] = copy.deepcopy(target[key])
     return body
+
+
+def new(body: Mapping[str, Any], created_by: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """A stored automation from a create's checked body (its one-time `run_at` checked to
+    be in the future already), made by `created_by`."""
+    automation: dict[str, Any] = {
+        "id": new_id("auto"),
+        "object": "agent.automation",
+        "type": body["type"],
+        "name": body["name"],
+        "status": "active",
+        "pause_reason": None,
+        "created_at": int(now),
+        "created_by": dict(created_by),
+        "metadata": dict(body.get("metadata") or {}),
+        "target": target_view(body["target"]),
+        "_target": copy.deepcopy(dict(body["target"])),
+        "_fired": False,
+    }
+    if body["type"] == "periodic":
+        automation["_next_run_at"] = schedule(body["expression"], body["timezone"], now)
+        automation.update(expression=body["expression"], timezone=body["timezone"])
+    else:
+        automation["run_at"] = automation["_next_run_at"] = body["run_at"]
+    return automation
+
+
+def by_agent(
+    arguments: Mapping[str, Any], session_id: str, call_id: str, now: float
+) -> dict[str, Any]:
+    """What a session's automations tool creates from its call's `arguments` (a sandbox
+    rule's `automation`): a schedule whose target is the creator session, which each run
+    posts `instructions` to (AutomationCreatedByResourceAgent: "The creator session,
+    which is also the automation's target"). An APIError says what is wrong."""
+    kind = str(arguments.get("type", "periodic"))
+    body: dict[str, Any] = {
+        "type": kind,
+        "name": str(arguments.get("name") or "Automation"),
+        "metadata": {str(k): str(v) for k, v in (arguments.get("metadata") or {}).items()},
+        "target": {
+            "type": "existing_session",
+            "session_id": session_id,
+            "instructions": str(arguments["instructions"]),
+        },
+    }
+    if kind == "periodic":
+        body.update(
+            expression=str(arguments["expression"]), timezone=str(arguments.get("timezone", "UTC"))
+        )
+    else:
+        run_at = arguments["run_at"]
+        try:
+            at = run_at if isinstance(run_at, int) else cron.parse_time(str(run_at))
+        except cron.ScheduleError as exc:
+            raise APIError(400, f"Invalid 'run_at': {exc}.", param="run_at") from None
+        if at <= now:
+            raise APIError(400, f"Invalid 'run_at': {at} is not in the future.", param="run_at")
+        body["run_at"] = at
+    made_by = {"type": "agent", "session_id": session_id, "tool_call_id": call_id}
+    return new(body, made_by, now)
 
 
 def invocation(

@@ -23,6 +23,14 @@ without `match` matches everything). A rules file is YAML (a list, or a mapping 
       - match: "(?i)research"
         cost_cents: 5                              # what the turn spends (Agents sessions)
         reply: "Done."
+      - match: '(?i)remind me at (?P<hour>\\d+)'
+        automation:                                # the agent's automations tool (sessions)
+          name: "Reminder"
+          expression: "0 {match[hour]} * * *"      # periodic (default), in `timezone` (UTC);
+          timezone: Europe/Berlin                  #   or type: once with run_at (ISO 8601)
+          instructions: "Remind me."               # posted to the session when it runs
+          metadata: {team: data}                   #   (default: the user message)
+        reply: "I will remind you."
 
 Rules serve the Agents API too: `agent:` is another spelling of `assistant:` (either one
 matches an assistant's or an agent's id or name), and a code_interpreter step becomes a
@@ -47,7 +55,11 @@ leaves the session usable), and is `failed` for runs and responses, which have n
 A mapping may also set `step_delay: 0.1`, the seconds each run transition takes (queued
 -> in_progress -> the model's turn); 0 ends a run by the first poll.
 
-A rule gives at most one of function_calls / code_interpreter / file_search, then a reply
+`automation` acts in Agents sessions only, whose agent has the `automations` tool: the
+agent creates an automation (its strings templated) targeting its own session, with
+`created_by: {type: agent, session_id, tool_call_id}`; the 3.60 SDK has no output item for
+that tool's call, so the turn shows only the reply. A rule gives at most one of
+function_calls / code_interpreter / file_search / automation, then a reply
 (default: "{quotes}" after a file search, else "[sandbox] rule matched: {message}").
 
 Templates are str.format-like with item access only (no attributes, no eval):
@@ -150,13 +162,14 @@ def render(template: str, values: Mapping[str, Any]) -> str:
         raise RuleTemplateError(f"{exc} in template {template!r}") from None
 
 
-def _render_tree(value: Any, values: Mapping[str, Any]) -> Any:
+def render_tree(value: Any, values: Mapping[str, Any]) -> Any:
+    """Every string in a tree of mappings and lists rendered as a template."""
     if isinstance(value, str):
         return render(value, values)
     if isinstance(value, dict):
-        return {k: _render_tree(v, values) for k, v in value.items()}
+        return {k: render_tree(v, values) for k, v in value.items()}
     if isinstance(value, list):
-        return [_render_tree(v, values) for v in value]
+        return [render_tree(v, values) for v in value]
     return value
 
 
@@ -166,7 +179,7 @@ class FunctionCall:
     arguments: Any = field(default_factory=dict)
 
     def render_arguments(self, values: Mapping[str, Any]) -> str:
-        rendered = _render_tree(self.arguments, values)
+        rendered = render_tree(self.arguments, values)
         return (
             rendered if isinstance(rendered, str) else json.dumps(rendered, separators=(",", ":"))
         )
@@ -176,6 +189,27 @@ class FunctionCall:
 class CodeInterpreter:
     input: str
     logs: str | None = None
+
+
+AUTOMATIONS = "automations"  # the agent tool a rule's `automation` calls
+_AUTOMATION_KEYS = {"name", "type", "expression", "timezone", "run_at", "instructions", "metadata"}
+
+
+def _check_automation(spec: Any) -> None:
+    """A rule's `automation`: the automations tool's arguments, whole enough to create one."""
+    if not isinstance(spec, Mapping):
+        raise RuleError("a rule's automation is a mapping (name, expression, timezone, ...)")
+    unknown = set(spec) - _AUTOMATION_KEYS
+    if unknown:
+        raise RuleError(f"unknown automation keys: {', '.join(sorted(unknown))}")
+    kind = spec.get("type", "periodic")
+    if kind not in ("periodic", "once"):
+        raise RuleError(f"an automation's type is periodic or once, not {kind!r}")
+    needed = "expression" if kind == "periodic" else "run_at"
+    if needed not in spec:
+        raise RuleError(f"a {kind} automation needs `{needed}`")
+    if not isinstance(spec.get("metadata", {}), Mapping):
+        raise RuleError("an automation's metadata is a mapping")
 
 
 @dataclass(frozen=True)
@@ -192,6 +226,7 @@ class Rule:
     fails_session: bool = False
     rubric: str | None = None  # grader rules: a regex over the rubric
     verdict: Mapping[str, Any] | None = None  # grader rules: what the grader answers
+    automation: Mapping[str, Any] | None = None  # the automations tool's arguments
 
     def __post_init__(self) -> None:
         for pattern in (self.match, self.rubric or ""):
@@ -205,11 +240,15 @@ class Rule:
             bool(self.function_calls),
             self.code_interpreter is not None,
             self.file_search is not None,
+            self.automation is not None,
         ]
         if sum(tools) > 1:
             raise RuleError(
-                "a rule gives at most one of function_calls, code_interpreter, file_search"
+                "a rule gives at most one of function_calls, code_interpreter, file_search, "
+                "automation"
             )
+        if self.automation is not None:
+            _check_automation(self.automation)
         if self.status not in _ENDINGS:
             allowed = ", ".join((*_ENDINGS, SESSION_FAILED))
             raise RuleError(f"status must be one of {allowed}, not {self.status!r}")
@@ -243,6 +282,7 @@ class Rule:
             or self.function_calls
             or self.code_interpreter is not None
             or self.file_search is not None
+            or self.automation is not None
             or self.assistant is not None
             or self.cost_cents
             or self.status != "completed"
@@ -262,6 +302,8 @@ class Rule:
             return "code_interpreter"
         if self.file_search is not None and "file_search" not in tool_types:
             return "file_search"
+        if self.automation is not None and AUTOMATIONS not in tool_types:
+            return AUTOMATIONS
         return None
 
     @classmethod
@@ -279,6 +321,7 @@ class Rule:
             "cost_cents",
             "rubric",
             "verdict",
+            "automation",
         }
         unknown = set(raw) - known
         if unknown:
@@ -306,6 +349,7 @@ class Rule:
                 fails_session=fails_session,
                 rubric=None if raw.get("rubric") is None else str(raw["rubric"]),
                 verdict=raw.get("verdict"),
+                automation=raw.get("automation"),
             )
         except (KeyError, TypeError) as exc:
             raise RuleError(f"malformed rule {dict(raw)!r}: {exc}") from None
@@ -325,6 +369,8 @@ class Rule:
             ]
         if self.verdict is not None:
             raw["verdict"] = dict(self.verdict)
+        if self.automation is not None:
+            raw["automation"] = dict(self.automation)
         if self.code_interpreter:
             raw["code_interpreter"] = {
                 "input": self.code_interpreter.input,

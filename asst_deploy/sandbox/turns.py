@@ -14,6 +14,7 @@ from asst_deploy.sandbox.model import (
     RuleTemplateError,
     Turn,
     render,
+    render_tree,
     reply_for,
     tokens,
 )
@@ -36,6 +37,13 @@ class FunctionCalls:
 class CodeStep:
     code: str
     logs: str | None  # None: the rule gives none, or the surface does not show them
+
+
+@dataclass(frozen=True)
+class AutomationStep:
+    """The agent's automations tool creates a schedule (Agents sessions only)."""
+
+    arguments: Mapping[str, Any]  # the rule's, templated
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,7 @@ class Broken:
 
 # A Reply (text, citations, completed/incomplete) ends every turn that neither calls
 # functions nor fails.
-Step = FunctionCalls | CodeStep | FileSearch | Reply | Ended | Lacks | Broken
+Step = FunctionCalls | CodeStep | FileSearch | AutomationStep | Reply | Ended | Lacks | Broken
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,11 @@ def decide(turn: Turn, offer: Offer, *, max_tokens: int | None = None) -> list[S
             return [FunctionCalls(tuple(calls))]
         hits = None
         code, search = rule.code_interpreter, rule.file_search
-        if code is not None:
+        if rule.automation is not None:
+            arguments = render_tree(dict(rule.automation), values)
+            arguments.setdefault("instructions", values["message"])
+            steps.append(AutomationStep(arguments))
+        elif code is not None:
             source = render(code.input, values)
             partial = tokens(source)
             logs = render(code.logs, values) if code.logs is not None and offer.code_logs else None

@@ -5,6 +5,7 @@ destroy; saved plans; and the next run each schedule has, which `plan` lists."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,10 @@ from openai.types.beta.agents.automations.automation_invocation import Automatio
 
 from asst_deploy import generations, identity, schedule
 from asst_deploy.adapters.agents.backend import AgentsBackend
+from asst_deploy.engine import render
 from asst_deploy.engine.importing import import_object
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.plan import Create, Replace, Update
-from asst_deploy.sandbox.automations import AUTOMATION
 from asst_deploy.sandbox.routes.agent_automations import SANDBOX_RUN
 from asst_deploy.sandbox.server import SandboxServer
 
@@ -45,6 +46,7 @@ kind: assistant
 key: writer
 model: gpt-5.4-mini
 instructions: Write reports.
+tools: [{type: automations}]
 """,
     "assistants/coder.yaml": """\
 kind: assistant
@@ -275,27 +277,40 @@ def test_out_of_band_edits_show_as_drift(auto: Deployer, client: openai.OpenAI) 
 
 
 def agent_made(server: SandboxServer, client: openai.OpenAI, metadata: dict[str, str]) -> str:
-    """An automation a session's agent made itself (the sandbox has no automations tool
-    yet: one made through the API, its provenance then set as an agent's would be)."""
-    agent = next(iter(client.beta.agents.list()))
-    made = client.beta.agents.automations.create(
-        type="periodic",
-        name="Reminder the agent set",
-        expression="0 9 * * *",
-        timezone="UTC",
-        target={
-            "type": "new_session",
-            "agent_id": agent.id,
-            "environment": {"type": "none"},
-            "input": [{"role": "user", "content": [{"type": "input_text", "text": "Remind me"}]}],
+    """An automation a session's agent made itself: the writer agent (it has the automations
+    tool) told to, in a session, by a sandbox rule calling that tool."""
+    model = server.sandbox.model
+    model.step_delay = 0
+    ask = f"Remind me every morning ({len(model.rules)})"
+    model.add_rule(
+        match=re.escape(ask),
+        automation={
+            "name": "Reminder the agent set",
+            "expression": "0 9 * * *",
+            "timezone": "UTC",
+            "metadata": metadata,
         },
-        metadata=metadata,
+        reply="I will remind you.",
     )
-    store = server.sandbox.store
-    stored = store.get(AUTOMATION, made.id)
-    assert stored is not None
-    stored["created_by"] = {"type": "agent", "session_id": "sess_1", "tool_call_id": "call_1"}
-    store.put(AUTOMATION, stored)
+    writer = next(
+        a for a in client.beta.agents.list() if a.metadata.get(identity.SPEC_KEY) == "writer"
+    )
+    session = client.beta.agents.sessions.create(
+        agent_id=writer.id,
+        environment={"type": "none"},
+        input=[{"role": "user", "content": [{"type": "input_text", "text": ask}]}],
+    )
+    assert client.beta.agents.sessions.retrieve(session.id).status == "idle"
+    (made,) = [
+        a
+        for a in client.beta.agents.automations.list(session_id=session.id)
+        if a.name == "Reminder the agent set"
+    ]
+    by = made.created_by
+    assert (by.type, getattr(by, "session_id", None)) == ("agent", session.id)
+    assert getattr(by, "tool_call_id", "").startswith("call_")
+    assert made.target.type == "existing_session" and made.target.session_id == session.id
+    assert dict(made.metadata) == metadata
     return made.id
 
 
@@ -318,10 +333,11 @@ def test_automations_an_agent_made_are_never_touched(
     auto.write(YEARLY, PROJECT[YEARLY] + f"adopt: {bare}\n")
     project = auto.load()
     refused = auto.plan().refused
+    session = client.beta.agents.automations.retrieve(bare).created_by
     assert refused == (
         f"automation 'yearly': adopt: {bare} is refused: an agent created it (created_by: "
-        "agent, in session sess_1); it belongs to that session, and asst-deploy never "
-        "manages it",
+        f"agent, in session {getattr(session, 'session_id', None)}); it belongs to that "
+        "session, and asst-deploy never manages it",
     )
     with pytest.raises(AsstDeployError, match="cannot be imported: an agent created it"):
         import_object(auto.backend, project, "automation", bare, "reminder")
@@ -396,6 +412,65 @@ def test_a_saved_plan_applies_and_plan_lists_the_next_runs(
     assert "next run Sun 2027-03-28 06:00 CEST (Europe/Berlin; 2027-03-28T04:00:00Z)" in again.err
 
 
+NEXT_RUNS = [
+    {
+        "kind": "automation",
+        "key": "nightly",
+        "type": "periodic",
+        "expression": "0 6 * * *",
+        "timezone": "Europe/Berlin",
+        "paused": False,
+        "next_run": "2027-03-27T05:00:00Z",
+        "local": "Sat 2027-03-27 06:00 CET",
+    },
+    {
+        "kind": "automation",
+        "key": "yearly",
+        "type": "once",
+        "expression": None,
+        "timezone": "UTC",
+        "paused": False,
+        "next_run": "2099-01-01T05:00:00Z",
+        "local": "Thu 2099-01-01 05:00 UTC",
+    },
+]
+
+
+def test_plan_json_and_markdown_list_the_next_runs_text_shows(
+    proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jsonschema import Draft202012Validator
+
+    from asst_deploy.engine.planfile import plan_schema
+
+    monkeypatch.setenv(schedule.NOW_VARIABLE, "2027-03-26T12:00:00Z")
+    text = run("plan", str(proj))
+    as_json = run("plan", str(proj), "--json")
+    markdown = run("plan", str(proj), "--markdown")
+    assert (text.code, as_json.code, markdown.code) == (0, 0, 0), text.err + as_json.err
+    lines = [
+        "automation nightly: next run Sat 2027-03-27 06:00 CET (Europe/Berlin; "
+        "2027-03-27T05:00:00Z)",
+        "automation yearly: runs once, Thu 2099-01-01 05:00 UTC (2099-01-01T05:00:00Z)",
+    ]
+    # the text plan: its notes on stderr, the plan itself on stdout without them
+    assert [line for line in text.err.splitlines() if line.startswith("automation ")] == lines
+    assert "next run" not in text.out
+    data = json.loads(as_json.out)
+    assert data["next_runs"] == NEXT_RUNS
+    assert list(Draft202012Validator(plan_schema()).iter_errors(data)) == []
+    assert markdown.out.endswith(
+        "\n\n**Next runs:**\n"
+        "- automation `nightly`: next run Sat 2027-03-27 06:00 CET (Europe/Berlin; "
+        "2027-03-27T05:00:00Z)\n"
+        "- automation `yearly`: runs once, Thu 2099-01-01 05:00 UTC (2099-01-01T05:00:00Z)\n"
+    )
+    # a saved plan carries no next runs: they are as of the plan, and apply ignores them
+    out = proj / "saved.json"
+    assert run("plan", str(proj), "--out", str(out)).code == 0
+    assert "next_runs" not in json.loads(out.read_text())
+
+
 def test_the_next_run_plan_lists_is_the_one_the_service_delivers(
     auto: Deployer, client: openai.OpenAI, server: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -405,7 +480,8 @@ def test_the_next_run_plan_lists_is_the_one_the_service_delivers(
     auto.edit(NIGHTLY, '"0 6 * * *"', '"30 2 * * *"')
     auto.apply()
     project = auto.load()
-    (line,) = [n for n in generations.plan_notes(project, now) if "nightly" in n]
+    lines = render.next_run_lines(generations.next_runs(project, now))
+    (line,) = [n for n in lines if "nightly" in n]
     assert line == (
         "automation nightly: next run Sun 2027-03-28 03:30 CEST (Europe/Berlin; "
         "2027-03-28T01:30:00Z)"

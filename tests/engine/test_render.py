@@ -219,6 +219,7 @@ def test_json() -> None:
         "mode",
         "replace",
         "lookalikes",
+        "next_runs",  # plan --json's own: a saved plan has none
     ]
 
 
@@ -253,3 +254,37 @@ def test_unknown_format_version_is_refused() -> None:
         AsstDeployError, match="format_version 99; this asst-deploy reads version 1"
     ):
         planfile.from_json(data)
+
+
+def test_next_runs_are_worded_alike_in_text_and_markdown() -> None:
+    from asst_deploy.plan import NextRun
+
+    at = 1806123600  # 2027-03-27T05:00:00Z
+    runs = [
+        NextRun("automation", "a", "periodic", at, "Europe/Berlin", True, "0 6 * * *"),
+        NextRun("automation", "b", "once", at, "UTC", True),
+        NextRun("automation", "c", "periodic", None, "UTC", False, "0 0 31 2 *"),
+    ]
+    assert render.next_run_lines(runs) == [
+        "automation a: paused; its next run once resumed would be Sat 2027-03-27 06:00 CET "
+        "(Europe/Berlin; 2027-03-27T05:00:00Z)",
+        "automation b: paused; its one run, once resumed: Sat 2027-03-27 05:00 UTC "
+        "(2027-03-27T05:00:00Z)",
+        "automation c: '0 0 31 2 *' never runs",
+    ]
+    shown = render.markdown(Plan(project="demo", environment=None, target="sandbox"), runs)
+    assert shown.splitlines()[-4:] == [
+        "**Next runs:**",
+        *[f"- automation `{line[11]}`{line[12:]}" for line in render.next_run_lines(runs)],
+    ]
+    assert json.loads(render.to_json(PLAN, runs))["next_runs"][2] == {
+        "kind": "automation",
+        "key": "c",
+        "type": "periodic",
+        "expression": "0 0 31 2 *",
+        "timezone": "UTC",
+        "paused": False,
+        "next_run": None,
+        "local": None,
+    }
+    assert "next_runs" not in PLAN.to_json()  # a saved plan carries none

@@ -20,6 +20,7 @@ from asst_deploy.adapters.driver_base import (
     AssistantNotFound,
     Deployed,
     DriverOptions,
+    SessionPlace,
     StreamRecorder,
     TurnError,
     agent_form,
@@ -29,6 +30,7 @@ from asst_deploy.adapters.driver_base import (
     refuse_assistants_only,
     wire,
 )
+from asst_deploy.adapters.events import RawEvents
 from asst_deploy.adapters.openai_backend import translated
 from asst_deploy.backend import RemoteError
 from asst_deploy.conversation.script import Conversation, Turn
@@ -63,9 +65,11 @@ def _functions(agent: Mapping[str, Json]) -> dict[str, Json]:
 def environment(agent: Mapping[str, Json]) -> dict[str, Json]:
     """The session environment: the hosted template the agent's metadata names, else none."""
     template = (agent.get("metadata") or {}).get(identity.TEMPLATE_KEY)
-    if template:
-        return {"type": "openai_hosted", "environment_template_id": template}
-    return {"type": "none"}
+    return hosted(str(template)) if template else {"type": "none"}
+
+
+def hosted(template_id: str) -> dict[str, Json]:
+    return {"type": "openai_hosted", "environment_template_id": template_id}
 
 
 def vaults(agent: Mapping[str, Json]) -> list[str]:
@@ -167,6 +171,7 @@ class AgentsDriver:
         self.clock = options.clock
         self.settle = options.settle_timeout
         self.spend_limit = options.session_spend_limit_cents
+        self.place = options.session or SessionPlace()
         self._streams = client
         if options.record_stream is not None:
             http = httpx2.Client(transport=_RecordingTransport(options.record_stream))
@@ -193,13 +198,17 @@ class AgentsDriver:
 
     def start(self, deployed: Deployed, conversation: Conversation) -> Transcript:
         with self._calls(1, "creating the session"):
-            place: Any = environment(deployed.object)
+            # the script's `environment:` and `vaults:` replace the agent's own
+            template = self.place.environment_template_id
+            place: Any = environment(deployed.object) if template is None else hosted(template)
+            given = self.place.vault_ids
+            vault_ids = vaults(deployed.object) if given is None else list(given)
             limit: Any = openai.omit if self.spend_limit is None else {"limit": self.spend_limit}
             session = self.client.beta.agents.sessions.create(
                 agent_id=deployed.id,
                 environment=place,
                 spend_control=limit,
-                vault_ids=vaults(deployed.object) or openai.omit,
+                vault_ids=vault_ids or openai.omit,
             )
         return Transcript(conversation.name, session.id, deployed.id)
 
@@ -247,6 +256,9 @@ class AgentsDriver:
         reported: set[str],
     ) -> None:
         session_id = seen.session_id
+        # the events the turn, its items and the session were last told by, kept untyped
+        # while the stream is read (its decisions need a few fields) and typed at its end
+        told: dict[str, dict[str, Json]] = {}
         items: dict[str, dict[str, Json]] = {}
         pending: list[dict[str, Json]] = []
         rested = False
@@ -257,36 +269,37 @@ class AgentsDriver:
             stream = self._streams.beta.agents.sessions.events.stream(
                 session_id, timeout=self._left(deadline)
             )
-            with stream:
+            with RawEvents(stream) as events:
                 bound(stream, lambda: self.clock() > due[0])
                 if not self._send(seen, message):
                     return
                 try:
-                    for event in stream:
-                        data = wire(event)
+                    for data in events:
                         kind = str(data.get("type"))
                         if kind.startswith("agent.session.turn.") and isinstance(
                             data.get("turn"), Mapping
                         ):
                             seen.turn = dict(data["turn"])
+                            told["turn"] = data
                         elif kind == "agent.session.turn.item.done":
                             item = dict(data["item"])
-                            items[str(item["id"])] = item
+                            items[str(item["id"])] = data
                             if item.get("type") == "function_call":
                                 pending.append(item)
                         elif kind == "agent.session.turn.item.added":
-                            item = dict(data["item"])
-                            items.setdefault(str(item["id"]), item)
+                            items.setdefault(str(data["item"]["id"]), data)
                         elif kind == "agent.session.requires_action" and pending:
                             self._answer(turn, result, session_id, pending)
                             pending = []
                         elif kind == "error":
                             raise TurnError(
-                                turn.index, f"the session's stream reported an error: {data}"
+                                turn.index,
+                                f"the session's stream reported an error: {events.typed(data)}",
                             )
                         snapshot = data.get("session")
                         if isinstance(snapshot, Mapping) and snapshot.get("id") == session_id:
                             seen.session = dict(snapshot)
+                            told["session"] = data
                         if kind == BUDGET_EVENT and seen.session.get("status") == BUDGET_REACHED:
                             # the turn's end may still follow: waited for a short while only
                             due[0] = min(due[0], self.clock() + self.settle)
@@ -297,7 +310,11 @@ class AgentsDriver:
                             break
                 except (Overdue, httpx2.TimeoutException, openai.APITimeoutError):
                     pass  # a deadline passed while the stream said nothing (more)
-        seen.items = list(items.values())
+                if "turn" in told:
+                    seen.turn = dict(events.typed(told["turn"])["turn"])
+                if "session" in told:
+                    seen.session = dict(events.typed(told["session"])["session"])
+                seen.items = [dict(events.typed(e)["item"]) for e in items.values()]
         if rested:
             return
         if seen.budget:

@@ -175,26 +175,9 @@ async def create(request: Request) -> JSONResponse:
     sandbox = sandbox_of(request)
     body = validate(CREATE, await json_body(request))
     _check_target(sandbox, body["target"])
-    now = sandbox.clock()
-    automation: dict[str, Any] = {
-        "id": new_id("auto"),
-        "object": "agent.automation",
-        "type": body["type"],
-        "name": body["name"],
-        "status": "active",
-        "pause_reason": None,
-        "created_at": int(now),
-        "created_by": dict(automations.DEVELOPER),
-        "metadata": body.get("metadata") or {},
-        "target": automations.target_view(body["target"]),
-        "_target": body["target"],
-        "_fired": False,
-    }
-    if body["type"] == "periodic":
-        automation["_next_run_at"] = automations.schedule(body["expression"], body["timezone"], now)
-        automation.update(expression=body["expression"], timezone=body["timezone"])
-    else:
-        automation["run_at"] = automation["_next_run_at"] = _run_at(sandbox, body["run_at"])
+    if body["type"] == "once":
+        _run_at(sandbox, body["run_at"])
+    automation = automations.new(body, automations.DEVELOPER, sandbox.clock())
     sandbox.store.insert(AUTOMATION, automation)
     return JSONResponse(automations.view(automation))
 

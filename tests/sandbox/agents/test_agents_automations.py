@@ -419,3 +419,76 @@ def test_targets_are_checked_and_their_confidential_parts_kept_private(
     assert stored is not None and stored["_target"]["environment"]["env"] == {"TOKEN": secret}
     automations.delete(hosted.id)
     client.beta.agents.sessions.delete(delivered.session_id)
+
+
+def test_an_agent_makes_automations_with_its_automations_tool(
+    client: openai.OpenAI,
+    server: SandboxServer,
+    rules: Callable[..., None],
+    clock: Callable[[float], None],
+) -> None:
+    now = _at(BERLIN, 2027, 3, 26, 12, 0)
+    clock(now)
+    rules(
+        r"(?i)remind me at (?P<hour>\d+)",
+        automation={
+            "name": "Reminder",
+            "expression": "0 {match[hour]} * * *",
+            "timezone": "Europe/Berlin",
+            "metadata": {"team": "data"},
+        },
+        reply="I will remind you.",
+    )
+    rules("(?i)just once", automation={"type": "once", "run_at": "2027-04-01T09:00:00+02:00"})
+    rules("(?i)never", automation={"expression": "0 25 * * *"})
+    tooled = client.beta.agents.create(model="gpt-5", tools=[{"type": "automations"}])
+    plain = client.beta.agents.create(model="gpt-5")
+    moment = [now]
+
+    def turn(agent: Agent, text: str) -> tuple[str, Any]:
+        session = client.beta.agents.sessions.create(agent_id=agent.id, environment=NONE)
+        message: Any = {"type": "agent.session.input.message", "input": _said(text)}
+        client.beta.agents.sessions.events.create(session.id, events=[message])
+        moment[0] += 1
+        clock(moment[0])  # the scripted model's steps are due
+        assert client.beta.agents.sessions.retrieve(session.id).status == "idle"
+        (last,) = client.beta.agents.sessions.turns.list(session.id, limit=1).data
+        return session.id, last
+
+    session_id, done = turn(tooled, "Remind me at 7")
+    assert done.status == "completed"
+    (made,) = client.beta.agents.automations.list(session_id=session_id)
+    by: Any = made.created_by
+    assert (by.type, by.session_id) == ("agent", session_id)
+    assert by.tool_call_id.startswith("call_")
+    assert (made.name, made.type, made.expression, made.timezone) == (
+        "Reminder",
+        "periodic",
+        "0 7 * * *",
+        "Europe/Berlin",
+    )
+    assert made.metadata == {"team": "data"} and made.status == "active"
+    target: Any = made.target
+    assert (target.type, target.session_id, target.instructions) == (
+        "existing_session",
+        session_id,
+        "Remind me at 7",  # the user's message, when the rule gives no instructions
+    )
+    stored = server.sandbox.store.get(AUTOMATION, made.id)
+    assert stored is not None and stored["_next_run_at"] == _at(BERLIN, 2027, 3, 27, 7, 0)
+    once_id, _ = turn(tooled, "Just once")
+    (once,) = client.beta.agents.automations.list(session_id=once_id)
+    assert (once.type, once.run_at) == ("once", _at(BERLIN, 2027, 4, 1, 9, 0))
+    # a call the service refuses fails the turn; an agent without the tool cannot call it
+    never_id, refused = turn(tooled, "never")
+    assert refused.status == "failed" and refused.error is not None
+    assert "automations tool: Invalid 'expression'" in refused.error.message
+    assert list(client.beta.agents.automations.list(session_id=never_id)) == []
+    plain_id, lacking = turn(plain, "Remind me at 7")
+    assert lacking.status == "failed" and lacking.error is not None
+    assert "the agent has no automations tool" in lacking.error.message
+    assert list(client.beta.agents.automations.list(session_id=plain_id)) == []
+
+
+def _said(text: str) -> Any:
+    return [{"role": "user", "content": [{"type": "input_text", "text": text}]}]
