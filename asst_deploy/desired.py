@@ -151,6 +151,7 @@ class SkillSpec:
     description: str
     content: str  # the folder's content hash
     protect: bool = False
+    adopt: str | None = None
 
 
 @dataclass(frozen=True)

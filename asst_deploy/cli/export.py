@@ -22,7 +22,7 @@ from asst_deploy.spec.schema import KEY_PATTERN
 
 @click.command()
 @click.argument("remote_ids", nargs=-1)
-@click.option("--all", "export_all", is_flag=True, help="Export every assistant and vector store.")
+@click.option("--all", "export_all", is_flag=True, help="Export every object a spec deploys.")
 @click.option(
     "--out",
     "out",
@@ -75,12 +75,19 @@ def export(
             except RemoteError:
                 return None
 
+        def content(kind: str, remote_id: str) -> bytes | None:
+            try:
+                return backend.download_content(kind, remote_id)
+            except RemoteError:
+                return None
+
         result = run_export(
             state,
             name,
             download,
             None if export_all else set(remote_ids),
             export_target_name(project.target),
+            content,
         )
     write(result, out, name, project.target, force=force)
     for warning in result.warnings:
@@ -90,6 +97,16 @@ def export(
         output.note(
             f"Skipped {len(skipped)} object(s) that project '{owner}' manages (their specs "
             f"are in that project): {', '.join(skipped)}"
+        )
+    if result.never and export_all:
+        output.note(
+            f"Not exported: {len(result.never)} object(s) no project may manage (an "
+            f"automation an agent made): {', '.join(sorted(result.never))}"
+        )
+    if result.variables:
+        output.note(
+            "The API never shows a secret: the specs read each from a variable. Set "
+            f"{', '.join(sorted(result.variables))} before plan or apply."
         )
     output.result(
         f"Exported {len(result.keys)} object(s) into {out} as project '{name}' "

@@ -21,7 +21,7 @@ def import_(
     kind: str, remote_id: str, key: str, directory: str, env: str | None, target: str | None
 ) -> None:
     """Adopt the KIND object REMOTE_ID as KEY: tag it with the project's ownership marker."""
-    check_key(key)
+    check_key(key, kind)
     output = current_output()
     project = operations.load(directory, env, target)
     with connect(project.target, trace=output.trace()) as backend:
@@ -30,5 +30,6 @@ def import_(
     if not has_spec(project, key):
         output.note(
             f"No spec has the key '{key}' yet: until one does, plan lists it as kept and "
-            f"`--prune` would delete it. `asst-deploy export {remote_id} --out DIR` writes a spec."
+            f"`--prune` would delete it. `asst-deploy export {remote_id} --out DIR --project "
+            f"{project.name}` writes its spec."
         )

@@ -13,13 +13,14 @@ import yaml
 
 from asst_deploy import identity, kinds
 from asst_deploy.desired import Target
-from asst_deploy.engine.compare import from_remote
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.generations import DEFAULT_API
-from asst_deploy.state import RemoteObject, RemoteState
+from asst_deploy.state import FILE_KIND, RemoteObject, RemoteState
 from asst_deploy.types import Json, Ownership
 
 Download = Callable[[str], bytes | None]  # file id -> content, None when not downloadable
+# (kind, remote id) -> what the object holds beyond its JSON (a skill's zip), or None
+Content = Callable[[str, str], bytes | None]
 
 _INLINE_INSTRUCTIONS_MAX = 200
 
@@ -33,6 +34,8 @@ class Export:
     keys: dict[str, str] = field(default_factory=dict)  # remote id -> spec key
     missing: list[str] = field(default_factory=list)  # asked-for ids the target does not have
     skipped: dict[str, str] = field(default_factory=dict)  # remote id -> the project managing it
+    never: dict[str, str] = field(default_factory=dict)  # remote id -> why it is not exported
+    variables: list[str] = field(default_factory=list)  # the secrets' variables the specs read
 
 
 def _slug(text: str) -> str:
@@ -46,21 +49,29 @@ def _dump(doc: Mapping[str, Json]) -> str:
 
 class Exporter:
     def __init__(
-        self, state: RemoteState, project: str, download: Download, target: str | None = None
+        self,
+        state: RemoteState,
+        project: str,
+        download: Download,
+        target: str | None = None,
+        content: Content | None = None,
     ) -> None:
         self.state = state
         self.project = project
         self.download = download
+        self.fetch = content
         self.target = target
         self.result = Export()
-        self.names = {f.id: f for f in state.files}
+        self.remote_files = {f.id: f for f in state.files}
+        self.names: dict[str, str] = {}  # remote id -> logical name, of what is exported
+        self.roots: dict[str, str] = {}  # remote id -> the id of the object whose spec holds it
         self.seen: set[str] = set()
         self.spec_kinds: dict[str, str] = {}  # remote id -> the kind of spec it exports as
 
     def key_for(self, obj: RemoteObject) -> str:
         owner, key, _ = obj.owner
         if owner == self.project and key:
-            candidate = key
+            candidate = kinds.get(obj.kind).spec_key(key)
         else:
             candidate = _slug(str(obj.data.get("name") or obj.id))
         # keys are unique per spec kind (an assistant and a vector store may share one)
@@ -73,11 +84,13 @@ class Exporter:
         self.result.keys[obj.id] = unique
         return unique
 
-    def local_file(self, file_id: str, folder: str) -> str:
+    def local_file(self, file_id: str, folder: str, at: str | None = None) -> str:
         """Download a file into the export; its project-relative path."""
-        remote = self.names.get(file_id)
+        remote = self.remote_files.get(file_id)
         ident = remote.identity if remote else None
-        if ident:
+        if at is not None:
+            path = at
+        elif ident:
             path = ident.path
         else:
             name = PurePosixPath(remote.filename if remote else file_id).name or file_id
@@ -104,6 +117,8 @@ class Exporter:
             # generation, say) the spec deploys as a new object, as Terraform's import
             # blocks bind an id to the configuration it was imported into
             doc["adopt"] = {self.target: obj.id} if self.target else obj.id
+        if obj.protected:
+            doc["protect"] = True
         return doc
 
     def instructions(self, key: str, instructions: str | None) -> Json:
@@ -136,6 +151,32 @@ class Exporter:
         )
         return str(key or _slug(store_id))
 
+    def key_of(self, name: Json, prefix: str, user: str) -> str | None:
+        if isinstance(name, str) and name.startswith(prefix):
+            return name.removeprefix(prefix)
+        self.result.warnings.append(
+            f"{user} names {str(name).removeprefix('id:')}, which this export does not write "
+            "(another project manages it, or the target does not have it); add its spec"
+        )
+        return None
+
+    def parts(self, obj: RemoteObject, key: str) -> list[dict[str, Json]]:
+        held = [
+            o
+            for o in self.state.all_objects()
+            if self.roots.get(o.id) == obj.id and o.id != obj.id and o.id in self.names
+        ]
+        held.sort(key=lambda o: self.names[o.id])
+        return [kinds.get(o.kind).export_part(self, o, key) for o in held]
+
+    def content(self, kind: str, remote_id: str) -> bytes | None:
+        return self.fetch(kind, remote_id) if self.fetch is not None else None
+
+    def secret(self, variable: str) -> dict[str, Json]:
+        if variable not in self.result.variables:
+            self.result.variables.append(variable)
+        return {"from_env": variable}
+
 
 def export(
     state: RemoteState,
@@ -143,38 +184,66 @@ def export(
     download: Download,
     ids: Collection[str] | None = None,
     target: str | None = None,
+    content: Content | None = None,
 ) -> Export:
-    """Spec files for the objects `ids` (None: every assistant and vector store), plus the
-    vector stores the chosen assistants use, as project `project`. With `target` (the name
-    the exported project file gives the source's target) an unmanaged object's `adopt:`
-    names it: the id is adopted there, and nowhere else.
+    """Spec files for the objects `ids` (None: every object a spec deploys), plus what the
+    chosen ones point at (an agent's vector stores, environment and vault credentials, an
+    automation's agent), as project `project`. With `target` (the name the exported
+    project file gives the source's target) an unmanaged object's `adopt:` names it: the
+    id is adopted there, and nowhere else. An object another spec holds (a credential is
+    part of its vault's, a derived template of its agent's) exports as that spec.
 
     Objects another project manages are skipped (listed in `skipped`): their specs live in
-    that project, and adopting them would be refused anyway."""
+    that project, and adopting them would be refused anyway. Objects no project may manage
+    (an automation an agent made) are never exported (listed in `never`)."""
+
+    exporter = Exporter(state, project, download, target, content)
+    result = exporter.result
+    order = list(kinds.KINDS)
+    objects = {o.id: o for k in order for o in state.of(k) if k != FILE_KIND}
+    for obj in objects.values():
+        root = kinds.get(obj.kind).exported_as(obj, state)
+        if root is not None and root in objects:
+            exporter.roots[obj.id] = root
+        elif root is None and kinds.get(obj.kind).unmanageable(obj) is not None:
+            result.never[obj.id] = str(kinds.get(obj.kind).unmanageable(obj))
 
     def exported(obj: RemoteObject) -> bool:
         owner = obj.owner.project
         if owner is not None and owner != project:
-            exporter.result.skipped[obj.id] = owner
+            result.skipped[obj.id] = owner
             return False
         return True
 
-    exporter = Exporter(state, project, download, target)
-    # what has a spec of its own, in dependency order (a template is part of its agent)
-    kinds_ = [k for k in kinds.KINDS.values() if k.exports]
-    objects = [o for k in kinds_ for o in state.of(k.name)]
-    chosen = [o for o in objects if (ids is None or o.id in ids) and exported(o)]
-    used = {ref for o in chosen for ref in kinds.get(o.kind).references(o)}
-    picked = {o.id for o in chosen}
-    chosen += [o for o in objects if o.id in used and o.id not in picked and exported(o)]
-    chosen.sort(key=lambda o: list(kinds.KINDS).index(o.kind))
-    for obj in chosen:
+    asked = list(objects) if ids is None else [i for i in ids if i in objects]
+    chosen: dict[str, RemoteObject] = {}
+    todo = [i for i in asked if i in exporter.roots]
+    # what the chosen ones point at, and what that points at in turn
+    while todo:
+        root = objects[exporter.roots[todo.pop()]]
+        if root.id in chosen or not exported(root):
+            continue
+        chosen[root.id] = root
+        held = [o for o in objects.values() if exporter.roots.get(o.id) == root.id]
+        refs = {r for o in held for r in kinds.get(o.kind).references(o)}
+        todo += sorted(r for r in refs if r in exporter.roots)
+    roots = sorted(chosen.values(), key=lambda o: order.index(o.kind))
+    for obj in roots:
         exporter.key_for(obj)
-    for obj in chosen:
+    for obj in objects.values():
+        root_id = exporter.roots.get(obj.id)
+        if root_id in result.keys:
+            own = root_id == obj.id
+            name = kinds.get(obj.kind).export_name(obj, result.keys[str(root_id)], own)
+            if name is not None:
+                exporter.names[obj.id] = name
+    for obj in roots:
         kinds.get(obj.kind).export(exporter, obj)
-    known = {o.id for o in objects}
-    exporter.result.missing = sorted(set(ids or ()) - known)
-    return exporter.result
+    if ids is not None:
+        for i in sorted(set(ids) & set(result.never)):
+            result.warnings.append(f"{objects[i].kind} {i} is not exported: {result.never[i]}")
+    result.missing = sorted(set(ids or ()) - set(objects))
+    return result
 
 
 def target_entry(target: Target, out: Path) -> dict[str, Json]:
@@ -247,11 +316,13 @@ def tag_metadata(
     obj: RemoteObject,
     project: str,
     key: str,
-    names: Mapping[str, str],
+    extra: Mapping[str, Json],
+    form: Mapping[str, Json],
     proof: str | None = None,
 ) -> dict[str, Json]:
-    """The metadata that adopts `obj` (import): the user's plus the ownership stamp, the hash
-    taken from its current form so that the next plan shows spec differences, not drift,
-    and the `proof` of authorship (authorship.py)."""
-    user = identity.user_metadata(dict(obj.data.get("metadata") or {}))
-    return {**user, **identity.stamp(project, key, from_remote(obj, names), proof)}
+    """The metadata that adopts `obj` (import): `extra` (the user's metadata, and what its
+    kind keeps beside it) plus the ownership stamp, the hash taken from `form`, the
+    canonical form it has once tagged, so that the next plan shows spec differences, not
+    drift, and the `proof` of authorship (authorship.py)."""
+    before = kinds.with_protect(dict(form), obj.protected)
+    return {**extra, **identity.stamp(project, key, before, proof)}

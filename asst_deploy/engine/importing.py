@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from asst_deploy import authorship, generations, identity, kinds, limits
 from asst_deploy.backend import Backend
@@ -12,18 +13,23 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.spec.schema import KEY_PATTERN
 
 
-def check_key(key: str) -> None:
-    if not re.match(KEY_PATTERN, key):
+def check_key(key: str, kind: str | None = None) -> None:
+    """A key of `kind`: one spec key, or several joined by '/' (a vault credential's)."""
+    parts = kinds.get(kind).key_parts if kind in kinds.KINDS else 1
+    pieces = key.split("/")
+    if len(pieces) != parts or not all(re.match(KEY_PATTERN, p) for p in pieces):
+        shape = "/".join(["<key>"] * parts)
         raise AsstDeployError(
-            f"invalid key {key!r}: use 1-64 lower-case letters, digits, '_', '.' or '-'"
+            f"invalid key {key!r}: a {kind or 'key'} key is {shape}, each 1-64 lower-case "
+            "letters, digits, '_', '.' or '-'"
         )
 
 
 def import_object(backend: Backend, project: Project, kind: str, remote_id: str, key: str) -> None:
     """Tag the `kind` object `remote_id` with `project`'s marker under `key`; refused (and
     nothing changed) when it does not exist, another project or this one already manages
-    it, the key is taken, or its metadata has no room for the marker."""
-    check_key(key)
+    it, the key is taken, its kind refuses it, or its metadata has no room for the marker."""
+    check_key(key, kind)
     held = [k.name for k in generations.kinds_of(project.target.api) if k.importable]
     if kind not in held:
         raise AsstDeployError(
@@ -35,7 +41,8 @@ def import_object(backend: Backend, project: Project, kind: str, remote_id: str,
     obj = next((o for o in objects if o.id == remote_id), None)
     if obj is None:
         raise AsstDeployError(f"no {kind} {remote_id} on target '{project.target.name}'")
-    never = kinds.get(kind).unmanageable(obj)
+    resource = kinds.get(kind)
+    never = resource.unmanageable(obj)
     if never is not None:
         raise AsstDeployError(f"{kind} {remote_id} cannot be imported: {never}")
     owner, owned_key, _ = obj.owner
@@ -47,6 +54,9 @@ def import_object(backend: Backend, project: Project, kind: str, remote_id: str,
         raise AsstDeployError(
             f"key '{key}' already names {kind} {taken[0]} in project '{project.name}'"
         )
+    problem = resource.import_problem(obj, key, state, project.name)
+    if problem is not None:
+        raise AsstDeployError(f"{kind} {remote_id} cannot be imported as '{key}': {problem}")
     user = identity.user_metadata(dict(obj.data.get("metadata") or {}))
     room = limits.METADATA_PAIRS_MAX - len(identity.RESERVED_METADATA_KEYS)
     if len(user) > room:
@@ -60,8 +70,10 @@ def import_object(backend: Backend, project: Project, kind: str, remote_id: str,
     marker = authorship.markers(state.leases).get(project.name)
     proof = authorship.proof(marker.nonce, kind, key, remote_id) if marker else None
     names = kinds.names(state, project.name)
-    backend.set_metadata(kind, remote_id, tag_metadata(obj, project.name, key, names, proof))
+    content = partial(backend.download_content, kind, remote_id)
+    extra, form = resource.import_tags(obj, key, project, names, content)
+    backend.set_metadata(kind, remote_id, tag_metadata(obj, project.name, key, extra, form, proof))
 
 
 def has_spec(project: Project, key: str) -> bool:
-    return key in {a.key for a in project.assistants} | {s.key for s in project.vector_stores}
+    return key in {k for kind in kinds.KINDS.values() for k in kind.keys(project)}

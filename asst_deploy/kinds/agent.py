@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from asst_deploy import identity
 from asst_deploy.kinds.base import OneForEachAssistant, Writer, blank
-from asst_deploy.kinds.environment_template import KIND as TEMPLATE
 from asst_deploy.kinds.environment_template import (
+    DECLARED_REF_PREFIX,
     REF_PREFIX,
     declared_environment,
     for_assistant,
     logical_name,
 )
+from asst_deploy.kinds.environment_template import KIND as TEMPLATE
 from asst_deploy.kinds.vault import KIND as VAULT
 from asst_deploy.kinds.vault_credential import KIND as CREDENTIAL
 from asst_deploy.kinds.vault_credential import REF_PREFIX as CREDENTIAL_PREFIX
@@ -293,7 +294,7 @@ class AgentKind(OneForEachAssistant):
         files become code_interpreter files."""
         key = ex.result.keys[obj.id]
         doc = ex.header(self.spec_kind, key, obj)
-        form = from_remote(obj.data, {})
+        form = from_remote(obj.data, ex.names)  # mcp tools name exported credentials by key
         for name in ("name", "model"):
             if form[name] is not None:
                 doc[name] = form[name]
@@ -302,14 +303,17 @@ class AgentKind(OneForEachAssistant):
         tools: list[Json] = [
             ex.function(_spec_function(t)) if t["type"] == "function" else t for t in form["tools"]
         ]
-        template_id = next(iter(self.references(obj)), None)
+        template_id = (obj.data.get("metadata") or {}).get(identity.TEMPLATE_KEY)
         template = next((t for t in ex.state.of(TEMPLATE.name) if t.id == template_id), None)
+        named = ex.names.get(str(template_id), "")
         environment = declared_environment(template)
-        if environment is not None:
+        if named.startswith(DECLARED_REF_PREFIX):
+            doc["environment"] = named.removeprefix(DECLARED_REF_PREFIX)
+        elif environment is not None:
             doc["environment"] = environment
             ex.result.warnings.append(
-                f"agent '{key}' runs in environment '{environment}', which export does not "
-                "write: declare it (kind: environment) beside the exported specs"
+                f"agent '{key}' runs in environment '{environment}', which this export does "
+                "not write (another project manages it): declare it (kind: environment)"
             )
         elif template_id is not None:
             tools.append({"type": "code_interpreter"})

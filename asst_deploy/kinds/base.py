@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from asst_deploy import identity
 from asst_deploy.kinds.ports import Desired
-from asst_deploy.plan import Create, FieldChange, Replace, Update
-from asst_deploy.state import RemoteFile, RemoteObject
+from asst_deploy.plan import Create, FieldChange, NextRun, Replace, Update
+from asst_deploy.state import RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
@@ -107,13 +107,15 @@ class Kind:
     name: ClassVar[str]
     # `asst-deploy import` can adopt one (a file's identity is its content: upload it)
     importable: ClassVar[bool] = True
-    # `asst-deploy export` writes a spec of each (a template goes with its agent), of this
-    # spec kind (an agent exports as an assistant spec)
+    # `asst-deploy export` writes a spec of each (unless exported_as names another's), of
+    # this spec kind (an agent exports as an assistant spec)
     exports: ClassVar[bool] = False
     spec_kind: ClassVar[str] = ""
     # what apply reports of a create: in --json, and before the new id in its progress line
     made: ClassVar[str] = "created"
     made_line: ClassVar[str] = "created"
+    # how many spec keys its key is made of ("crm/crm-mcp": a vault's, then its own name)
+    key_parts: ClassVar[int] = 1
     # Fields the API cannot change in place: changing them means delete and re-create.
     replace_on: ClassVar[tuple[str, ...]] = ()
 
@@ -225,14 +227,55 @@ class Kind:
         """One line for a create in the rendered plan instead of every field, or None."""
         return None
 
-    def notes(self, project: Project, now: float) -> list[str]:
-        """Lines `asst-deploy plan` prints below the plan about what the specs want of this
-        kind (an automation's next run), `now` being the time in Unix seconds."""
+    def next_runs(self, project: Project, now: float) -> list[NextRun]:
+        """When the objects of this kind the specs want run next (an automation's schedule),
+        `now` being the time in Unix seconds: `asst-deploy plan` shows them with the plan."""
         return []
 
     def export(self, ex: Exporting, obj: RemoteObject) -> None:
         """Write the spec this live object deploys from (export.py has the helpers)."""
         raise NotImplementedError
+
+    def exported_as(self, obj: RemoteObject, state: RemoteState) -> str | None:
+        """The id of the object whose spec holds this one: itself for a kind with specs
+        of its own, another (a credential: its vault), or None: never exported."""
+        return obj.id if self.exports else None
+
+    def spec_key(self, key: str) -> str:
+        """The spec key of an object this project knows as `key` (its identity tag)."""
+        return key
+
+    def export_name(self, obj: RemoteObject, key: str, own: bool) -> str | None:
+        """The logical name other exported objects' forms give this one, exported in the
+        spec of key `key` (its own spec's when `own`, else the one exported_as names)."""
+        return self.ref_name(key)
+
+    def export_part(self, ex: Exporting, obj: RemoteObject, key: str) -> dict[str, Json]:
+        """The entry of this object in the spec of key `key` that holds it (exported_as)."""
+        raise NotImplementedError
+
+    # ---- import ----------------------------------------------------------------------
+
+    def import_problem(
+        self, obj: RemoteObject, key: str, state: RemoteState, project: str
+    ) -> str | None:
+        """Why `obj` cannot be imported into `project` as `key`, beyond what every kind
+        checks (see engine/importing.py); None: it can."""
+        return None
+
+    def import_tags(
+        self,
+        obj: RemoteObject,
+        key: str,
+        project: Project,
+        names: Mapping[str, str],
+        content: Callable[[], bytes],
+    ) -> tuple[dict[str, Json], dict[str, Json]]:
+        """(what an import writes besides the identity tags, the canonical form the object
+        has once they are written); `content` downloads what it holds beyond its JSON."""
+        return identity.user_metadata(dict(obj.data.get("metadata") or {})), self.canonical(
+            obj, names
+        )
 
     # ---- apply -----------------------------------------------------------------------
 

@@ -29,6 +29,11 @@ the environment only for the request): compare() hands the engine the digest for
 puts the full ones in the actions. A rotation is an update of the template in place. An
 edit of a write-only field outside asst-deploy cannot be seen. The name holds 256
 characters: validate checks that a declared environment's record fits.
+
+Export writes a declared template, or one of no project that is more than an agent's
+code_interpreter files, as a `kind: environment` spec: what the API answers (packages,
+network access and allowed domains, files, skills by key or id), never the write-only
+fields, which it names in a warning (an apply of the spec without them clears them).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from asst_deploy import identity, secretref
@@ -43,12 +49,12 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.kinds import skill
 from asst_deploy.kinds.base import Desired, Kind, Writer, file_ref, with_protect
 from asst_deploy.plan import Create, Replace, Update
-from asst_deploy.state import RemoteObject
+from asst_deploy.state import RemoteObject, RemoteState
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
     from asst_deploy.desired import AssistantSpec, EnvironmentSpec, Project
-    from asst_deploy.kinds.ports import Comparing
+    from asst_deploy.kinds.ports import Comparing, Exporting
 
 NAME = "environment_template"
 MOUNT = "/mnt/data/"
@@ -67,6 +73,9 @@ PACKAGE_MANAGERS = ("npm", "python", "system")
 DEFAULT_ACCESS = "disabled"  # a declared environment without `network:` (the GA default)
 # record token -> the field of the digest form it holds the digest of
 _TOKENS = {"e": ("env",), "c": ("setup_commands",), "b": ("network", "blocked_domains")}
+_UNREAD = {"e": "env", "c": "setup_commands", "b": "network.blocked_domains"}
+# what a template made with files alone has (the service's default network)
+_FILES_ONLY_ACCESS = "enabled"
 
 
 def runs_code(spec: AssistantSpec) -> bool:
@@ -291,8 +300,46 @@ def _parsed_name(name: str) -> tuple[dict[str, str], str | None] | None:
     return tags, text
 
 
+def _user(template: RemoteObject, state: RemoteState) -> RemoteObject | None:
+    """The first agent whose metadata names the template."""
+    return next(
+        (
+            a
+            for a in state.of("agent")
+            if (a.data.get("metadata") or {}).get(identity.TEMPLATE_KEY) == template.id
+        ),
+        None,
+    )
+
+
+def _files_only(data: Mapping[str, Any]) -> bool:
+    """Whether a template holds nothing but mounted files (what code_interpreter makes)."""
+    packages = data.get("packages") or {}
+    network = data.get("network") or {}
+    return (
+        not any(packages.get(m) for m in PACKAGE_MANAGERS)
+        and not data.get("skills")
+        and all(f.get("type") != "inline" for f in data.get("files") or [])
+        and network.get("access", _FILES_ONLY_ACCESS) == _FILES_ONLY_ACCESS
+        and not network.get("allowed_domains")
+        and not data.get("capability_directories")
+        and not data.get("plugins")
+        and not (data.get("desktop") or {}).get("enabled")
+    )
+
+
+def _mounted(path: str) -> str | None:
+    """The project path of a file mounted at `path` (None: not where a spec mounts one)."""
+    rel = PurePosixPath(path.removeprefix(MOUNT))
+    if not path.startswith(MOUNT) or rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        return None
+    return rel.as_posix()
+
+
 class EnvironmentTemplateKind(Kind):
     name = NAME
+    exports = True
+    spec_kind = "environment"
 
     # ---- the specs' side -------------------------------------------------------------
 
@@ -338,6 +385,9 @@ class EnvironmentTemplateKind(Kind):
         parsed = _parsed_name(str(obj.data.get("name") or ""))
         if parsed is not None and parsed[1] is not None:
             return _live_declared(obj.data, names, parsed[1])
+        if parsed is None and not _files_only(obj.data):
+            # of no project, and more than files: what an environment spec would adopt
+            return _live_declared(obj.data, names, "")
         files = [
             (names.get(f.get("file_id"), f"id:{f.get('file_id')}"), str(f.get("path")))
             for f in obj.data.get("files") or []
@@ -372,6 +422,79 @@ class EnvironmentTemplateKind(Kind):
         if key.startswith(DECLARED):
             return DECLARED_REF_PREFIX + key.removeprefix(DECLARED)
         return REF_PREFIX + key
+
+    # ---- export ----------------------------------------------------------------------
+
+    def exported_as(self, obj: RemoteObject, state: RemoteState) -> str | None:
+        """A derived template goes with its agent (as its code_interpreter files), and so
+        does one of no project holding files alone; any other is an environment spec."""
+        parsed = _parsed_name(str(obj.data.get("name") or ""))
+        if parsed is not None and parsed[1] is not None:
+            return obj.id
+        user = _user(obj, state)
+        if parsed is not None or (user is not None and _files_only(obj.data)):
+            return user.id if user is not None else None
+        return obj.id
+
+    def spec_key(self, key: str) -> str:
+        return key.removeprefix(DECLARED)
+
+    def export_name(self, obj: RemoteObject, key: str, own: bool) -> str | None:
+        return DECLARED_REF_PREFIX + key if own else REF_PREFIX + key
+
+    def export(self, ex: Exporting, obj: RemoteObject) -> None:
+        """As a `kind: environment` spec: what the API answers of it."""
+        key = ex.result.keys[obj.id]
+        doc = ex.header(MARK, key, obj)
+        parsed = _parsed_name(str(obj.data.get("name") or ""))
+        text = parsed[1] if parsed is not None and parsed[1] is not None else None
+        found = _live_declared(obj.data, ex.names, text or "")
+        packages = {m: v for m, v in dict(found["packages"] or {}).items() if v}
+        if packages:
+            doc["packages"] = packages
+        network = dict(found["network"] or {})
+        if network["access"] != DEFAULT_ACCESS or network["allowed_domains"]:
+            doc["network"] = {k: network[k] for k in ("access", "allowed_domains") if network[k]}
+        unread: list[str] = []
+        files: list[Json] = []
+        for f in obj.data.get("files") or []:
+            at = _mounted(str(f.get("path")))
+            if f.get("type") == "inline" or at is None or not f.get("file_id"):
+                unread.append(f"file {f.get('path')} (inline, or not mounted under {MOUNT})")
+                continue
+            files.append(ex.local_file(str(f["file_id"]), "knowledge", at))
+        if files:
+            doc["files"] = files
+        skills: list[Json] = []
+        for entry in found["skills"] or []:
+            assert isinstance(entry, Mapping)
+            if "skill" in entry:
+                skills.append(entry["skill"])
+            elif "skill_id" in entry:
+                by_id = {"skill_id": entry["skill_id"]}
+                skills.append(
+                    by_id
+                    if entry.get("version") is None
+                    else {**by_id, "version": entry["version"]}
+                )
+            else:
+                unread.append(f"inline skill {entry.get('inline')}")
+        if skills:
+            doc["skills"] = skills
+        unread += [f for f in ("capability_directories", "plugins", "desktop") if f in found]
+        if text is None:
+            unread.append("env, setup_commands and blocked domains, if it has any")
+        else:
+            digests, secrets = recorded(text)
+            unread += [_UNREAD[t] for t in _UNREAD if t in digests]
+            variables = [ref[0] for v in secrets if (ref := secretref.parse(v))]
+            unread += [f"env secret from ${v}" for v in variables]
+        if unread:
+            ex.result.warnings.append(
+                f"environment '{key}': the API does not answer its {'; '.join(unread)}: "
+                f"add them to environments/{key}.yaml, or the apply of that spec clears them"
+            )
+        ex.spec("environments", key, doc)
 
     def summary(self, after: Mapping[str, Json]) -> str | None:
         if is_declared(after):

@@ -32,6 +32,7 @@ class Comparing(Protocol):
 
     project: str
     remote: RemoteState
+    names: dict[str, str]  # remote id -> logical name, of what the project has or adopts
     actions: list[Action]
     referenced: set[str]  # remote ids some live object points at
     refused: list[str]  # what the plan refuses to do, and why (apply refuses the plan)
@@ -82,6 +83,12 @@ class Exporting(Protocol):
     """The export step, while a kind writes the spec of one live object."""
 
     state: RemoteState
+    project: str
+
+    @property
+    def names(self) -> Mapping[str, str]:
+        """Remote id -> logical name, of what this export writes."""
+        ...
 
     @property
     def result(self) -> ExportResult: ...
@@ -92,8 +99,30 @@ class Exporting(Protocol):
 
     def function(self, function: Mapping[str, Json]) -> dict[str, Json]: ...
 
-    def local_file(self, file_id: str, folder: str) -> str: ...
+    def local_file(self, file_id: str, folder: str, at: str | None = None) -> str:
+        """Download a file into the export (at project path `at`, else its own path or
+        one in `folder`); its project path."""
+        ...
 
     def spec(self, folder: str, key: str, doc: Mapping[str, Json]) -> None: ...
 
     def store_key(self, store_id: str, assistant_key: str) -> str: ...
+
+    def key_of(self, name: Json, prefix: str, user: str) -> str | None:
+        """The spec key in logical name `name` of prefix `prefix` (as a form names what
+        another object points at); None, warned of, when it names no exported object."""
+        ...
+
+    def parts(self, obj: RemoteObject, key: str) -> list[dict[str, Json]]:
+        """The entries of the objects a spec of key `key` holds besides `obj` itself (a
+        vault's credentials), sorted."""
+        ...
+
+    def content(self, kind: str, remote_id: str) -> bytes | None:
+        """What an object holds beyond its JSON (a skill's files, zipped); None when the
+        target does not serve it."""
+        ...
+
+    def secret(self, variable: str) -> dict[str, Json]:
+        """`{from_env: variable}`, the variable listed for the user to set."""
+        ...

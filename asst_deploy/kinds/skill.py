@@ -22,6 +22,13 @@ made outside asst-deploy from a SKILL.md without the tag makes the skill nobody'
 creates the project's anew); one of an older tagged version shows as the content it had.
 Writing new tags (the final proof of authorship after a create, a refresh) uploads the
 default version again with its SKILL.md retagged: a skill cannot be renamed in place.
+
+Export downloads the default version (the Skills API's content) into the folder the tag
+names (`skills/<key>` for a skill of no project), its SKILL.md without the tag. The tag's
+upload re-wrote SKILL.md's front matter as YAML, so a folder whose front matter was written
+otherwise comes back different: export says so (the next apply uploads a new version).
+Import reads the content the same way: its hash, and the folder of the project's spec of
+that key (else `skills/<key>`), become the tag.
 """
 
 from __future__ import annotations
@@ -32,8 +39,8 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
@@ -47,6 +54,7 @@ from asst_deploy.types import Json
 
 if TYPE_CHECKING:
     from asst_deploy.desired import Project
+    from asst_deploy.kinds.ports import Exporting
 
 NAME = "skill"
 MANIFEST = "SKILL.md"
@@ -92,10 +100,19 @@ def folder_files(folder: Path) -> list[tuple[str, Path]]:
 
 def content_hash(files: list[tuple[str, Path]]) -> str:
     """16 hex of sha256 over each file's path and bytes (the canonical form's `content`)."""
+    return _hash([(rel, identity.file_sha(path)) for rel, path in files])
+
+
+def bytes_hash(files: list[tuple[str, bytes]]) -> str:
+    """content_hash of files given by their bytes (sorted by path, as folder_files sorts)."""
+    return _hash([(rel, hashlib.sha256(data).hexdigest()[:16]) for rel, data in sorted(files)])
+
+
+def _hash(shas: list[tuple[str, str]]) -> str:
     digest = hashlib.sha256()
-    for rel, path in files:
+    for rel, sha in shas:
         digest.update(rel.encode("utf-8", "surrogatepass") + b"\0")
-        digest.update(identity.file_sha(path).encode() + b"\n")
+        digest.update(sha.encode() + b"\n")
     return digest.hexdigest()[:16]
 
 
@@ -141,9 +158,19 @@ def manifest(text: str) -> tuple[str, str]:
 def retagged_manifest(text: str, tag: str) -> str:
     """SKILL.md with `tag` at the end of its description (any tag it had replaced); the
     rest of the file as it was."""
+    own, _ = parse_tag(str(front_matter(text).get("description") or ""))
+    return _described(text, f"{own} {tag}")
+
+
+def untagged_manifest(text: str) -> str:
+    """SKILL.md without the tag at the end of its description (as it is when it has none)."""
+    own, tags = parse_tag(str(front_matter(text).get("description") or ""))
+    return text if tags is None else _described(text, own)
+
+
+def _described(text: str, description: str) -> str:
     meta = front_matter(text)
-    own, _ = parse_tag(str(meta.get("description") or ""))
-    meta["description"] = f"{own} {tag}"
+    meta["description"] = description
     dumped = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1 << 30)
     return "---\n" + dumped + "---\n" + "".join(_split(text)[1])
 
@@ -191,6 +218,40 @@ def retag(archive: bytes, tag: str) -> bytes:
     )
 
 
+def _safe(path: str) -> bool:
+    """Whether `path` names a place inside a folder (relative, no '..', no hidden part)."""
+    parts = PurePosixPath(path).parts
+    return (
+        bool(parts)
+        and not PurePosixPath(path).is_absolute()
+        and all(p not in ("..", ".") and not p.startswith(".") for p in parts)
+    )
+
+
+def unpacked(archive: bytes) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """(path in the skill and bytes of each file a downloaded zip holds, SKILL.md without
+    its tag; the entries left out: hidden, __pycache__, or outside the folder). The zip's
+    one top-level folder, when it has one, is not part of the paths."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as source:
+            entries = [(i.filename, source.read(i)) for i in source.infolist() if not i.is_dir()]
+    except zipfile.BadZipFile as exc:
+        raise SkillFolderError(f"the skill's content is not a zip archive: {exc}") from None
+    tops = {name.split("/", 1)[0] for name, _ in entries}
+    nested = len(tops) == 1 and all("/" in name for name, _ in entries)
+    files: list[tuple[str, bytes]] = []
+    left: list[str] = []
+    for name, data in entries:
+        rel = name.split("/", 1)[1] if nested else name
+        if not _safe(rel) or _SKIPPED in PurePosixPath(rel).parts:
+            left.append(name)
+            continue
+        if rel == MANIFEST:
+            data = untagged_manifest(data.decode("utf-8-sig")).encode()
+        files.append((rel, data))
+    return sorted(files), left
+
+
 # ---- the tags --------------------------------------------------------------------------
 
 
@@ -235,7 +296,8 @@ def form(path: Json, name: Json, description: Json, content: Json) -> dict[str, 
 
 class SkillKind(Kind):
     name = NAME
-    importable = False  # its content is a folder of the project: declare it instead
+    exports = True
+    spec_kind = NAME
 
     def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
         return [
@@ -244,6 +306,7 @@ class SkillKind(Kind):
                 s.key,
                 with_protect(form(s.path, s.name, s.description, s.content), s.protect),
                 s.protect,
+                s.adopt,
             )
             for s in project.skills
         ]
@@ -273,6 +336,65 @@ class SkillKind(Kind):
 
     def ref_name(self, key: str) -> str:
         return REF_PREFIX + key
+
+    # ---- export and import -------------------------------------------------------------
+
+    def export(self, ex: Exporting, obj: RemoteObject) -> None:
+        """A skill spec, and its folder as the default version holds it."""
+        key = ex.result.keys[obj.id]
+        doc = ex.header(self.name, key, obj)
+        _, tags = parse_tag(str(obj.data.get("description") or ""))
+        path = tags[PATH_KEY] if tags and _safe(tags[PATH_KEY]) else f"skills/{key}"
+        doc["path"] = path
+        archive = ex.content(self.name, obj.id)
+        files: list[tuple[str, bytes]] | None = None
+        left: list[str] = []
+        try:
+            if archive is not None:
+                files, left = unpacked(archive)
+        except (SkillFolderError, UnicodeDecodeError):
+            files = None
+        if files is None:
+            ex.result.warnings.append(
+                f"skill '{key}': its files cannot be read from the target; put its folder "
+                f"({MANIFEST} at its root) at {path}"
+            )
+        else:
+            for rel, data in files:
+                ex.result.files[f"{path}/{rel}"] = data
+            if tags and bytes_hash(files) != tags[CONTENT_KEY]:
+                ex.result.warnings.append(
+                    f"skill '{key}': {path}/{MANIFEST} is written as the upload of its "
+                    "identity tag re-wrote its front matter, not as it was: the next apply "
+                    "uploads the folder as a new version"
+                )
+        if left:
+            ex.result.warnings.append(
+                f"skill '{key}': left out of {path}: {', '.join(left)} (hidden, __pycache__, "
+                "or outside the folder: an upload of the folder leaves them out too)"
+            )
+        ex.spec("skills", key, doc)
+
+    def import_tags(
+        self,
+        obj: RemoteObject,
+        key: str,
+        project: Project,
+        names: Mapping[str, str],
+        content: Callable[[], bytes],
+    ) -> tuple[dict[str, Json], dict[str, Json]]:
+        """The default version's content hash, and the folder of the project's spec of
+        this key (else the one export writes)."""
+        own, _ = parse_tag(str(obj.data.get("description") or ""))
+        spec = next((s for s in project.skills if s.key == key), None)
+        path = spec.path if spec is not None else f"skills/{key}"
+        try:
+            files, _ = unpacked(content())
+        except (SkillFolderError, UnicodeDecodeError) as exc:
+            raise AsstDeployError(f"skill {obj.id}: its content cannot be read: {exc}") from None
+        digest = bytes_hash(files)
+        tags: dict[str, Json] = {CONTENT_KEY: digest, PATH_KEY: path}
+        return tags, form(path, obj.data.get("name"), own, digest)
 
     def payload(
         self, run: Writer, key: str, after: Mapping[str, Json], remote_id: str | None

@@ -17,6 +17,7 @@ from asst_deploy.types import Json
 
 if TYPE_CHECKING:
     from asst_deploy.desired import Project
+    from asst_deploy.kinds.ports import Exporting
 
 # how other objects' canonical forms name a vault (its credentials, sessions, environments)
 REF_PREFIX = "vault:"
@@ -35,6 +36,8 @@ def key_of(name: str) -> str:
 
 class VaultKind(Kind):
     name = "vault"
+    exports = True
+    spec_kind = "vault"
 
     def desired(self, project: Project, shas: Mapping[str, str]) -> list[Desired]:
         return [
@@ -56,6 +59,20 @@ class VaultKind(Kind):
 
     def ref_name(self, key: str) -> str:
         return REF_PREFIX + key
+
+    def export(self, ex: Exporting, obj: RemoteObject) -> None:
+        """With its credentials (vault_credential.py writes each)."""
+        key = ex.result.keys[obj.id]
+        doc = ex.header(self.name, key, obj)
+        found = self.canonical(obj, {})
+        if found["name"] is not None:
+            doc["name"] = found["name"]
+        if found["metadata"]:
+            doc["metadata"] = found["metadata"]
+        credentials = ex.parts(obj, key)
+        if credentials:
+            doc["credentials"] = list(credentials)
+        ex.spec("vaults", key, doc)
 
     def payload(
         self, run: Writer, key: str, after: Mapping[str, Json], remote_id: str | None

@@ -13,23 +13,35 @@ client) is a replace. Credentials are their own kind rather than a field of thei
 that each has its own stamp (drift), its own action (a rotation is one update of one
 object, never of the vault) and its own id for the mcp tools that name it; vaults come
 before them in the registry, and agents after.
+
+Export writes a credential into its vault's spec, each secret as `{from_env: NAME}`: the
+variable the project's record names, or for a credential of no project the derived
+`<VAULT KEY>_<NAME>_<FIELD>` (variable(): upper case, each run of other characters one
+'_'; crm/crm-mcp's token reads CRM_CRM_MCP_TOKEN). Import (`<vault key>/<name>`, its vault
+the project's already) records the digest of each such variable that is set, taking it to
+hold the secret the API never shows; a vault adopted with `adopt:` adopts its credentials
+of the names its spec declares (compare()).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from asst_deploy import identity, secretref
+from asst_deploy import identity, limits, secretref
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.kinds import vault
 from asst_deploy.kinds.base import Desired, Kind, Writer, Writing, with_protect
 from asst_deploy.plan import FieldChange, Update
-from asst_deploy.state import RemoteObject
+from asst_deploy.state import RemoteObject, RemoteState
 from asst_deploy.types import Json
 
 if TYPE_CHECKING:
     from asst_deploy.desired import CredentialSpec, Project
+    from asst_deploy.kinds.ports import Comparing, Exporting
 
 NAME = "vault_credential"
 REF_PREFIX = "vault_credential:"
@@ -41,6 +53,12 @@ _ROTATED = ("token", "secret_value", "access_token", "refresh_token", "client_se
 
 def key(vault_key: str, name: str) -> str:
     return f"{vault_key}/{name}"
+
+
+def variable(credential_key: str, field: str) -> str:
+    """The variable an export names for a secret no record names (see the module's doc)."""
+    name = re.sub(r"[^A-Za-z0-9]+", "_", f"{credential_key}_{field}").strip("_").upper()
+    return name if re.match(secretref.NAME_PATTERN, name) else f"_{name}"
 
 
 def scope(credential_key: str, field: str) -> str:
@@ -165,10 +183,44 @@ def _refresh_fixed(value: Json) -> Json:
     return {k: v for k, v in value.items() if k != "scope"} if isinstance(value, dict) else value
 
 
+def _spec_auth(auth: Mapping[str, Any], secret: Callable[[str], Json]) -> dict[str, Json]:
+    """A live credential's auth as a vault spec gives it, each secret as `secret(field)`."""
+    kind = str(auth.get("type"))
+    spec: dict[str, Json] = {"type": kind}
+    if kind == "environment_variable":
+        networking = {k: v for k, v in (auth.get("networking") or {}).items() if v is not None}
+        spec.update(
+            secret_name=auth.get("secret_name"),
+            secret_value=secret("secret_value"),
+            networking=networking,
+        )
+        return spec
+    spec["mcp_server_url"] = auth.get("mcp_server_url")
+    if kind == "static_bearer":
+        spec["token"] = secret("token")
+        return spec
+    spec["access_token"] = secret("access_token")
+    refresh = auth.get("refresh")
+    if isinstance(refresh, Mapping):
+        method = str((refresh.get("token_endpoint_auth") or {}).get("type"))
+        endpoint_auth: dict[str, Json] = {"type": method}
+        if method != "none":
+            endpoint_auth["client_secret"] = secret("client_secret")
+        spec["refresh"] = {
+            "client_id": refresh.get("client_id"),
+            "refresh_token": secret("refresh_token"),
+            "token_endpoint": refresh.get("token_endpoint"),
+            "token_endpoint_auth": endpoint_auth,
+            **{k: refresh[k] for k in ("resource", "scope") if refresh.get(k) is not None},
+        }
+    elif auth.get("expires_at") is not None:
+        spec["expires_at"] = auth["expires_at"]
+    return spec
+
+
 class VaultCredentialKind(Kind):
     name = NAME
-    # its key holds a "/" (and its secret is not readable): declare it in a vault spec
-    importable = False
+    key_parts = 2  # <vault key>/<name>
     replace_on = ("vault", "name", "type", "mcp_server_url", "secret_name", "networking")
 
     @property
@@ -203,6 +255,132 @@ class VaultCredentialKind(Kind):
 
     def ref_name(self, key: str) -> str:
         return REF_PREFIX + key
+
+    # ---- export and import -------------------------------------------------------------
+
+    def exported_as(self, obj: RemoteObject, state: RemoteState) -> str | None:
+        vault_id = obj.data.get("vault_id")
+        return str(vault_id) if vault_id else None
+
+    def export_name(self, obj: RemoteObject, vault_key: str, own: bool) -> str | None:
+        return self.ref_name(key(vault_key, str(obj.data.get("name"))))
+
+    def export_part(self, ex: Exporting, obj: RemoteObject, key: str) -> dict[str, Json]:
+        """Its entry in its vault's spec (`key`: the vault's)."""
+        name = str(obj.data.get("name"))
+        metadata = obj.data.get("metadata") or {}
+        # the variables this project's record names; any other credential's are derived
+        ours = obj.owner.project == ex.project
+        known = {
+            field: found[0]
+            for field, value in (recorded(metadata.get(SECRETS_KEY)) if ours else {}).items()
+            if (found := secretref.parse(value)) is not None
+        }
+        credential_key = f"{key}/{name}"
+
+        def secret(field: str) -> Json:
+            return ex.secret(known.get(field) or variable(credential_key, field))
+
+        entry: dict[str, Json] = {
+            "name": name,
+            "auth": _spec_auth(obj.data.get("auth") or {}, secret),
+        }
+        user = identity.user_metadata(dict(metadata))
+        user.pop(SECRETS_KEY, None)
+        if user:
+            entry["metadata"] = user
+        return entry
+
+    def import_problem(
+        self, obj: RemoteObject, key: str, state: RemoteState, project: str
+    ) -> str | None:
+        vault_key, _, name = key.partition("/")
+        own = str(obj.data.get("name"))
+        vault_id = str(obj.data.get("vault_id"))
+        held = next((v for v in state.of(vault.KIND.name) if v.id == vault_id), None)
+        if held is None or held.owner.project != project:
+            return (
+                f"its vault {vault_id} is not one of project '{project}': import it first "
+                f"(asst-deploy import vault {vault_id} --key <vault key>), then the "
+                f"credential as <vault key>/{own}"
+            )
+        if held.owner.key != vault_key or name != own:
+            return (
+                f"its key is its vault's and its own name, which cannot change: "
+                f"--key {held.owner.key}/{own}"
+            )
+        user = identity.user_metadata(dict(obj.data.get("metadata") or {}))
+        room = limits.METADATA_PAIRS_MAX - len(identity.RESERVED_METADATA_KEYS) - 1
+        if len(user) > room:
+            return (
+                f"it has {len(user)} metadata pairs; a credential keeps at most {room} besides "
+                f"asst-deploy's tags and its secrets' digests: remove {len(user) - room} first"
+            )
+        return None
+
+    def import_tags(
+        self,
+        obj: RemoteObject,
+        key: str,
+        project: Project,
+        names: Mapping[str, str],
+        content: Callable[[], bytes],
+    ) -> tuple[dict[str, Json], dict[str, Json]]:
+        """The digest of each secret whose variable (the project's spec's, else the one
+        export names) is set: taken to hold the secret, which the API never shows."""
+        vault_key, _, name = key.partition("/")
+        spec = next(
+            (
+                c
+                for v in project.vaults
+                if v.key == vault_key
+                for c in v.credentials
+                if c.name == name
+            ),
+            None,
+        )
+        live = from_remote(obj.data, names)
+        secrets: dict[str, Json] = {}
+        for field in secret_fields(str(live["type"]), live):
+            env = (
+                spec.secrets[field].env if spec and field in spec.secrets else variable(key, field)
+            )
+            if env in os.environ:
+                ref = secretref.SecretRef(env, scope(key, field)).within(project.name)
+                secrets[field] = ref.canonical()
+        after = {**live, **secrets}
+        digests = record(after)
+        return {**after["metadata"], **({SECRETS_KEY: digests} if digests else {})}, after
+
+    def compare(self, comparer: Comparing, wanted: list[Desired], held: set[str]) -> None:
+        """A credential of a vault this plan adopts is adopted too, when the vault holds
+        one of its name that nobody manages (rather than made anew beside it)."""
+        live = comparer.remote.of(self.name)
+        ours = {o.owner.key for o in live if o.owner.project == comparer.project}
+        adopted = {
+            v.id: vault.key_of(comparer.names[v.id])
+            for v in comparer.remote.of(vault.KIND.name)
+            if v.owner.project is None and v.id in comparer.names
+        }
+        found: list[Desired] = []
+        for d in wanted:
+            vault_key, _, name = d.key.partition("/")
+            match = next(
+                (
+                    o
+                    for o in live
+                    if d.key not in ours
+                    and o.owner.project is None
+                    and adopted.get(str(o.data.get("vault_id"))) == vault_key
+                    and o.data.get("name") == name
+                ),
+                None,
+            )
+            if match is not None and d.adopt is None:
+                d = dataclasses.replace(d, adopt=match.id)
+                comparer.names[match.id] = self.ref_name(d.key)
+            found.append(d)
+        comparer.objects(self.name, found, live)
 
     def replace_fields(
         self, changes: Iterable[FieldChange], before: Mapping[str, Json]

@@ -38,6 +38,10 @@ class Skills:
     def delete(self, skill_id: str) -> Any:
         return self._api.delete(skill_id)
 
+    def content(self, skill_id: str) -> bytes:
+        """The default version's files, zipped."""
+        return bytes(self._api.content.retrieve(skill_id).read())
+
     def create(self, *, filename: str, bundle: str) -> Any:
         return self._api.create(files=(filename, base64.b64decode(bundle), _ZIP))
 

@@ -31,6 +31,7 @@ FIELDS: dict[str, Any] = {
         "description": "A folder holding SKILL.md, relative to the project directory.",
     },
     "protect": {"type": "boolean", "description": "Refuse to delete this skill."},
+    "adopt": {"$ref": "#/$defs/adopt"},
 }
 _OWN_FOLDER = ".asst-deploy"
 
@@ -113,7 +114,7 @@ def build(builder: Builder, doc: Document, context: Context) -> SkillSpec | None
             "shorten the description",
         )
         return None
-    return SkillSpec(
+    spec = SkillSpec(
         key=key,
         location=doc.where(("key",)),
         path=rel,
@@ -122,7 +123,9 @@ def build(builder: Builder, doc: Document, context: Context) -> SkillSpec | None
         description=description,
         content=content,
         protect=bool(data.get("protect", False)),
+        adopt=data.get("adopt") if isinstance(data.get("adopt"), str) else None,
     )
+    return builder.with_adopt(doc, spec, context.target, context.targets)
 
 
 DOCUMENT = DocumentKind(name="skill", section="skills", fields=FIELDS, build=build)
