@@ -47,8 +47,10 @@ class Backend(Protocol):
     """What the engine needs from a target, generic over kinds (asst_deploy/kinds): one
     adapter per API generation implements it. Reads list whole collections page by page."""
 
-    def read_state(self, retry: PageRetry | None = None) -> RemoteState:
-        """Every collection the target's API has (and only those)."""
+    def read_state(self, retry: PageRetry | None = None, *, models: bool = False) -> RemoteState:
+        """Every collection the target's API has (and only those); with `models`, also the
+        shutdown dates the target's model list reports (RemoteState.shutdowns), read side
+        by side with the collections."""
         ...
 
     def list_newest(
@@ -80,6 +82,10 @@ class Backend(Protocol):
     def upload_file(self, path: Path, filename: str) -> RemoteFile: ...
 
     def download_file(self, file_id: str) -> bytes: ...
+
+    def download_content(self, kind: str, remote_id: str) -> bytes:
+        """What an object holds beyond its JSON (a skill: its default version, zipped)."""
+        ...
 
     def attach_files(
         self, store_id: str, files: Sequence[tuple[str, Mapping[str, Json]]], chunking: Json

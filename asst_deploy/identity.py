@@ -96,6 +96,8 @@ def canonical_hash(canonical: Any) -> str:
 
 def by_value(value: Any) -> Any:
     """`value` with integral floats as ints (2.0 -> 2), at any depth."""
+    if isinstance(value, str):  # most values: answered at once
+        return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):

@@ -12,6 +12,7 @@ a low-entropy secret (a short password) can be found from it; API tokens cannot.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import os
@@ -73,18 +74,27 @@ class SecretRef:
 
 
 def refs(record: object) -> Iterator[SecretRef]:
-    """Every SecretRef in a spec record, at any depth (dataclasses, mappings, sequences)."""
-    if isinstance(record, SecretRef):
-        yield record
-    elif dataclasses.is_dataclass(record) and not isinstance(record, type):
-        for f in dataclasses.fields(record):
-            yield from refs(getattr(record, f.name))
-    elif isinstance(record, Mapping):
-        for value in record.values():
-            yield from refs(value)
-    elif isinstance(record, list | tuple):
-        for value in record:
-            yield from refs(value)
+    """Every SecretRef in a spec record, at any depth (dataclasses, mappings, sequences).
+    Walked with a stack, not a generator a value: a plan of 10,000 assistants walks
+    300,000 values, nearly all of them text, numbers or None."""
+    stack = [record]
+    while stack:
+        item = stack.pop()
+        if item is None or isinstance(item, str | int | float):
+            continue
+        if isinstance(item, SecretRef):
+            yield item
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, name) for name in _field_names(type(item)))
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def unset(records: object, environ: Mapping[str, str] | None = None) -> list[SecretRef]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,8 +56,8 @@ class RemoteObject:
     def _tags(self) -> Any:
         return self.tags if self.tags is not None else self.data.get("metadata")
 
-    @property
-    def owner(self) -> Ownership:
+    @functools.cached_property
+    def owner(self) -> Ownership:  # asked for many times a plan: read once
         return identity.owner(self._tags)
 
     @property
@@ -81,6 +82,8 @@ class RemoteState:
     # objects tagged as a project's without its proof of authorship, as they were listed:
     # in `objects` and `files` they are untagged, nobody's (authorship.vet)
     lookalikes: tuple[RemoteObject | RemoteFile, ...] = ()
+    # model -> shutdown date, as the target's GET /models reports them (read on request)
+    shutdowns: Mapping[str, str] = field(default_factory=dict)
 
     def of(self, kind: str) -> tuple[Any, ...]:
         """The live objects of `kind` (files too), in the order the API listed them."""

@@ -14,10 +14,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx2
 import openai
 
 from asst_deploy import identity, kinds
-from asst_deploy.adapters.wire import WireItem
+from asst_deploy.adapters import wire
+from asst_deploy.adapters.wire import WireItem, WirePage
 from asst_deploy.backend import PageRetry, RemoteError
 from asst_deploy.state import FILE_KIND, RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
@@ -185,6 +187,32 @@ class _Ahead:
             raise self._error
         return self._value
 
+    def join(self) -> None:
+        """Wait for the call to end, whatever it raised (the caller raises its own)."""
+        self._thread.join()
+
+
+def _created(item: Any) -> float | None:
+    """An item's `created_at` (a list page's JSON, or an SDK model), None when it has none."""
+    json = getattr(item, "json", None)
+    value = json.get("created_at") if isinstance(json, dict) else getattr(item, "created_at", None)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _last_created(previous: float | None, page: Sequence[Any], sign: int) -> float | None:
+    """The `created_at` of a page's last item, when the page goes on from `previous` in
+    `created_at` order (ascending: sign 1, descending: -1); None when it does not, or an
+    item has none."""
+    steps = [previous] if previous is not None else []
+    for item in page:
+        stamp = _created(item)
+        if stamp is None or (steps and sign * (stamp - steps[-1]) < 0):
+            return None
+        steps.append(stamp)
+    return steps[-1] if steps else previous
+
 
 @dataclass(frozen=True)
 class Collection:
@@ -220,7 +248,7 @@ class OpenAIBackend:
             c.kind: c for c in self.extra_collections(client)
         }
         self.collections["vector_store"] = Collection(
-            "vector_store", client.vector_stores, with_files=True
+            "vector_store", wire.vector_stores(client), with_files=True
         )
 
     def extra_collections(self, client: openai.OpenAI) -> list[Collection]:
@@ -246,15 +274,7 @@ class OpenAIBackend:
         where it ends, so that it is on its way while this one's items are used."""
 
         def get(after: str | None) -> Any:
-            kwargs = dict(params, limit=page, order=order)
-            if after:
-                kwargs["after"] = after
-
-            def one() -> Any:
-                with self.translated(doing):
-                    return fetch(**kwargs)
-
-            return retry(one) if retry is not None else one()
+            return self._page(doing, fetch, page, retry, order, after, params)
 
         result = get(None)
         while True:
@@ -265,6 +285,27 @@ class OpenAIBackend:
                 return
             result = following.result() if following is not None else get(result.data[-1].id)
 
+    def _page(
+        self,
+        doing: str,
+        fetch: Callable[..., Any],
+        page: int,
+        retry: PageRetry | None,
+        order: str,
+        after: str | None,
+        params: Mapping[str, Any],
+    ) -> Any:
+        """One page of `order` after the item `after` (None: the first), retried on its own."""
+        kwargs = dict(params, limit=page, order=order)
+        if after:
+            kwargs["after"] = after
+
+        def one() -> Any:
+            with self.translated(doing):
+                return fetch(**kwargs)
+
+        return retry(one) if retry is not None else one()
+
     def _list(
         self,
         doing: str,
@@ -274,6 +315,74 @@ class OpenAIBackend:
         **params: Any,
     ) -> list[Any]:
         return list(self._pages(doing, fetch, page, retry, ahead=True, **params))
+
+    def _every(
+        self,
+        doing: str,
+        fetch: Callable[..., Any],
+        page: int,
+        retry: PageRetry | None,
+        **params: Any,
+    ) -> list[Any]:
+        """Every item of a list, oldest first. Once three pages have shown there are
+        more, the rest is read from both ends at once: a page from the oldest end and one
+        from the newest (in another thread) at a time, until the two reads meet in the
+        middle. A list of n pages then takes about n/2 + 2 round trips instead of n, for a
+        page or three more (a shorter list would take as long: the two reads must overlap
+        to meet); how many depends only on the list, not on which answer came first.
+
+        They have met once the newest-first read's last item is older than the
+        oldest-first read's last one: every item older than the latter the oldest-first
+        read holds, every item newer than the former the other does, so one of the two
+        holds each. Only `created_at` is compared: the service orders its lists by it,
+        but objects made in the same second may come in another order each way, so pages
+        that merely share an id prove nothing. The newest-first read only ever saves time:
+        a page of it out of `created_at` order (or an item without one), or its failure,
+        ends it, and the oldest-first read goes on to the end alone."""
+
+        def get(order: str, after: str | None) -> Any:
+            return self._page(doing, fetch, page, retry, order, after, params)
+
+        items: list[Any] = []
+        result = get("asc", None)
+        for pages in range(1, 4):
+            items.extend(result.data)
+            if not (result.has_more and result.data):
+                return items
+            if pages < 3:
+                result = get("asc", result.data[-1].id)
+        rising = _last_created(None, items, 1)
+        both = rising is not None
+        newer: list[Any] = []
+        falling: float | None = None
+        while True:
+            newest = _Ahead(get, "desc", newer[-1].id if newer else None) if both else None
+            try:
+                result = get("asc", items[-1].id)
+            except BaseException:
+                if newest is not None:
+                    newest.join()
+                raise
+            items.extend(result.data)
+            if newest is not None:
+                try:
+                    falling_page = newest.result()
+                except RemoteError:
+                    both = False
+                else:
+                    newer.extend(falling_page.data)
+                    if not (falling_page.has_more and falling_page.data):
+                        break  # it reached the oldest end: it holds every item
+                    falling = _last_created(falling, falling_page.data, -1)
+                    both = falling is not None
+            if not (result.has_more and result.data):
+                break
+            rising = _last_created(rising, result.data, 1)
+            both = both and rising is not None
+            if both and falling is not None and rising is not None and falling < rising:
+                break
+        seen = {item.id for item in items}
+        return items + [item for item in reversed(newer) if item.id not in seen]
 
     def _object(
         self, collection: Collection, data: dict[str, Json], retry: PageRetry | None
@@ -295,16 +404,15 @@ class OpenAIBackend:
     def _read_collection(
         self, collection: Collection, retry: PageRetry | None
     ) -> tuple[tuple[RemoteObject, ...], list[RemoteObject]]:
-        """One collection, page after page (each page's cursor is the last one's end), as
-        (its objects, its lease markers); a vector store's file lists are read side by side
-        once the stores are known."""
+        """One collection, from both ends (see _every), as (its objects, its lease
+        markers); a vector store's file lists are read side by side once the stores are
+        known."""
         kind = collection.kind
-        listed = self._pages(
+        listed = self._every(
             f"listing {collection.label}s",
             collection.resource.list,
             collection.page or _PAGE,
             retry,
-            ahead=True,
         )
         found: list[dict[str, Json]] = []
         leases: list[RemoteObject] = []
@@ -323,10 +431,10 @@ class OpenAIBackend:
         )
         return tuple(objects), leases
 
-    def read_state(self, retry: PageRetry | None = None) -> RemoteState:
+    def read_state(self, retry: PageRetry | None = None, *, models: bool = False) -> RemoteState:
         # only the collections this API has; users first (as the listing always went). The
-        # collections and the files do not depend on each other: they are read side by
-        # side, so the read takes about as long as its longest chain of pages.
+        # collections, the files (and the models) do not depend on each other: they are
+        # read side by side, so the read takes about as long as its longest chain of pages.
         collections = [
             c for c in (self.collections.get(kind) for kind in reversed(kinds.KINDS)) if c
         ]
@@ -334,22 +442,43 @@ class OpenAIBackend:
             partial(self._read_collection, collection, retry) for collection in collections
         ]
         reads.append(partial(self._read_files, retry))
-        *read, files = concurrently(reads)
+        if models:  # last: a failure of the lists is the one reported
+            reads.append(partial(self.reported_shutdowns, retry))
+        read = concurrently(reads)
+        shutdowns: dict[str, str] = read.pop() if models else {}
+        files = read.pop()
         objects: dict[str, tuple[RemoteObject, ...]] = {}
         leases: list[RemoteObject] = []
         for collection, (found, markers) in zip(collections, read, strict=True):
             objects[collection.kind] = found
             leases.extend(markers)
-        return RemoteState(objects=objects, files=files, leases=tuple(leases))
+        return RemoteState(objects=objects, files=files, leases=tuple(leases), shutdowns=shutdowns)
+
+    def reported_shutdowns(self, retry: PageRetry | None = None) -> dict[str, str]:
+        """Model -> shutdown date, as the target's GET /models reports them (the SDK's
+        Model carries `shutdown_date`); empty when the endpoint lists no models, or its
+        list keeps failing: the built-in table then stands alone, as it always did."""
+
+        options: Any = {"security": {"bearer_auth": True}}  # as the generated resources'
+
+        def one() -> WirePage:
+            with self.translated("listing the models"):
+                response = self.client.get("/models", cast_to=httpx2.Response, options=options)
+                return WirePage.read(response, "/models")
+
+        try:
+            page = retry(one) if retry is not None else one()
+        except RemoteError:
+            return {}
+        return {
+            str(item.id): str(date)
+            for item in page.data
+            if item.id and (date := item.json.get("shutdown_date"))
+        }
 
     def _read_files(self, retry: PageRetry | None) -> tuple[RemoteFile, ...]:
-        files = self._pages(
-            "listing files",
-            self.client.files.list,
-            _FILES_PAGE,
-            retry,
-            ahead=True,
-            purpose="assistants",
+        files = self._every(
+            "listing files", self.client.files.list, _FILES_PAGE, retry, purpose="assistants"
         )
         return tuple(RemoteFile(f.id, f.filename, f.bytes, f.purpose, f.created_at) for f in files)
 
@@ -425,14 +554,8 @@ class OpenAIBackend:
     def vector_store_files(
         self, store_id: str, retry: PageRetry | None = None
     ) -> list[Mapping[str, Json]]:
-        fetch = self.client.vector_stores.files.list
-        items = self._list(
-            f"listing files of vector store {store_id}",
-            fetch,
-            _PAGE,
-            retry,
-            vector_store_id=store_id,
-        )
+        fetch = wire.vector_store_files(self.client, store_id).list
+        items = self._list(f"listing files of vector store {store_id}", fetch, _PAGE, retry)
         return [_data(f) for f in items]
 
     def upload_file(self, path: Path, filename: str) -> RemoteFile:
@@ -480,3 +603,12 @@ class OpenAIBackend:
     def download_file(self, file_id: str) -> bytes:
         with self.translated(f"downloading file {file_id}"):
             return self.client.files.content(file_id).read()
+
+    def download_content(self, kind: str, remote_id: str) -> bytes:
+        collection = self._collection(kind)
+        doing = f"downloading {collection.label} {remote_id}"
+        content = getattr(collection.resource, "content", None)
+        if not callable(content):
+            raise RemoteError(doing, f"the API serves no content of {collection.label}s")
+        with self.translated(doing):
+            return bytes(content(remote_id))

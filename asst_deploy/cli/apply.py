@@ -151,6 +151,7 @@ def _apply(
             lock_timeout=lock_timeout,
             note=output.note,
             trace=output.trace(),
+            models=prepared.deploys,
         ) as deployment,
     ):
         the_plan, remote = deployment.plan(prepared)

@@ -121,17 +121,17 @@ def _plan(
             f"cannot save the plan to {out}: the folder {out.parent} does not exist; "
             f"create it first (mkdir -p {out.parent}) or choose another --out"
         )
-    project = operations.load(directory, env, target)
-    the_plan = operations.fresh_plan(
-        project, planning, retry=output.retry_policy(), trace=output.trace()
+    project, the_plan = operations.plan_project(
+        directory, env, target, planning, retry=output.retry_policy(), trace=output.trace()
     )
+    runs = generations.next_runs(project, schedule.now())
     if as_json:
-        output.result(render.to_json(the_plan))
+        output.result(render.to_json(the_plan, runs))
     elif as_markdown:
-        output.result(render.markdown(the_plan), nl=False)
+        output.result(render.markdown(the_plan, runs), nl=False)
     else:
         output.result(render.text(the_plan, output.styler()), nl=False)
-        for note in generations.plan_notes(project, schedule.now()):
+        for note in [*generations.plan_notes(project), *render.next_run_lines(runs)]:
             output.note(note)
     refuse_if_refused(the_plan)
     if out is not None:

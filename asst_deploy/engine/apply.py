@@ -120,10 +120,18 @@ def page_retry(policy: RetryPolicy) -> PageRetry:
     return run
 
 
-def read_state(backend: Backend, policy: RetryPolicy) -> RemoteState:
-    """The whole remote state, each list page retried on its own; objects tagged as a
-    project's without its proof of authorship are nobody's (authorship.vet)."""
-    return authorship.vet(backend.read_state(page_retry(policy)))
+def read_state(
+    backend: Backend,
+    policy: RetryPolicy,
+    *,
+    models: bool = False,
+    wrap: Callable[[PageRetry], PageRetry] | None = None,
+) -> RemoteState:
+    """The whole remote state, each list page retried on its own (through `wrap`, when
+    given); objects tagged as a project's without its proof of authorship are nobody's
+    (authorship.vet). With `models`, the shutdown dates the target's model list reports."""
+    pages = page_retry(policy)
+    return authorship.vet(backend.read_state(wrap(pages) if wrap else pages, models=models))
 
 
 class ApplyError(AsstDeployError):

@@ -157,7 +157,8 @@ class Comparer:
             # keep the copy already as wanted (after an interrupted replace, the new one),
             # else the oldest: a clone is newer than what it copies (the sort is stable and
             # lists come oldest first, so equal created_at keeps the order of creation)
-            copies.sort(key=lambda o: (self.remote_canonical(o) != d.canonical, o.created_at))
+            if len(copies) > 1:
+                copies.sort(key=lambda o: (self.remote_canonical(o) != d.canonical, o.created_at))
             obj, duplicates = copies[0], copies[1:]
             for dup in duplicates:
                 self.duplicate(kind, d.key, dup, d.canonical)

@@ -552,8 +552,8 @@ class Guarded:
         self.backend = backend
         self.check = check
 
-    def read_state(self, retry: PageRetry | None = None) -> RemoteState:
-        return self.backend.read_state(retry)
+    def read_state(self, retry: PageRetry | None = None, *, models: bool = False) -> RemoteState:
+        return self.backend.read_state(retry, models=models)
 
     def list_newest(
         self, kind: str, retry: PageRetry | None = None
@@ -565,6 +565,9 @@ class Guarded:
 
     def download_file(self, file_id: str) -> bytes:
         return self.backend.download_file(file_id)
+
+    def download_content(self, kind: str, remote_id: str) -> bytes:
+        return self.backend.download_content(kind, remote_id)
 
     def vector_store_files(
         self, store_id: str, retry: PageRetry | None = None
@@ -623,12 +626,14 @@ def held(
     sleep: Callable[[float], None] = time.sleep,
     note: Callable[[str], None] = lambda message: None,
     read_state: bool = False,
+    models: bool = False,
 ) -> Iterator[Lease]:
     """The project's lease on the target for the duration of the block. The block sets
     `lease.changed` when it applied anything, and writes through `lease.guard(backend)`.
     With `read_state`, taking the lease reads the whole remote state (the listing it needs
-    anyway), which the block takes with `lease.take_state()` instead of reading it again."""
-    read = partial(read_remote_state, backend, retry) if read_state else None
+    anyway, and with `models` the target's model list), which the block takes with
+    `lease.take_state()` instead of reading it again."""
+    read = partial(read_remote_state, backend, retry, models=models) if read_state else None
     lease = Lease(backend, project, holder or default_holder(), retry, note=note, read=read)
     lease.acquire(timeout, sleep)
     try:

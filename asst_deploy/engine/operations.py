@@ -4,17 +4,20 @@ connected, locked `Deployment`. The CLI parses options and prints; the workflow 
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import difflib
 import json
+import threading
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from asst_deploy import generations, identity, kinds, secretref
 from asst_deploy.adapters.targets import connect
-from asst_deploy.backend import Backend
+from asst_deploy.backend import Backend, PageRetry
 from asst_deploy.desired import OPENAI_BASE_URL, Project, Target
 from asst_deploy.engine import lease, planfile
 from asst_deploy.engine.apply import Options, RetryPolicy, apply_plan, read_state
@@ -26,13 +29,20 @@ from asst_deploy.engine.compare import (
 )
 from asst_deploy.errors import AsstDeployError, OptionConflict, SpecError
 from asst_deploy.plan import Action, Create, Delete, Keep, Plan, Update
-from asst_deploy.spec import sharing
-from asst_deploy.spec.loader import PROJECT_FILE, environment_targets, load_project
+from asst_deploy.spec import secretfiles, sharing, shutdowns
+from asst_deploy.spec.loader import (
+    PROJECT_FILE,
+    environment_targets,
+    find_root,
+    load_project,
+    named_target,
+)
 from asst_deploy.state import RemoteState
 from asst_deploy.types import Json, Mode, TargetType
 
 PLAN_FILE_KIND = "asst-deploy-plan"
 Note = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,9 +98,30 @@ def local_shas(project: Project) -> dict[str, str]:
     return {f.path: identity.file_sha(f.abs_path) for f in project.files}
 
 
-def read_remote(backend: Backend, retry: RetryPolicy | None = None) -> RemoteState:
-    """Everything on the target, listed page by page (transient errors retried)."""
-    return read_state(backend, retry or RetryPolicy())
+def read_remote(
+    backend: Backend,
+    retry: RetryPolicy | None = None,
+    *,
+    models: bool = False,
+    wrap: Callable[[PageRetry], PageRetry] | None = None,
+) -> RemoteState:
+    """Everything on the target, listed page by page (transient errors retried); with
+    `models`, the shutdown dates its model list reports too, read at the same time."""
+    return read_state(backend, retry or RetryPolicy(), models=models, wrap=wrap)
+
+
+def check_models(project: Project, remote: RemoteState) -> None:
+    """The shutdown dates the target's model list reported (`remote.shutdowns`) beyond the
+    built-in table, for the models the project uses: warned of within WARN_DAYS, refused
+    (a SpecError at the spec's model) from the date on, before any resource is written."""
+    if not remote.shutdowns:
+        return
+    warned, refused = shutdowns.check_reported(
+        project, remote.shutdowns, shutdowns.today(), f"target '{project.target.name}'"
+    )
+    if refused:
+        raise SpecError(refused)
+    shutdowns.warn(warned)
 
 
 def make_plan(
@@ -103,10 +134,21 @@ def make_plan(
     replace: Collection[str] = (),
     mode: Mode = Mode.NORMAL,
     remote: RemoteState | None = None,
+    models: bool = False,
 ) -> tuple[Plan, RemoteState]:
     """A plan of `mode`: toward the specs, deleting everything the project manages (see
     destroy_plan) or accepting drift (see refresh_plan). `remote`: the state, when it was
-    read already (by the lock: Deployment)."""
+    read already (by the lock: Deployment). With `models`, a plan toward the specs reads
+    the target's model list too, and refuses a model it reports shut down (check_models)."""
+    check_planning(project, only, replace)
+    if remote is None:
+        remote = read_remote(backend, retry, models=models and mode is Mode.NORMAL)
+    return planned(project, remote, mode=mode, prune=prune, only=only, replace=replace), remote
+
+
+def check_planning(project: Project, only: Collection[str], replace: Collection[str]) -> None:
+    """The keys --resource and --replace name are the project's (an AsstDeployError says
+    which are not, and what they may be)."""
     objects = {a.key for a in project.assistants} | {s.key for s in project.vector_stores}
     # and what every other kind the target holds declares (a vault credential: "crm/crm-mcp")
     objects |= {k for kind in generations.kinds_of(project.target.api) for k in kind.keys(project)}
@@ -129,15 +171,28 @@ def make_plan(
             f"--replace names no assistant or vector store of the project: {', '.join(named)}; "
             f"the keys it takes: {', '.join(sorted(objects)) or 'none (the project has none)'}"
         )
-    if remote is None:
-        remote = read_remote(backend, retry)
-    plan = plan_from(project, remote, mode=mode, prune=prune, only=only, replace=replace)
-    return plan, remote
 
 
-def require_secrets(project: Project, mode: Mode = Mode.NORMAL) -> None:
-    """Before any call: every secret the specs give as `{from_env: NAME}` has its variable
-    set, when the plan of `mode` reads them (destroy and refresh-only do not)."""
+def planned(
+    project: Project,
+    remote: RemoteState,
+    *,
+    mode: Mode = Mode.NORMAL,
+    prune: bool = False,
+    only: Collection[str] = (),
+    replace: Collection[str] = (),
+) -> Plan:
+    """The plan of `mode` for `remote` (see plan_from), once a plan toward the specs is
+    shown to deploy no model the target reports shut down (check_models)."""
+    if mode is Mode.NORMAL:
+        check_models(project, remote)
+    return plan_from(project, remote, mode=mode, prune=prune, only=only, replace=replace)
+
+
+def require_secrets(project: Project, mode: Mode = Mode.NORMAL, *, read: bool = False) -> None:
+    """Before any call (`read`: before any call but the reads already under way): every
+    secret the specs give as `{from_env: NAME}` has its variable set, when the plan of
+    `mode` reads them (destroy and refresh-only do not)."""
     if mode is not Mode.NORMAL:
         return
     missing = secretref.unset(project.records)
@@ -150,7 +205,8 @@ def require_secrets(project: Project, mode: Mode = Mode.NORMAL) -> None:
     ]
     raise secretref.MissingSecret(
         "\n  ".join(lines) + "\nSet it (its value never appears in a plan or any output), or "
-        "change the spec's from_env, and run again; nothing was called"
+        "change the spec's from_env, and run again; "
+        + ("the target was only read, nothing was changed" if read else "nothing was called")
     )
 
 
@@ -169,8 +225,136 @@ def fresh_plan(
             replace=planning.replace,
             mode=planning.mode,
             retry=target_retries(retry, project.target),
+            models=True,
         )
     return plan
+
+
+def plan_project(
+    path: str | Path,
+    env: str | None,
+    target: str | None,
+    planning: Planning,
+    *,
+    retry: RetryPolicy,
+    trace: Note | None = None,
+) -> tuple[Project, Plan]:
+    """The project at `path` (see load) and its plan of `planning` (see fresh_plan). The
+    read of a remote target starts as soon as the project file names it, and goes on
+    while the specs load, which take about as long: the plan waits for the longer of the
+    two instead of both. What fails is reported as without the head start: a problem of
+    the specs or the options first (the read is stopped: nothing is written, no thread is
+    left), then one of the connection."""
+    ahead = ReadAhead.start(path, env, target, planning.mode, retry, trace)
+    if ahead is None:
+        project = load(path, env, target)
+        return project, fresh_plan(project, planning, retry=retry, trace=trace)
+    try:
+        project = load(path, env, target)
+        require_secrets(project, planning.mode, read=True)
+        if project.target != ahead.target:  # the specs chose otherwise: start afresh
+            ahead.stop()
+            return project, fresh_plan(project, planning, retry=retry, trace=trace)
+        check_planning(project, planning.only, planning.replace)
+        plan = planned(
+            project,
+            ahead.result(),
+            mode=planning.mode,
+            prune=planning.prune,
+            only=planning.only,
+            replace=planning.replace,
+        )
+        return project, plan
+    finally:
+        ahead.stop()
+
+
+class _Stopped(Exception):
+    """A read ahead stopped before its next page: its result is never asked for."""
+
+
+class ReadAhead:
+    """The remote state of a target, read in a daemon thread while the caller loads the
+    specs. The connection is made first, in the caller's thread: it is work for the
+    processor (the SDK's import), which the loading could not overlap, and its requests
+    then leave at once. `stop()` ends the read at its next page or retry (the page under
+    way is waited for), joins the thread and closes the connection."""
+
+    def __init__(self, target: Target, retry: RetryPolicy, trace: Note | None, models: bool):
+        self.target = target
+        self._stopped = threading.Event()
+        self._state: RemoteState | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._connection = ExitStack()
+        try:
+            backend = self._connection.enter_context(connect(target, trace=trace))
+        except Exception as exc:  # its API key unset...: told once the specs are found sound
+            self._error = exc
+            return
+        # a retry's back-off ends early when the read is stopped
+        policy = dataclasses.replace(target_retries(retry, target), sleep=self._sleep)
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._read, backend, policy, models),
+            name="asst-deploy-read-ahead",
+            daemon=True,
+        )
+        self._thread.start()
+
+    @classmethod
+    def start(
+        cls,
+        path: str | Path,
+        env: str | None,
+        target: str | None,
+        mode: Mode,
+        retry: RetryPolicy,
+        trace: Note | None,
+    ) -> ReadAhead | None:
+        """A read of the target the project file at `path` names, under way; None when it
+        names none without a problem, or the built-in sandbox (in this process: its read
+        waits for nothing the loading could overlap), or when the specs may give a secret
+        whose variable is not set (told before any call, as without the head start)."""
+        named = named_target(path, env, target)
+        if named is None or named.type != TargetType.OPENAI:
+            return None
+        if mode is Mode.NORMAL and secretfiles.may_lack(find_root(path)):
+            return None  # a secret's variable unset is told before any call (require_secrets)
+        return cls(named, retry, trace, models=mode is Mode.NORMAL)
+
+    def _sleep(self, seconds: float) -> None:
+        self._stopped.wait(seconds)
+
+    def _pages(self, pages: PageRetry) -> PageRetry:
+        def run(fetch: Callable[[], T]) -> T:
+            if self._stopped.is_set():
+                raise _Stopped
+            result: T = pages(fetch)
+            return result
+
+        return run
+
+    def _read(self, backend: Backend, policy: RetryPolicy, models: bool) -> None:
+        try:
+            self._state = read_remote(backend, policy, models=models, wrap=self._pages)
+        except BaseException as exc:  # raised again where the result is taken
+            self._error = exc
+
+    def result(self) -> RemoteState:
+        """The state read (waiting for it), or the connection's or read's error."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._state is not None
+        return self._state
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._connection.close()
 
 
 def plan_from(
@@ -458,6 +642,11 @@ class Prepared:
     planning: Planning = Planning()
     saved: Plan | None = None
 
+    @property
+    def deploys(self) -> bool:
+        """Whether it deploys the specs (their models): not a destroy, not a refresh."""
+        return (self.saved.mode if self.saved else self.planning.mode) is Mode.NORMAL
+
 
 def prepare_apply(
     source: Path, env: str | None, target: str | None, planning: Planning
@@ -501,11 +690,12 @@ class Deployment:
     backend: Backend
     held: lease.Lease
     retry: RetryPolicy
+    models: bool = False  # the lock's read (or this one's) reads the model list too
 
     def read(self) -> RemoteState:
         """The remote state: as the lock read it while it was taken (it lists every vector
         store to find the claims), else read now."""
-        return self.held.take_state() or read_remote(self.backend, self.retry)
+        return self.held.take_state() or read_remote(self.backend, self.retry, models=self.models)
 
     def plan(self, prepared: Prepared) -> tuple[Plan, RemoteState]:
         """The plan to carry out: made now, or the saved one once it is shown to be fresh
@@ -521,9 +711,12 @@ class Deployment:
                 mode=p.mode,
                 retry=self.retry,
                 remote=self.held.take_state(),
+                models=self.models,
             )
         saved = prepared.saved
         remote = self.read()
+        if saved.mode is Mode.NORMAL:
+            check_models(self.project, remote)
         reasons = saved_plan_problems(saved, self.project, remote)
         if saved.lease_generation != self.held.generation:
             reasons.insert(
@@ -584,13 +777,22 @@ def deployment(
     lock_timeout: float = 0.0,
     note: Note = lambda message: None,
     trace: Note | None = None,
+    models: bool = False,
 ) -> Iterator[Deployment]:
-    """The project's target, connected and holding the project's lock, for the block."""
+    """The project's target, connected and holding the project's lock, for the block. With
+    `models` (an apply, which deploys the specs' models), the lock's read of the state
+    reads the target's model list too (see check_models)."""
     retry = target_retries(retry, project.target)
     with (
         connect(project.target, trace=trace) as backend,
         lease.held(
-            backend, project.name, retry=retry, timeout=lock_timeout, note=note, read_state=True
+            backend,
+            project.name,
+            retry=retry,
+            timeout=lock_timeout,
+            note=note,
+            read_state=True,
+            models=models,
         ) as held,
     ):
-        yield Deployment(project, backend, held, retry)
+        yield Deployment(project, backend, held, retry, models)

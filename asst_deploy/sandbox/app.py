@@ -71,6 +71,9 @@ class Sandbox:
             name: frozenset(generation.models) for name, generation in API_GENERATIONS.items()
         }
     )
+    # model -> the shutdown date `GET /v1/models` reports for it instead of the built-in
+    # table's: a compatible endpoint's own schedule, or an announcement the table lacks
+    shutdowns: dict[str, str] = field(default_factory=dict)
     # Set once a write found the store's disk full (gateway.py): the in-process target
     # tells its user that, in one line, instead of each failed request (targets.connect).
     full: str | None = None

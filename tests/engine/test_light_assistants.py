@@ -67,6 +67,15 @@ COLLECTIONS = {
         lambda c: c.beta.agents.environments.templates,
         {"name": "Light", "packages": {"python": ["numpy"]}},
     ),
+    "vector stores": (
+        wire.vector_stores,
+        lambda c: c.vector_stores,
+        {
+            "name": "Light",
+            "metadata": {"team": "x"},
+            "expires_after": {"anchor": "last_active_at", "days": 7},
+        },
+    ),
 }
 
 
@@ -114,7 +123,8 @@ def test_a_plan_loads_no_beta_resources(tmp_path: Path, env: str) -> None:
         "except SystemExit as exc:\n"
         "    code = exc.code\n"
         "beta = sorted(m for m in sys.modules if m.startswith('openai.resources.beta'))\n"
-        "print(json.dumps({'code': code, 'beta': beta}))\n"
+        "stores = sorted(m for m in sys.modules if m.startswith('openai.resources.vector_st'))\n"
+        "print(json.dumps({'code': code, 'beta': beta, 'stores': stores}))\n"
     )
     specs = tmp_path / "specs"
     subprocess.run(["cp", "-r", str(REPO / "specs"), str(specs)], check=True)
@@ -124,4 +134,4 @@ def test_a_plan_loads_no_beta_resources(tmp_path: Path, env: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
-    assert report == {"code": 0, "beta": []}
+    assert report == {"code": 0, "beta": [], "stores": []}

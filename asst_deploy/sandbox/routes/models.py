@@ -17,13 +17,13 @@ from asst_deploy.sandbox.app import Sandbox, sandbox_of
 CREATED = 1_700_000_000
 
 
-def _model(name: str) -> dict[str, Any]:
+def _model(sandbox: Sandbox, name: str) -> dict[str, Any]:
     return {
         "id": name,
         "object": "model",
         "created": CREATED,
         "owned_by": "system",
-        "shutdown_date": model_names.shutdown_date(name),
+        "shutdown_date": sandbox.shutdowns.get(name) or model_names.shutdown_date(name),
     }
 
 
@@ -37,9 +37,8 @@ def served(sandbox: Sandbox) -> list[str]:
 
 
 async def list_(request: Request) -> JSONResponse:
-    return JSONResponse(
-        {"object": "list", "data": [_model(n) for n in served(sandbox_of(request))]}
-    )
+    sandbox = sandbox_of(request)
+    return JSONResponse({"object": "list", "data": [_model(sandbox, n) for n in served(sandbox)]})
 
 
 async def retrieve(request: Request) -> JSONResponse:
@@ -51,7 +50,7 @@ async def retrieve(request: Request) -> JSONResponse:
         raise APIError(
             404, f"The model '{name}' does not exist", param="model", code="model_not_found"
         )
-    return JSONResponse(_model(name))
+    return JSONResponse(_model(sandbox, name))
 
 
 routes = [
