@@ -7,6 +7,7 @@ import contextvars
 import dataclasses
 import functools
 import math
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from asst_deploy import speccache
 from asst_deploy.errors import Location, Problem
 
 try:  # libyaml's composer is several times faster; fall back where it is not built
@@ -67,6 +69,17 @@ class Document:
         self._tables: Tables | None = None if locate is not None else ({}, {})
         self._grafts: list[tuple[JsonPath, Document, JsonPath]] = []
         self._shallow = shallow  # the top-level positions, known while _tables is None
+        self._content: tuple[Any, bytes] | None = None  # (data, key): see `content`
+
+    @property
+    def content(self) -> bytes | None:
+        """The cache key of the file content `data` was read from, while `data` is still that
+        value (None once it holds another, or outside a speccache session)."""
+        known = self._content
+        return known[1] if known is not None and known[0] is self.data else None
+
+    def read_from(self, content: bytes) -> None:
+        self._content = (self.data, content)
 
     @property
     def positions(self) -> dict[JsonPath, Location]:
@@ -84,6 +97,7 @@ class Document:
             twin._locate = None
         twin._grafts = list(self._grafts)
         twin._shallow = self._shallow
+        twin._content = self._content
         return twin
 
     def graft(self, at: JsonPath, source: Document, source_path: JsonPath) -> None:
@@ -435,7 +449,7 @@ class _Reads:
     files: dict[tuple[Path, str], tuple[list[Document], list[Problem]]] = dataclasses.field(
         default_factory=dict
     )
-    resolved: dict[Path, Path] = dataclasses.field(default_factory=dict)
+    resolved: dict[str, str] = dataclasses.field(default_factory=dict)
     memos: dict[str, dict[Any, Any]] = dataclasses.field(default_factory=dict)
 
 
@@ -456,13 +470,48 @@ def shared_memo(name: str) -> dict[Any, Any] | None:
 
 def resolve(path: Path) -> Path:
     """`path.resolve()`, asked of the file system once per path inside shared_reads()."""
+    if _reads.get() is None:
+        return path.resolve()
+    return Path(resolve_text(os.fspath(path)))
+
+
+def resolve_text(path: str) -> str:
+    """What `Path(path).resolve()` names, as text; inside shared_reads() the file system is
+    asked once per path, and of a name that is no link only that: it resolves where its
+    folder does, whose answer serves every file in it."""
     reads = _reads.get()
     if reads is None:
-        return path.resolve()
+        return str(Path(path).resolve())
     found = reads.resolved.get(path)
     if found is None:
-        found = reads.resolved[path] = path.resolve()
+        head, name = os.path.split(path)
+        if head and name not in ("", ".", "..") and not os.path.islink(path):
+            found = os.path.join(resolve_text(head), name)
+        else:
+            found = str(Path(path).resolve())
+        reads.resolved[path] = found
     return found
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a file (os.read: a fifth of the time Path.read_bytes takes for a
+    small file, which is what specs are read from by the thousand)."""
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        chunks = []
+        while chunk := os.read(handle, 1 << 20):
+            chunks.append(chunk)
+    finally:
+        os.close(handle)
+    return b"".join(chunks)
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 `raw` as a file read as text gives it (newlines as \\n); UnicodeDecodeError."""
+    text = raw.decode("utf-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 @contextlib.contextmanager
@@ -510,11 +559,81 @@ def _parse_file(
     path: Path, display: str, problems: list[Problem], by_suffix: Mapping[str, Parser]
 ) -> list[Document]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_bytes(path)
+        text = decode(raw)
     except UnicodeDecodeError:
         problems.append(Problem(Location(display), "not a UTF-8 text file", "save it as UTF-8"))
         return []
     except OSError as exc:
         problems.append(Problem(Location(display), f"cannot read: {exc.strerror}"))
         return []
-    return by_suffix.get(path.suffix.lower(), parse)(text, display, problems)
+    parser = by_suffix.get(path.suffix.lower(), parse)
+    if speccache.active() is None:
+        return parser(text, display, problems)
+    content = speccache.key("parsed", parser.__module__, parser.__qualname__, raw)
+    docs = _cached(speccache.get(content), content, text, display, parser)
+    if docs is not None:
+        return docs
+    found: list[Problem] = []
+    docs = parser(text, display, found)
+    problems.extend(found)
+    if not found:  # a file with a problem is read afresh each time: its errors stay exact
+        speccache.put(content, [(d.data, _flat(d._shallow)) for d in docs])
+    for index, doc in enumerate(docs):
+        doc.read_from(content + index.to_bytes(4, "little"))
+    return docs
+
+
+FlatTables = tuple[tuple[tuple[JsonPath, int, int], ...], tuple[tuple[JsonPath, int, int], ...]]
+
+
+def _flat(tables: Tables | None) -> FlatTables | None:
+    """Position tables as plain data (the file's name goes in again when read back)."""
+    if tables is None:
+        return None
+    positions, keys = tables
+    return (
+        tuple((p, loc.line, loc.column) for p, loc in positions.items()),
+        tuple((p, loc.line, loc.column) for p, loc in keys.items()),
+    )
+
+
+def _cached(
+    entry: Any, content: bytes, text: str, display: str, parser: Parser
+) -> list[Document] | None:
+    """The documents a cache entry holds, each finding the positions it lacks by parsing
+    `text` again as a fresh read would; None when there is no entry or it is not one."""
+    if not isinstance(entry, list):
+        return None
+    again = _Again(parser, text, display)
+    docs: list[Document] = []
+    try:
+        for index, (data, flat) in enumerate(entry):
+            shallow = None
+            if flat is not None:
+                positions, keys = flat
+                shallow = (
+                    {p: Location(display, line, column) for p, line, column in positions},
+                    {p: Location(display, line, column) for p, line, column in keys},
+                )
+            doc = Document(display, data, locate=functools.partial(again, index), shallow=shallow)
+            doc.read_from(content + index.to_bytes(4, "little"))
+            docs.append(doc)
+    except (TypeError, ValueError):
+        return None
+    return docs
+
+
+class _Again:
+    """The positions of the documents of a file served by the cache: its text parsed
+    again as a fresh read would, once, when something first asks (an error to point at)."""
+
+    def __init__(self, parser: Parser, text: str, display: str) -> None:
+        self.parser, self.text, self.display = parser, text, display
+        self.docs: list[Document] | None = None
+
+    def __call__(self, index: int) -> Tables:
+        if self.docs is None:
+            self.docs = self.parser(self.text, self.display, [])
+        doc = self.docs[index]
+        return doc.positions, doc.key_positions

@@ -5,7 +5,9 @@ Usage: python bench/bench_validate.py [--quick] [--assistants 1000] [--runs 7]
 Generates the project in a temporary directory (functions in JSON files, instructions in
 Markdown files with ${var} interpolation, one vector store over knowledge files, a dev
 and a prod environment), runs the real console command in a fresh process several times
-and prints a markdown table of wall times. The target is a median under 0.5 s.
+and prints a markdown table of wall times: with the project's spec cache
+(.asst-deploy/spec-cache) warm, as every run after the first finds it, and cold (deleted
+before each run). The target is a median under 0.5 s.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _bench import Sample, command, run, timed
+from _bench import Sample, command, machine, run, timed
 
 TARGET_SECONDS = 0.5
 TARGET_ASSISTANTS = 1000
+CACHE = Path(".asst-deploy") / "spec-cache"
+# gpt-4o and gpt-4o-mini shut down on 2027-01-14: from 60 days before, every assistant
+# would also warn of it (2000 warnings, a figure of its own); the day is fixed before then
+TODAY = "2026-09-01"
 
 
 def generate(root: Path, assistants: int) -> None:
@@ -89,9 +95,15 @@ def generate(root: Path, assistants: int) -> None:
         )
 
 
-def measure(args: list[str], cwd: Path, runs: int) -> list[Sample]:
-    run(args, cwd)  # warm the caches
-    return [timed(args, cwd) for _ in range(runs)]
+def measure(args: list[str], cwd: Path, runs: int, cold: bool = False) -> list[Sample]:
+    """`runs` timed runs after one warm-up; `cold`: each without the spec cache."""
+    run(args, cwd)  # warm the file system's caches (and the spec cache)
+    samples = []
+    for _ in range(runs):
+        if cold:
+            (cwd / CACHE).unlink(missing_ok=True)
+        samples.append(timed(args, cwd))
+    return samples
 
 
 def main() -> int:
@@ -102,38 +114,49 @@ def main() -> int:
     options = parser.parse_args()
     if options.quick:
         options.assistants, options.runs = 100, 5
+    os.environ["ASST_DEPLOY_TODAY"] = TODAY
     root = Path(tempfile.mkdtemp(prefix="asst-deploy-bench-"))
     try:
         generate(root, options.assistants)
         base = command()
-        cases = [
-            ("`python -c pass` (interpreter start-up)", [sys.executable, "-c", "pass"]),
-            ("`asst-deploy --version`", [*base, "--version"]),
-            ("`asst-deploy validate --env prod`", [*base, "validate", "--env", "prod"]),
-            ("`asst-deploy validate` (base, dev, prod)", [*base, "validate"]),
+        every = [*base, "validate"]
+        cases: list[tuple[str, list[str], bool, bool]] = [  # label, command, cold, target
+            (
+                "`python -c pass` (interpreter start-up)",
+                [sys.executable, "-c", "pass"],
+                False,
+                False,
+            ),
+            ("`asst-deploy --version`", [*base, "--version"], False, False),
+            (
+                "`asst-deploy validate --env prod`, spec cache warm",
+                [*every, "--env", "prod"],
+                False,
+                False,
+            ),
+            ("`asst-deploy validate` (base, dev, prod), spec cache cold", every, True, True),
+            ("`asst-deploy validate` (base, dev, prod), spec cache warm", every, False, True),
         ]
         print(f"{options.assistants} assistants, 1 vector store, 20 knowledge files; ", end="")
-        print(
-            f"{options.runs} runs each after one warm-up; Python {sys.version.split()[0]}; ", end=""
-        )
-        print("load average " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + "\n")
+        print(f"{options.runs} runs each after one warm-up; {machine()}\n")
         print("| command | min (s) | median (s) | max (s) | CPU, median (s) | target |")
         print("|---|---:|---:|---:|---:|---|")
-        medians = {}
-        for label, args in cases:
-            samples = measure(args, root, options.runs)
+        met = True
+        for label, args, cold, targeted in cases:
+            samples = measure(args, root, options.runs, cold)
             times = [x.wall for x in samples]
             cpu = statistics.median(x.cpu for x in samples)
-            medians[label] = statistics.median(times)
+            median = statistics.median(times)
             target = "n/a"
-            if label == cases[-1][0] and options.assistants == TARGET_ASSISTANTS:
-                met = medians[label] < TARGET_SECONDS
-                target = f"< {TARGET_SECONDS:g} s: " + ("meets" if met else "MISSES")
+            if targeted and options.assistants == TARGET_ASSISTANTS:
+                ok = median < TARGET_SECONDS
+                met = met and (ok or cold)  # the verdict is the warm run's: the usual one
+                target = f"< {TARGET_SECONDS:g} s: " + ("meets" if ok else "MISSES")
             print(
-                f"| {label} | {min(times):.3f} | {medians[label]:.3f} | {max(times):.3f} "
+                f"| {label} | {min(times):.3f} | {median:.3f} | {max(times):.3f} "
                 f"| {cpu:.3f} | {target} |"
             )
-        return 0 if medians[cases[-1][0]] < TARGET_SECONDS else 1
+        return 0 if met else 1
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import glob
 import os
+import stat
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -17,6 +18,7 @@ from asst_deploy.desired import (
     AutomationSpec,
     EnvironmentSpec,
     FileRef,
+    SkillSpec,
     VaultSpec,
     VectorStoreFile,
     VectorStoreSpec,
@@ -24,9 +26,11 @@ from asst_deploy.desired import (
 from asst_deploy.errors import Location, Problem
 from asst_deploy.reader import parse_file
 from asst_deploy.spec import checks, interpolate, schemacheck
-from asst_deploy.yamlpos import Document, JsonPath, resolve, shared_memo
+from asst_deploy.yamlpos import Document, JsonPath, decode, read_bytes, resolve_text, shared_memo
 
-R = TypeVar("R", AssistantSpec, VectorStoreSpec, VaultSpec, AutomationSpec, EnvironmentSpec)
+R = TypeVar(
+    "R", AssistantSpec, VectorStoreSpec, VaultSpec, AutomationSpec, EnvironmentSpec, SkillSpec
+)
 _GLOB_CHARS = frozenset("*?[")
 _OWN_FOLDER = ".asst-deploy"  # the sandbox's state and other files of the tool itself
 _EXTENSIONS = {
@@ -52,7 +56,16 @@ class Builder:
         self.problems.append(Problem(doc.where(path, key=key), message, hint))
 
     def display(self, path: Path) -> str:
-        return str(self.root / path) if self.root != Path(".") else str(path)
+        # os.path.join gives what str(root / path) does for a relative path, for less
+        return str(path) if self._dot else os.path.join(self._root_text, path)
+
+    @functools.cached_property
+    def _dot(self) -> bool:
+        return self.root == Path(".")
+
+    @functools.cached_property
+    def _root_text(self) -> str:
+        return str(self.root)
 
     def interpolate(self, doc: Document, variables: dict[str, str]) -> None:
         """Substitute `${var}` in every string of `doc`, reporting bad references in it."""
@@ -307,10 +320,7 @@ class Builder:
     def check_json_schema(self, doc: Document, path: JsonPath, value: Any, strict: bool) -> None:
         if value is None:
             return
-        findings = list(checks.json_schema_findings(value))
-        if strict:  # reported with the schema's own errors: all problems at once
-            findings += checks.strict_findings(value)
-        for sub, message, hint in findings:
+        for sub, message, hint in checks.schema_findings(value, strict):
             self.error(doc, (*path, *sub), message, hint)
 
     def check_metadata(self, doc: Document, metadata: Any) -> None:
@@ -422,15 +432,15 @@ class Builder:
 
     def inside(self, path: Path) -> bool:
         """Whether `path`, symlinks resolved, lies in the project directory."""
-        try:
-            resolve(path).relative_to(self.root_resolved)
-        except ValueError:
-            return False
-        return True
+        return _relative(resolve_text(os.fspath(path)), self._resolved_text) is not None
 
     @functools.cached_property
     def root_resolved(self) -> Path:
         return self.root.resolve()
+
+    @functools.cached_property
+    def _resolved_text(self) -> str:
+        return str(self.root_resolved)
 
     def file_ref(self, doc: Document, path: JsonPath, name: str) -> FileRef | None:
         memo = shared_memo("file refs")
@@ -443,10 +453,9 @@ class Builder:
         return ref
 
     def _file_ref(self, doc: Document, path: JsonPath, name: str) -> FileRef | None:
-        full = resolve(self.root / name)
-        try:
-            rel = full.relative_to(self.root_resolved).as_posix()
-        except ValueError:
+        full = resolve_text(os.path.join(self._root_text, name))
+        rel = _relative(full, self._resolved_text)
+        if rel is None:
             self.error(
                 doc,
                 path,
@@ -455,7 +464,7 @@ class Builder:
             )
             return None
         try:
-            size = full.stat().st_size
+            found = os.stat(full)
         except OSError:
             self.error(
                 doc,
@@ -464,7 +473,8 @@ class Builder:
                 "paths are relative to the project directory",
             )
             return None
-        if not full.is_file():
+        size = found.st_size
+        if not stat.S_ISREG(found.st_mode):
             self.error(
                 doc,
                 path,
@@ -481,7 +491,7 @@ class Builder:
                 "split the file",
             )
             return None
-        return FileRef(rel, full, size)
+        return FileRef(rel, Path(full), size)
 
     def text_or_file(self, doc: Document, path: JsonPath, variables: dict[str, str]) -> str | None:
         value = get(doc.data, path)
@@ -494,7 +504,7 @@ class Builder:
         try:
             text = memo.get(ref.abs_path) if memo is not None else None
             if text is None:
-                text = ref.abs_path.read_text(encoding="utf-8")
+                text = decode(read_bytes(ref.abs_path))
                 if memo is not None:
                     memo[ref.abs_path] = text
         except UnicodeDecodeError:
@@ -546,6 +556,19 @@ def _at(data: Any, path: JsonPath) -> Any:
             return None
         data = data[part]
     return data
+
+
+def _relative(path: str, root: str) -> str | None:
+    """`path` relative to `root` in POSIX form (both resolved), None when not inside it: by
+    their text where it says so, for it is asked per file (Path.relative_to costs more)."""
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    if path.startswith(prefix) and len(path) > len(prefix):
+        rel = path[len(prefix) :]
+        return rel if os.sep == "/" else rel.replace(os.sep, "/")
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return None
 
 
 def _suffix(name: str) -> str:

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from asst_deploy import identity, limits
+from asst_deploy import identity, limits, speccache
 from asst_deploy.yamlpos import JsonPath
 
 Finding = tuple[JsonPath, str, str]  # (path relative to the checked value, message, hint)
@@ -29,11 +29,22 @@ def _meta_validator() -> Any:
     )
 
 
-def json_schema_findings(value: Any) -> Iterator[Finding]:
-    """Problems that make `value` an invalid JSON Schema (draft 2020-12)."""
+def schema_findings(value: Any, strict: bool) -> list[Finding]:
+    """Problems that make `value` an invalid JSON Schema (draft 2020-12) and, when `strict`,
+    those strict mode refuses: all at once."""
     # Checking against the metaschema is the slowest step of validate, and `validate`
-    # loads the same function files once per environment: remember the answers.
-    yield from _schema_findings(json.dumps(value))
+    # loads the same function files once per environment: remember the answers, and a
+    # schema found flawless in the project's cache (then jsonschema is not even imported)
+    text = json.dumps(value)
+    known = speccache.key("a flawless JSON Schema, draft 2020-12", str(strict), text)
+    if speccache.get(known) is True:
+        return []
+    findings = list(_schema_findings(text))
+    if strict:
+        findings += strict_findings(value)
+    if not findings:
+        speccache.put(known, True)
+    return findings
 
 
 @functools.lru_cache(maxsize=1024)

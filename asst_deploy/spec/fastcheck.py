@@ -81,6 +81,26 @@ def _equal(one: Any, two: Any) -> bool:
     raise Unsure
 
 
+def tag(branch: Any) -> str | None:
+    """T for `{if: {type: object, properties: {type: {const: T}}}, then: {...}}`, else None."""
+    if not isinstance(branch, dict) or set(branch) != {"if", "then"}:
+        return None
+    test = branch["if"]
+    if not isinstance(test, dict) or test.keys() != {"type", "properties"}:
+        return None
+    properties = test["properties"]
+    if test["type"] != "object" or not isinstance(properties, dict) or list(properties) != ["type"]:
+        return None
+    const = properties["type"]
+    if (
+        not isinstance(const, dict)
+        or const.keys() != {"const"}
+        or not isinstance(const["const"], str)
+    ):
+        return None
+    return str(const["const"]) if isinstance(branch["then"], dict) else None
+
+
 class _Compiler:
     def __init__(self, defs: Mapping[str, Any]) -> None:
         self.defs = defs
@@ -258,8 +278,28 @@ class _Compiler:
         return lambda value: not isinstance(value, dict) or all(check(k) for k in value)
 
     def k_allOf(self, branches: Any, schema: dict[str, Any]) -> Check:
-        checks = self._branches(branches)
-        return lambda value: all(check(value) for check in checks)
+        tags = [tag(b) for b in branches] if isinstance(branches, list) else [None]
+        if not tags or any(t is None for t in tags):
+            checks = self._branches(branches)
+            return lambda value: all(check(value) for check in checks)
+        # a union tagged by `type` (the tool schemas): of `if: {type: object, properties:
+        # {type: {const: T}}}, then: ...` only the branches of the value's own tag can apply
+        thens: dict[str, list[Check]] = {}
+        for t, branch in zip(tags, branches, strict=True):
+            thens.setdefault(str(t), []).append(self.compile(branch["then"]))
+        every = [then for group in thens.values() for then in group]
+
+        def check(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return True  # every `if` fails (not a mapping): no `then` applies
+            if "type" not in value:
+                return all(then(value) for then in every)  # every `if` holds
+            found = value["type"]
+            if not isinstance(found, str):
+                return True  # equal to no string `const`
+            return all(then(value) for then in thens.get(found, ()))
+
+        return check
 
     def k_anyOf(self, branches: Any, schema: dict[str, Any]) -> Check:
         checks = self._branches(branches)

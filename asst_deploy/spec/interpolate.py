@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -141,11 +142,41 @@ def references(value: Any) -> frozenset[str]:
 
 
 def walk(value: Any, path: tuple[Any, ...], fn: Callable[[str, tuple[Any, ...]], str]) -> Any:
-    """Apply `fn(string, path)` to every string inside `value` (keys stay as written)."""
-    if isinstance(value, str):
-        return fn(value, path)
-    if isinstance(value, dict):
-        return {k: walk(v, (*path, k), fn) for k, v in value.items()}
-    if isinstance(value, list):
-        return [walk(v, (*path, i), fn) for i, v in enumerate(value)]
-    return value
+    """A copy of `value` (sharing no mapping or list with it) with `fn(string, path)`
+    applied to every string inside that refers to a variable (holds "${": substitution
+    leaves any other as it is); keys stay as written."""
+    keys = list(path)  # the path of the value being walked, made a tuple only for `fn`
+
+    def inner(item: Any) -> Any:
+        if isinstance(item, str):
+            return fn(item, tuple(keys)) if "${" in item else item
+        if not isinstance(item, dict | list):
+            return item
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        copied = []
+        for key, sub in pairs:
+            if isinstance(sub, dict | list):
+                plain = _plain_copy(sub)
+                if plain is not None:
+                    copied.append((key, plain))
+                    continue
+            elif not isinstance(sub, str) or "${" not in sub:
+                copied.append((key, sub))
+                continue
+            keys.append(key)
+            copied.append((key, inner(sub)))
+            keys.pop()
+        return dict(copied) if isinstance(item, dict) else [sub for _, sub in copied]
+
+    return inner(value)
+
+
+def _plain_copy(value: dict[Any, Any] | list[Any]) -> Any:
+    """A deep copy of `value` when no string in it refers to a variable (marshal copies
+    plain data in C; every string's text is in its output as written, so "${" not there is
+    "${" nowhere), else None."""
+    try:
+        raw = marshal.dumps(value)
+    except ValueError:  # a value marshal does not write: walked instead
+        return None
+    return None if b"${" in raw else marshal.loads(raw)

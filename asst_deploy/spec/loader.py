@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import glob
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asst_deploy import generations, models
+from asst_deploy import generations, models, speccache
 from asst_deploy.desired import (
     AssistantSpec,
     Grader,
@@ -22,7 +22,7 @@ from asst_deploy.spec import rules as rules_checks
 from asst_deploy.spec.build import Builder, get
 from asst_deploy.spec.documents import DOCUMENTS, Context, assistant, start_hint
 from asst_deploy.types import TargetType
-from asst_deploy.yamlpos import Document, JsonPath
+from asst_deploy.yamlpos import Document, JsonPath, shared_memo, shared_reads
 
 PROJECT_FILE = "asst-deploy.yaml"
 CONVERSATION_SUFFIX = ".conv.yaml"
@@ -92,31 +92,70 @@ def environment_targets(path: str | Path) -> dict[str, Target]:
     if not isinstance(envs, dict):
         return {}
     return {
-        str(name): _Loader(root, str(name)).target(docs[0], env if isinstance(env, dict) else {})
+        str(name): _Loader(root, str(name)).target(
+            docs[0], env if isinstance(env, dict) else {}, check=False
+        )
         for name, env in envs.items()
     }
 
 
-def _merge(
-    base: Document, over: Any, over_doc: Document, over_path: tuple[Any, ...], at: JsonPath
-) -> None:
-    """Deep-merge `over` into base.data at `at` (mappings merge, anything else replaces,
-    null removes), carrying the overlay's positions along so errors point at it."""
-    target = base.data
-    for part in at[:-1]:
-        target = target[part]
-    key = at[-1] if at else None
-    current = target.get(key) if key is not None else target
-    if isinstance(over, dict) and isinstance(current, dict):
-        for k, v in over.items():
-            _merge(base, v, over_doc, (*over_path, k), (*at, k))
-        return
-    assert key is not None
-    if over is None:
-        target.pop(key, None)
-        return
-    target[key] = copy.deepcopy(over)
-    base.graft(at, over_doc, over_path)
+def named_target(
+    path: str | Path, env: str | None = None, target: str | None = None
+) -> Target | None:
+    """The target one environment (or `target`) deploys to, read from the project file
+    alone, as the load will choose it; None when the file or the choice has a problem
+    (the load reports it)."""
+    problems: list[Problem] = []
+    try:
+        root = find_root(path)
+    except SpecError:
+        return None
+    docs = parse_file(root / PROJECT_FILE, PROJECT_FILE, problems)
+    if problems or len(docs) != 1 or not isinstance(docs[0].data, dict):
+        return None
+    envs = docs[0].data.get("environments")
+    env_data: Any = envs.get(env) if env is not None and isinstance(envs, dict) else {}
+    if not isinstance(env_data, dict):
+        return None
+    loader = _Loader(root, env, target)
+    chosen = loader.target(docs[0], env_data)
+    return None if loader.problems else chosen
+
+
+class _Overlay:
+    """A resource's document with an environment's defaults and overrides merged in. Its
+    data copies the file's top level only, and a mapping below it before merging changes
+    it: the file's own data serves every environment, and the values an environment left
+    as they were stay the same objects (schemacheck.check checks only the others)."""
+
+    def __init__(self, source: Document) -> None:
+        self.doc = source.copy(dict(source.data))
+        self.owned: dict[int, Any] = {id(self.doc.data): self.doc.data}  # id -> mapping
+
+    def merge(
+        self, over: Any, over_doc: Document, over_path: tuple[Any, ...], at: JsonPath
+    ) -> None:
+        """Deep-merge `over` at `at` (mappings merge, anything else replaces, null removes),
+        carrying the overlay's positions along so errors point at it."""
+        target = self.doc.data
+        for part in at[:-1]:
+            child = target[part]
+            if id(child) not in self.owned:
+                child = target[part] = dict(child)
+                self.owned[id(child)] = child
+            target = child
+        key = at[-1] if at else None
+        current = target.get(key) if key is not None else target
+        if isinstance(over, dict) and isinstance(current, dict):
+            for k, v in over.items():
+                self.merge(v, over_doc, (*over_path, k), (*at, k))
+            return
+        assert key is not None
+        if over is None:
+            target.pop(key, None)
+            return
+        target[key] = _copy(over)
+        self.doc.graft(at, over_doc, over_path)
 
 
 @dataclass
@@ -124,6 +163,7 @@ class _Resource:
     kind: str
     key: str
     doc: Document  # merged with defaults and the environment's overrides
+    source: Document | None = None  # the file's own, when `doc` is merged from it
 
 
 @dataclass
@@ -144,6 +184,12 @@ class _Loader:
     # ---- reading -----------------------------------------------------------------
 
     def load(self) -> Project:
+        # one load reads a file once (another's block serves when one is open), and the
+        # files read before parse and pass their checks from the project's cache
+        with shared_reads(), speccache.session(self.root):
+            return self.read()
+
+    def read(self) -> Project:
         project_file = self.root / PROJECT_FILE
         docs = parse_file(project_file, str(project_file), self.problems)
         if len(docs) != 1 or not isinstance(docs[0].data, dict):
@@ -185,7 +231,7 @@ class _Loader:
         resources = self.exclude(pdoc, env_data, resources)
         valid = []
         for r in resources:
-            if schemacheck.check(r.doc, r.kind, self.problems):
+            if schemacheck.check(r.doc, r.kind, self.problems, source=r.source):
                 valid.append(r)
             elif (rest := schemacheck.prune(r.doc, r.kind)) is not None:
                 # the semantic checks run on what the schema accepts, so that every problem
@@ -264,7 +310,9 @@ class _Loader:
 
         return interpolate.resolve(result, report)
 
-    def target(self, pdoc: Document, env_data: dict[str, Any]) -> Target:
+    def target(self, pdoc: Document, env_data: dict[str, Any], check: bool = True) -> Target:
+        """The target `env_data` (an environment's) names; `check`: and a problem for what
+        is wrong with any declared target (a load checks them once, not per lookup)."""
         declared = pdoc.data.get("targets") if isinstance(pdoc.data.get("targets"), dict) else {}
         targets: dict[str, dict[str, Any]] = {BUILTIN_TARGET: {"type": "sandbox"}}
         targets.update({k: v for k, v in declared.items() if isinstance(v, dict)})
@@ -287,7 +335,7 @@ class _Loader:
                 schemacheck.suggest(str(chosen), list(targets)),
             )
             chosen = BUILTIN_TARGET
-        for name, declared_spec in targets.items():  # every target, not only the chosen one
+        for name, declared_spec in targets.items() if check else ():  # each, not only the chosen
             api = generations.API_GENERATIONS.get(
                 str(declared_spec.get("api", generations.DEFAULT_API))
             )
@@ -307,7 +355,7 @@ class _Loader:
                         n for n, a in generations.API_GENERATIONS.items() if not a.not_on_openai
                     ),
                 )
-        for name, declared_spec in targets.items():
+        for name, declared_spec in targets.items() if check else ():
             if declared_spec.get("type") == "sandbox":
                 self.check_sandbox_files(pdoc, name, declared_spec)
         spec = targets[chosen]
@@ -353,7 +401,7 @@ class _Loader:
                     schemacheck.suggest(endpoint, names),
                 )
             else:
-                found = _Loader(self.root, self.env, endpoint).target(pdoc, {})
+                found = _Loader(self.root, self.env, endpoint).target(pdoc, {}, check=False)
         elif isinstance(endpoint, str):
             found = target
         serves = generations.API_GENERATIONS.get(found.api) if found is not None else None
@@ -407,7 +455,15 @@ class _Loader:
                 "give a path relative to the project directory",
             )
         else:
-            rules_checks.check(self.root / rules, self.display(Path(rules)), self.problems)
+            # the same file for every environment a command loads: checked once
+            memo = shared_memo("sandbox rules")
+            found = memo.get((self.root, rules)) if memo is not None else None
+            if found is None:
+                found = []
+                rules_checks.check(self.root / rules, self.display(Path(rules)), found)
+                if memo is not None:
+                    memo[(self.root, rules)] = found
+            self.problems.extend(found)
 
     def resources(self, pdoc: Document) -> list[_Resource]:
         include = pdoc.data.get("include")
@@ -426,14 +482,7 @@ class _Loader:
                     "patterns are relative to the project directory",
                 )
                 continue
-            matched = {
-                Path(p)
-                for p in glob.glob(pattern, root_dir=self.root, recursive=True)
-                if not p.endswith(CONVERSATION_SUFFIX)
-                and Path(p).name != PROJECT_FILE
-                and (self.root / p).is_file()
-            }
-            outside = sorted(p for p in matched if not self.build.inside(self.root / p))
+            matched, outside = self.matches(pattern)
             if outside:  # a symlink, to a file or a folder, that leads out of the project
                 self.error(
                     pdoc,
@@ -471,6 +520,25 @@ class _Loader:
                 found.append(resource)
         return found
 
+    def matches(self, pattern: str) -> tuple[set[Path], list[Path]]:
+        """The spec files an include pattern matches, and those of them that resolve outside
+        the project (found once for every environment a command loads)."""
+        memo = shared_memo("include patterns")
+        found = memo.get((self.root, pattern)) if memo is not None else None
+        if found is None:
+            matched = {
+                Path(p)
+                for p in glob.glob(pattern, root_dir=self.root, recursive=True)
+                if not p.endswith(CONVERSATION_SUFFIX)
+                and os.path.basename(p) != PROJECT_FILE
+                and os.path.isfile(os.path.join(self.root, p))
+            }
+            outside = sorted(p for p in matched if not self.build.inside(self.root / p))
+            found = (frozenset(matched), tuple(outside))
+            if memo is not None:
+                memo[(self.root, pattern)] = found
+        return set(found[0]), list(found[1])
+
     def resource(self, doc: Document) -> _Resource | None:
         data = doc.data
         if not isinstance(data, dict):
@@ -500,7 +568,8 @@ class _Loader:
         self, pdoc: Document, env_data: dict[str, Any], r: _Resource
     ) -> _Resource:
         """Defaults fill fields a resource leaves unset; overrides replace any field."""
-        doc = r.doc.copy(_copy(r.doc.data))
+        overlay = _Overlay(r.doc)
+        doc = overlay.doc
         if DOCUMENTS[r.kind].takes_defaults:
             # the environment's defaults win over the project's: they are applied first
             bases: tuple[tuple[Any, ...], ...] = (
@@ -519,20 +588,19 @@ class _Loader:
                     ):
                         for mk, mv in v.items():
                             if mk not in doc.data[k]:
-                                _merge(doc, mv, pdoc, (*base, k, mk), (k, mk))
+                                overlay.merge(mv, pdoc, (*base, k, mk), (k, mk))
                     elif k not in doc.data:
-                        _merge(doc, v, pdoc, (*base, k), (k,))
+                        overlay.merge(v, pdoc, (*base, k), (k,))
         section = DOCUMENTS[r.kind].section
         override = get(env_data, ("overrides", section, r.key))
         if isinstance(override, dict):
-            _merge(
-                doc,
+            overlay.merge(
                 {k: v for k, v in override.items() if k not in ("kind", "key")},
                 pdoc,
                 ("environments", self.env, "overrides", section, r.key),
                 (),
             )
-        return _Resource(r.kind, r.key, doc)
+        return _Resource(r.kind, r.key, doc, r.doc)
 
     def exclude(
         self, pdoc: Document, env_data: dict[str, Any], resources: list[_Resource]

@@ -39,11 +39,13 @@ def check(path: Path, display: str, problems: list[Problem]) -> None:
         )
         return
     for i, rule in enumerate(raw):
-        where = doc.where((*base, i))
+        # a position is asked for only with a problem: finding it reads the file again
         if not isinstance(rule, Mapping):
-            problems.append(Problem(where, f"rule {i + 1} must be a mapping", _HINT))
+            problems.append(
+                Problem(doc.where((*base, i)), f"rule {i + 1} must be a mapping", _HINT)
+            )
             continue
         try:
             Rule.from_dict(rule)
         except RuleError as exc:
-            problems.append(Problem(where, f"invalid sandbox rule: {exc}", _HINT))
+            problems.append(Problem(doc.where((*base, i)), f"invalid sandbox rule: {exc}", _HINT))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
 import json
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from asst_deploy import speccache
 from asst_deploy.errors import Problem
 from asst_deploy.spec import fastcheck, schema
-from asst_deploy.yamlpos import Document, JsonPath
+from asst_deploy.yamlpos import Document, JsonPath, shared_memo
 
 if TYPE_CHECKING:  # imported when a document is not valid (see fastcheck): 40 ms
     from jsonschema import Draft202012Validator
@@ -49,6 +51,8 @@ def forget() -> None:
     validator.cache_clear()
     _parts.cache_clear()
     _fast.cache_clear()
+    _fields.cache_clear()
+    _digest.cache_clear()
 
 
 def _draft() -> type[Draft202012Validator]:
@@ -68,6 +72,41 @@ def validator(kind: str) -> Draft202012Validator:
 def _fast(kind: str) -> fastcheck.Check | None:
     """The kind's schema as plain Python checks (None: a keyword fastcheck does not know)."""
     return fastcheck.compile_schema({"$ref": f"#/$defs/{kind}"}, _root()["$defs"])
+
+
+@cache
+def _fields(kind: str) -> dict[str, fastcheck.Check] | None:
+    """Each property's schema as a plain check when the kind's schema is a plain closed
+    mapping (then a mapping is valid exactly when its keys are allowed, the required ones
+    present, and every value valid); else None."""
+    defs = _root()["$defs"]
+    sch = defs.get(kind)
+    if (
+        not isinstance(sch, dict)
+        or not {"type", "properties"} <= set(sch) <= _PLAIN_OBJECT_KEYS | _PLAIN_OBJECT_NOTES
+        or sch.get("type") != "object"
+        or sch.get("additionalProperties", True) is not False
+        or not isinstance(sch["properties"], dict)
+    ):
+        return None
+    checks = {}
+    for name, sub in sch["properties"].items():
+        check = fastcheck.compile_schema(sub, defs)
+        if check is None:
+            return None
+        checks[name] = check
+    return checks
+
+
+@cache
+def _digest() -> str:
+    """The schema's fingerprint: a check remembered in the project's cache holds for it alone."""
+    text = json.dumps(_root(), sort_keys=True, default=repr)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _passed(kind: str, content: bytes) -> bytes:
+    return speccache.key("valid", _digest(), kind, content)
 
 
 _VALID: set[tuple[str, ...]] = set()  # (kind, property[, "item"], JSON text) known to be valid
@@ -93,7 +132,7 @@ class _Tagged:
             return
         by_tag: dict[str, list[Any]] = {}
         for branch in branches:
-            tag = _tag(branch)
+            tag = fastcheck.tag(branch)
             if tag is None:
                 return
             by_tag.setdefault(tag, []).append(branch["then"])
@@ -108,26 +147,6 @@ class _Tagged:
         if isinstance(tag, str) and tag in self.tags:
             return bool(self.tags[tag].is_valid(value))
         return bool(self.full.is_valid(value))
-
-
-def _tag(branch: Any) -> str | None:
-    """T for `{if: {type: object, properties: {type: {const: T}}}, then: {...}}`, else None."""
-    if not isinstance(branch, dict) or set(branch) != {"if", "then"}:
-        return None
-    test = branch["if"]
-    if not isinstance(test, dict) or test.keys() != {"type", "properties"}:
-        return None
-    properties = test["properties"]
-    if test["type"] != "object" or not isinstance(properties, dict) or list(properties) != ["type"]:
-        return None
-    const = properties["type"]
-    if (
-        not isinstance(const, dict)
-        or const.keys() != {"const"}
-        or not isinstance(const["const"], str)
-    ):
-        return None
-    return str(const["const"]) if isinstance(branch["then"], dict) else None
 
 
 class _Part:
@@ -445,12 +464,69 @@ def describe(error: ValidationError) -> tuple[JsonPath, bool, str, str]:
     return path, False, error.message, ""
 
 
-def check(doc: Document, kind: str, problems: list[Problem], base: JsonPath = ()) -> bool:
-    """Validate `doc.data` (or its part at `base`) as `kind`; True when it is valid."""
+def is_valid(doc: Document, kind: str) -> bool:
+    """Whether `doc.data` is valid as `kind`, without wording why not; the answer for a
+    file's own content is remembered in the project's cache (asst_deploy/speccache)."""
+    content = doc.content
+    if content is None:
+        return _known_valid(kind, doc.data)
+    memo = shared_memo("valid contents")  # each environment asks again
+    if memo is not None and (kind, content) in memo:
+        return True
+    if speccache.get(_passed(kind, content)) is not True:
+        if not _known_valid(kind, doc.data):
+            return False
+        speccache.put(_passed(kind, content), True)
+    if memo is not None:
+        memo[(kind, content)] = True
+    return True
+
+
+def _overlay_valid(doc: Document, kind: str, source: Document) -> bool:
+    """Whether `doc` is valid, known from `source` being valid and the top-level values
+    `doc.data` holds that are not the same objects as in `source.data` (added, replaced or
+    removed; the same objects are the same values: nothing changes a document in place).
+    False: not known, the full check says."""
+    fields = _fields(kind)
+    data, own = doc.data, source.data
+    if fields is None or not isinstance(data, dict) or not isinstance(own, dict):
+        return False
+    for name, value in data.items():
+        if name in own and own[name] is value:
+            continue
+        test = fields.get(name)
+        if test is None:
+            return False
+        try:
+            if not test(value):
+                return False
+        except Exception:  # a value the plain checks cannot judge (fastcheck.Unsure)
+            return False
+    required = _root()["$defs"][kind].get("required", ())
+    return all(name in data for name in required) and is_valid(source, kind)
+
+
+def check(
+    doc: Document,
+    kind: str,
+    problems: list[Problem],
+    base: JsonPath = (),
+    *,
+    source: Document | None = None,
+) -> bool:
+    """Validate `doc.data` (or its part at `base`) as `kind`; True when it is valid.
+    `source`: the document `doc` was made from by adding, replacing or removing top-level
+    values (an environment's defaults and overrides); when it is valid, only the values
+    `doc` holds of its own are checked."""
+    if not base:
+        if source is not None and _overlay_valid(doc, kind, source):
+            return True
+        if is_valid(doc, kind):
+            return True
     data = doc.data
     for part in base:
         data = data[part]
-    if _known_valid(kind, data):
+    if base and _known_valid(kind, data):
         return True
     ok = True
     seen: set[tuple[JsonPath, str]] = set()

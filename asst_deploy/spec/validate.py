@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asst_deploy import generations, models
+from asst_deploy import generations, models, speccache
 from asst_deploy.desired import Project
 from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.spec import sharing
@@ -37,8 +37,9 @@ def validate(path: str | Path, env: str | None = None) -> Report:
     envs: list[str | None] = [env] if env is not None else [None, *declared]
     report = Report(root, envs, name=name)
     seen: set[Problem] = set()
-    shutting: list[Problem] = []
-    with shared_reads():  # the environments overlay the same files: parse them once
+    shutting: dict[Problem, None] = {}  # each once, in order (hashed: thousands are common)
+    # the environments overlay the same files: parse them once, and the cache once
+    with shared_reads(), speccache.session(root):
         for environment in envs:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", models.ModelShutdownWarning)
@@ -51,8 +52,8 @@ def validate(path: str | Path, env: str | None = None) -> Report:
                             report.problems.append(problem)
             for found in caught:
                 said = getattr(found.message, "problem", None)
-                if isinstance(said, Problem) and said not in shutting:
-                    shutting.append(said)
+                if isinstance(said, Problem):
+                    shutting.setdefault(said)
                 elif said is None:  # anything else warned of goes on as it came
                     warnings.warn_explicit(
                         found.message, found.category, found.filename, found.lineno

@@ -209,3 +209,48 @@ def test_edges_of_the_keywords(sch: dict[str, Any], value: Any) -> None:
 )
 def test_a_keyword_not_compiled_leaves_the_check_to_jsonschema(sch: dict[str, Any]) -> None:
     assert fastcheck.compile_schema(sch, {}) is None
+
+
+_TAGGED = {
+    "type": "object",
+    "properties": {"type": {"type": "string"}, "n": {}},
+    "allOf": [
+        {
+            "if": {"type": "object", "properties": {"type": {"const": "a"}}},
+            "then": {"required": ["n"], "properties": {"n": {"type": "integer"}}},
+        },
+        {
+            "if": {"type": "object", "properties": {"type": {"const": "b"}}},
+            "then": {"properties": {"n": {"type": "string"}}},
+        },
+        {
+            "if": {"type": "object", "properties": {"type": {"const": "a"}}},
+            "then": {"properties": {"n": {"maximum": 3}}},
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"type": "a", "n": 1},
+        {"type": "a", "n": 5},  # the second branch of tag a
+        {"type": "a"},
+        {"type": "b", "n": "x"},
+        {"type": "b", "n": 1},
+        {"type": "c", "n": 1.5},  # no branch of its tag
+        {"n": 1},  # no tag: every `if` holds, so every `then` applies
+        {"n": "x"},
+        {},
+        {"type": 1, "n": 1.5},  # a tag that equals no string
+        {"type": True},
+        {"type": None, "n": "x"},
+        "a",  # not a mapping: no `if` holds
+        [],
+    ],
+)
+def test_a_union_tagged_by_type_checks_the_branches_of_its_tag(value: Any) -> None:
+    check = fastcheck.compile_schema(_TAGGED, {})
+    assert check is not None
+    assert check(value) == Draft202012Validator(_TAGGED).is_valid(value)
