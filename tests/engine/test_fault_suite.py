@@ -1,22 +1,32 @@
 """The fault suite: 20% injected faults on every route, 3 seeds x parallelism 1 and 16,
 on both API generations (on agents the same specs without file_search, which agents
-cannot hold: 40 agents, each with the environment template its code runs in).
+cannot hold: 40 agents, each with the environment template its code runs in, plus the
+agents-native kinds: a vault of credentials the mcp tools use, skills, declared
+environments with an env secret, agents running in them and automations).
 
 A 40-assistant project with files and 2 vector stores is deployed, then changed (a file
 removed from a store and from the project, a file's content changed, assistants removed
-and edited) and applied with --prune, each time through the lease like `asst-deploy
-apply`. Every run must converge within 5 applies with 0 duplicates, 0 lost objects, 0
-unmanaged objects touched and 0 unexpected errors (what the CLI would exit 3 for).
+and edited; on agents also a vault credential rotated, replaced and removed, an env
+secret rotated, an environment's packages changed, an environment and skills removed,
+new skill versions, automations paused, resumed, edited and deleted) and applied with
+--prune, each time through the lease like `asst-deploy apply`. Every run must converge
+within 5 applies with 0 duplicates, 0 lost objects, 0 unmanaged objects touched and 0
+unexpected errors (what the CLI would exit 3 for).
 Seeded, in-process, loopback only, with retries that do not sleep.
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import openai
 import pytest
+import yaml
 
 from asst_deploy import identity, kinds
 from asst_deploy.adapters.agents.backend import AgentsBackend
@@ -26,6 +36,7 @@ from asst_deploy.engine.apply import Options, RetryPolicy, apply_plan
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
+from asst_deploy.sandbox.routes.agents import TEMPLATE
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
 from asst_deploy.sandbox.vaults import CREDENTIAL, SECRETS
@@ -123,7 +134,98 @@ def big_project(removed: bool = False, api: str = "assistants") -> dict[str, str
         )
     if api == "agents":
         spec["vaults/keys.yaml"] = vault_spec(removed)
+        spec |= agents_native(removed)
     return spec
+
+
+SKILL = "---\nname: {name}\ndescription: {what}\n---\n# {name}\n\nRun scripts/run.py.\n"
+# the changed version removes checker and h3 and uploads a new version of writer and h0
+SKILLS = ("writer", "checker", "h0", "h1", "h2", "h3")
+CHANGED_SKILLS = ("writer", "h0", "h1", "h2")
+NEW_VERSIONS = ("writer", "h0")
+# what an environment of the first version holds: (packages, files, skills, extra env)
+ENVIRONMENTS = {
+    "env0": ("[pandas==2.3.3]", "[data/a.csv]", "[writer, checker]", "REGION: eu, "),
+    "env1": ("[numpy]", "[knowledge/doc3.md]", "[writer, h0, h1, h2, h3]", ""),
+    "env2": ("[]", "[]", "[checker]", ""),
+}
+# the changed version: the skills removed go, env1 changes its packages, env2 goes
+CHANGED_ENVIRONMENTS = {
+    "env0": ("[pandas==2.3.3]", "[data/a.csv]", "[writer]", "REGION: eu, "),
+    "env1": ("[numpy, scipy]", "[knowledge/doc3.md]", "[writer, h0, h1, h2]", ""),
+}
+# agent -> the environment it runs in, before and after (e2 moves when env2 goes)
+RUNS_IN = {"e0": ("env0", "env0"), "e1": ("env1", "env1"), "e2": ("env2", "env1")}
+
+
+class Automation(NamedTuple):
+    schedule: str
+    agent: str
+    paused: bool = False
+    environment: str | None = None
+    input: str = "Run the job."
+
+
+DAILY = 'type: periodic\nexpression: "0 6 * * *"\ntimezone: Europe/Berlin\n'
+TICKS = 8  # plain daily automations of agents a0..a7, for volume
+AUTOMATIONS = {
+    "nightly": Automation(DAILY, "a0"),
+    "hourly": Automation(
+        'type: periodic\nexpression: "0 * * * *"\ntimezone: UTC\n', "e0", True, "env1"
+    ),
+    "yearly": Automation("type: once\nrun_at: 2099-01-01T06:00:00+01:00\n", "e1"),
+    "weekly": Automation(
+        'type: periodic\nexpression: "0 7 * * MON"\ntimezone: UTC\n', "e2", environment="env2"
+    ),
+    **{f"tick{n}": Automation(DAILY, f"a{n}", paused=n % 4 == 0) for n in range(TICKS)},
+}
+# nightly paused, hourly resumed, yearly deleted, weekly moved to env0 at a new time; the
+# ticks get a new input, those paused resume, every fourth from tick1 pauses, the last goes
+CHANGED_AUTOMATIONS = {
+    "nightly": AUTOMATIONS["nightly"]._replace(paused=True),
+    "hourly": AUTOMATIONS["hourly"]._replace(paused=False),
+    "weekly": Automation(
+        'type: periodic\nexpression: "30 7 * * MON"\ntimezone: UTC\n', "e2", environment="env0"
+    ),
+    **{
+        f"tick{n}": Automation(DAILY, f"a{n}", paused=n % 4 == 1, input=f"Run job {n % 4}.")
+        for n in range(TICKS - 1)
+    },
+}
+
+
+def agents_native(removed: bool) -> dict[str, str]:
+    """Skills, declared environments (one env secret each), the agents that run in them and
+    automations; `removed`: the changed version (see the tables above)."""
+    files: dict[str, str] = {}
+    for name in CHANGED_SKILLS if removed else SKILLS:
+        version = 2 if removed and name in NEW_VERSIONS else 1
+        files[f"skills/{name}.yaml"] = f"kind: skill\nkey: {name}\npath: skills/{name}\n"
+        files[f"skills/{name}/SKILL.md"] = SKILL.format(name=name, what=f"The {name} skill.")
+        files[f"skills/{name}/scripts/run.py"] = f"print('{name} v{version}')\n"
+    environments = CHANGED_ENVIRONMENTS if removed else ENVIRONMENTS
+    for key, (packages, held, used, env) in environments.items():
+        files[f"environments/{key}.yaml"] = (
+            f"kind: environment\nkey: {key}\npackages: {{python: {packages}}}\n"
+            "network: {access: restricted, allowed_domains: [api.example.com]}\n"
+            f"files: {held}\nskills: {used}\n"
+            f"setup_commands: [{{command: 'echo {key}'}}]\n"
+            f"env: {{{env}API_TOKEN: {{from_env: FAULT_ENV_TOKEN}}}}\n"
+        )
+    for agent, places in RUNS_IN.items():
+        files[f"assistants/{agent}.yaml"] = (
+            f"kind: assistant\nkey: {agent}\nname: Runner {agent}\ninstructions: Run it.\n"
+            f"tools: [{{type: code_interpreter}}]\nenvironment: {places[removed]}\n"
+        )
+    for key, auto in (CHANGED_AUTOMATIONS if removed else AUTOMATIONS).items():
+        files[f"automations/{key}.yaml"] = (
+            f"kind: automation\nkey: {key}\n{auto.schedule}paused: {str(auto.paused).lower()}\n"
+            f"target:\n  new_session:\n    agent: {auto.agent}\n"
+            + (f"    environment: {auto.environment}\n" if auto.environment else "")
+            + ("    vaults: [keys]\n" if key == "nightly" else "")
+            + f"    input: {auto.input}\n"
+        )
+    return files
 
 
 def rewrite(root: Path, files: dict[str, str]) -> None:
@@ -192,6 +294,7 @@ def test_converges_under_twenty_percent_faults(
 ) -> None:
     for name in ("k0", "k1", "k2"):
         monkeypatch.setenv(f"FAULT_SECRET_{name.upper()}", f"fault-secret-{name}")
+    monkeypatch.setenv("FAULT_ENV_TOKEN", "fault-env-token")
     with sdk_client(faulty_server) as client:
         foreign = Foreign(client).create()
         root = write_project(tmp_path / "big", big_project(api=api))
@@ -203,16 +306,36 @@ def test_converges_under_twenty_percent_faults(
         first = runs.converge()
         rewrite(root, big_project(removed=True, api=api))
         monkeypatch.setenv("FAULT_SECRET_K1", "fault-secret-k1-rotated")
+        monkeypatch.setenv("FAULT_ENV_TOKEN", "fault-env-token-rotated")
         second = runs.converge()
         faults = faulty_server.log.faults()
+        hit = faulted_writes(faulty_server)
         faulty_server.faults = FaultConfig()
         check(deployer, client, foreign, runs, api)
         if api == "agents":
             check_credentials(deployer, faulty_server)
+            check_native(deployer, client, faulty_server)
     total = sum(faults.values())
     assert total and faults["commit_then_fail"] and faults["drop"], faults
+    if api == "agents" and parallelism == 1:  # serial, so seeded: the same faults each run
+        assert all(hit[collection] for collection in NATIVE_WRITES), hit
     assert 3 not in runs.exit_codes, runs.exit_codes
     assert first <= MAX_APPLIES and second <= MAX_APPLIES
+
+
+# the agents-native kinds' collections, as their paths name them
+NATIVE_WRITES = ("/skills", "/environments/templates", "/automations", "/vaults")
+
+
+def faulted_writes(server: SandboxServer) -> Counter[str]:
+    """Faults injected into writes, by the agents-native collection written."""
+    return Counter(
+        collection
+        for e in server.log.entries()
+        if e.fault and e.method != "GET"
+        for collection in NATIVE_WRITES
+        if collection in e.path
+    )
 
 
 def check(
@@ -227,6 +350,10 @@ def check(
             ("vault", "keys"),
             ("vault_credential", "keys/k0"),
             ("vault_credential", "keys/k1"),
+            *(("skill", name) for name in CHANGED_SKILLS),
+            *(("environment_template", f"environment/{e}") for e in CHANGED_ENVIRONMENTS),
+            *(("agent", agent) for agent in RUNS_IN),
+            *(("automation", key) for key in CHANGED_AUTOMATIONS),
         }
     else:
         wanted = {("assistant", f"a{n}") for n in kept}
@@ -248,7 +375,7 @@ def check(
     # every agent wired to its own template, each template to the file it should hold
     templates = {t.id: t for t in state.of("environment_template")}
     for agent in state.of("agent"):
-        if agent.owner[0] != "feat":
+        if agent.owner[0] != "feat" or agent.owner[1] in RUNS_IN:  # see check_native
             continue
         template = templates[agent.data["metadata"][identity.TEMPLATE_KEY]]
         assert template.owner[1] == agent.owner[1]
@@ -264,7 +391,7 @@ def check_credentials(deployer: Deployer, server: SandboxServer) -> None:
     state = deployer.backend.read_state()
     names = kinds.names(state, "feat")
     for agent in state.of("agent"):
-        if agent.owner[0] != "feat":
+        if agent.owner[0] != "feat" or agent.owner[1] in RUNS_IN:
             continue
         n = int(str(agent.owner[1])[1:])
         used = [
@@ -282,3 +409,43 @@ def check_credentials(deployer: Deployer, server: SandboxServer) -> None:
         "keys/k0": {"token": "fault-secret-k0"},
         "keys/k1": {"token": "fault-secret-k1-rotated"},
     }
+
+
+def check_native(deployer: Deployer, client: openai.OpenAI, server: SandboxServer) -> None:
+    """The changed version's environments, skills and automations as the sandbox holds
+    them: each environment with its packages, files, skills and rotated secret; each agent
+    in its environment; each automation on its agent and environment, paused as said."""
+    state = deployer.backend.read_state()
+    names = kinds.names(state, "feat")
+    mine = {(o.kind, o.owner[1]): o for o in state.all_objects() if o.owner[0] == "feat"}
+    for key, (packages, held, used, _) in CHANGED_ENVIRONMENTS.items():
+        live = server.sandbox.store.get(
+            TEMPLATE, mine[("environment_template", f"environment/{key}")].id
+        )
+        assert live is not None
+        assert live["env"]["API_TOKEN"] == "fault-env-token-rotated", key
+        assert live["packages"]["python"] == yaml.safe_load(packages), key
+        files = [names[f["file_id"]].split("#")[0] for f in live["files"]]
+        assert files == yaml.safe_load(held), (key, files)
+        skills = [names[s["skill_id"]] for s in live["skills"]]
+        assert skills == [f"skill:{s}" for s in yaml.safe_load(used)], (key, skills)
+    for name in CHANGED_SKILLS:  # the default version holds the folder as it is now
+        archive = client.skills.content.retrieve(mine[("skill", name)].id).read()
+        with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
+            (script,) = [n for n in bundle.namelist() if n.endswith("scripts/run.py")]
+            version = 2 if name in NEW_VERSIONS else 1
+            assert bundle.read(script).decode() == f"print('{name} v{version}')\n", name
+    for agent, (_, now) in RUNS_IN.items():
+        template = mine[("agent", agent)].data["metadata"][identity.TEMPLATE_KEY]
+        assert template == mine[("environment_template", f"environment/{now}")].id, agent
+    automation = kinds.get("automation")
+    for key, auto in CHANGED_AUTOMATIONS.items():
+        form = automation.canonical(mine[("automation", key)], names)
+        assert form["status"] == ("paused" if auto.paused else "active"), (key, form)
+        assert form["target.agent_id"] == f"agent:{auto.agent}", (key, form)
+        assert form["target.input"] == auto.input, (key, form)
+        assert form["target.environment"] == (
+            f"environment:{auto.environment or RUNS_IN[auto.agent][1]}"
+            if auto.agent in RUNS_IN
+            else f"environment_template:{auto.agent}"  # the template its own code runs in
+        ), (key, form)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from typing import Any
 
 import openai
 
@@ -16,7 +17,7 @@ from asst_deploy.adapters.agents.vaults import PAGE, Credentials
 from asst_deploy.adapters.openai_backend import Collection, OpenAIBackend, _data, concurrently
 from asst_deploy.adapters.wire import WireResource
 from asst_deploy.backend import PageRetry
-from asst_deploy.state import RemoteFile, RemoteObject
+from asst_deploy.state import RemoteFile, RemoteObject, RemoteState
 
 BETA = "agents=v1"
 CREDENTIAL = "vault_credential"
@@ -66,6 +67,10 @@ class AgentsBackend(OpenAIBackend):
             for items in lists
             for data in (_data(item) for item in items)
         ]
+
+    def read_state(self, retry: PageRetry | None = None, **options: Any) -> RemoteState:
+        with self.credentials.vaults.shared():  # the vaults' pages, listed once
+            return super().read_state(retry, **options)
 
     def _read_collection(
         self, collection: Collection, retry: PageRetry | None

@@ -4,10 +4,15 @@ The engine addresses an object by its id alone; a credential's calls need its va
 too. Every credential read (listed, created, retrieved) teaches this resource its vault;
 one it has not seen is looked for in every vault. A create and an update name the vault
 in their payload (`vault_id`, as CredentialCreateParams' path parameter does).
+
+A whole read lists the vaults twice over, side by side: as a collection of their own and
+to find the credentials' lists; within `Vaults.shared()` each page is fetched once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -21,13 +26,64 @@ from asst_deploy.backend import RemoteError
 PAGE = 100  # "Values are clamped between 1 and 100"
 
 
+class _Page:
+    """One page of a shared listing: fetched by whoever asks first, the others wait."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.page: WirePage | None = None
+
+
+class Vaults:
+    """The vaults' collection (/vaults), whose list pages can be shared by the readers of
+    one read of the target."""
+
+    def __init__(self, resource: WireResource) -> None:
+        self._resource = resource
+        self._lock = threading.Lock()
+        self._pages: dict[tuple[tuple[str, Any], ...], _Page] | None = None
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        """Within: a page asked for again (the same query) is the one already fetched. A
+        failed fetch is not kept: the next reader (or its retry) asks again."""
+        self._pages = {}
+        try:
+            yield
+        finally:
+            self._pages = None
+
+    def list(self, **query: Any) -> WirePage:
+        pages = self._pages
+        if pages is None:
+            return self._resource.list(**query)
+        with self._lock:
+            entry = pages.setdefault(tuple(sorted(query.items())), _Page())
+        with entry.lock:
+            if entry.page is None:
+                entry.page = self._resource.list(**query)
+            return entry.page
+
+    def create(self, **body: Any) -> WireObject:
+        return self._resource.create(**body)
+
+    def retrieve(self, object_id: str) -> WireObject:
+        return self._resource.retrieve(object_id)
+
+    def update(self, object_id: str, **body: Any) -> WireObject:
+        return self._resource.update(object_id, **body)
+
+    def delete(self, object_id: str) -> WireObject:
+        return self._resource.delete(object_id)
+
+
 class Credentials:
     """The credentials of every vault, with the calls of one collection."""
 
     def __init__(self, client: openai.OpenAI, beta: str) -> None:
         self._client = client
         self._beta = beta
-        self.vaults = WireResource(client, "/vaults", beta, "vault_id")
+        self.vaults = Vaults(WireResource(client, "/vaults", beta, "vault_id"))
         self._vault_of: dict[str, str] = {}  # credential id -> its vault's id
 
     def of(self, vault_id: str) -> WireResource:
