@@ -13,7 +13,9 @@ from click.testing import CliRunner
 
 from asst_deploy.adapters.targets import connect
 from asst_deploy.cli import main
+from asst_deploy.cli.common import Output
 from asst_deploy.desired import Target
+from asst_deploy.engine.apply import RetryPolicy
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
@@ -219,6 +221,9 @@ def test_unreachable_endpoint(proj: Path, monkeypatch: pytest.MonkeyPatch) -> No
     endpoint = f"http://127.0.0.1:{free_port()}/v1"
     use_target(proj, endpoint)
     monkeypatch.setenv("TEST_ASST_KEY", "sk-test")
+    # every retry is made, none waits its back-off (20 s of sleep otherwise)
+    retries: list[float] = []
+    monkeypatch.setattr(Output, "retry_policy", lambda self: RetryPolicy(sleep=retries.append))
     for command in (["plan"], ["apply", "--auto-approve"], ["destroy", "--auto-approve"]):
         result = run(*command, str(proj))
         assert result.code == 1, (command, result.err)
@@ -226,6 +231,7 @@ def test_unreachable_endpoint(proj: Path, monkeypatch: pytest.MonkeyPatch) -> No
         first = "assistants" if command == ["plan"] else "vector stores"
         assert result.err.startswith(f"Error: listing {first} failed: cannot reach {endpoint}")
         assert "Traceback" not in result.err
+    assert len(retries) >= 3, "the errors came after the retries, not instead of them"
 
 
 def test_missing_api_key_variable(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
