@@ -500,6 +500,8 @@ class _Loader:
                     "fix the pattern or remove it",
                 )
             files |= matched
+        if not isinstance(include, list):
+            files = {rel for rel in files if not self.in_content(rel)}
         found: list[_Resource] = []
         first: dict[tuple[str, str], Document] = {}
         for rel in sorted(files):
@@ -519,6 +521,17 @@ class _Loader:
                     continue
                 found.append(resource)
         return found
+
+    def in_content(self, rel: Path) -> bool:
+        """Whether `rel` lies in a folder that is a document's content (see
+        DocumentKind.content_marker), under the project directory."""
+        markers = [d.content_marker for d in DOCUMENTS.values() if d.content_marker]
+        return any(
+            (self.root / folder / marker).is_file()
+            for folder in rel.parents
+            if folder.parts
+            for marker in markers
+        )
 
     def matches(self, pattern: str) -> tuple[set[Path], list[Path]]:
         """The spec files an include pattern matches, and those of them that resolve outside

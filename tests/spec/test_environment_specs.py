@@ -254,3 +254,26 @@ def test_hidden_files_are_not_uploaded(tmp_path: Path) -> None:
     assert skill.content_hash(skill.folder_files(tmp_path)) == before
     (tmp_path / "a/b.py").write_text("changed")
     assert skill.content_hash(skill.folder_files(tmp_path)) != before
+
+
+def test_yaml_in_a_skill_folder_is_the_skills_content_not_a_spec(make_project: Make) -> None:
+    root = project(
+        make_project,
+        {
+            **SKILL,
+            "skills/report-writer/config.yaml": "columns: [day, amount]\n",
+            "skills/report-writer/templates/report.yaml": "title: Daily report\n",
+            # a YAML file beside the skill folders is still a spec
+            "skills/notes.yaml": "columns: [day]\n",
+        },
+    )
+    (problem,) = problems(root)
+    assert problem.startswith("skills/notes.yaml:1:1: "), problem
+    (root / "skills/notes.yaml").unlink()
+    (found,) = load_project(root).records["skill"]
+    assert found.key == "report-writer"
+    # an explicit include reads what it names, skill folders too
+    (root / "asst-deploy.yaml").write_text(
+        PROJECT.replace("{api}", "agents") + "include: ['skills/**/*.yaml']\n"
+    )
+    assert any(p.startswith("skills/report-writer/config.yaml:") for p in problems(root))

@@ -62,6 +62,9 @@ class DocumentKind:
     # the parts of a document (its data, not yet checked) other documents may name, as
     # "<key>/<part>": the loader gathers them into Context.parts
     parts: Callable[[Any], Iterable[str]] = field(default=_no_parts)
+    # a folder holding a file of this name is a document's content (a skill's folder, with
+    # its SKILL.md), never specs: the default include folders skip the YAML inside it
+    content_marker: str | None = None
 
     @property
     def schema(self) -> dict[str, Any]:

@@ -128,4 +128,6 @@ def build(builder: Builder, doc: Document, context: Context) -> SkillSpec | None
     return builder.with_adopt(doc, spec, context.target, context.targets)
 
 
-DOCUMENT = DocumentKind(name="skill", section="skills", fields=FIELDS, build=build)
+DOCUMENT = DocumentKind(
+    name="skill", section="skills", fields=FIELDS, build=build, content_marker=skill.MANIFEST
+)
