@@ -41,6 +41,7 @@ INPUT_ITEM = "response.input_item"  # parent: the response id
 STATE = "response.state"  # private per response (the matched rule), never served
 CALL = "response.call"  # call_id -> the response whose rule made the call
 CONVERSATION = "conversation"
+MODEL_ROLE = "assistant"  # the role of the model's own messages (a message role, no kind)
 CONVERSATION_ITEM = "conversation.item"  # parent: the conversation id
 
 ASSISTANT_ID_KEY = "asst_deploy.key"
@@ -101,7 +102,7 @@ def stored_item(item: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "message":
         role = item["role"]
         raw = item["content"]
-        text_type = "output_text" if role == "assistant" else "input_text"
+        text_type = "output_text" if role == MODEL_ROLE else "input_text"
         parts = [{"type": text_type, "text": raw}] if isinstance(raw, str) else raw
         obj |= {
             "status": item.get("status") or "completed",

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from asst_deploy.sandbox import responding
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import json_body, sandbox_of
-from asst_deploy.sandbox.responding import INPUT_ITEM, Event
+from asst_deploy.sandbox.responding import INPUT_ITEM, MODEL_ROLE, Event
 from asst_deploy.sandbox.routes.common import path_param, store_listing
 from asst_deploy.sandbox.routes.vector_stores import FILTER
 from asst_deploy.sandbox.validation import (
@@ -213,7 +213,7 @@ def _parts_fit_role(message: dict[str, Any], path: str) -> None:
     """User, system and developer messages hold input parts; assistant ones output parts."""
     if isinstance(message["content"], str):
         return
-    allowed = _OUTPUT_ROLES if message["role"] == "assistant" else _INPUT_ROLES
+    allowed = _OUTPUT_ROLES if message["role"] == MODEL_ROLE else _INPUT_ROLES
     for i, part in enumerate(message["content"]):
         if part["type"] not in allowed:
             raise bad_value(join(path, f"content[{i}].type"), part["type"], allowed)
