@@ -6,40 +6,19 @@ on, located at the spec's model, before anything is written. The suite's date is
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import openai
 import pytest
-from click.testing import CliRunner
 
 from asst_deploy.adapters.assistants.backend import AssistantsBackend
-from asst_deploy.cli import main
 from asst_deploy.sandbox.server import SandboxServer
 
 from .conftest import sdk_client, write_project
+from .test_cli import run
 
 MODEL = "o3-mini"  # served on assistants, not in the built-in table of shutdowns
 KEY_ENV = "TEST_SHUTDOWN_KEY"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def run(*args: str) -> Result:
-    """The CLI through its error boundary (main), in this process."""
-    runner = CliRunner()
-    with runner.isolation() as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 @pytest.fixture

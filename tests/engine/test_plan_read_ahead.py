@@ -6,40 +6,20 @@ then one of the connection. Run in this process, through the CLI's error boundar
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from asst_deploy.adapters import openai_backend
-from asst_deploy.cli import main
 from asst_deploy.errors import SpecError
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
 from asst_deploy.spec.loader import load_project
 
 from .conftest import sdk_client, write_project
+from .test_cli import run
 
 KEY_ENV = "TEST_AHEAD_KEY"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def run(*args: str) -> Result:
-    runner = CliRunner()
-    with runner.isolation() as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 READERS = {"asst-deploy-read-ahead", "asst-deploy-read", "asst-deploy-page"}
