@@ -305,6 +305,7 @@ def _size(node: yaml.Node, sizes: dict[int, int], depth: int = 0) -> int:
 
 _STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
 _MERGE = "tag:yaml.org,2002:merge"
+_Scalar = yaml.ScalarNode
 _PLAIN_DEPTH_PROBLEM = f"values are nested more than {MAX_PLAIN_DEPTH} levels deep"
 
 
@@ -348,14 +349,29 @@ class _Plain:
             return self.loader.construct_object(node, deep=True) if built is None else built
         self.active.add(key)
         result: Any
+        # a string (most of a cassette's values, nearly all its keys) is taken where it is met:
+        # a call of value() for each cost more than building the rest
         if node.tag == _SEQ and isinstance(node, yaml.SequenceNode):
-            result = [self.value(item, depth + 1) for item in node.value]
+            result = [
+                item.value
+                if item.tag == _STR and type(item) is _Scalar
+                else self.value(item, depth + 1)
+                for item in node.value
+            ]
         elif node.tag == _MAP and not any(k.tag == _MERGE for k, _ in node.value):
             result = {}
             for key_node, value_node in node.value:
-                name = self.value(key_node, depth + 1)
+                name = (
+                    key_node.value
+                    if key_node.tag == _STR and type(key_node) is _Scalar
+                    else self.value(key_node, depth + 1)
+                )
                 try:
-                    result[name] = self.value(value_node, depth + 1)
+                    result[name] = (
+                        value_node.value
+                        if value_node.tag == _STR and type(value_node) is _Scalar
+                        else self.value(value_node, depth + 1)
+                    )
                 except TypeError:  # a list or mapping as a key: safe_load's own error
                     raise yaml.constructor.ConstructorError(
                         "while constructing a mapping",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -11,6 +12,8 @@ from typing import Any
 
 import vcr
 import yaml
+from vcr import matchers
+from vcr.cassette import Cassette
 from vcr.request import Request
 
 from asst_deploy.errors import AsstDeployError
@@ -30,9 +33,65 @@ def path_for(directory: Path, script_path: Path, conversation: str) -> Path:
     return directory / stem / f"{conversation}.yaml"
 
 
+class _Cassette(Cassette):
+    """vcrpy's cassette, finding a request among the recorded ones of its method and path
+    rather than running every matcher on every one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._routes: dict[tuple[str, str], list[int]] = {}
+        self._routed = 0  # how many of self.data are in self._routes
+        self._by_route = matchers.method in self._match_on and matchers.path in self._match_on
+
+    def _responses(self, request: Request) -> Iterator[tuple[int, Any]]:
+        if not self._by_route:
+            yield from super()._responses(request)
+            return
+        request = self._before_record_request(request)
+        data = self.data  # vcrpy only ever appends to it
+        for index in range(self._routed, len(data)):
+            stored = data[index][0]
+            self._routes.setdefault((stored.method, stored.path), []).append(index)
+        self._routed = len(data)
+        for index in self._routes.get((request.method, request.path), ()):
+            stored, response = data[index]
+            if matchers.requests_match(request, stored, self._match_on):
+                yield index, response
+
+
+class _VCR(vcr.VCR):
+    """vcrpy's VCR, whose cassettes filter a request through a shallow copy (the filter
+    replaces a request's parts, never edits them: vcrpy's deep copy cost more than the rest
+    of a lookup), once however often vcrpy asks while looking it up."""
+
+    def _build_before_record_request(
+        self, options: dict[str, Any]
+    ) -> Callable[[Request], Request | None]:
+        scrub = self.before_record_request  # make_vcr's one filter
+        return _remembered(lambda request: scrub(copy.copy(request)))
+
+
+def _remembered(
+    filtered: Callable[[Request], Request | None],
+) -> Callable[[Request], Request | None]:
+    """`filtered`, answering the two requests it was last asked for without filtering them
+    again: a lookup asks for the sent request twice, and once for its filtered copy."""
+    last: list[tuple[Request, Request | None]] = []  # holding each, so no id is reused
+
+    def remembered(request: Request) -> Request | None:
+        for asked, result in last:
+            if asked is request:
+                return result
+        result = filtered(request)
+        last[:] = [*last[-1:], (request, result)]
+        return result
+
+    return remembered
+
+
 def make_vcr(live_base: str, *, record: bool = True, also: Sequence[str] = ()) -> vcr.VCR:
     """`also`: other live bases (a grader's endpoint), recorded as REPLAY_BASE too."""
-    recorder = vcr.VCR(
+    recorder = _VCR(
         serializer="asst-deploy",
         match_on=MATCH_ON,
         before_record_request=request_filter(*(b.rstrip("/") for b in (live_base, *also))),
@@ -67,11 +126,10 @@ def use(
     mode = "all" if record else "none"
     with ExitStack() as stack:
         try:
-            cassette = stack.enter_context(
-                make_vcr(live_base, record=record, also=also).use_cassette(
-                    str(path), record_mode=mode
-                )
+            config = make_vcr(live_base, record=record, also=also).get_merged_config(
+                path=str(path), record_mode=mode
             )
+            cassette = stack.enter_context(_Cassette.use(**config))
             if not record:
                 check_streams(cassette, path)
         except (AsstDeployError, yaml.YAMLError, ValueError, LookupError, TypeError) as exc:
