@@ -32,6 +32,12 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self.serving_loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # known before `started` is: an in-process caller submits requests on this loop
+        self.serving_loop = asyncio.get_running_loop()
+        await super().startup(sockets)
 
     def exit_soon(self) -> None:
         self.should_exit = True
@@ -92,6 +98,8 @@ class SandboxServer:
 
     `sandbox` is the live state (store, api_key, processing_delay, ...); `faults` and
     `log` are the sandbox's fault config and request log, both changeable while running.
+    `app` and `loop` are the ASGI app it serves and the event loop serving it: a caller in
+    the same process may run requests there without a socket.
     """
 
     def __init__(
@@ -105,9 +113,16 @@ class SandboxServer:
         self._server = server
         self._thread = thread
         self.sandbox = sandbox
+        self.app = server.config.app
         self.port = port
         self.host = host
         self.base_url = f"http://{host}:{port}/v1"
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._server.serving_loop
+        assert loop is not None, "set once the server has started"
+        return loop
 
     @property
     def faults(self) -> FaultConfig:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import openai
 import pytest
 
@@ -38,6 +37,7 @@ from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
 from asst_deploy.spec.loader import load_project
 from asst_deploy.state import RemoteState
+from tests.inprocess import InProcessTransport
 
 PROJECT = "feat"
 NO_SLEEP = RetryPolicy(sleep=lambda seconds: None)
@@ -187,9 +187,10 @@ def server() -> Iterator[SandboxServer]:
 
 
 def sdk_client(server: SandboxServer, api_key: str = "sandbox") -> openai.OpenAI:
-    # No kept-alive connections: on a reused connection every sandbox answer takes ~40 ms
-    # (see the report on the sandbox), on a fresh loopback connection under 2 ms.
-    http = openai.DefaultHttpxClient(limits=httpx2.Limits(max_keepalive_connections=0))
+    # In-process, not over loopback HTTP: a third of the CPU per request, no connection
+    # set up per request nor TLS context (CA bundle) loaded per client; the tests that
+    # need the socket itself (the CLI's, a subprocess's) use `server.base_url`.
+    http = openai.DefaultHttpxClient(transport=InProcessTransport(server))
     return openai.OpenAI(base_url=server.base_url, api_key=api_key, max_retries=0, http_client=http)
 
 

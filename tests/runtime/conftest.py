@@ -31,6 +31,7 @@ from asst_deploy.sandbox.faults import RequestLog
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
 from asst_deploy.spec.loader import load_project
+from tests.inprocess import PLAIN_HTTP
 from tests.sandbox.conftest import OpenAPIConformance
 from tests.shared import OPENAPI
 
@@ -165,7 +166,10 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def client(server: SandboxServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.base_url, api_key="sandbox", max_retries=0) as c:
+    http = openai.DefaultHttpxClient(verify=PLAIN_HTTP)
+    with openai.OpenAI(
+        base_url=server.base_url, api_key="sandbox", max_retries=0, http_client=http
+    ) as c:
         yield c
 
 

@@ -43,6 +43,7 @@ from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule, LoggedRequest, RequestLog
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store
+from tests.inprocess import PLAIN_HTTP
 from tests.shared import OPENAPI, in_ci, require
 
 API_KEY = "sk-sandbox-test"
@@ -75,7 +76,10 @@ def sandbox(server: SandboxServer) -> Sandbox:
 
 @pytest.fixture
 def client(server: SandboxServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0) as c:
+    http = openai.DefaultHttpxClient(verify=PLAIN_HTTP)
+    with openai.OpenAI(
+        base_url=server.base_url, api_key=API_KEY, max_retries=0, http_client=http
+    ) as c:
         yield c
 
 

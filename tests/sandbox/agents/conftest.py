@@ -51,6 +51,7 @@ from asst_deploy.sandbox.faults import LoggedRequest
 from asst_deploy.sandbox.routes.agent_automations import SANDBOX_RUN
 from asst_deploy.sandbox.routes.agent_sessions import OPEN_STREAMS
 from asst_deploy.sandbox.server import SandboxServer
+from tests.inprocess import PLAIN_HTTP
 from tests.sandbox.conftest import API_KEY, OpenAPIConformance
 from tests.sdk_strict import validate_as
 from tests.shared import OPENAPI, in_ci
@@ -257,8 +258,13 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def client(server: SandboxServer) -> Iterator[openai.OpenAI]:
     """The suite's client with every read bounded by READ_TIMEOUT."""
+    http = openai.DefaultHttpxClient(verify=PLAIN_HTTP)
     with openai.OpenAI(
-        base_url=server.base_url, api_key=API_KEY, max_retries=0, timeout=READ_TIMEOUT
+        base_url=server.base_url,
+        api_key=API_KEY,
+        max_retries=0,
+        timeout=READ_TIMEOUT,
+        http_client=http,
     ) as c:
         yield c
 
