@@ -96,7 +96,7 @@ class Runtime:
 @contextmanager
 def _connect(project: Project, trace: Callable[[str], None] | None) -> Iterator[Backend]:
     # imported here: the SDK (and for a sandbox target the server) only when ids are needed
-    from asst_deploy.adapters.targets import connect
+    from asst_deploy.engine.targets import connect
 
     with connect(project.target, trace) as backend:
         yield backend

@@ -50,9 +50,9 @@ from _bench import (
     write_project,
 )
 
-from asst_deploy.adapters.targets import connect
 from asst_deploy.engine import operations
 from asst_deploy.engine.apply import Options, apply_plan
+from asst_deploy.engine.targets import connect
 from asst_deploy.spec.loader import load_project
 
 PARALLELISM = 16

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from asst_deploy import limits
-from asst_deploy.conversation import script
+from asst_deploy.replay import scripts
 from asst_deploy.sandbox import validation
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.routes import runs as runs_route
@@ -79,7 +79,7 @@ def test_metadata_and_tools(schemas: dict[str, Any]) -> None:
 def test_validate_the_sandbox_and_scripts_use_the_table() -> None:
     assert schema.ASSISTANT_FIELDS["reasoning_effort"]["enum"] == list(limits.REASONING_EFFORTS)
     assert validation.REASONING_EFFORT.inner.enum == list(limits.REASONING_EFFORTS)
-    run = script._RUN["properties"]
+    run = scripts._RUN["properties"]
     assert run["max_prompt_tokens"]["minimum"] == limits.MAX_PROMPT_TOKENS_MIN
     assert (run["temperature"]["minimum"], run["temperature"]["maximum"]) == limits.TEMPERATURE
     fields = runs_route.CREATE_RUN.fields

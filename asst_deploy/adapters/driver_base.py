@@ -81,6 +81,9 @@ class DriverOptions:
     # the project the harness loaded (`root`, `environment`), for a driver that reads the
     # specs: taken as it is rather than loaded again for every conversation
     project: Project | None = None
+    # how a driver that reads the specs loads them for another environment or target
+    # (root, environment, target): the harness passes the spec loader
+    load_project: Callable[[Path, str | None, str | None], Project] | None = None
 
 
 class Driver(Protocol):
@@ -96,6 +99,8 @@ class Driver(Protocol):
     not_applicable: ClassVar[Mapping[str, str]]
     # the canonical form of what apply makes of a spec on this API (its hash is the stamp)
     spec_form: ClassVar[Callable[[AssistantSpec, Mapping[str, str]], dict[str, Json]]]
+
+    def __init__(self, client: Any, options: DriverOptions) -> None: ...
 
     def find(self, project: str, key: str, target: str) -> Deployed:
         """The deployed object whose identity names `project` and `key` (lists them all:

@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 from asst_deploy import authorship
-from asst_deploy.adapters.targets import connect
 from asst_deploy.backend import RemoteError
 from asst_deploy.cli.common import current_output, project_dir_option, project_options_for
 from asst_deploy.engine.export import export as run_export
 from asst_deploy.engine.export import target_name as export_target_name
 from asst_deploy.engine.export import write
+from asst_deploy.engine.targets import connect
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.generations import API_GENERATIONS
 from asst_deploy.spec.loader import load_project, load_unchecked

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.common import current_output, project_dir_option, project_options_for
 from asst_deploy.engine import operations
 from asst_deploy.engine.importing import check_key, has_spec, import_object
+from asst_deploy.engine.targets import connect
 from asst_deploy.kinds import IMPORTABLE
 
 

@@ -15,7 +15,7 @@ def schema(kind: str) -> None:
     """Print the JSON Schema of KIND (spec files, conversation scripts, or saved plans:
     `plan --out` files), for yaml-language-server and others."""
     if kind == "conversation":
-        from asst_deploy.conversation.script import conversation_schema
+        from asst_deploy.replay.scripts import conversation_schema
 
         click.echo(json.dumps(conversation_schema(), indent=2, sort_keys=False))
         return

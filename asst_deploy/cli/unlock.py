@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.common import confirm_or_abort, current_output, project_options
 from asst_deploy.engine import lease
+from asst_deploy.engine.targets import connect
 from asst_deploy.spec.loader import load_project
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from asst_deploy.conversation.script import Stub
 from asst_deploy.errors import AsstDeployError
-from asst_deploy.sandbox.model import RuleTemplateError, render
+from asst_deploy.templating import RuleTemplateError, render
 from asst_deploy.types import Json
 
 

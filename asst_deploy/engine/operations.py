@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from asst_deploy import generations, identity, kinds, secretref
-from asst_deploy.adapters.targets import connect
 from asst_deploy.backend import Backend, PageRetry
 from asst_deploy.desired import OPENAI_BASE_URL, Project, Target
 from asst_deploy.engine import lease, planfile
@@ -27,6 +26,7 @@ from asst_deploy.engine.compare import (
     outside_references,
     resources_unknown,
 )
+from asst_deploy.engine.targets import connect
 from asst_deploy.errors import AsstDeployError, OptionConflict, SpecError
 from asst_deploy.plan import Action, Create, Delete, Keep, Plan, Update
 from asst_deploy.spec import secretfiles, sharing, shutdowns

@@ -1,9 +1,11 @@
 """The API generations a target can name: the one registry of what each is and holds.
 
-A generation is a module declaring an `ApiGeneration` (refusals, kinds, adapter, driver,
-models) and one row below. Nothing else in the package names a generation: the kinds a
-target deploys, its backend adapter, its conversation driver, the models its sandbox
-serves and what a saved plan of it may hold are all read from here.
+A generation is a package (`generations/<name>/`): its `__init__` declares an
+`ApiGeneration` (refusals, kinds, models, limits, where its adapter and driver are), and
+its modules hold the backend adapter and the conversation driver (whose class names the
+cassette folder); one row below registers it. Nothing else in the package names a
+generation: the kinds a target deploys, its backend adapter, its conversation driver, the
+models its sandbox serves and what a saved plan of it may hold are all read from here.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from asst_deploy.generations.base import ApiGeneration, Refusal
 from asst_deploy.plan import NextRun
 
 if TYPE_CHECKING:
+    from asst_deploy.adapters.driver_base import Driver
+    from asst_deploy.adapters.openai_backend import OpenAIBackend
     from asst_deploy.kinds import Kind
 
 API_GENERATIONS: dict[str, ApiGeneration] = {
@@ -85,14 +89,17 @@ def _load(reference: str) -> Any:
     return getattr(importlib.import_module(module), attribute)
 
 
-def adapter_class(name: str) -> Any:
+def adapter_class(name: str) -> type[OpenAIBackend]:
     """The backend class of generation `name` (importing it imports the openai SDK)."""
-    return _load(get(name).adapter)
+    found: type[OpenAIBackend] = _load(get(name).adapter)
+    return found
 
 
-def driver_class(name: str) -> Any:
-    """The conversation driver class of generation `name` (imports the openai SDK)."""
-    return _load(get(name).driver)
+def driver_class(name: str) -> type[Driver]:
+    """The conversation driver class of generation `name` (imports the openai SDK), which
+    is called with an SDK client and the DriverOptions."""
+    found: type[Driver] = _load(get(name).driver)
+    return found
 
 
 def holders(spec: AssistantSpec, refusal: Refusal) -> list[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from asst_deploy import kinds
+from asst_deploy import generations, kinds
 from asst_deploy.adapters.driver_base import Driver, SessionPlace, TurnError
 from asst_deploy.conversation.script import GRADED, Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
@@ -111,13 +111,13 @@ class Harness:
     def live_client(self, script: Script, env: str | None) -> Any:
         key = self._key(script, env)
         if key not in self._clients:
-            from asst_deploy.adapters import drivers
-            from asst_deploy.adapters.targets import connect
+            from asst_deploy.adapters.client import live_client
+            from asst_deploy.engine.targets import connect
 
             project = self.project(script, env)
             backend = self._stack.enter_context(connect(project.target))
             self._backends[key] = backend
-            self._clients[key] = drivers.live_client(backend)
+            self._clients[key] = live_client(backend)
             self._check_models(project, self._clients[key], project.target.name)
         return self._clients[key]
 
@@ -137,10 +137,10 @@ class Harness:
 
     def replay_client(self) -> Any:
         if self._replay_client is None:  # one client: each costs an SSL context
-            from asst_deploy.adapters import drivers
+            from asst_deploy.adapters.client import replay_client
             from asst_deploy.replay.cassette import REPLAY_BASE
 
-            self._replay_client = drivers.replay_client(REPLAY_BASE)
+            self._replay_client = replay_client(REPLAY_BASE)
             self._stack.callback(self._replay_client.close)
         return self._replay_client
 
@@ -154,10 +154,10 @@ class Harness:
         spend_limit_cents: int | None = None,
         session: SessionPlace | None = None,
     ) -> Driver:
-        from asst_deploy.adapters import drivers
+        from asst_deploy.adapters.driver_base import DriverOptions
         from asst_deploy.replay import cassette
 
-        options = drivers.DriverOptions(
+        options = DriverOptions(
             root=project.root,
             environment=project.environment,
             sleep=sleep or time.sleep,
@@ -167,8 +167,9 @@ class Harness:
             session_spend_limit_cents=spend_limit_cents,
             session=session,
             project=project,
+            load_project=load_project,
         )
-        return drivers.open_driver(api, client, options)
+        return generations.driver_class(api)(client, options)
 
     # --- graders and budgets ------------------------------------------------------------
 
@@ -185,11 +186,11 @@ class Harness:
             return client
         key = (project.root, target.name)
         if key not in self._graders:
-            from asst_deploy.adapters import drivers
-            from asst_deploy.adapters.targets import connect
+            from asst_deploy.adapters.client import live_client
+            from asst_deploy.engine.targets import connect
 
             backend = self._stack.enter_context(connect(target))
-            self._graders[key] = drivers.live_client(backend)
+            self._graders[key] = live_client(backend)
         return self._graders[key]
 
     def grader(self, client: Any, project: Project) -> Any:
@@ -236,11 +237,10 @@ class Harness:
     def cassette_path(
         self, script: Script, conversation: Conversation, api: str = "assistants"
     ) -> Path:
-        from asst_deploy.adapters.drivers import driver_class
         from asst_deploy.replay.cassette import path_for
 
         directory = self.settings.cassettes or script.path.parent / "cassettes"
-        folder = directory / driver_class(api).cassette_folder
+        folder = directory / generations.driver_class(api).cassette_folder
         return path_for(folder, script.path, conversation.name)
 
     def run(self, script: Script, conversation: Conversation, env: str | None = None) -> Outcome:
@@ -252,7 +252,6 @@ class Harness:
         self, script: Script, conversation: Conversation, env: str | None = None
     ) -> tuple[Outcome, list[TurnVerdict]]:
         """The verdict and, turn by turn, what happened in the last run (for parity)."""
-        from asst_deploy.adapters import drivers
         from asst_deploy.replay import cassette, modes
 
         project = self.project(script, env)
@@ -269,7 +268,7 @@ class Harness:
         if self.settings.streaming is not None:
             conversation = replace(conversation, streaming=self.settings.streaming)
         path = self.cassette_path(script, conversation, api)
-        form = drivers.driver_class(api).spec_form
+        form = generations.driver_class(api).spec_form
         run = modes.Run(
             harness=self,
             script=script,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from asst_deploy.conversation.script import Conversation, Script, load_script
+from asst_deploy.conversation.script import Conversation, Script
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.replay.harness import (
     MODE_CHOICES,
@@ -18,6 +18,7 @@ from asst_deploy.replay.harness import (
     Settings,
     canonical_mode,
 )
+from asst_deploy.replay.scripts import load_script
 
 HARNESS = pytest.StashKey[Harness]()
 # the file the processes of a parallel run share the run's budget through

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from asst_deploy.conversation.script import Script, load_script
+from asst_deploy.conversation.script import Script
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.replay import parity
 from asst_deploy.replay.harness import BASE, Excluded, Harness, Settings, TurnVerdict, project_root
+from asst_deploy.replay.scripts import load_script
 from asst_deploy.spec.loader import environment_names
 
 Records = dict[tuple[str, int], parity.TurnRecord]

@@ -17,8 +17,9 @@ from typing import Any
 from asst_deploy.sandbox import turns, vectorstores
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox
-from asst_deploy.sandbox.model import Reply, Rule, RuleTemplateError, Turn, chunks, tokens
+from asst_deploy.sandbox.model import Reply, Rule, Turn, chunks, tokens
 from asst_deploy.sandbox.store import new_id
+from asst_deploy.templating import RuleTemplateError
 
 ASSISTANT = "assistant"
 THREAD = "thread"

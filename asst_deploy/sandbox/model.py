@@ -76,7 +76,6 @@ from __future__ import annotations
 
 import json
 import re
-import string
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +87,7 @@ from asst_deploy import (
     userregex,
     yamlpos,  # bounded: an alias bomb fails fast
 )
+from asst_deploy.templating import Groups, RuleTemplateError, render, render_tree
 
 Ending = Literal["completed", "failed", "incomplete", "expired"]
 _ENDINGS = ("completed", "failed", "incomplete", "expired")
@@ -95,7 +95,6 @@ _ENDINGS = ("completed", "failed", "incomplete", "expired")
 SESSION_FAILED = "session_failed"
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _CHUNK = re.compile(r"\s*\S+")
-_FIELD = re.compile(r"(\w+)((?:\[[^\]]*\])*)")
 # The most one rule's regex may take on one message (the `regex` package overshoots it by
 # up to 3x under load): the run fails rather than stalling every other request.
 RULE_MATCH_SECONDS = 0.1
@@ -103,10 +102,6 @@ RULE_MATCH_SECONDS = 0.1
 
 class RuleError(ValueError):
     """A rule (from YAML or the Python API) is malformed."""
-
-
-class RuleTemplateError(ValueError):
-    """A template names something the run does not have (e.g. an output never submitted)."""
 
 
 def tokens(text: str) -> int:
@@ -126,51 +121,6 @@ def chunks(text: str) -> list[str]:
     pieces = _CHUNK.findall(text)
     rest = text[sum(map(len, pieces)) :]
     return [*pieces[:-1], pieces[-1] + rest] if pieces else ([text] if text else [])
-
-
-class _SafeFormatter(string.Formatter):
-    """str.format without attribute access, so a rule cannot reach into Python objects."""
-
-    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
-        parsed = _FIELD.fullmatch(field_name)
-        if parsed is None:
-            raise RuleTemplateError(f"only names and [key] lookups are allowed: {{{field_name}}}")
-        first, keys = parsed.group(1), re.findall(r"\[([^\]]*)\]", parsed.group(2))
-        try:
-            value = kwargs[first]
-            for key in keys:
-                value = value[int(key) if key.isdigit() else key]
-        except (KeyError, IndexError, TypeError) as exc:
-            raise RuleTemplateError(f"unknown template field {{{field_name}}}") from exc
-        return value, first
-
-
-class _Groups(dict[str, str]):
-    """Regex groups keyed by name or number; str.format looks up {match[1]} with an int."""
-
-    def __missing__(self, key: object) -> str:
-        if isinstance(key, int):
-            return self[str(key)]
-        raise KeyError(key)
-
-
-def render(template: str, values: Mapping[str, Any]) -> str:
-    values = {**values, "match": _Groups(values.get("match") or {})}
-    try:
-        return _SafeFormatter().vformat(template, (), values)
-    except ValueError as exc:
-        raise RuleTemplateError(f"{exc} in template {template!r}") from None
-
-
-def render_tree(value: Any, values: Mapping[str, Any]) -> Any:
-    """Every string in a tree of mappings and lists rendered as a template."""
-    if isinstance(value, str):
-        return render(value, values)
-    if isinstance(value, dict):
-        return {k: render_tree(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render_tree(v, values) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -499,8 +449,8 @@ class ScriptedModel:
         return overlap_verdict(rubric, reply)
 
 
-def _groups(found: re.Match[str]) -> _Groups:
-    groups = _Groups({str(i): g or "" for i, g in enumerate(found.groups(), 1)})
+def _groups(found: re.Match[str]) -> Groups:
+    groups = Groups({str(i): g or "" for i, g in enumerate(found.groups(), 1)})
     groups["0"] = found.group(0)
     groups.update({k: v or "" for k, v in found.groupdict().items()})
     return groups

@@ -33,8 +33,9 @@ from asst_deploy.sandbox import turns, vectorstores
 from asst_deploy.sandbox.apierrors import APIError
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.filestore import get_file
-from asst_deploy.sandbox.model import Reply, Rule, RuleTemplateError, Turn, chunks, tokens
+from asst_deploy.sandbox.model import Reply, Rule, Turn, chunks, tokens
 from asst_deploy.sandbox.store import new_id
+from asst_deploy.templating import RuleTemplateError
 
 RESPONSE = "response"
 INPUT_ITEM = "response.input_item"  # parent: the response id

@@ -7,17 +7,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from asst_deploy.sandbox.model import (
-    Hit,
-    Reply,
-    Rule,
-    RuleTemplateError,
-    Turn,
-    render,
-    render_tree,
-    reply_for,
-    tokens,
-)
+from asst_deploy.sandbox.model import Hit, Reply, Rule, Turn, reply_for, tokens
+from asst_deploy.templating import RuleTemplateError, render, render_tree
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,11 @@ import openai
 import pytest
 
 from asst_deploy import authorship, identity
-from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import Backend
 from asst_deploy.desired import Project
 from asst_deploy.engine import operations
 from asst_deploy.engine.apply import Options, RetryPolicy, apply_plan
+from asst_deploy.generations.assistants.backend import AssistantsBackend
 from asst_deploy.plan import Plan
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer, start_server

@@ -11,9 +11,9 @@ import openai
 import pytest
 
 from asst_deploy import limits
-from asst_deploy.adapters.agents.backend import AgentsBackend
 from asst_deploy.errors import SpecError
 from asst_deploy.generations.agents import tools_bytes
+from asst_deploy.generations.agents.backend import AgentsBackend
 from asst_deploy.sandbox import agent_objects
 from asst_deploy.spec.loader import load_project
 

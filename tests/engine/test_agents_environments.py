@@ -19,9 +19,9 @@ import openai
 import pytest
 
 from asst_deploy import identity
-from asst_deploy.adapters.agents.backend import AgentsBackend
 from asst_deploy.engine import operations, render
 from asst_deploy.engine.apply import apply_plan
+from asst_deploy.generations.agents.backend import AgentsBackend
 from asst_deploy.kinds import skill as skill_kind
 from asst_deploy.plan import Create, Delete, Plan, Update
 from asst_deploy.sandbox.routes.agents import TEMPLATE

@@ -14,10 +14,10 @@ import pytest
 from openai.types.beta.agents.automations.automation_invocation import AutomationInvocation
 
 from asst_deploy import generations, identity, schedule
-from asst_deploy.adapters.agents.backend import AgentsBackend
 from asst_deploy.engine import render
 from asst_deploy.engine.importing import import_object
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations.agents.backend import AgentsBackend
 from asst_deploy.plan import Create, Replace, Update
 from asst_deploy.sandbox.routes.agent_automations import SANDBOX_RUN
 from asst_deploy.sandbox.server import SandboxServer

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from asst_deploy.adapters.targets import connect
 from asst_deploy.cli import main
 from asst_deploy.cli.common import Output
 from asst_deploy.desired import Target
 from asst_deploy.engine.apply import RetryPolicy
+from asst_deploy.engine.targets import connect
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store

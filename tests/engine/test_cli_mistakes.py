@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from asst_deploy.adapters import targets
 from asst_deploy.cli import common, main
 from asst_deploy.engine import operations as apply_module  # where apply connects and applies
+from asst_deploy.engine import targets
 
 from .test_cli import ids, proj, remote, run
 

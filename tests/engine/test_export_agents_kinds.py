@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from asst_deploy import identity
-from asst_deploy.adapters.targets import connect
+from asst_deploy.engine.targets import connect
 from asst_deploy.kinds.vault_credential import variable
 from asst_deploy.sandbox.automations import AUTOMATION
 from asst_deploy.sandbox.store import Store

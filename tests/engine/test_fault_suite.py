@@ -29,11 +29,11 @@ import pytest
 import yaml
 
 from asst_deploy import identity, kinds
-from asst_deploy.adapters.agents.backend import AgentsBackend
-from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.engine import lease, operations
 from asst_deploy.engine.apply import Options, RetryPolicy, apply_plan
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations.agents.backend import AgentsBackend
+from asst_deploy.generations.assistants.backend import AssistantsBackend
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.routes.agents import TEMPLATE

@@ -3,6 +3,7 @@ names one, and a fourth generation registered here plans and applies through the
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections.abc import Iterator
@@ -41,6 +42,11 @@ def test_every_generation_provides_every_part(name: str) -> None:
         assert hasattr(driver, part), f"{driver.__name__} has no {part}"
     for method in ("find", "get", "start", "turn", "finish"):
         assert callable(getattr(driver, method, None)), f"{driver.__name__}.{method}"
+    # one package holds it whole: description, backend adapter and conversation driver
+    package = f"asst_deploy.generations.{name}"
+    assert API_GENERATIONS[name] is importlib.import_module(package).API
+    assert adapter.__module__.startswith(f"{package}.")
+    assert driver.__module__.startswith(f"{package}.")
 
 
 def test_the_kinds_of_a_generation_come_in_dependency_order() -> None:
@@ -68,10 +74,9 @@ _NAMED = re.compile(
 
 
 def test_nothing_outside_the_kinds_and_generations_names_one() -> None:
-    # the registries, and each generation's own adapter folder; the sandbox serves every
-    # API generation, so it names them all
+    # the registries and each generation's own package; the sandbox serves every API
+    # generation, so it names them all
     own = {("generations",), ("kinds",), ("sandbox",)}
-    own |= {("adapters", name) for name in API_GENERATIONS}
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE)
@@ -103,7 +108,7 @@ def _fake(kinds_held: tuple[str, ...] = ("file", "vector_store")) -> ApiGenerati
         refusals=lambda spec: [],
         kinds=kinds_held,
         adapter=f"{__name__}:FakeBackend",
-        driver="asst_deploy.adapters.responses.driver:ResponsesDriver",
+        driver="asst_deploy.generations.responses.driver:ResponsesDriver",
         models=("gpt-4o-mini",),
     )
 

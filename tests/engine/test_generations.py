@@ -15,11 +15,11 @@ import openai
 import pytest
 
 from asst_deploy import authorship
-from asst_deploy.adapters.agents.backend import AgentsBackend
-from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import Backend
 from asst_deploy.engine import export, lease, operations
 from asst_deploy.errors import AsstDeployError, SpecError
+from asst_deploy.generations.agents.backend import AgentsBackend
+from asst_deploy.generations.assistants.backend import AssistantsBackend
 from asst_deploy.plan import Create, Delete, Update
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer

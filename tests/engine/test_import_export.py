@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from asst_deploy import identity
-from asst_deploy.adapters.targets import connect
+from asst_deploy.engine.targets import connect
 from asst_deploy.spec.loader import load_project
 
 from .test_cli import proj, remote, run

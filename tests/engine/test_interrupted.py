@@ -9,11 +9,11 @@ from typing import Any
 import openai
 import pytest
 
-from asst_deploy.adapters.agents.backend import AgentsBackend
-from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import Backend
 from asst_deploy.engine import operations
 from asst_deploy.engine.apply import Options
+from asst_deploy.generations.agents.backend import AgentsBackend
+from asst_deploy.generations.assistants.backend import AssistantsBackend
 from asst_deploy.sandbox.server import SandboxServer
 from asst_deploy.sandbox.store import Store
 

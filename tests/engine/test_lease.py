@@ -13,11 +13,11 @@ import openai
 import pytest
 
 from asst_deploy import identity
-from asst_deploy.adapters.assistants.backend import AssistantsBackend
-from asst_deploy.adapters.targets import connect
 from asst_deploy.engine import lease, operations
 from asst_deploy.engine.apply import apply_plan
+from asst_deploy.engine.targets import connect
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations.assistants.backend import AssistantsBackend
 from asst_deploy.sandbox.server import SandboxServer
 from asst_deploy.spec.loader import load_project
 
@@ -285,7 +285,7 @@ DOOMED = """
 import sys, time, openai
 from asst_deploy.engine import lease
 from asst_deploy.engine.apply import RetryPolicy
-from asst_deploy.adapters.assistants.backend import AssistantsBackend
+from asst_deploy.generations.assistants.backend import AssistantsBackend
 client = openai.OpenAI(base_url=sys.argv[1], api_key="sandbox", max_retries=0)
 held = lease.Lease(AssistantsBackend(client), "feat", "doomed pipeline", RetryPolicy())
 held.acquire()

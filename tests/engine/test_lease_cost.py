@@ -10,9 +10,9 @@ from collections import Counter
 import openai
 import pytest
 
-from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.engine import lease
 from asst_deploy.engine.apply import read_state
+from asst_deploy.generations.assistants.backend import AssistantsBackend
 from asst_deploy.sandbox.server import SandboxServer
 
 from .conftest import NO_SLEEP

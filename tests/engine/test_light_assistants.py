@@ -12,9 +12,9 @@ import openai
 import pytest
 
 from asst_deploy.adapters import wire
-from asst_deploy.adapters.agents.backend import AgentsBackend
-from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.backend import RemoteError
+from asst_deploy.generations.agents.backend import AgentsBackend
+from asst_deploy.generations.assistants.backend import AssistantsBackend
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from asst_deploy.adapters.assistants.backend import AssistantsBackend
+from asst_deploy.generations.assistants.backend import AssistantsBackend
 from asst_deploy.sandbox.server import SandboxServer
 
 from .conftest import sdk_client, write_project

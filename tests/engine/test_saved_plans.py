@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from asst_deploy import generations, identity
-from asst_deploy.adapters.targets import connect
 from asst_deploy.engine.compare import from_remote
+from asst_deploy.engine.targets import connect
 from asst_deploy.generations import API_GENERATIONS
 from asst_deploy.spec.loader import load_project
 from asst_deploy.state import RemoteState

@@ -86,7 +86,7 @@ def test_a_library_import_leaves_the_import_machinery_alone() -> None:
     # asst_deploy.runtime runs inside users' applications: no finder of ours joins theirs
     script = (
         "import sys\nbefore = list(sys.meta_path)\n"
-        "import asst_deploy.runtime, asst_deploy.adapters.targets, asst_deploy.replay.plugin\n"
+        "import asst_deploy.runtime, asst_deploy.engine.targets, asst_deploy.replay.plugin\n"
         "print(sys.meta_path == before)"
     )
     result = subprocess.run(

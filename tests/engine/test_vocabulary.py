@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from asst_deploy.adapters.targets import connect
 from asst_deploy.cli.common import ActionProgress, Output
 from asst_deploy.desired import Target
 from asst_deploy.engine import render
 from asst_deploy.engine.apply import RemoteError, RetryPolicy
 from asst_deploy.engine.operations import read_plan
 from asst_deploy.engine.operations import target_retries as with_target_retries
+from asst_deploy.engine.targets import connect
 
 from .test_cli import ids, remote, run
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from asst_deploy.adapters.agents.backend import AgentsBackend
+from asst_deploy.generations.agents.backend import AgentsBackend
 from asst_deploy.plan import Update
 
 from .conftest import Deployer, write_project

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from asst_deploy.adapters import drivers
+from asst_deploy.adapters import client
 from asst_deploy.cli import cli, main
 from asst_deploy.replay import cassette, items
 
 # imported before pytester's in-process runs, which would drop them (see conftest.py)
-HARNESS_MODULES = (cassette, drivers, items)
+HARNESS_MODULES = (cassette, client, items)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "specs"
 EXCLUDED = "assistant 'handbook' is excluded from environment 'agents'"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from asst_deploy.adapters.targets import connect
 from asst_deploy.desired import Target
+from asst_deploy.engine.targets import connect
 from tests.engine.test_cli import run
 
 ANALYST = Path(__file__).resolve().parents[2] / "examples" / "analyst"

@@ -26,11 +26,12 @@ import asst_deploy.sandbox.routes.responses
 import asst_deploy.sandbox.server  # noqa: F401
 from asst_deploy import identity, runtime
 from asst_deploy.adapters.driver_base import Deployed, DriverOptions, TurnError
-from asst_deploy.adapters.drivers import driver_class
-from asst_deploy.adapters.responses.driver import ResponsesDriver, TemplateId
-from asst_deploy.adapters.targets import connect
-from asst_deploy.conversation.script import Conversation, load_script
+from asst_deploy.conversation.script import Conversation
 from asst_deploy.conversation.transcript import Transcript, TurnResult
+from asst_deploy.engine.targets import connect
+from asst_deploy.generations import driver_class
+from asst_deploy.generations.responses.driver import ResponsesDriver, TemplateId
+from asst_deploy.replay.scripts import load_script
 from asst_deploy.spec.loader import load_project
 from tests.replay.conftest import Conv
 
@@ -199,6 +200,7 @@ def driven(responses_project: Path) -> Iterator[tuple[ResponsesDriver, openai.Op
             sleep=time.sleep,
             clock=time.monotonic,
             environment="responses",
+            load_project=load_project,
         )
         yield ResponsesDriver(client, options), client, sent
 
@@ -370,7 +372,11 @@ def test_a_template_not_deployed_says_to_apply(tmp_path: Path, responses_project
     project = load_project(tmp_path / "p", "responses")
     with connect(project.target) as backend:
         options = DriverOptions(
-            root=tmp_path / "p", sleep=time.sleep, clock=time.monotonic, environment="responses"
+            root=tmp_path / "p",
+            sleep=time.sleep,
+            clock=time.monotonic,
+            environment="responses",
+            load_project=load_project,
         )
         driver = ResponsesDriver(backend.client, options)  # type: ignore[attr-defined]
         with pytest.raises(

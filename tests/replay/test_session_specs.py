@@ -99,8 +99,8 @@ def sconv(
 
 def _ids(root: Path) -> dict[str, str]:
     """The deployed template and vault ids by spec key, as the agents sandbox holds them."""
-    from asst_deploy.adapters.targets import connect
     from asst_deploy.engine import operations
+    from asst_deploy.engine.targets import connect
 
     project = operations.load(root, "agents")
     with connect(project.target) as backend:
@@ -220,7 +220,7 @@ def test_a_target_without_such_sessions_refuses_it_and_several_environments_skip
 
 
 def test_a_conversations_own_environment_and_vaults_win_field_by_field(tmp_path: Path) -> None:
-    from asst_deploy.conversation.script import load_script
+    from asst_deploy.replay.scripts import load_script
 
     path = tmp_path / "s.conv.yaml"
     path.write_text(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from asst_deploy import runtime
-from asst_deploy.conversation.script import load_script
 from asst_deploy.replay.harness import missing
+from asst_deploy.replay.scripts import load_script
 from asst_deploy.spec.loader import load_project
 from tests.runtime.test_render_cli import run
 

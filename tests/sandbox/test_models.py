@@ -12,10 +12,10 @@ import pytest
 import uvicorn
 from click.testing import CliRunner
 
-from asst_deploy.adapters.targets import connect
 from asst_deploy.cli import main
 from asst_deploy.cli.sandbox import sandbox as sandbox_group
 from asst_deploy.desired import Target
+from asst_deploy.engine.targets import connect
 from asst_deploy.generations import API_GENERATIONS
 from asst_deploy.models import ASSISTANT_MODELS, RESPONSES_MODELS
 from asst_deploy.sandbox.app import Sandbox

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from asst_deploy import yamlpos
-from asst_deploy.conversation.script import load_script
 from asst_deploy.errors import Location, Problem, SpecError
 from asst_deploy.replay.cassette import ReadableSerializer
+from asst_deploy.replay.scripts import load_script
 from asst_deploy.sandbox.model import RuleError, ScriptedModel
 from asst_deploy.yamlpos import LimitError, load_plain, parse
 

@@ -14,7 +14,6 @@ import httpx2
 import openai
 
 from asst_deploy import identity
-from asst_deploy.adapters.agents.backend import AgentsBackend
 from asst_deploy.adapters.deadline import Overdue, bound
 from asst_deploy.adapters.driver_base import (
     AssistantNotFound,
@@ -35,6 +34,7 @@ from asst_deploy.adapters.openai_backend import translated
 from asst_deploy.backend import RemoteError
 from asst_deploy.conversation.script import Conversation, Turn
 from asst_deploy.conversation.transcript import ToolCall, Transcript, TurnResult
+from asst_deploy.generations.agents.backend import AgentsBackend
 from asst_deploy.types import Json
 
 _PAGE = 100

@@ -31,7 +31,6 @@ from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, 
 from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.request_template import deployed_ids, request_for, request_kwargs
-from asst_deploy.spec.loader import load_project
 from asst_deploy.types import Json
 
 _PAGE = 100
@@ -105,6 +104,7 @@ class ResponsesDriver:
         self.sleep = options.sleep
         self.clock = options.clock
         self._projects: dict[tuple[str | None, str], Project] = {}
+        self._load_project = options.load_project
         given = options.project
         if given is not None:
             self._projects[(given.environment, given.target.name)] = given
@@ -150,7 +150,12 @@ class ResponsesDriver:
     def _project(self, template: TemplateId) -> Project:
         place = (template.env, template.target)
         if place not in self._projects:
-            self._projects[place] = load_project(self.root, template.env, template.target)
+            if self._load_project is None:
+                raise AsstDeployError(
+                    f"the specs of environment {template.env or '(base)'} on target "
+                    f"'{template.target}' are not loaded (DriverOptions.load_project)"
+                )
+            self._projects[place] = self._load_project(self.root, template.env, template.target)
         return self._projects[place]
 
     def request(self, remote_id: str) -> dict[str, Json]:

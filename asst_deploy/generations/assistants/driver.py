@@ -11,7 +11,6 @@ import httpx2
 import openai
 
 from asst_deploy import identity
-from asst_deploy.adapters.assistants.backend import AssistantsBackend
 from asst_deploy.adapters.deadline import Overdue, bound
 from asst_deploy.adapters.driver_base import (
     AssistantNotFound,
@@ -30,6 +29,7 @@ from asst_deploy.backend import RemoteError
 from asst_deploy.conversation.script import Conversation, Turn
 from asst_deploy.conversation.stream import RunStream
 from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
+from asst_deploy.generations.assistants.backend import AssistantsBackend
 from asst_deploy.types import Json
 
 ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")

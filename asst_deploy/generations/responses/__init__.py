@@ -109,8 +109,8 @@ API = ApiGeneration(
     # its assistants are request templates in the team's code: only what they point at
     # is deployed
     kinds=("file", "vector_store"),
-    adapter="asst_deploy.adapters.openai_backend:OpenAIBackend",
-    driver="asst_deploy.adapters.responses.driver:ResponsesDriver",
+    adapter="asst_deploy.generations.responses.backend:ResponsesBackend",
+    driver="asst_deploy.generations.responses.driver:ResponsesDriver",
     models=models.RESPONSES_MODELS,
     plan_notes=plan_notes,
     refused_documents={

@@ -60,8 +60,8 @@ API = ApiGeneration(
     "compatible endpoint",
     refusals=refusals,
     kinds=("file", "vector_store", "assistant"),
-    adapter="asst_deploy.adapters.assistants.backend:AssistantsBackend",
-    driver="asst_deploy.adapters.assistants.driver:AssistantsDriver",
+    adapter="asst_deploy.generations.assistants.backend:AssistantsBackend",
+    driver="asst_deploy.generations.assistants.driver:AssistantsDriver",
     models=models.ASSISTANT_MODELS,
     not_on_openai="OpenAI shut the Assistants API down on 2026-08-26",
     refused_documents={

@@ -148,8 +148,8 @@ API = ApiGeneration(
         "agent",
         "automation",
     ),
-    adapter="asst_deploy.adapters.agents.backend:AgentsBackend",
-    driver="asst_deploy.adapters.agents.driver:AgentsDriver",
+    adapter="asst_deploy.generations.agents.backend:AgentsBackend",
+    driver="asst_deploy.generations.agents.driver:AgentsDriver",
     # sessions run on the Responses models; the SDK types the name as any string
     models=models.RESPONSES_MODELS,
 )

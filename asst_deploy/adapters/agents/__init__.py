@@ -1,1 +1,0 @@
-"""The agents generation's backend and conversation driver."""

@@ -1,1 +1,0 @@
-"""The assistants generation's backend and conversation driver."""

@@ -1,1 +1,0 @@
-"""The responses generation's backend and conversation driver."""
