@@ -21,6 +21,7 @@ from asst_deploy import identity, kinds
 from asst_deploy.adapters import wire
 from asst_deploy.adapters.wire import WireItem, WirePage
 from asst_deploy.backend import PageRetry, RemoteError
+from asst_deploy.fastforward import FastForward
 from asst_deploy.state import FILE_KIND, RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
 
@@ -244,6 +245,9 @@ class OpenAIBackend:
         self.client = client
         self.base_url = str(client.base_url)
         self.key_source = key_source
+        # the time of the in-process sandbox this client alone talks to (set by connect):
+        # a conversation driver waits through it, skipping the wait
+        self.time: FastForward | None = None
         self.collections: dict[str, Collection] = {
             c.kind: c for c in self.extra_collections(client)
         }

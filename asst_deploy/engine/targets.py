@@ -12,6 +12,7 @@ from asst_deploy import generations
 from asst_deploy.backend import Backend
 from asst_deploy.desired import OPENAI_BASE_URL, Target
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.fastforward import FastForward
 from asst_deploy.types import TargetType
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
     from asst_deploy.adapters.client import sdk_client
 
     sandbox: Any = None
+    clock: FastForward | None = None  # the in-process sandbox's
     with ExitStack() as stack:
         if target.type == TargetType.SANDBOX:
             from asst_deploy.sandbox.app import Sandbox
@@ -45,7 +47,9 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
                 db.parent.mkdir(parents=True, exist_ok=True)
             store = Store(str(db) if db else None)
             stack.callback(store.close)
-            sandbox = Sandbox(store=store)
+            # the sandbox's clock is the client's: a conversation's waits skip ahead
+            clock = FastForward()
+            sandbox = Sandbox(store=store, clock=clock.time)
             if target.models is not None:
                 sandbox.serve_models(target.models, target.api)
             if target.rules is not None:  # scripted replies, e.g. for conversation tests
@@ -74,8 +78,10 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
             trace=trace,
         )
         stack.callback(client.close)
+        backend = adapter(target.api)(client, key_source)
+        backend.time = clock
         try:
-            yield adapter(target.api)(client, key_source)
+            yield backend
         except Exception:
             if sandbox is None or sandbox.full is None:
                 raise

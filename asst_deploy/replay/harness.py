@@ -15,6 +15,7 @@ from asst_deploy.adapters.driver_base import Driver, SessionPlace, TurnError
 from asst_deploy.conversation.script import GRADED, Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError, SpecError
+from asst_deploy.fastforward import FastForward
 from asst_deploy.plan import Action, Create, Update
 from asst_deploy.replay import costs, sessions
 from asst_deploy.replay.ledger import Budget, Ledger
@@ -76,6 +77,9 @@ class Harness:
         self._projects: dict[tuple[Path, str | None, str | None], Project] = {}
         self._clients: dict[tuple[Path, str | None, str | None], Any] = {}
         self._backends: dict[tuple[Path, str | None, str | None], Any] = {}
+        # a live client's in-process sandbox time (by id of the client): its drivers' waits
+        # skip ahead on it instead of sleeping
+        self._times: dict[int, FastForward] = {}
         self._replay_client: Any = None
         self._graders: dict[tuple[Path, str], Any] = {}
         self.ledger = (
@@ -118,6 +122,9 @@ class Harness:
             backend = self._stack.enter_context(connect(project.target))
             self._backends[key] = backend
             self._clients[key] = live_client(backend)
+            time_of_sandbox = getattr(backend, "time", None)  # an OpenAIBackend's
+            if isinstance(time_of_sandbox, FastForward):
+                self._times[id(self._clients[key])] = time_of_sandbox
             self._check_models(project, self._clients[key], project.target.name)
         return self._clients[key]
 
@@ -157,11 +164,12 @@ class Harness:
         from asst_deploy.adapters.driver_base import DriverOptions
         from asst_deploy.replay import cassette
 
+        clock = self._times.get(id(client))
         options = DriverOptions(
             root=project.root,
             environment=project.environment,
-            sleep=sleep or time.sleep,
-            clock=time.monotonic,
+            sleep=sleep or (clock.sleep if clock else time.sleep),
+            clock=clock.monotonic if clock else time.monotonic,
             transport_errors=(cassette.CannotOverwriteExistingCassetteException,),
             record_stream=record_stream,
             session_spend_limit_cents=spend_limit_cents,

@@ -18,6 +18,7 @@ import pytest
 from asst_deploy.adapters.driver_base import Deployed, DriverOptions, TurnError
 from asst_deploy.conversation.script import Conversation
 from asst_deploy.conversation.transcript import Transcript, TurnResult
+from asst_deploy.fastforward import FastForward
 from asst_deploy.generations.agents.driver import AgentsDriver
 from asst_deploy.replay.expect import check_turn
 from asst_deploy.replay.scripts import load_script
@@ -155,10 +156,11 @@ def drive(
     before: list[TurnResult] = (),  # type: ignore[assignment]
     limit: int | None = None,
 ) -> TurnResult:
+    clock = FastForward()  # polls skip their waits; a stream's silence takes real time
     options = DriverOptions(
         root=Path("."),
-        sleep=time.sleep,
-        clock=time.monotonic,
+        sleep=clock.sleep,
+        clock=clock.monotonic,
         settle_timeout=settle,
         session_spend_limit_cents=limit,
     )

@@ -54,10 +54,23 @@ def test_live_writes_no_cassette(conv: Conv) -> None:
     assert not (conv.path / "conversations" / "cassettes").exists()
 
 
-def test_streaming_and_polling_give_the_same_verdicts(conv: Conv) -> None:
+def test_streaming_and_polling_give_the_same_verdicts(
+    conv: Conv, monkeypatch: pytest.MonkeyPatch
+) -> None:
     conv.script("modes", SCRIPT)
     conv.run("--asst-mode", "live", "--asst-runs", "stream").assert_outcomes(**VERDICT)
+    # polling the built-in sandbox skips its waits (their time is the sandbox's): no poll
+    # interval is slept for real, yet every run is seen to its end
+    slept: list[float] = []
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
     conv.run("--asst-mode", "live", "--asst-runs", "poll").assert_outcomes(**VERDICT)
+    assert [s for s in slept if s >= 0.1] == []
 
 
 def test_record_then_replay_offline_without_sleeping(
