@@ -16,6 +16,7 @@ import yaml
 
 from asst_deploy import limits, yamlpos
 from asst_deploy.conversation import sse
+from asst_deploy.replay.cassette import parsed
 from asst_deploy.types import Json
 
 # Parsed cassettes kept by the hash of their text: a cassette replayed again in the same
@@ -153,7 +154,10 @@ class ReadableSerializer:
             if kept is not None:
                 _parsed.move_to_end(key)
         if kept is None:
-            kept = _parse(text)  # a damaged cassette raises here, and nothing is kept
+            kept = parsed.load(text)
+            if kept is None:
+                kept = _parse(text)  # a damaged cassette raises here, and nothing is kept
+                parsed.store(text, kept)
             with _parsed_lock:
                 _parsed[key] = kept
                 while len(_parsed) > _PARSED_KEPT:
