@@ -31,6 +31,7 @@ def probe(preamble: str, body: str) -> dict[str, object]:
     return report
 
 
+@pytest.mark.e2e  # fresh interpreters, in subprocesses
 def test_a_command_loads_only_the_types_its_resources_use() -> None:
     body = "c = openai.OpenAI(api_key='sk-x'); c.files; c.vector_stores\nout = {}"
     lazy, eager = probe(LAZY, body), probe(EAGER, body)
@@ -60,6 +61,7 @@ except AttributeError as exc:
 """
 
 
+@pytest.mark.e2e  # fresh interpreters, in subprocesses
 def test_every_name_is_there_as_with_the_eager_sdk() -> None:
     lazy, eager = probe(LAZY, NAMES), probe(EAGER, NAMES)
     for report in (lazy, eager):

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# each test runs `asst-deploy test` in subprocesses: the end-to-end CI step
+pytestmark = pytest.mark.e2e
+
 FILES = {
     "asst-deploy.yaml": """
         project: budgets

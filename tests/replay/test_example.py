@@ -88,6 +88,7 @@ def test_the_example_replays_on_both_generations_from_its_cassettes(
     )
 
 
+@pytest.mark.e2e  # apply and test as installed commands
 def test_the_example_passes_live_on_the_agents_environment(
     pytester: pytest.Pytester, example: Path
 ) -> None:

@@ -83,6 +83,7 @@ def test_the_analyst_deploys_plans_empty_rotates_and_destroys(
     assert not any(counts(analyst).values())
 
 
+@pytest.mark.e2e  # the installed command, in a subprocess
 def test_its_conversations_replay_offline(analyst: Path) -> None:
     result = subprocess.run(
         [

@@ -216,6 +216,7 @@ def test_scripts_call_only_the_projects_modules_or_allowed_ones(
     assert called.exists()
 
 
+@pytest.mark.e2e  # the installed command, in subprocesses
 def test_the_test_command_passes_pytest_options_and_node_ids_through(conv: Conv) -> None:
     conv.script("chat", HELLO + "  - name: other\n    turns: [{user: hi}]\n")
     result = _cli(conv, "-q", "conversations/chat.conv.yaml::hello", "--mode", "live", "-rA")

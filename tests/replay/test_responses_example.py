@@ -45,6 +45,7 @@ def test_every_example_conversation_has_a_responses_cassette() -> None:
     ]
 
 
+@pytest.mark.e2e  # the installed command, in subprocesses
 def test_the_example_replays_on_responses_from_its_cassettes(example: Path) -> None:
     result = asst_deploy(
         "test", "specs/conversations", "--mode", "replay", "--env", "responses", cwd=example
@@ -54,6 +55,7 @@ def test_the_example_replays_on_responses_from_its_cassettes(example: Path) -> N
     assert not (example / "specs" / ".asst-deploy" / "responses.db").exists()  # no sandbox
 
 
+@pytest.mark.e2e  # the installed command, in subprocesses
 def test_the_example_passes_live_on_responses_after_apply(example: Path) -> None:
     applied = asst_deploy("apply", "specs", "--env", "responses", "--auto-approve", cwd=example)
     assert applied.returncode == 0, applied.stderr
@@ -64,6 +66,7 @@ def test_the_example_passes_live_on_responses_after_apply(example: Path) -> None
     assert "5 passed" in result.stdout
 
 
+@pytest.mark.e2e  # the installed command, in subprocesses
 def test_parity_of_the_example_with_an_assistants_environment(example: Path) -> None:
     result = asst_deploy(
         "test", "specs/conversations", "--parity", "dev:replay", "responses:replay", cwd=example
