@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from asst_deploy import authorship
-from asst_deploy.backend import Backend
+from asst_deploy.backend import Backend, RemoteError
 from asst_deploy.conversation import stubs
 from asst_deploy.conversation.script import Conversation, Turn
 from asst_deploy.conversation.transcript import ToolCall, Transcript, TurnResult
@@ -141,6 +143,39 @@ def answer(turn: Turn, name: str, raw_args: str) -> tuple[Json, str]:
         return parsed, stubs.output(stub, name, parsed)
     except stubs.StubError as exc:
         raise TurnError(turn.index, str(exc)) from None
+
+
+def answered(turn: Turn, result: TurnResult, call_id: str, name: str, raw_args: str) -> str:
+    """The output to send for a function call, from the turn's stubs; the call is noted in
+    the turn's result with its arguments and that output."""
+    parsed, text = answer(turn, name, raw_args)
+    result.tool_calls.append(ToolCall(call_id, "function", name, parsed, raw_args, output=text))
+    return text
+
+
+@contextmanager
+def turn_calls(
+    index: int,
+    doing: str,
+    transport_errors: tuple[type[Exception], ...],
+    *,
+    deprecated: bool = False,
+) -> Iterator[None]:
+    """The remote layer's errors as TurnErrors that say which turn and what was being done;
+    the original stays the cause, so a cassette mismatch underneath is explained.
+    `deprecated`: the SDK marks the API deprecated (Assistants v2, the Agents beta), which
+    the driver knows: its warnings are not shown."""
+    from asst_deploy.adapters.openai_backend import translated  # the SDK, as a driver calls
+
+    try:
+        with warnings.catch_warnings(), translated(doing):
+            if deprecated:
+                warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    except RemoteError as exc:
+        raise TurnError(index, str(exc)) from exc
+    except transport_errors as exc:
+        raise TurnError(index, f"{doing} failed: {type(exc).__name__}") from exc
 
 
 def assistant_form(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:

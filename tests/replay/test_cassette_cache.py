@@ -35,8 +35,12 @@ def _cassette(reply: str) -> str:
     )
 
 
-def test_the_same_text_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = _cassette("parsed once")
+@pytest.fixture
+def fresh_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """No parse kept in this process (as in a new run); the parses made, counted."""
+    from collections import OrderedDict
+
+    monkeypatch.setattr(cassette_format, "_parsed", OrderedDict())
     calls: list[str] = []
     real = cassette_format._parse
 
@@ -45,10 +49,15 @@ def test_the_same_text_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(found)
 
     monkeypatch.setattr(cassette_format, "_parse", counted)
+    return calls
+
+
+def test_the_same_text_is_parsed_once(fresh_process: list[str]) -> None:
+    text = _cassette("parsed once")
     first = ReadableSerializer.deserialize(text)
     second = ReadableSerializer.deserialize(text)
     assert first == second
-    assert len(calls) == 1
+    assert len(fresh_process) == 1
     body = first["interactions"][0]["response"]["body"]["string"]
     assert body == '{"reply":"parsed once"}'
 
@@ -78,23 +87,6 @@ def test_a_damaged_cassette_is_refused_every_time() -> None:
 
 
 # ---- kept on disk, for the next run ------------------------------------------------------
-
-
-@pytest.fixture
-def fresh_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """No parse kept in this process (as in a new run); the parses made, counted."""
-    from collections import OrderedDict
-
-    monkeypatch.setattr(cassette_format, "_parsed", OrderedDict())
-    calls: list[str] = []
-    real = cassette_format._parse
-
-    def counted(found: str) -> dict[str, Any]:
-        calls.append(found)
-        return real(found)
-
-    monkeypatch.setattr(cassette_format, "_parse", counted)
-    return calls
 
 
 def _entry(text: str) -> Path:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,15 +22,14 @@ from asst_deploy.adapters.driver_base import (
     StreamRecorder,
     TurnError,
     agent_form,
-    answer,
+    answered,
     find_managed,
     function_call,
     refuse_assistants_only,
+    turn_calls,
     wire,
 )
 from asst_deploy.adapters.events import RawEvents
-from asst_deploy.adapters.openai_backend import translated
-from asst_deploy.backend import RemoteError
 from asst_deploy.conversation.script import Conversation, Turn
 from asst_deploy.conversation.transcript import ToolCall, Transcript, TurnResult
 from asst_deploy.generations.agents.backend import AgentsBackend
@@ -450,12 +448,7 @@ class AgentsDriver:
         events: list[Any] = []
         for call in calls:
             raw_args = str(call.get("arguments") or "")
-            parsed, text = answer(turn, str(call["name"]), raw_args)
-            result.tool_calls.append(
-                ToolCall(
-                    str(call["call_id"]), "function", str(call["name"]), parsed, raw_args, text
-                )
-            )
+            text = answered(turn, result, str(call["call_id"]), str(call["name"]), raw_args)
             events.append(
                 {
                     "type": "agent.session.input.tool_result",
@@ -551,14 +544,5 @@ class AgentsDriver:
                 ordered.append(ToolCall(str(item["id"]), str(kind), str(kind)))
         result.tool_calls = ordered + list(answered.values())
 
-    @contextmanager
-    def _calls(self, index: int, doing: str) -> Iterator[None]:
-        """The remote layer's errors as TurnErrors naming the turn (the cause kept)."""
-        try:
-            with warnings.catch_warnings(), translated(doing):
-                warnings.simplefilter("ignore", DeprecationWarning)
-                yield
-        except RemoteError as exc:
-            raise TurnError(index, str(exc)) from exc
-        except self.transport_errors as exc:
-            raise TurnError(index, f"{doing} failed: {type(exc).__name__}") from exc
+    def _calls(self, index: int, doing: str) -> AbstractContextManager[None]:
+        return turn_calls(index, doing, self.transport_errors, deprecated=True)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx2
@@ -17,15 +16,14 @@ from asst_deploy.adapters.driver_base import (
     Deployed,
     DriverOptions,
     TurnError,
-    answer,
+    answered,
     assistant_form,
     find_managed,
+    turn_calls,
     wire,
 )
 from asst_deploy.adapters.driver_base import arguments as _arguments
 from asst_deploy.adapters.events import RawEvents
-from asst_deploy.adapters.openai_backend import translated
-from asst_deploy.backend import RemoteError
 from asst_deploy.conversation.script import Conversation, Turn
 from asst_deploy.conversation.stream import RunStream
 from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
@@ -296,10 +294,7 @@ class AssistantsDriver:
         for call in calls:
             name = call["function"]["name"]
             raw_args = call["function"].get("arguments") or ""
-            arguments, text = answer(turn, name, raw_args)
-            result.tool_calls.append(
-                ToolCall(call["id"], "function", name, arguments, raw_args, output=text)
-            )
+            text = answered(turn, result, call["id"], name, raw_args)
             outputs.append({"tool_call_id": call["id"], "output": text})
         return outputs
 
@@ -421,16 +416,5 @@ class AssistantsDriver:
                 uploaded.append((created.id, attachment.tools))
         return uploaded
 
-    @contextmanager
-    def _calls(self, index: int, doing: str) -> Iterator[None]:
-        """The remote layer's errors become TurnErrors that say which turn and what was being
-        done; the original stays the cause, so a cassette mismatch underneath is explained."""
-        try:
-            with warnings.catch_warnings(), translated(doing):
-                # the SDK marks all of Assistants v2 deprecated; the driver knows
-                warnings.simplefilter("ignore", DeprecationWarning)
-                yield
-        except RemoteError as exc:
-            raise TurnError(index, str(exc)) from exc
-        except self.transport_errors as exc:
-            raise TurnError(index, f"{doing} failed: {type(exc).__name__}") from exc
+    def _calls(self, index: int, doing: str) -> AbstractContextManager[None]:
+        return turn_calls(index, doing, self.transport_errors, deprecated=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,14 +18,14 @@ from asst_deploy.adapters.driver_base import (
     Deployed,
     DriverOptions,
     TurnError,
-    answer,
+    answered,
     function_call,
     refuse_assistants_only,
+    turn_calls,
     wire,
 )
 from asst_deploy.adapters.events import RawEvents
-from asst_deploy.adapters.openai_backend import OpenAIBackend, translated
-from asst_deploy.backend import RemoteError
+from asst_deploy.adapters.openai_backend import OpenAIBackend
 from asst_deploy.conversation.script import Conversation, Turn
 from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
 from asst_deploy.desired import AssistantSpec, Project
@@ -290,12 +290,7 @@ class ResponsesDriver:
         outputs: list[dict[str, Json]] = []
         for call in calls:
             raw_args = str(call.get("arguments") or "")
-            parsed, text = answer(turn, str(call["name"]), raw_args)
-            result.tool_calls.append(
-                ToolCall(
-                    str(call["call_id"]), "function", str(call["name"]), parsed, raw_args, text
-                )
-            )
+            text = answered(turn, result, str(call["call_id"]), str(call["name"]), raw_args)
             outputs.append(
                 {"type": "function_call_output", "call_id": call["call_id"], "output": text}
             )
@@ -396,13 +391,5 @@ class ResponsesDriver:
         parsed = identity.parse_file_name(str(filename))
         return Citation(file_id, str(filename), parsed.path if parsed else str(filename))
 
-    @contextmanager
-    def _calls(self, index: int, doing: str) -> Iterator[None]:
-        """The remote layer's errors as TurnErrors naming the turn (the cause kept)."""
-        try:
-            with translated(doing):
-                yield
-        except RemoteError as exc:
-            raise TurnError(index, str(exc)) from exc
-        except self.transport_errors as exc:
-            raise TurnError(index, f"{doing} failed: {type(exc).__name__}") from exc
+    def _calls(self, index: int, doing: str) -> AbstractContextManager[None]:
+        return turn_calls(index, doing, self.transport_errors)
