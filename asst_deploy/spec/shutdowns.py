@@ -5,6 +5,7 @@ GET /models completes it where it reports a `shutdown_date`."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import warnings
@@ -63,8 +64,12 @@ def check(
     where: str = "",
 ) -> tuple[list[Problem], list[Problem]]:
     """(warnings, errors) for the models in `used` on the date `on`; `reported`: model ->
-    shutdown date (ISO) a target's GET /models gave, which wins over the built-in table."""
-    warned, refused = [], []
+    shutdown date (ISO) a target's GET /models gave, which wins over the built-in table.
+    Each use past its date is an error; the warnings are one per model, at its first use,
+    saying how many more use it (as Terraform folds similar warnings)."""
+    warned: list[Problem] = []
+    refused: list[Problem] = []
+    warned_uses: dict[str, list[Use]] = {}  # model -> its uses, each warned alike
     for use in used:
         known = models.shutdown(use.model)
         date_text = (reported or {}).get(use.model) or (known.date if known else None)
@@ -91,15 +96,29 @@ def check(
                 )
             )
         elif days <= WARN_DAYS:
-            warned.append(
-                Problem(
-                    use.location,
-                    f"{use.who} uses model '{use.model}', which shuts down on {date}{said}, "
-                    f"in {days} day{'s' if days != 1 else ''}",
-                    move,
+            alike = warned_uses.setdefault(use.model, [])
+            alike.append(use)
+            if len(alike) == 1:
+                warned.append(
+                    Problem(
+                        use.location,
+                        f"{use.who} uses model '{use.model}', which shuts down on {date}{said}, "
+                        f"in {days} day{'s' if days != 1 else ''}",
+                        move,
+                    )
                 )
-            )
-    return warned, refused
+    folded = [
+        _folded(problem, len(alike) - 1)
+        for problem, alike in zip(warned, warned_uses.values(), strict=True)
+    ]
+    return folded, refused
+
+
+def _folded(problem: Problem, more: int) -> Problem:
+    if not more:
+        return problem
+    uses = f"{more} more use{'s' if more != 1 else ''}"
+    return dataclasses.replace(problem, message=f"{problem.message} (and {uses} of it elsewhere)")
 
 
 def warn(problems: Iterable[Problem]) -> None:

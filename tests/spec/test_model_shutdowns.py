@@ -143,3 +143,21 @@ def test_a_compatible_endpoint_keeps_its_own_schedule(
     )
     done = _validate(root, "2027-06-01", monkeypatch)
     assert done.exit_code == 0 and "shut" not in done.output
+
+
+def test_many_uses_of_a_model_are_one_warning_and_each_use_past_the_date_an_error() -> None:
+    def use(key: str, model: str) -> Use:
+        return Use(model, f"assistant '{key}'", Location(f"assistants/{key}.yaml", 2, 6))
+
+    used = [use(f"a{i}", "gpt-4o") for i in range(1000)] + [use("m", "gpt-4o-mini")]
+    warned, refused = shutdowns.check(used, datetime.date(2026, 12, 5))
+    assert refused == []
+    assert [str(w.location) for w in warned] == ["assistants/a0.yaml:2:6", "assistants/m.yaml:2:6"]
+    assert warned[0].message == (
+        "assistant 'a0' uses model 'gpt-4o', which shuts down on 2027-01-14, in 40 days "
+        "(and 999 more uses of it elsewhere)"
+    )
+    assert "more uses" not in warned[1].message  # one use: as it always read
+    # past the date every use is its own located error: each must be fixed
+    _, refused = shutdowns.check(used, datetime.date(2027, 1, 14))
+    assert len(refused) == 1001
