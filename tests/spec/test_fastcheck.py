@@ -86,7 +86,9 @@ def corpus() -> tuple[Any, ...]:
     found: dict[str, Any] = {}
     for path in sorted([*REPO.glob("specs/**/*.yaml"), *REPO.glob("tests/spec/invalid/**/*.yaml")]):
         try:
-            docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+            # libyaml's loader: the same documents as safe_load_all, many times faster
+            loaded = yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader)
+            docs = [d for d in loaded if d is not None]
         except (yaml.YAMLError, UnicodeDecodeError):
             continue
         for doc in docs:
