@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asst_deploy import generations
 from asst_deploy.backend import Backend
@@ -15,16 +15,7 @@ from asst_deploy.errors import AsstDeployError
 from asst_deploy.fastforward import FastForward
 from asst_deploy.types import TargetType
 
-if TYPE_CHECKING:
-    from asst_deploy.adapters.openai_backend import OpenAIBackend
-
 SANDBOX_KEY = "sandbox"  # the in-process sandbox checks no key; the SDK insists on one
-
-
-def adapter(api: str) -> type[OpenAIBackend]:
-    """The backend class of an API generation (imported here: each imports the SDK)."""
-    found: type[OpenAIBackend] = generations.adapter_class(api)
-    return found
 
 
 @contextmanager
@@ -78,7 +69,7 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
             trace=trace,
         )
         stack.callback(client.close)
-        backend = adapter(target.api)(client, key_source)
+        backend = generations.adapter_class(target.api)(client, key_source)
         backend.time = clock
         try:
             yield backend
