@@ -19,9 +19,8 @@ from asst_deploy.backend import Backend
 from asst_deploy.desired import AssistantSpec
 from asst_deploy.errors import AsstDeployError, Location
 from asst_deploy.generations import API_GENERATIONS, ApiGeneration
-
-from .conftest import write_project
-from .test_cli import run
+from tests.engine.conftest import write_project
+from tests.engine.test_cli import run
 
 PACKAGE = Path(generations.__file__).resolve().parents[1]
 
