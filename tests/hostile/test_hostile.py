@@ -133,6 +133,7 @@ def materialize(case: Case, dest: Path) -> Path:
     return dest
 
 
+@pytest.mark.e2e  # the installed command under its bounds, a subprocess per case
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_input_fails_cleanly_within_bounds(case: Case, tmp_path: Path) -> None:
     root = materialize(case, tmp_path / case.name)
@@ -153,6 +154,7 @@ def test_the_cases_are_well_formed() -> None:
         assert case.expected, f"{case.name}: expect at least one output line"
 
 
+@pytest.mark.e2e  # the control of the bounds above, in a subprocess
 def test_the_measurements_see_what_a_process_uses(tmp_path: Path) -> None:
     # the control: a process that takes 300 MB and a second of CPU is measured as such
     hog = 'import time\nx = b"x" * (300 * 2**20)\nwhile time.process_time() < 1: pass\n'
