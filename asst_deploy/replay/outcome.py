@@ -10,6 +10,7 @@ from asst_deploy.conversation.transcript import TurnResult
 from asst_deploy.errors import AsstDeployError
 from asst_deploy.replay import costs
 from asst_deploy.replay.expect import Check, Failure
+from asst_deploy.replay.parity import EXCLUDED
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
@@ -101,5 +102,11 @@ class ConversationError(AsstDeployError):
 
 
 class Excluded(ConversationError):
-    """The environment's `exclude:` leaves the script's assistant out: nothing to run, by
-    choice, so the conversation is skipped there (with this reason), neither passed nor failed."""
+    """Nothing to run on this environment, by the project's choice: its `exclude:` leaves
+    the script's assistant out, or its target has no place for the session the script
+    gives. The conversation is skipped there (with this reason), neither passed nor failed;
+    `why` says it in a few words, for summaries that count skips."""
+
+    def __init__(self, message: str, why: str = EXCLUDED) -> None:
+        super().__init__(message)
+        self.why = why

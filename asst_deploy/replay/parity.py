@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from asst_deploy.types import Json
 
 PASS, FAIL, NOT_APPLICABLE, NOT_RUN = "pass", "fail", "n/a", "not run"
-# the environment leaves the conversation's assistant out (`exclude:`): no verdict to keep
+# not run on the environment, by the project's choice (replay.outcome.Excluded): its
+# `exclude:` leaves the assistant out (the usual reason, EXCLUDED), or its target has no
+# place for the conversation's session: no verdict to keep
 SKIPPED = "skipped"
+EXCLUDED = "their assistant is excluded from an environment"
 # B's latency is worth a mention only when it is this much slower or faster than A's, and
 # by more than LATENCY_FLOOR seconds: scheduling noise is not a difference of behaviour
 LATENCY_RATIO = 1.5
@@ -31,6 +35,8 @@ class TurnRecord:
     tokens: int | None = None
     latency: float | None = 0.0  # None: not measured (a replay times no target)
     notes: tuple[str, ...] = ()  # the failures, or what was not applicable, one a line
+    # skipped: why, in a few words, for the summary's count of skips
+    why: str = EXCLUDED
 
 
 @dataclass(frozen=True)
@@ -135,10 +141,12 @@ def _cells(row: Row) -> list[str]:
 
 def _summary(rows: Sequence[Row], env_a: str, env_b: str) -> str:
     lost = sum(row.lost for row in rows)
-    skipped = sum(SKIPPED in (row.a.verdict, row.b.verdict) for row in rows)
-    turns = f"{len(rows)} turns" + (
-        f", {skipped} skipped: their assistant is excluded from an environment" if skipped else ""
+    skipped = Counter(
+        next(r.why for r in (row.a, row.b) if r.verdict == SKIPPED)
+        for row in rows
+        if SKIPPED in (row.a.verdict, row.b.verdict)
     )
+    turns = f"{len(rows)} turns" + "".join(f", {n} skipped: {why}" for why, n in skipped.items())
     if not lost:
         return f"{env_b} kept every verdict {env_a} had ({turns})."
     return f"{env_b} lost {lost} of the verdicts {env_a} had ({turns})."

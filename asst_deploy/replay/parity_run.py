@@ -84,7 +84,7 @@ def run_side(
                 try:
                     _, verdicts = harness.transcribe(script, conversation, env)
                 except Excluded as exc:
-                    skipped = parity.TurnRecord(parity.SKIPPED, notes=(str(exc),))
+                    skipped = parity.TurnRecord(parity.SKIPPED, notes=(str(exc),), why=exc.why)
                     for turn in conversation.turns:
                         records[(name, turn.index)] = skipped
                     continue

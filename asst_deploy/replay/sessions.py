@@ -74,7 +74,10 @@ def check(script: Script, conversation: Conversation, project: Project, fanned: 
             f"'{project.target.name}' ({api.name} API) has no place for: {reason}"
         )
         if fanned:
-            raise Excluded(f"{session.location}: {what}; not run on this environment")
+            raise Excluded(
+                f"{session.location}: {what}; not run on this environment",
+                "their session takes an environment or vaults a target has no place for",
+            )
         raise ConversationError(
             f"{session.location}: {what}; run the script on a target of the "
             f"{' or '.join(holders) or 'no'} API (its `env:`, or --asst-env), or remove "

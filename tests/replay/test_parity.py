@@ -176,3 +176,16 @@ def test_an_unmeasured_latency_is_not_compared() -> None:
     assert differences(TurnRecord(PASS, latency=0.1), TurnRecord(PASS, latency=3.0)) == (
         "latency: 0.10 s -> 3.00 s",
     )
+
+
+def test_skips_are_counted_by_their_reason() -> None:
+    session = "their session takes an environment or vaults a target has no place for"
+    b = dict(A)
+    b[("handbook::vacation", 1)] = TurnRecord(SKIPPED, notes=("excluded",))
+    b[("weather::paris", 1)] = TurnRecord(SKIPPED, notes=("no vaults on responses",), why=session)
+    table = render_table(compare(A, b), "classic", "responses")
+    assert table.endswith(
+        "responses kept every verdict classic had (3 turns, "
+        "1 skipped: their assistant is excluded from an environment, "
+        f"1 skipped: {session})."
+    )
