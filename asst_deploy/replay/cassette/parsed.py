@@ -26,7 +26,12 @@ KEPT = 4000  # files; past it, the older half is removed
 _MAGIC = b"asst-deploy parsed cassette\n"
 _DIGEST = 16
 # the modules whose code decides what a cassette parses to
-_PARSERS = ("yamlpos.py", "replay/cassette/format.py", "replay/cassette/parsed.py")
+_PARSERS = (
+    "yamlpos.py",
+    "conversation/sse.py",
+    "replay/cassette/format.py",
+    "replay/cassette/parsed.py",
+)
 
 
 @functools.cache
