@@ -9,7 +9,6 @@ import click
 
 from asst_deploy.cli.common import current_output
 from asst_deploy.errors import Problem, SpecError
-from asst_deploy.spec import matrix as api_matrix
 from asst_deploy.spec.documents import DOCUMENTS
 from asst_deploy.spec.validate import validate as run_validate
 
@@ -92,6 +91,8 @@ def _echo_json(
 
 
 def _matrix(directory: str, env: str | None, as_json: bool) -> None:
+    from asst_deploy.spec import matrix as api_matrix  # only for --matrix: a plain run skips it
+
     try:
         result = api_matrix.matrix(directory, env)
     except SpecError as exc:

@@ -519,7 +519,22 @@ class Builder:
             display = self.display(Path(ref.path))
             self.problems.append(Problem(Location(display, line, column), message, hint))
 
-        return interpolate.substitute(text, variables, report)
+        done_memo = shared_memo("substituted texts") if "${" in text else None
+        if done_memo is None:
+            return interpolate.substitute(text, variables, report)
+        # a file reads the same in every environment that gives the variables it refers to
+        # the same values: substituted once (remembered only when it had no problem)
+        names = done_memo.get(ref.abs_path)
+        if names is None:
+            names = done_memo[ref.abs_path] = interpolate.references(text)
+        used = (ref.abs_path, tuple((n, variables.get(n)) for n in sorted(names)))
+        done = done_memo.get(used)
+        if done is None:
+            before = len(self.problems)
+            done = interpolate.substitute(text, variables, report)
+            if len(self.problems) == before:
+                done_memo[used] = done
+        return done
 
     def read_json(self, doc: Document, path: JsonPath, name: str) -> Document | None:
         ref = self.file_ref(doc, path, name)

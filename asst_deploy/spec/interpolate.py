@@ -145,30 +145,33 @@ def walk(value: Any, path: tuple[Any, ...], fn: Callable[[str, tuple[Any, ...]],
     """A copy of `value` (sharing no mapping or list with it) with `fn(string, path)`
     applied to every string inside that refers to a variable (holds "${": substitution
     leaves any other as it is); keys stay as written."""
-    keys = list(path)  # the path of the value being walked, made a tuple only for `fn`
+    # the path of the value being walked, made a tuple only for `fn`
+    return _walk(value, list(path), fn)
 
-    def inner(item: Any) -> Any:
-        if isinstance(item, str):
-            return fn(item, tuple(keys)) if "${" in item else item
-        if not isinstance(item, dict | list):
-            return item
-        pairs = item.items() if isinstance(item, dict) else enumerate(item)
-        copied = []
-        for key, sub in pairs:
-            if isinstance(sub, dict | list):
-                plain = _plain_copy(sub)
-                if plain is not None:
-                    copied.append((key, plain))
-                    continue
-            elif not isinstance(sub, str) or "${" not in sub:
-                copied.append((key, sub))
+
+def _walk(item: Any, keys: list[Any], fn: Callable[[str, tuple[Any, ...]], str]) -> Any:
+    # a module function, not a closure that calls itself: such a closure is a reference
+    # cycle, which would keep `fn` and all it holds (a document, its positions) alive
+    # until the garbage collector runs, and commands run with it paused (asst_deploy.cli)
+    if isinstance(item, str):
+        return fn(item, tuple(keys)) if "${" in item else item
+    if not isinstance(item, dict | list):
+        return item
+    pairs = item.items() if isinstance(item, dict) else enumerate(item)
+    copied = []
+    for key, sub in pairs:
+        if isinstance(sub, dict | list):
+            plain = _plain_copy(sub)
+            if plain is not None:
+                copied.append((key, plain))
                 continue
-            keys.append(key)
-            copied.append((key, inner(sub)))
-            keys.pop()
-        return dict(copied) if isinstance(item, dict) else [sub for _, sub in copied]
-
-    return inner(value)
+        elif not isinstance(sub, str) or "${" not in sub:
+            copied.append((key, sub))
+            continue
+        keys.append(key)
+        copied.append((key, _walk(sub, keys, fn)))
+        keys.pop()
+    return dict(copied) if isinstance(item, dict) else [sub for _, sub in copied]
 
 
 def _plain_copy(value: dict[Any, Any] | list[Any]) -> Any:

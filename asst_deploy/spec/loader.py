@@ -502,10 +502,17 @@ class _Loader:
             files |= matched
         if not isinstance(include, list):
             files = {rel for rel in files if not self.in_content(rel)}
+        # every environment reads the same files: sorted and named once
+        memo = shared_memo("spec files")
+        listing = memo.get((self.root, frozenset(files))) if memo is not None else None
+        if listing is None:
+            listing = [(self.root / rel, self.display(rel)) for rel in sorted(files)]
+            if memo is not None:
+                memo[(self.root, frozenset(files))] = listing
         found: list[_Resource] = []
         first: dict[tuple[str, str], Document] = {}
-        for rel in sorted(files):
-            for doc in parse_file(self.root / rel, self.display(rel), self.problems):
+        for full, display in listing:
+            for doc in parse_file(full, display, self.problems):
                 resource = self.resource(doc)
                 if resource is None:
                     continue
@@ -525,13 +532,24 @@ class _Loader:
     def in_content(self, rel: Path) -> bool:
         """Whether `rel` lies in a folder that is a document's content (see
         DocumentKind.content_marker), under the project directory."""
-        markers = [d.content_marker for d in DOCUMENTS.values() if d.content_marker]
-        return any(
-            (self.root / folder / marker).is_file()
-            for folder in rel.parents
-            if folder.parts
-            for marker in markers
-        )
+        # asked of every spec file in every environment, and the answer is its folder's:
+        # each folder is looked at once (per command, inside shared_reads())
+        memo = shared_memo("content folders")
+        return self._content_folder(os.path.dirname(rel), {} if memo is None else memo)
+
+    def _content_folder(self, folder: str, memo: dict[Any, bool]) -> bool:
+        """Whether `folder` (relative, "" for the project's) or a folder above it below the
+        project directory holds a content marker."""
+        if not folder:
+            return False
+        found = memo.get((self.root, folder))
+        if found is None:
+            markers = [d.content_marker for d in DOCUMENTS.values() if d.content_marker]
+            found = any(
+                (self.root / folder / marker).is_file() for marker in markers
+            ) or self._content_folder(os.path.dirname(folder), memo)
+            memo[(self.root, folder)] = found
+        return found
 
     def matches(self, pattern: str) -> tuple[set[Path], list[Path]]:
         """The spec files an include pattern matches, and those of them that resolve outside

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -144,3 +146,23 @@ def test_a_variable_made_of_variables_deploys_its_expansion(
     )
     assert load_project(root).assistants[0].name == "Acme support"
     assert load_project(root, "dev").assistants[0].name == "Acme support (dev)"
+
+
+def test_walk_keeps_nothing_alive_once_it_returns() -> None:
+    # the CLI pauses the garbage collector: a reference cycle left by walk (a closure calling
+    # itself) would keep every document it interpolated in memory until the command ends
+    class Upper:
+        def __call__(self, text: str, path: tuple[object, ...]) -> str:
+            return text.upper()
+
+    fn = Upper()
+    ref = weakref.ref(fn)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        assert walk({"a": ["${x}", {"b": "${y}"}]}, (), fn) == {"a": ["${X}", {"b": "${Y}"}]}
+        del fn
+        assert ref() is None
+    finally:
+        if collecting:
+            gc.enable()

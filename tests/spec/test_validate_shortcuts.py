@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from asst_deploy.errors import Location
 from asst_deploy.spec import schemacheck
 from asst_deploy.spec.documents import document_schema
 from asst_deploy.spec.validate import validate
@@ -81,3 +82,34 @@ def test_a_function_file_is_built_per_environment_when_what_it_refers_to_differs
         "prod": "Look up in prod.",
     }
     assert not report.problems
+
+
+def test_an_instructions_file_is_substituted_per_environment_when_what_it_refers_to_differs(
+    make_project: Make,
+) -> None:
+    root = make_project(
+        {
+            "asst-deploy.yaml": PROJECT.replace("{target: dev}", "{target: dev, vars: {v: x}}")
+            + "vars: {v: ''}\n",
+            "assistants/a.yaml": "kind: assistant\nkey: a\ninstructions: {file: prompts/a.md}\n",
+            "assistants/b.yaml": "kind: assistant\nkey: b\ninstructions: {file: prompts/b.md}\n",
+            "prompts/a.md": "In ${env}, v=${v}.",
+            "prompts/b.md": "v=${v}; ${missing}",
+        }
+    )
+    report = validate(root)
+    assert [(p.location, p.message) for p in report.problems] == [
+        (
+            Location(str(root / "prompts" / "b.md"), 1, 9),
+            "undefined variable 'missing' (defined: env, project, v)",
+        )
+    ]
+    assert not report.projects  # every environment has the problem: reported once
+    root.joinpath("prompts/b.md").write_text("v=${v}")
+    report = validate(root)
+    texts = {p.environment: [a.instructions for a in p.assistants] for p in report.projects}
+    assert texts == {
+        None: ["In , v=.", "v="],
+        "dev": ["In dev, v=x.", "v=x"],
+        "prod": ["In prod, v=.", "v="],
+    }
