@@ -115,7 +115,7 @@ def load(
     or else a connection to the environment's target."""
     project = load_project(path, env, target)
     if backend is None and client is not None:
-        from asst_deploy.adapters.openai_backend import OpenAIBackend
+        from asst_deploy.generations.sdk.openai_backend import OpenAIBackend
 
         backend = OpenAIBackend(client)
     return Runtime(project, backend)

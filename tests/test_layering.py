@@ -1,6 +1,7 @@
-"""The layering the design promises: only the adapters import openai (asst_deploy/adapters/
-and each generation's backend and driver, never its description), and the engine reaches
-kinds only through their registry (no kind named in shared code)."""
+"""The layering the design promises: only the generations' adapters import openai (each
+generation's backend and driver, and what they share in asst_deploy/generations/sdk/; never a
+generation's description, which the spec layer reads), and the engine reaches kinds only
+through their registry (no kind named in shared code)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,13 @@ from pathlib import Path
 import asst_deploy
 
 PACKAGE = Path(asst_deploy.__file__).parent
-ADAPTERS = PACKAGE / "adapters"
 GENERATIONS = PACKAGE / "generations"
 
 
 def _an_adapter(path: Path) -> bool:
-    """The shared adapters, or a module of a generation's package besides its `__init__`
-    (the description, which the spec layer reads without the SDK)."""
-    own = path.parent.parent == GENERATIONS and path.name != "__init__.py"
-    return ADAPTERS in path.parents or own
+    """A module of a generation's package besides its `__init__` (the description, which the
+    spec layer reads without the SDK), or of what the generations share (sdk/)."""
+    return path.parent.parent == GENERATIONS and path.name != "__init__.py"
 
 
 def _openai_imports(path: Path) -> list[str]:
@@ -38,7 +37,7 @@ def _openai_imports(path: Path) -> list[str]:
     return found
 
 
-def test_nothing_outside_the_adapters_imports_openai() -> None:
+def test_nothing_outside_the_generations_adapters_imports_openai() -> None:
     modules = sorted(PACKAGE.rglob("*.py"))
     assert len(modules) > 100  # the scan sees the package
     offenders = {
@@ -48,7 +47,7 @@ def test_nothing_outside_the_adapters_imports_openai() -> None:
     }
     assert offenders == {}
     # and the check can fail: the adapters themselves do import it
-    assert _openai_imports(ADAPTERS / "openai_backend.py")
+    assert _openai_imports(GENERATIONS / "sdk" / "openai_backend.py")
     assert _openai_imports(GENERATIONS / "agents" / "driver.py")
     assert not _an_adapter(GENERATIONS / "agents" / "__init__.py")
 

@@ -14,9 +14,9 @@ from typing import Any, NoReturn
 import click
 
 from asst_deploy import __version__
-from asst_deploy.adapters import sdk_types
 from asst_deploy.cli.common import NORMAL, QUIET, VERBOSE, Output, show_model_warnings
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations.sdk import sdk_types
 
 # command name -> "module:attribute"; imported only when the command runs, so that
 # network-free commands never import the openai SDK (start-up time is a feature).

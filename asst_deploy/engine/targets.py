@@ -23,7 +23,7 @@ def connect(target: Target, trace: Callable[[str], None] | None = None) -> Itera
     """A backend for `target`, open for the duration of the `with` block. Imports the
     openai SDK (and starts the sandbox) only here, never for network-free commands.
     `trace`, when given, is told of every HTTP request (for `--verbose`)."""
-    from asst_deploy.adapters.client import sdk_client
+    from asst_deploy.generations.sdk.client import sdk_client
 
     sandbox: Any = None
     clock: FastForward | None = None  # the in-process sandbox's

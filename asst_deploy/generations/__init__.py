@@ -22,8 +22,8 @@ from asst_deploy.generations.base import ApiGeneration, Refusal
 from asst_deploy.plan import NextRun
 
 if TYPE_CHECKING:
-    from asst_deploy.adapters.driver_base import Driver
-    from asst_deploy.adapters.openai_backend import OpenAIBackend
+    from asst_deploy.generations.sdk.driver_base import Driver
+    from asst_deploy.generations.sdk.openai_backend import OpenAIBackend
     from asst_deploy.kinds import Kind
 
 API_GENERATIONS: dict[str, ApiGeneration] = {

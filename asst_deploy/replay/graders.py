@@ -1,5 +1,5 @@
 """Graded expectations' side of a conversation run: the grader asked for `rubric:` and the
-embeddings for `similar:` (asst_deploy/adapters/grader.py makes the calls), and what that
+embeddings for `similar:` (asst_deploy/generations/sdk/grader.py makes the calls), and what that
 cost, turn by turn."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class TurnGrader:
     the cost of every call until `take_cost` collects it for the turn."""
 
     def __init__(self, calls: Any, prices: Mapping[str, models.Price]) -> None:
-        self.calls = calls  # an adapters.grader.ResponsesGrader
+        self.calls = calls  # a generations.sdk.grader.ResponsesGrader
         self.prices = prices
         self._spent: list[float | None] = []
 

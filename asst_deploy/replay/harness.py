@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from asst_deploy import generations, kinds
-from asst_deploy.adapters.driver_base import Driver, SessionPlace, TurnError
 from asst_deploy.conversation.script import GRADED, Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError, SpecError
 from asst_deploy.fastforward import FastForward
+from asst_deploy.generations.sdk.driver_base import Driver, SessionPlace, TurnError
 from asst_deploy.plan import Action, Create, Update
 from asst_deploy.replay import costs, sessions
 from asst_deploy.replay.ledger import Budget, Ledger
@@ -115,8 +115,8 @@ class Harness:
     def live_client(self, script: Script, env: str | None) -> Any:
         key = self._key(script, env)
         if key not in self._clients:
-            from asst_deploy.adapters.client import live_client
             from asst_deploy.engine.targets import connect
+            from asst_deploy.generations.sdk.client import live_client
 
             project = self.project(script, env)
             backend = self._stack.enter_context(connect(project.target))
@@ -131,7 +131,7 @@ class Harness:
     def _check_models(self, project: Project, client: Any, target: str) -> None:
         """The shutdown dates the target's GET /models reports beyond the built-in table
         (a compatible endpoint's own): warned of, or refused past the date."""
-        from asst_deploy.adapters.grader import reported_shutdowns
+        from asst_deploy.generations.sdk.grader import reported_shutdowns
         from asst_deploy.spec import shutdowns
 
         reported = reported_shutdowns(client)
@@ -144,7 +144,7 @@ class Harness:
 
     def replay_client(self) -> Any:
         if self._replay_client is None:  # one client: each costs an SSL context
-            from asst_deploy.adapters.client import replay_client
+            from asst_deploy.generations.sdk.client import replay_client
             from asst_deploy.replay.cassette import REPLAY_BASE
 
             self._replay_client = replay_client(REPLAY_BASE)
@@ -161,7 +161,7 @@ class Harness:
         spend_limit_cents: int | None = None,
         session: SessionPlace | None = None,
     ) -> Driver:
-        from asst_deploy.adapters.driver_base import DriverOptions
+        from asst_deploy.generations.sdk.driver_base import DriverOptions
         from asst_deploy.replay import cassette
 
         clock = self._times.get(id(client))
@@ -194,8 +194,8 @@ class Harness:
             return client
         key = (project.root, target.name)
         if key not in self._graders:
-            from asst_deploy.adapters.client import live_client
             from asst_deploy.engine.targets import connect
+            from asst_deploy.generations.sdk.client import live_client
 
             backend = self._stack.enter_context(connect(target))
             self._graders[key] = live_client(backend)
@@ -203,7 +203,7 @@ class Harness:
 
     def grader(self, client: Any, project: Project) -> Any:
         """A TurnGrader over `client` with the project's grader models and prices."""
-        from asst_deploy.adapters.grader import ResponsesGrader
+        from asst_deploy.generations.sdk.grader import ResponsesGrader
         from asst_deploy.replay import cassette
         from asst_deploy.replay.graders import TurnGrader
 
@@ -339,7 +339,7 @@ class Harness:
         """One run of the conversation's turns into `outcome`: passed, failed at the first
         failing turn, or inconclusive when its `budget` stopped it (the turn that passed it
         is still checked, but not graded: grading would spend more)."""
-        from asst_deploy.adapters.grader import GraderError
+        from asst_deploy.generations.sdk.grader import GraderError
         from asst_deploy.replay import cassette
         from asst_deploy.replay.expect import evaluate, failures_of
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from asst_deploy import __version__
-from asst_deploy.adapters.driver_base import Driver, SessionPlace
 from asst_deploy.conversation.script import Conversation, Script
 from asst_deploy.desired import AssistantSpec, Project
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations.sdk.driver_base import Driver, SessionPlace
 from asst_deploy.replay import sessions
 from asst_deploy.replay.ledger import Budget
 from asst_deploy.replay.outcome import ConversationError, Outcome, TurnVerdict

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asst_deploy import generations
-from asst_deploy.adapters.driver_base import SessionPlace
 from asst_deploy.conversation.script import Conversation, Script, Session, SpecRef
 from asst_deploy.desired import Project
+from asst_deploy.generations.sdk.driver_base import SessionPlace
 from asst_deploy.kinds import environment_template, vault
 from asst_deploy.replay.outcome import ConversationError, Excluded
 from asst_deploy.spec import schemacheck

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from asst_deploy import authorship, identity
-from asst_deploy.adapters.driver_base import find_managed
 from asst_deploy.backend import Backend
 from asst_deploy.engine import apply as apply_module
 from asst_deploy.engine import operations
+from asst_deploy.generations.sdk.driver_base import find_managed
 from asst_deploy.plan import Delete, Lookalike
 from asst_deploy.sandbox.server import SandboxServer
 from asst_deploy.state import RemoteFile, RemoteObject, RemoteState

@@ -11,10 +11,10 @@ from typing import Any
 import openai
 import pytest
 
-from asst_deploy.adapters import wire
 from asst_deploy.backend import RemoteError
 from asst_deploy.generations.agents.backend import AgentsBackend
 from asst_deploy.generations.assistants.backend import AssistantsBackend
+from asst_deploy.generations.sdk import wire
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,11 +13,11 @@ from typing import Any
 import openai
 import pytest
 
-from asst_deploy.adapters import openai_backend
-from asst_deploy.adapters.wire import WireItem, WirePage
 from asst_deploy.backend import RemoteError
 from asst_deploy.engine.apply import read_state
 from asst_deploy.generations.assistants.backend import AssistantsBackend
+from asst_deploy.generations.sdk import openai_backend
+from asst_deploy.generations.sdk.wire import WireItem, WirePage
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.server import SandboxServer, start_server
 from asst_deploy.sandbox.store import Store

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from asst_deploy.adapters import openai_backend
 from asst_deploy.errors import SpecError
+from asst_deploy.generations.sdk import openai_backend
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer
 from asst_deploy.spec.loader import load_project

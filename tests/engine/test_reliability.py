@@ -9,11 +9,11 @@ import openai
 import pytest
 
 from asst_deploy import identity
-from asst_deploy.adapters import openai_backend
 from asst_deploy.backend import RemoteError
 from asst_deploy.engine import operations, render
 from asst_deploy.engine.apply import Options, RetryPolicy, read_state
 from asst_deploy.generations.assistants.backend import AssistantsBackend
+from asst_deploy.generations.sdk import openai_backend
 from asst_deploy.plan import Create, Lookalike, Plan
 from asst_deploy.sandbox.faults import FaultConfig, FaultRule
 from asst_deploy.sandbox.server import SandboxServer

@@ -8,8 +8,8 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from asst_deploy.adapters.openai_backend import _retry_after, translated
 from asst_deploy.backend import RemoteError
+from asst_deploy.generations.sdk.openai_backend import _retry_after, translated
 
 NOW = 1_800_000_000.0
 

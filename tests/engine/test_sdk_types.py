@@ -10,7 +10,7 @@ import sys
 import pytest
 
 # Each probe runs in a fresh interpreter: the finder acts only on the first import.
-LAZY = "from asst_deploy.adapters import sdk_types\nsdk_types.install()\n"
+LAZY = "from asst_deploy.generations.sdk import sdk_types\nsdk_types.install()\n"
 EAGER = ""
 
 
@@ -74,7 +74,7 @@ def test_every_name_is_there_as_with_the_eager_sdk() -> None:
 
 
 def test_a_process_that_imported_openai_first_keeps_the_eager_sdk() -> None:
-    report = probe("", "import asst_deploy.adapters\nout = {}")
+    report = probe("", "import asst_deploy.generations.sdk\nout = {}")
     assert isinstance(report["modules"], int) and report["modules"] > 500
 
 
@@ -102,7 +102,7 @@ def test_the_cli_installs_the_lazy_types() -> None:
     script = (
         "import sys\nfrom asst_deploy.cli import main\n"
         "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-        "print(any(type(f).__module__ == 'asst_deploy.adapters.sdk_types' for f in sys.meta_path))"
+        "print(any(type(f).__module__ == 'asst_deploy.generations.sdk.sdk_types' for f in sys.meta_path))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False

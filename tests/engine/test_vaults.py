@@ -16,13 +16,13 @@ import openai
 import pytest
 
 from asst_deploy import identity
-from asst_deploy.adapters.driver_base import DriverOptions
 from asst_deploy.conversation.script import Conversation
 from asst_deploy.engine import operations, render
 from asst_deploy.engine.apply import apply_plan
 from asst_deploy.errors import Location
 from asst_deploy.generations.agents.backend import AgentsBackend
 from asst_deploy.generations.agents.driver import AgentsDriver
+from asst_deploy.generations.sdk.driver_base import DriverOptions
 from asst_deploy.kinds.vault_credential import SECRETS_KEY
 from asst_deploy.plan import Create, Delete, Replace, Update
 from asst_deploy.sandbox.server import SandboxServer

@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 import pytest
 
 from asst_deploy import generations, kinds
-from asst_deploy.adapters.driver_base import Driver
-from asst_deploy.adapters.openai_backend import OpenAIBackend
 from asst_deploy.backend import Backend
 from asst_deploy.desired import AssistantSpec
 from asst_deploy.errors import AsstDeployError, Location
 from asst_deploy.generations import API_GENERATIONS, ApiGeneration
+from asst_deploy.generations.sdk.driver_base import Driver
+from asst_deploy.generations.sdk.openai_backend import OpenAIBackend
 from tests.engine.conftest import write_project
 from tests.engine.test_cli import run
 

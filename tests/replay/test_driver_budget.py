@@ -15,11 +15,11 @@ import httpx2
 import openai
 import pytest
 
-from asst_deploy.adapters.driver_base import Deployed, DriverOptions, TurnError
 from asst_deploy.conversation.script import Conversation
 from asst_deploy.conversation.transcript import Transcript, TurnResult
 from asst_deploy.fastforward import FastForward
 from asst_deploy.generations.agents.driver import AgentsDriver
+from asst_deploy.generations.sdk.driver_base import Deployed, DriverOptions, TurnError
 from asst_deploy.replay.expect import check_turn
 from asst_deploy.replay.scripts import load_script
 

@@ -16,11 +16,11 @@ import pytest
 # the sandbox runs in-process: its modules imported before any pytester run drops them
 import asst_deploy.sandbox.routes.agent_sessions
 import asst_deploy.sandbox.server  # noqa: F401
-from asst_deploy.adapters.driver_base import DriverOptions
 from asst_deploy.conversation.script import Conversation
 from asst_deploy.conversation.transcript import TurnResult
 from asst_deploy.engine.targets import connect
 from asst_deploy.generations.agents.driver import AgentsDriver
+from asst_deploy.generations.sdk.driver_base import DriverOptions
 from asst_deploy.replay.expect import check_turn
 from asst_deploy.replay.scripts import load_script
 from asst_deploy.spec.loader import load_project

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from asst_deploy.adapters import client
 from asst_deploy.cli import cli, main
+from asst_deploy.generations.sdk import client
 from asst_deploy.replay import cassette, items
 
 # imported before pytester's in-process runs, which would drop them (see conftest.py)

@@ -1,5 +1,5 @@
 """Nothing under asst_deploy/replay or asst_deploy/conversation imports the openai SDK: the
-drivers in adapters/ do."""
+generations' drivers do."""
 
 from __future__ import annotations
 

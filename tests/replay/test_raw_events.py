@@ -10,8 +10,8 @@ import openai
 from openai.types.beta.assistant_stream_event import AssistantStreamEvent
 from openai.types.responses import ResponseStreamEvent
 
-from asst_deploy.adapters.driver_base import wire
-from asst_deploy.adapters.events import RawEvents
+from asst_deploy.generations.sdk.driver_base import wire
+from asst_deploy.generations.sdk.events import RawEvents
 
 RESPONSE = {
     "id": "resp_1",

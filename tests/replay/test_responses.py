@@ -25,12 +25,12 @@ import asst_deploy.sandbox.routes.conversations
 import asst_deploy.sandbox.routes.responses
 import asst_deploy.sandbox.server  # noqa: F401
 from asst_deploy import identity, runtime
-from asst_deploy.adapters.driver_base import Deployed, DriverOptions, TurnError
 from asst_deploy.conversation.script import Conversation
 from asst_deploy.conversation.transcript import Transcript, TurnResult
 from asst_deploy.engine.targets import connect
 from asst_deploy.generations import driver_class
 from asst_deploy.generations.responses.driver import ResponsesDriver, TemplateId
+from asst_deploy.generations.sdk.driver_base import Deployed, DriverOptions, TurnError
 from asst_deploy.replay.scripts import load_script
 from asst_deploy.spec.loader import load_project
 from tests.replay.conftest import Conv

@@ -23,9 +23,9 @@ from typing import Any
 import openai
 import pytest
 
-from asst_deploy.adapters.openai_backend import OpenAIBackend
 from asst_deploy.engine import operations
 from asst_deploy.engine.apply import Options, RetryPolicy, apply_plan
+from asst_deploy.generations.sdk.openai_backend import OpenAIBackend
 from asst_deploy.sandbox.app import Sandbox
 from asst_deploy.sandbox.faults import RequestLog
 from asst_deploy.sandbox.server import SandboxServer, start_server

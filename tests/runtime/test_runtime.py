@@ -14,8 +14,8 @@ import openai
 import pytest
 
 from asst_deploy import identity, runtime
-from asst_deploy.adapters.openai_backend import OpenAIBackend
 from asst_deploy.errors import SpecError
+from asst_deploy.generations.sdk.openai_backend import OpenAIBackend
 from asst_deploy.request_template import NotDeployed
 from asst_deploy.sandbox.model import ScriptedModel
 from asst_deploy.sandbox.server import SandboxServer

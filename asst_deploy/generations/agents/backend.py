@@ -12,11 +12,16 @@ from typing import Any
 import openai
 
 from asst_deploy import kinds
-from asst_deploy.adapters.openai_backend import Collection, OpenAIBackend, _data, concurrently
-from asst_deploy.adapters.wire import WireResource
 from asst_deploy.backend import PageRetry
 from asst_deploy.generations.agents.skills import Skills
 from asst_deploy.generations.agents.vaults import PAGE, Credentials
+from asst_deploy.generations.sdk.openai_backend import (
+    Collection,
+    OpenAIBackend,
+    _data,
+    concurrently,
+)
+from asst_deploy.generations.sdk.wire import WireResource
 from asst_deploy.state import RemoteFile, RemoteObject, RemoteState
 
 BETA = "agents=v1"

@@ -13,8 +13,11 @@ import httpx2
 import openai
 
 from asst_deploy import identity
-from asst_deploy.adapters.deadline import Overdue, bound
-from asst_deploy.adapters.driver_base import (
+from asst_deploy.conversation.script import Conversation, Turn
+from asst_deploy.conversation.transcript import ToolCall, Transcript, TurnResult
+from asst_deploy.generations.agents.backend import AgentsBackend
+from asst_deploy.generations.sdk.deadline import Overdue, bound
+from asst_deploy.generations.sdk.driver_base import (
     AssistantNotFound,
     Deployed,
     DriverOptions,
@@ -29,10 +32,7 @@ from asst_deploy.adapters.driver_base import (
     turn_calls,
     wire,
 )
-from asst_deploy.adapters.events import RawEvents
-from asst_deploy.conversation.script import Conversation, Turn
-from asst_deploy.conversation.transcript import ToolCall, Transcript, TurnResult
-from asst_deploy.generations.agents.backend import AgentsBackend
+from asst_deploy.generations.sdk.events import RawEvents
 from asst_deploy.types import Json
 
 _PAGE = 100

@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 import openai
 
-from asst_deploy.adapters.wire import WireItem, WireObject, WirePage, WireResource
 from asst_deploy.backend import RemoteError
+from asst_deploy.generations.sdk.wire import WireItem, WireObject, WirePage, WireResource
 
 PAGE = 100  # "Values are clamped between 1 and 100"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import openai
 
-from asst_deploy.adapters import wire
-from asst_deploy.adapters.openai_backend import Collection, OpenAIBackend
+from asst_deploy.generations.sdk import wire
+from asst_deploy.generations.sdk.openai_backend import Collection, OpenAIBackend
 
 
 class AssistantsBackend(OpenAIBackend):

@@ -10,8 +10,12 @@ import httpx2
 import openai
 
 from asst_deploy import identity
-from asst_deploy.adapters.deadline import Overdue, bound
-from asst_deploy.adapters.driver_base import (
+from asst_deploy.conversation.script import Conversation, Turn
+from asst_deploy.conversation.stream import RunStream
+from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
+from asst_deploy.generations.assistants.backend import AssistantsBackend
+from asst_deploy.generations.sdk.deadline import Overdue, bound
+from asst_deploy.generations.sdk.driver_base import (
     AssistantNotFound,
     Deployed,
     DriverOptions,
@@ -22,12 +26,8 @@ from asst_deploy.adapters.driver_base import (
     turn_calls,
     wire,
 )
-from asst_deploy.adapters.driver_base import arguments as _arguments
-from asst_deploy.adapters.events import RawEvents
-from asst_deploy.conversation.script import Conversation, Turn
-from asst_deploy.conversation.stream import RunStream
-from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
-from asst_deploy.generations.assistants.backend import AssistantsBackend
+from asst_deploy.generations.sdk.driver_base import arguments as _arguments
+from asst_deploy.generations.sdk.events import RawEvents
 from asst_deploy.types import Json
 
 ACTIVE = ("queued", "in_progress", "requires_action", "cancelling")

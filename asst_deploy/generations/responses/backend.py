@@ -3,7 +3,7 @@ else (a request template lives in the team's own code, asst_deploy.runtime)."""
 
 from __future__ import annotations
 
-from asst_deploy.adapters.openai_backend import OpenAIBackend
+from asst_deploy.generations.sdk.openai_backend import OpenAIBackend
 
 
 class ResponsesBackend(OpenAIBackend):

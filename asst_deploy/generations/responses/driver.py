@@ -12,8 +12,12 @@ import httpx2
 import openai
 
 from asst_deploy import identity
-from asst_deploy.adapters.deadline import Overdue, bound
-from asst_deploy.adapters.driver_base import (
+from asst_deploy.conversation.script import Conversation, Turn
+from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
+from asst_deploy.desired import AssistantSpec, Project
+from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations.sdk.deadline import Overdue, bound
+from asst_deploy.generations.sdk.driver_base import (
     AssistantNotFound,
     Deployed,
     DriverOptions,
@@ -24,12 +28,8 @@ from asst_deploy.adapters.driver_base import (
     turn_calls,
     wire,
 )
-from asst_deploy.adapters.events import RawEvents
-from asst_deploy.adapters.openai_backend import OpenAIBackend
-from asst_deploy.conversation.script import Conversation, Turn
-from asst_deploy.conversation.transcript import Citation, ToolCall, Transcript, TurnResult
-from asst_deploy.desired import AssistantSpec, Project
-from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations.sdk.events import RawEvents
+from asst_deploy.generations.sdk.openai_backend import OpenAIBackend
 from asst_deploy.request_template import deployed_ids, request_for, request_kwargs
 from asst_deploy.types import Json
 

@@ -18,10 +18,10 @@ import httpx2
 import openai
 
 from asst_deploy import identity, kinds
-from asst_deploy.adapters import wire
-from asst_deploy.adapters.wire import WireItem, WirePage
 from asst_deploy.backend import PageRetry, RemoteError
 from asst_deploy.fastforward import FastForward
+from asst_deploy.generations.sdk import wire
+from asst_deploy.generations.sdk.wire import WireItem, WirePage
 from asst_deploy.state import FILE_KIND, RemoteFile, RemoteObject, RemoteState
 from asst_deploy.types import Json
 

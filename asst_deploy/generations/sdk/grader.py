@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asst_deploy import grading
-from asst_deploy.adapters.openai_backend import translated
 from asst_deploy.backend import RemoteError
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations.sdk.openai_backend import translated
 
 
 class GraderError(AsstDeployError):

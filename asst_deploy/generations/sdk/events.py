@@ -7,7 +7,7 @@ from typing import Any
 
 import openai
 
-from asst_deploy.adapters.driver_base import wire
+from asst_deploy.generations.sdk.driver_base import wire
 from asst_deploy.types import Json
 
 

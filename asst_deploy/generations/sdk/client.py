@@ -1,5 +1,5 @@
-"""The SDK client a backend or a driver talks through: made here, so nothing above the
-adapters imports the openai SDK."""
+"""The SDK client a backend or a driver talks through: made here, so nothing outside the
+generations imports the openai SDK."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from asst_deploy.adapters.trace import http_hooks
 from asst_deploy.errors import AsstDeployError
+from asst_deploy.generations.sdk.trace import http_hooks
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -76,7 +76,7 @@ def replay_client(base_url: str) -> Any:
 
 def live_client(backend: Any) -> Any:
     """The SDK client of a connected backend (the drivers share its connection)."""
-    from asst_deploy.adapters.openai_backend import OpenAIBackend
+    from asst_deploy.generations.sdk.openai_backend import OpenAIBackend
 
     if not isinstance(backend, OpenAIBackend):
         raise AsstDeployError("conversation drivers need a backend over the openai SDK")

@@ -165,7 +165,7 @@ def turn_calls(
     the original stays the cause, so a cassette mismatch underneath is explained.
     `deprecated`: the SDK marks the API deprecated (Assistants v2, the Agents beta), which
     the driver knows: its warnings are not shown."""
-    from asst_deploy.adapters.openai_backend import translated  # the SDK, as a driver calls
+    from asst_deploy.generations.sdk.openai_backend import translated  # the SDK, as a driver calls
 
     try:
         with warnings.catch_warnings(), translated(doing):
