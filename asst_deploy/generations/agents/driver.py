@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ from asst_deploy.generations.sdk.deadline import Overdue, bound
 from asst_deploy.generations.sdk.driver_base import (
     AssistantNotFound,
     Deployed,
+    DriverCore,
     DriverOptions,
     SessionPlace,
     StreamRecorder,
@@ -29,7 +29,6 @@ from asst_deploy.generations.sdk.driver_base import (
     find_managed,
     function_call,
     refuse_assistants_only,
-    turn_calls,
     wire,
 )
 from asst_deploy.generations.sdk.events import RawEvents
@@ -150,7 +149,7 @@ class _RecordingTransport(httpx2.HTTPTransport):
         return response
 
 
-class AgentsDriver:
+class AgentsDriver(DriverCore):
     """One session per conversation; a turn is an input.message event, function calls are
     answered with tool_result events, and the turn is read from the session's event stream
     (streaming) or by polling the session, then its turn and items."""
@@ -162,11 +161,10 @@ class AgentsDriver:
         "citations": "the Agents API has no file_search, so replies cite no files",
     }
 
+    deprecated = True  # the Agents API is a beta
+
     def __init__(self, client: openai.OpenAI, options: DriverOptions) -> None:
-        self.client = client
-        self.transport_errors = options.transport_errors
-        self.sleep = options.sleep
-        self.clock = options.clock
+        super().__init__(client, options)
         self.settle = options.settle_timeout
         self.spend_limit = options.session_spend_limit_cents
         self.place = options.session or SessionPlace()
@@ -543,6 +541,3 @@ class AgentsDriver:
             elif kind not in ("message", "function_call_output", "reasoning"):
                 ordered.append(ToolCall(str(item["id"]), str(kind), str(kind)))
         result.tool_calls = ordered + list(answered.values())
-
-    def _calls(self, index: int, doing: str) -> AbstractContextManager[None]:
-        return turn_calls(index, doing, self.transport_errors, deprecated=True)

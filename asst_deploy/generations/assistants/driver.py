@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx2
@@ -18,12 +17,12 @@ from asst_deploy.generations.sdk.deadline import Overdue, bound
 from asst_deploy.generations.sdk.driver_base import (
     AssistantNotFound,
     Deployed,
+    DriverCore,
     DriverOptions,
     TurnError,
     answered,
     assistant_form,
     find_managed,
-    turn_calls,
     wire,
 )
 from asst_deploy.generations.sdk.driver_base import arguments as _arguments
@@ -47,7 +46,7 @@ def _functions(assistant: Mapping[str, Json]) -> dict[str, Json]:
     }
 
 
-class AssistantsDriver:
+class AssistantsDriver(DriverCore):
     """One thread per conversation, its runs streamed or polled like a careful client."""
 
     api = "assistants"
@@ -55,12 +54,10 @@ class AssistantsDriver:
     spec_form = staticmethod(assistant_form)
     not_applicable: Mapping[str, str] = {}
 
+    deprecated = True  # the SDK marks all of Assistants v2 deprecated
+
     def __init__(self, client: openai.OpenAI, options: DriverOptions) -> None:
-        self.client = client
-        self.transport_errors = options.transport_errors
-        self.root = options.root
-        self.sleep = options.sleep
-        self.clock = options.clock
+        super().__init__(client, options)
         self._filenames: dict[str, str] = {}
 
     # --- the assistant ------------------------------------------------------------------
@@ -415,6 +412,3 @@ class AssistantsDriver:
                 created = self.client.files.create(file=(path.name, content), purpose="assistants")
                 uploaded.append((created.id, attachment.tools))
         return uploaded
-
-    def _calls(self, index: int, doing: str) -> AbstractContextManager[None]:
-        return turn_calls(index, doing, self.transport_errors, deprecated=True)

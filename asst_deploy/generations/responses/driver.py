@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +19,12 @@ from asst_deploy.generations.sdk.deadline import Overdue, bound
 from asst_deploy.generations.sdk.driver_base import (
     AssistantNotFound,
     Deployed,
+    DriverCore,
     DriverOptions,
     TurnError,
     answered,
     function_call,
     refuse_assistants_only,
-    turn_calls,
     wire,
 )
 from asst_deploy.generations.sdk.events import RawEvents
@@ -85,7 +84,7 @@ class TemplateId:
         return cls(target, env or None, key)
 
 
-class ResponsesDriver:
+class ResponsesDriver(DriverCore):
     """One conversation (POST /conversations) per script conversation; a turn is one
     responses.create with the request template `asst_deploy.runtime` gives for the
     assistant, then one more per round of function calls (their outputs as input items),
@@ -97,12 +96,8 @@ class ResponsesDriver:
     not_applicable: Mapping[str, str] = {}
 
     def __init__(self, client: openai.OpenAI, options: DriverOptions) -> None:
-        self.client = client
-        self.root = options.root
+        super().__init__(client, options)
         self.environment = options.environment
-        self.transport_errors = options.transport_errors
-        self.sleep = options.sleep
-        self.clock = options.clock
         self._projects: dict[tuple[str | None, str], Project] = {}
         self._load_project = options.load_project
         given = options.project
@@ -390,6 +385,3 @@ class ResponsesDriver:
             filename = self._filenames[file_id]
         parsed = identity.parse_file_name(str(filename))
         return Citation(file_id, str(filename), parsed.path if parsed else str(filename))
-
-    def _calls(self, index: int, doing: str) -> AbstractContextManager[None]:
-        return turn_calls(index, doing, self.transport_errors)

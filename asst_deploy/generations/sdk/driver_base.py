@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -176,6 +176,24 @@ def turn_calls(
         raise TurnError(index, str(exc)) from exc
     except transport_errors as exc:
         raise TurnError(index, f"{doing} failed: {type(exc).__name__}") from exc
+
+
+class DriverCore:
+    """What every driver keeps of its options, and how its calls fail: a generation's
+    driver derives from it (`deprecated`: the SDK marks the API deprecated, which the
+    driver knows, so its warnings are not shown)."""
+
+    deprecated: ClassVar[bool] = False
+
+    def __init__(self, client: Any, options: DriverOptions) -> None:
+        self.client = client
+        self.root = options.root
+        self.transport_errors = options.transport_errors
+        self.sleep = options.sleep
+        self.clock = options.clock
+
+    def _calls(self, index: int, doing: str) -> AbstractContextManager[None]:
+        return turn_calls(index, doing, self.transport_errors, deprecated=self.deprecated)
 
 
 def assistant_form(spec: AssistantSpec, shas: Mapping[str, str]) -> dict[str, Json]:
